@@ -1,0 +1,52 @@
+"""The `f2p` command line. Each stage's commands live in a module here with a `register` function.
+
+Contract (DESIGN.md): `--help` everywhere, exit 0 on success, exit 2 with one line naming the
+file and the problem on bad usage or bad input (no traceback), no partial output files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from f2p_engine import __version__
+from f2p_engine.errors import F2PError
+
+#: Command modules, in data-flow order; each defines `register(subparsers)`.
+COMMAND_MODULES = ("head",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="f2p", description="Photo of a face -> MakeHuman character.")
+    parser.add_argument("--version", action="version", version=f"f2p {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"f2p_engine.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except F2PError as exc:
+        print(f"f2p {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"f2p {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def warn(command: str, message: str) -> None:
+    """One warning line on stderr (CLI output, not logging: the user asked for this command)."""
+    print(f"f2p {command}: warning: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""`f2p mesh` and `f2p sample`: recipes to meshes, and random recipes from the training distribution."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from f2p_engine.errors import InputError
+from f2p_engine.cli import warn
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    mesh = subparsers.add_parser("mesh", help="write the head mesh of a recipe",
+                                 description="Write the head of RECIPE (.mhm or f2p JSON) as OBJ, GLB or PLY.")
+    mesh.add_argument("recipe", type=Path, metavar="RECIPE.mhm")
+    mesh.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                      help="output file: .obj, .glb or .ply (with --basemesh: .obj)")
+    mesh.add_argument("--basemesh", action="store_true",
+                      help="write all 19158 hm08 vertices in MakeHuman's order and units (dm, Y up) as OBJ")
+    mesh.set_defaults(run=run_mesh)
+
+    sample = subparsers.add_parser("sample", help="write random recipes from the training distribution",
+                                   description="Write COUNT random .mhm recipes drawn from the training "
+                                               "distribution (see f2p_engine/synth/sampler.py).")
+    sample.add_argument("--count", type=_positive, required=True)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    sample.set_defaults(run=run_sample)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def run_mesh(args: argparse.Namespace) -> int:
+    from f2p_engine.headmodel.export import HEAD_FORMATS, export_head, write_basemesh_obj
+    from f2p_engine.headmodel.mesh import HeadModel
+    from f2p_engine.recipe import read_recipe
+
+    suffix = args.output.suffix.lower()
+    if args.basemesh and suffix != ".obj":
+        raise InputError(f"{args.output}: --basemesh writes OBJ only")
+    if suffix not in HEAD_FORMATS:
+        raise InputError(f"{args.output}: unsupported mesh format {suffix!r} (use {', '.join(HEAD_FORMATS)})")
+    result = read_recipe(args.recipe)
+    for message in result.warnings:
+        warn("mesh", message)
+    for message in result.recipe.unapplied():
+        warn("mesh", f"{args.recipe}: {message}")
+    vertices = HeadModel().vertices(result.recipe.modifiers)
+    if args.basemesh:
+        write_basemesh_obj(vertices, args.output)
+    else:
+        export_head(vertices, args.output)
+    return 0
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from f2p_engine.recipe import write_mhm
+    from f2p_engine.synth.sampler import sample_recipes
+
+    args.output.mkdir(parents=True, exist_ok=True)
+    recipes = sample_recipes(args.count, args.seed)
+    for index, recipe in enumerate(tqdm(recipes, total=args.count, desc="sample", unit="recipe",
+                                        disable=args.count < 50)):
+        write_mhm(recipe, args.output / f"sample_{index:04d}.mhm")
+    return 0

@@ -1,0 +1,106 @@
+"""The compiled hm08 head asset: base mesh, sparse targets, expression units.
+
+All coordinates are MakeHuman base-mesh units: decimetres, Y up, the hm08 vertex order (19158
+vertices). Target offsets are stored as int16 in units of 1e-3 dm, exactly as MakeHuman 1.x
+stores them. Built by `scripts/build_head_asset.py`; checked against its manifest on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from f2p_engine.errors import AssetError
+from f2p_engine.files import resources_dir
+
+ASSET_FILE = "hm08_head.npz"
+ASSET_FORMAT = "f2p-hm08-head-1"
+VERTEX_COUNT = 19158
+#: hm08 vertex ranges (inclusive start, exclusive end).
+BODY = (0, 13380)
+L_EYE = (14598, 14670)
+R_EYE = (14670, 14742)
+TARGET_UNIT = 1e-3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class SparseTargets:
+    """Named sparse offset sets; offsets of target i are rows starts[i]:starts[i+1]."""
+
+    names: tuple[str, ...]
+    starts: np.ndarray = field(repr=False)  # (n+1,) int64
+    index: np.ndarray = field(repr=False)  # (nnz,) vertex indices
+    vector: np.ndarray = field(repr=False)  # (nnz, 3) int16, units of 1e-3 dm
+
+    def position(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeyError(name) from None
+
+    def rows(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(vertex indices, offsets in dm as float64) of one target."""
+        i = self.position(name)
+        lo, hi = self.starts[i], self.starts[i + 1]
+        return self.index[lo:hi].astype(np.int64), self.vector[lo:hi] * TARGET_UNIT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class HeadAsset:
+    """The hm08 mesh with its targets. Coordinates: decimetres, Y up."""
+
+    base_coords: np.ndarray = field(repr=False)  # (19158, 3) float32
+    faces: np.ndarray = field(repr=False)  # (F, 4) int32 quads
+    face_uvs: np.ndarray = field(repr=False)  # (F, 4) int32 indices into uvs
+    uvs: np.ndarray = field(repr=False)  # (T, 2) float32
+    face_groups: np.ndarray = field(repr=False)  # (F,) int16 index into group_names
+    group_names: tuple[str, ...]
+    mirror: np.ndarray = field(repr=False)  # (19158,) int32 left/right partner of each vertex
+    targets: SparseTargets
+    expressions: SparseTargets
+
+    def faces_in_group(self, group: str) -> np.ndarray:
+        return self.faces[self.face_groups == self.group_names.index(group)]
+
+
+def _sparse(data: np.lib.npyio.NpzFile, prefix: str) -> SparseTargets:
+    return SparseTargets(names=tuple(str(n) for n in data[f"{prefix}_names"]), starts=data[f"{prefix}_starts"],
+                         index=data[f"{prefix}_index"], vector=data[f"{prefix}_vector"])
+
+
+def _verify(path: Path) -> None:
+    manifest_path = path.parent / "manifest.json"
+    try:
+        expected = json.loads(manifest_path.read_text())["sha256"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise AssetError(f"{manifest_path}: head asset manifest missing or unreadable ({exc})") from None
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if actual != expected:
+        raise AssetError(f"{path}: sha256 does not match its manifest; rebuild with scripts/build_head_asset.py")
+
+
+def load_asset(path: Path | None = None) -> HeadAsset:
+    """Load and verify the head asset (default: the shipped one)."""
+    path = path or resources_dir() / "head" / ASSET_FILE
+    if not path.exists():
+        raise AssetError(f"{path}: head asset not found; build it with scripts/build_head_asset.py")
+    _verify(path)
+    with np.load(path) as data:
+        if str(data["format"]) != ASSET_FORMAT:
+            raise AssetError(f"{path}: asset format {data['format']} is not {ASSET_FORMAT}")
+        return HeadAsset(
+            base_coords=data["base_coords"], faces=data["faces"], face_uvs=data["face_uvs"], uvs=data["uvs"],
+            face_groups=data["face_groups"], group_names=tuple(str(g) for g in data["group_names"]),
+            mirror=data["mirror"], targets=_sparse(data, "target"), expressions=_sparse(data, "expression"),
+        )
+
+
+@cache
+def default_asset() -> HeadAsset:
+    """The shipped asset, loaded once per process."""
+    return load_asset()

@@ -1,0 +1,166 @@
+"""Mesh evaluation: ordered MakeHuman modifiers -> hm08 vertices (decimetres, Y up).
+
+Base mesh + macro targets (MakeHuman's macro rule, see `macro`) + face modifier targets, all
+additive, as MakeHuman 1.1 computes them. Targets are densified once at load into float32
+matrices so one evaluation is two small matrix products (a few milliseconds), fast enough to
+redraw on every slider step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+
+from f2p_engine.headmodel import schema
+from f2p_engine.headmodel.asset import BODY, L_EYE, R_EYE, TARGET_UNIT, HeadAsset, SparseTargets, default_asset
+from f2p_engine.headmodel.macro import macro_target_weights, macro_targets
+
+#: Body vertices above this height (dm, base mesh) belong to the head-and-neck bust.
+HEAD_CUT_Y = 5.7
+Modifiers = Mapping[str, float] | Iterable[tuple[str, float]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeadMesh:
+    """A renderable/exportable head: triangles over a subset of hm08 vertices.
+
+    `vertex_ids` maps local vertex i to hm08 vertex `vertex_ids[i]`; `triangles` index local
+    vertices (counter-clockwise seen from outside); `part` per triangle: 0 skin, 1 left eye, 2 right eye.
+    """
+
+    vertex_ids: np.ndarray = field(repr=False)  # (N,) int64
+    triangles: np.ndarray = field(repr=False)  # (T, 3) int32
+    uvs: np.ndarray = field(repr=False)  # (N, 2) float32, per local vertex
+    part: np.ndarray = field(repr=False)  # (T,) int8
+
+
+def _dense(targets: SparseTargets, names: list[str], columns: np.ndarray) -> np.ndarray:
+    """(len(names), len(columns)*3) float32: each target's offsets over the given vertices."""
+    where = np.full(int(targets.index.max(initial=0)) + 1, -1, dtype=np.int64)
+    where[columns] = np.arange(len(columns))
+    out = np.zeros((len(names), len(columns), 3), dtype=np.float32)
+    for row, name in enumerate(names):
+        index, offsets = targets.rows(name)
+        out[row, where[index]] = offsets
+    return out.reshape(len(names), -1)
+
+
+def _face_target_names() -> list[str]:
+    names = []
+    for modifier in schema.face_modifiers():
+        names += [t for t in schema.modifier_targets(modifier) if t is not None]
+    return names
+
+
+def face_target_weights(modifiers: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Weights of face target files: a value v drives `<min>` by -min(v, 0) and `<max>` by max(v, 0)."""
+    known = set(schema.face_modifiers())
+    weights: dict[str, float] = {}
+    for name, value in modifiers:
+        if name not in known:
+            continue
+        low, high = schema.modifier_targets(name)
+        if low is None:
+            weights[high] = min(1.0, max(0.0, float(value)))
+        else:
+            v = min(1.0, max(-1.0, float(value)))
+            weights[low] = -min(v, 0.0)
+            weights[high] = max(0.0, v)
+    return weights
+
+
+def _pairs(modifiers: Modifiers) -> list[tuple[str, float]]:
+    return list(modifiers.items()) if isinstance(modifiers, Mapping) else list(modifiers)
+
+
+class HeadModel:
+    """Evaluates hm08 vertices for MakeHuman modifiers. Build once (about 0.1 s), call often."""
+
+    def __init__(self, asset: HeadAsset | None = None) -> None:
+        self.asset = asset or default_asset()
+        targets = self.asset.targets
+        self.macro_names = macro_targets()
+        self.face_names = _face_target_names()
+        all_vertices = np.arange(len(self.asset.base_coords))
+        self._macro = _dense(targets, self.macro_names, all_vertices)
+        face_index = np.concatenate([targets.rows(n)[0] for n in self.face_names])
+        self.face_vertices = np.unique(face_index)
+        self._face = _dense(targets, self.face_names, self.face_vertices)
+        self._macro_pos = {n: i for i, n in enumerate(self.macro_names)}
+        self._face_pos = {n: i for i, n in enumerate(self.face_names)}
+
+    def weight_vectors(self, modifiers: Modifiers) -> tuple[np.ndarray, np.ndarray]:
+        """(macro file weights, face file weights) as float32 vectors in this model's row order."""
+        pairs = _pairs(modifiers)
+        macro = np.zeros(len(self.macro_names), dtype=np.float32)
+        for name, w in macro_target_weights(pairs).items():
+            macro[self._macro_pos[name]] = w
+        face = np.zeros(len(self.face_names), dtype=np.float32)
+        for name, w in face_target_weights(pairs).items():
+            face[self._face_pos[name]] = w
+        return macro, face
+
+    def vertices(self, modifiers: Modifiers) -> np.ndarray:
+        """All 19158 hm08 vertices, (19158, 3) float32, decimetres, Y up, for modifiers in file order."""
+        macro, face = self.weight_vectors(modifiers)
+        out = self.asset.base_coords.copy()
+        used = np.flatnonzero(macro)
+        if used.size:
+            out += (macro[used] @ self._macro[used]).reshape(-1, 3)
+        used = np.flatnonzero(face)
+        if used.size:
+            out[self.face_vertices] += (face[used] @ self._face[used]).reshape(-1, 3)
+        return out
+
+    def target_offsets(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(hm08 vertex indices, offsets in dm) of one target file, for incremental slider updates."""
+        return self.asset.targets.rows(name)
+
+
+def apply_expression(vertices: np.ndarray, units: Mapping[str, float], asset: HeadAsset | None = None
+                     ) -> np.ndarray:
+    """Add CC0 face-unit expression targets (e.g. {"jawOpen": 0.3}) to hm08 vertices; returns a copy."""
+    expressions = (asset or default_asset()).expressions
+    out = vertices.copy()
+    for name, weight in units.items():
+        index, offsets = expressions.rows(name)
+        np.add.at(out, index, (offsets * weight).astype(out.dtype))
+    return out
+
+
+@cache
+def head_mesh(asset: HeadAsset | None = None) -> HeadMesh:
+    """The head-and-neck bust of hm08 plus both eyeballs, triangulated, with per-vertex UVs."""
+    asset = asset or default_asset()
+    base = asset.base_coords
+    faces, face_uvs = asset.faces, asset.face_uvs
+    body = (faces < BODY[1]).all(axis=1) & (base[faces][:, :, 1] > HEAD_CUT_Y).all(axis=1)
+    parts = [body]
+    for lo, hi in (L_EYE, R_EYE):
+        parts.append(((faces >= lo) & (faces < hi)).all(axis=1))
+    keep = np.zeros(len(faces), dtype=bool)
+    part_of_face = np.zeros(len(faces), dtype=np.int8)
+    for label, mask in enumerate(parts):
+        keep |= mask
+        part_of_face[mask] = label
+    quads, quad_uvs, quad_part = faces[keep], face_uvs[keep], part_of_face[keep]
+    vertex_ids, local = np.unique(quads, return_inverse=True)
+    local = local.reshape(quads.shape)
+    uvs = np.zeros((len(vertex_ids), 2), dtype=np.float32)
+    uvs[local.ravel()] = asset.uvs[quad_uvs.ravel()]
+    # hm08 quads are wound counter-clockwise seen from outside; split each along its 0-2 diagonal.
+    triangles = np.concatenate([local[:, [0, 1, 2]], local[:, [0, 2, 3]]]).astype(np.int32)
+    return HeadMesh(vertex_ids=vertex_ids.astype(np.int64), triangles=triangles, uvs=uvs,
+                    part=np.concatenate([quad_part, quad_part]))
+
+
+def default_modifiers() -> dict[str, float]:
+    """Every macro modifier at its MakeHuman default, in MakeHuman's order (the neutral recipe)."""
+    return {name: (1 / 3 if name in schema.ETHNIC_MODIFIERS else 0.5) for name in schema.MACRO_MODIFIERS}
+
+
+__all__ = ["HEAD_CUT_Y", "TARGET_UNIT", "HeadMesh", "HeadModel", "apply_expression", "default_modifiers",
+           "face_target_weights", "head_mesh"]

@@ -1,0 +1,224 @@
+"""The parameter schema: the one list of every parameter f2p predicts, samples, shows and writes.
+
+Continuous parameters are MakeHuman modifiers (`group/target-min|max` in [-1, 1], or a
+single-target / macro modifier in [0, 1]); discrete groups are mutually exclusive choices
+(head archetype, skin material, eye colour). The CLI, the sampler, the models' output order and
+the app's slider panel all read this module; nothing else lists parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+SCHEMA_VERSION = 1
+
+Region = Literal["macro", "head", "forehead", "eyebrows", "eyes", "nose", "mouth", "chin", "cheeks"]
+
+#: Regions with a local model of their own (the paper's semantic crops).
+LOCAL_REGIONS: tuple[Region, ...] = ("eyes", "eyebrows", "nose", "mouth", "chin", "cheeks", "forehead")
+#: Regions only the aggregate model sees (global shape).
+GLOBAL_REGIONS: tuple[Region, ...] = ("macro", "head")
+REGIONS: tuple[Region, ...] = GLOBAL_REGIONS + LOCAL_REGIONS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContinuousParam:
+    """One slider. `name` is the MakeHuman modifier name as written in a .mhm."""
+
+    name: str
+    region: Region
+    minimum: float
+    maximum: float
+    default: float
+    label: str
+    #: Name of the left/right partner (`eyes/l-...` <-> `eyes/r-...`), if any.
+    mirror: str | None = None
+
+    def clamp(self, value: float) -> float:
+        return min(self.maximum, max(self.minimum, value))
+
+    def normalise(self, value: float) -> float:
+        """Map [minimum, maximum] onto [0, 1] (the models' target units)."""
+        return (value - self.minimum) / (self.maximum - self.minimum)
+
+    def denormalise(self, unit: float) -> float:
+        return self.minimum + unit * (self.maximum - self.minimum)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiscreteGroup:
+    """Mutually exclusive choices; `options[0]` is the default."""
+
+    name: str
+    region: Region
+    label: str
+    options: tuple[str, ...]
+    #: False for choices that are the artist's (eyebrows), not the models'.
+    predicted: bool = True
+
+
+# Face modifiers of MakeHuman 1.1 (`modeling_modifiers.json`), written (target, min, max).
+# head-scale-* and head-trans-* are left out: alignment fixes scale and position (the paper
+# removes that over-completeness), so they are unobservable. Ears and neck are left out too.
+_HEAD = [("head-age", "decr", "incr"), ("head-angle", "in", "out"), ("head-fat", "decr", "incr"),
+         ("head-back-scale-depth", "decr", "incr")]
+_FOREHEAD = [("forehead-trans", "backward", "forward"), ("forehead-scale-vert", "decr", "incr"),
+             ("forehead-nubian", "decr", "incr"), ("forehead-temple", "decr", "incr")]
+_EYEBROWS = [("eyebrows-trans", "backward", "forward"), ("eyebrows-angle", "down", "up"),
+             ("eyebrows-trans", "down", "up")]
+_EYE = [("eye-bag", "decr", "incr"), ("eye-bag", "in", "out"), ("eye-bag-height", "decr", "incr"),
+        ("eye-eyefold-angle", "down", "up"), ("eye-epicanthus", "in", "out"),
+        ("eye-eyefold", "concave", "convex"), ("eye-eyefold", "down", "up"),
+        ("eye-height1", "decr", "incr"), ("eye-height2", "decr", "incr"), ("eye-height3", "decr", "incr"),
+        ("eye-push1", "in", "out"), ("eye-push2", "in", "out"), ("eye-trans", "in", "out"),
+        ("eye-trans", "down", "up"), ("eye-scale", "decr", "incr"), ("eye-corner1", "down", "up"),
+        ("eye-corner2", "down", "up")]
+_NOSE = [("nose-trans", "down", "up"), ("nose-trans", "backward", "forward"), ("nose-trans", "in", "out"),
+         ("nose-scale-vert", "decr", "incr"), ("nose-scale-horiz", "decr", "incr"),
+         ("nose-scale-depth", "decr", "incr"), ("nose-nostrils-width", "decr", "incr"),
+         ("nose-point-width", "decr", "incr"), ("nose-base", "down", "up"), ("nose-width1", "decr", "incr"),
+         ("nose-width2", "decr", "incr"), ("nose-width3", "decr", "incr"),
+         ("nose-compression", "compress", "uncompress"), ("nose-curve", "concave", "convex"),
+         ("nose-greek", "decr", "incr"), ("nose-hump", "decr", "incr"), ("nose-volume", "decr", "incr"),
+         ("nose-nostrils-angle", "down", "up"), ("nose-point", "down", "up"),
+         ("nose-septumangle", "decr", "incr"), ("nose-flaring", "decr", "incr")]
+_MOUTH = [("mouth-scale-horiz", "decr", "incr"), ("mouth-scale-vert", "decr", "incr"),
+          ("mouth-scale-depth", "decr", "incr"), ("mouth-trans", "in", "out"), ("mouth-trans", "down", "up"),
+          ("mouth-trans", "backward", "forward"), ("mouth-lowerlip-height", "decr", "incr"),
+          ("mouth-lowerlip-width", "decr", "incr"), ("mouth-upperlip-height", "decr", "incr"),
+          ("mouth-upperlip-width", "decr", "incr"), ("mouth-cupidsbow-width", "decr", "incr"),
+          ("mouth-dimples", "in", "out"), ("mouth-laugh-lines", "in", "out"),
+          ("mouth-lowerlip-ext", "down", "up"), ("mouth-angles", "down", "up"),
+          ("mouth-lowerlip-middle", "down", "up"), ("mouth-lowerlip-volume", "decr", "incr"),
+          ("mouth-philtrum-volume", "decr", "incr"), ("mouth-upperlip-volume", "decr", "incr"),
+          ("mouth-upperlip-ext", "down", "up"), ("mouth-upperlip-middle", "down", "up"),
+          ("mouth-cupidsbow", "decr", "incr")]
+_CHIN = [("chin-jaw-drop", "decr", "incr"), ("chin-cleft", "decr", "incr"), ("chin-prominent", "decr", "incr"),
+         ("chin-width", "decr", "incr"), ("chin-height", "decr", "incr"), ("chin-bones", "decr", "incr"),
+         ("chin-prognathism", "decr", "incr")]
+_CHEEK = [("cheek-volume", "decr", "incr"), ("cheek-bones", "decr", "incr"), ("cheek-inner", "decr", "incr"),
+          ("cheek-trans", "down", "up")]
+
+#: Macro modifiers in the order MakeHuman writes them. The last four are not in the schema
+#: (alignment hides them) but every .mhm carries them.
+MACRO_MODIFIERS: tuple[str, ...] = (
+    "macrodetails/Gender", "macrodetails/Age", "macrodetails/African", "macrodetails/Asian",
+    "macrodetails/Caucasian", "macrodetails-universal/Muscle", "macrodetails-universal/Weight",
+    "macrodetails-height/Height", "macrodetails-proportions/BodyProportions", "breast/BreastSize",
+    "breast/BreastFirmness",
+)
+ETHNIC_MODIFIERS: tuple[str, ...] = ("macrodetails/African", "macrodetails/Asian", "macrodetails/Caucasian")
+_MACRO_LABELS = {"macrodetails/Gender": "Gender (female - male)", "macrodetails/Age": "Age",
+                 "macrodetails/African": "African", "macrodetails/Asian": "Asian",
+                 "macrodetails/Caucasian": "Caucasian", "macrodetails-universal/Muscle": "Muscle",
+                 "macrodetails-universal/Weight": "Weight"}
+
+HEAD_ARCHETYPES: tuple[str, ...] = ("none", "oval", "round", "rectangular", "square", "triangular",
+                                    "invertedtriangular", "diamond")
+#: The slider that carries the chosen archetype's strength (written as `head/head-<archetype>`).
+ARCHETYPE_INTENSITY = "head/head-archetype-intensity"
+SKINS: tuple[str, ...] = ("young_caucasian_female", "young_caucasian_male", "young_african_female",
+                          "young_african_male", "young_asian_female", "young_asian_male")
+EYE_COLOURS: tuple[str, ...] = ("brown", "brownlight", "green", "blue", "lightblue", "deepblue")
+EYEBROWS: dict[str, str] = {
+    "eyebrow001": "9c81ec3a-faa5-4c94-9cdb-992300ba3084", "eyebrow002": "a4e73c2f-3a12-47c8-b706-31a68cac6907",
+    "eyebrow003": "4089e4e3-b842-40f4-91a4-0686118f7535", "eyebrow004": "eb028b6d-3ff8-40c7-a2ea-4d9aa808b38d",
+    "eyebrow005": "9da0aea6-fdf3-4862-baa4-0d122074179a", "eyebrow006": "bb953a1a-db43-44db-a0ad-ed8a5d6000c9",
+    "eyebrow007": "f2092456-86eb-423f-a5c6-2e0b3117d664", "eyebrow008": "79ea307f-a942-40dd-bf50-bbaa41f02034",
+    "eyebrow009": "55b3b52a-379e-426d-b320-562ed57202b3", "eyebrow010": "8261cde8-7ce2-47f3-a7a2-edf459c50887",
+    "eyebrow011": "19e43555-4613-4457-ac6e-c30bf350d275", "eyebrow012": "1c16325c-7831-4166-831a-05c5b609c219",
+}
+EYES_PROXY = ("HighPolyEyes", "2c12f43b-1303-432c-b7ce-d78346baf2e6")
+
+DISCRETE_GROUPS: tuple[DiscreteGroup, ...] = (
+    DiscreteGroup(name="head_archetype", region="head", label="Head archetype", options=HEAD_ARCHETYPES),
+    DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS),
+    DiscreteGroup(name="eye_colour", region="eyes", label="Eye colour", options=EYE_COLOURS),
+    DiscreteGroup(name="eyebrows", region="eyebrows", label="Eyebrows", options=tuple(EYEBROWS),
+                  predicted=False),
+)
+
+
+def _label(target: str, low: str, high: str) -> str:
+    side = {"l-": "left ", "r-": "right "}.get(target[:2], "")
+    text = side + (target[2:] if side else target).replace("-", " ")
+    return f"{text.capitalize()} ({low} - {high})"
+
+
+def _pair_params(group: str, region: Region, rows: list[tuple[str, str, str]], sides: tuple[str, ...] = ("",)
+                 ) -> list[ContinuousParam]:
+    params = []
+    for target, low, high in rows:
+        for side in sides:
+            name = f"{group}/{side}{target}-{low}|{high}"
+            mirror = None
+            if side:
+                other = "l-" if side == "r-" else "r-"
+                mirror = f"{group}/{other}{target}-{low}|{high}"
+            params.append(ContinuousParam(name=name, region=region, minimum=-1.0, maximum=1.0, default=0.0,
+                                          label=_label(side + target, low, high), mirror=mirror))
+    return params
+
+
+def _build_continuous() -> tuple[ContinuousParam, ...]:
+    macro = [ContinuousParam(name=n, region="macro", minimum=0.0, maximum=1.0,
+                             default=1.0 / 3 if n in ETHNIC_MODIFIERS else 0.5, label=_MACRO_LABELS[n])
+             for n in MACRO_MODIFIERS if n in _MACRO_LABELS]
+    head = _pair_params("head", "head", _HEAD)
+    head.append(ContinuousParam(name=ARCHETYPE_INTENSITY, region="head", minimum=0.0, maximum=1.0, default=0.0,
+                                label="Head archetype intensity"))
+    return tuple(
+        macro + head
+        + _pair_params("forehead", "forehead", _FOREHEAD)
+        + _pair_params("eyebrows", "eyebrows", _EYEBROWS)
+        + _pair_params("eyes", "eyes", _EYE, sides=("r-", "l-"))
+        + _pair_params("nose", "nose", _NOSE)
+        + _pair_params("mouth", "mouth", _MOUTH)
+        + _pair_params("chin", "chin", _CHIN)
+        + _pair_params("cheek", "cheeks", _CHEEK, sides=("l-", "r-"))
+    )
+
+
+CONTINUOUS: tuple[ContinuousParam, ...] = _build_continuous()
+
+
+@cache
+def continuous_by_name() -> dict[str, ContinuousParam]:
+    return {p.name: p for p in CONTINUOUS}
+
+
+@cache
+def discrete_by_name() -> dict[str, DiscreteGroup]:
+    return {g.name: g for g in DISCRETE_GROUPS}
+
+
+def params_in_region(region: Region) -> tuple[ContinuousParam, ...]:
+    return tuple(p for p in CONTINUOUS if p.region == region)
+
+
+def archetype_modifier(archetype: str) -> str:
+    """`head/head-<archetype>`: the single-target MakeHuman modifier for a head archetype."""
+    return f"head/head-{archetype}"
+
+
+def modifier_targets(name: str) -> tuple[str | None, str]:
+    """Target files (without extension) a face modifier drives: (negative side or None, positive side).
+
+    `nose/nose-trans-down|up` -> (`nose/nose-trans-down`, `nose/nose-trans-up`);
+    `head/head-oval` -> (None, `head/head-oval`).
+    """
+    group, _, rest = name.partition("/")
+    if "|" not in rest:
+        return None, f"{group}/{rest}"
+    left, _, high = rest.partition("|")
+    stem, _, low = left.rpartition("-")
+    return f"{group}/{stem}-{low}", f"{group}/{stem}-{high}"
+
+
+def face_modifiers() -> tuple[str, ...]:
+    """Every MakeHuman face modifier the head model applies (schema sliders + archetype shapes)."""
+    names = [p.name for p in CONTINUOUS if p.region != "macro" and p.name != ARCHETYPE_INTENSITY]
+    names += [archetype_modifier(a) for a in HEAD_ARCHETYPES[1:]]
+    return tuple(names)

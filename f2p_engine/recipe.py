@@ -1,0 +1,336 @@
+"""Recipes: MakeHuman modifiers + discrete choices, read and written as MakeHuman 1.1 .mhm or JSON.
+
+A `Recipe` keeps every modifier and property line it was given, in order: modifiers and lines
+outside f2p's schema (ears, torso, clothes, hair, ...) are written back untouched and reported by
+`Recipe.unapplied()`. Modifier order matters (MakeHuman recomputes macro weights line by line),
+so it is preserved on read and on write. Values are written so they read back exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid as uuid_module
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from f2p_engine.errors import InputError
+from f2p_engine.files import atomic_output
+from f2p_engine.headmodel import schema
+from f2p_engine.headmodel.macro import APPLIED_MACROS, IGNORED_MACROS
+from f2p_engine.headmodel.mesh import default_modifiers
+
+MHM_VERSION = "v1.1.1"
+JSON_FORMAT = "f2p-recipe-1"
+_SKIN_PATH = "skins/{0}/{0}.mhmat"
+_EYE_MATERIAL = "eyes/materials/{0}.mhmat"
+_PROPERTY_ORDER = ("camera", "eyes", "eyebrows", "eyelashes", "teeth", "tongue", "hair", "proxy", "clothes",
+                   "clothesHideFaces", "skinMaterial", "material", "subdivide")
+_KEPT_QUIETLY = {"camera", "subdivide", "eyes", "eyebrows", "skinMaterial", "clothesHideFaces", "skeleton"}
+
+
+def format_value(value: float) -> str:
+    """MakeHuman's `%f` where that reads back exactly, else the shortest exact repr."""
+    text = f"{value:.6f}"
+    return text if float(text) == value else repr(float(value))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipe:
+    """A MakeHuman character as f2p sees it.
+
+    `modifiers`: MakeHuman modifier name -> value, in file order (read-only mapping).
+    `properties`: every other .mhm line as (keyword, rest of line), in file order.
+    """
+
+    name: str = ""
+    uuid: str = ""
+    tags: tuple[str, ...] = ()
+    modifiers: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(default_modifiers()))
+    properties: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.modifiers, MappingProxyType):
+            object.__setattr__(self, "modifiers", MappingProxyType(dict(self.modifiers)))
+
+    # -- continuous values -------------------------------------------------------------------
+    def value(self, name: str) -> float:
+        """A schema parameter's value (its default when the recipe does not set it)."""
+        if name == schema.ARCHETYPE_INTENSITY:
+            archetype = self.choice("head_archetype")
+            return 0.0 if archetype == "none" else self.modifiers[schema.archetype_modifier(archetype)]
+        param = schema.continuous_by_name()[name]
+        return float(self.modifiers.get(name, param.default))
+
+    def with_values(self, values: Mapping[str, float]) -> Recipe:
+        """A copy with these parameters set (clamped to their ranges); new names go at the end."""
+        modifiers = dict(self.modifiers)
+        for name, value in values.items():
+            if name == schema.ARCHETYPE_INTENSITY:
+                archetype = _archetype_of(modifiers)
+                if archetype != "none":
+                    modifiers[schema.archetype_modifier(archetype)] = min(1.0, max(0.0, float(value)))
+                continue
+            param = schema.continuous_by_name().get(name)
+            modifiers[name] = param.clamp(float(value)) if param else float(value)
+        return replace(self, modifiers=modifiers)
+
+    # -- discrete choices ----------------------------------------------------------------------
+    def choice(self, group: str) -> str:
+        """The option chosen in a discrete group, or the group's first option if none is set."""
+        options = schema.discrete_by_name()[group].options
+        if group == "head_archetype":
+            return _archetype_of(self.modifiers)
+        found = None
+        for keyword, rest in self.properties:
+            words = rest.split()
+            if group == "skin" and keyword == "skinMaterial" and words:
+                found = Path(words[0]).stem
+            elif group == "eye_colour" and keyword == "material" and len(words) >= 3 and words[0] == "HighPolyEyes":
+                found = Path(words[2]).stem
+            elif group == "eyebrows" and keyword == "eyebrows" and words:
+                found = words[0]
+        return found if found in options else options[0]
+
+    def with_choice(self, group: str, option: str) -> Recipe:
+        options = schema.discrete_by_name()[group].options
+        if option not in options:
+            raise InputError(f"{option!r} is not a {group} option (one of {', '.join(options)})")
+        if group == "head_archetype":
+            modifiers = dict(self.modifiers)
+            strength = self.value(schema.ARCHETYPE_INTENSITY) or 0.5
+            for archetype in schema.HEAD_ARCHETYPES[1:]:
+                key = schema.archetype_modifier(archetype)
+                if key in modifiers or archetype == option:
+                    modifiers[key] = strength if archetype == option else 0.0
+            return replace(self, modifiers=modifiers)
+        if group == "skin":
+            return self._with_property("skinMaterial", _SKIN_PATH.format(option))
+        if group == "eye_colour":
+            eyes = self._with_property("eyes", " ".join(schema.EYES_PROXY), keep_existing=True)
+            rest = f"{' '.join(schema.EYES_PROXY)} {_EYE_MATERIAL.format(option)}"
+            return eyes._with_property("material", rest, match=lambda r: r.startswith(schema.EYES_PROXY[0]))
+        return self._with_property("eyebrows", f"{option} {schema.EYEBROWS[option]}")
+
+    def _with_property(self, keyword: str, rest: str, *, keep_existing: bool = False, match=None) -> Recipe:
+        """Replace the first matching property line, or insert one where MakeHuman would write it."""
+        props = list(self.properties)
+        for i, (k, r) in enumerate(props):
+            if k == keyword and (match is None or match(r)):
+                if not keep_existing:
+                    props[i] = (keyword, rest)
+                return replace(self, properties=tuple(props))
+        rank = _property_rank(keyword)
+        at = next((i for i, (k, _) in enumerate(props) if _property_rank(k) > rank), len(props))
+        props.insert(at, (keyword, rest))
+        return replace(self, properties=tuple(props))
+
+    # -- what f2p does not apply ---------------------------------------------------------------
+    def unapplied(self) -> list[str]:
+        """Human-readable list of what this recipe carries that f2p keeps but does not apply."""
+        notes = []
+        known = set(schema.face_modifiers()) | APPLIED_MACROS
+        for name, value in self.modifiers.items():
+            if name in IGNORED_MACROS and value != 0.5:
+                notes.append(f"modifier {name} {format_value(value)} (kept, not applied)")
+            elif name not in known and name not in IGNORED_MACROS and value != 0.0:
+                notes.append(f"modifier {name} (outside f2p's schema: kept, not applied)")
+        for keyword, rest in self.properties:
+            if keyword == "material" and rest.startswith(schema.EYES_PROXY[0]):
+                continue
+            if keyword not in _KEPT_QUIETLY:
+                notes.append(f"{keyword} {rest.split()[0] if rest else ''} (kept, not shown)".replace("  ", " "))
+        return notes
+
+
+def _property_rank(keyword: str) -> int:
+    """Position of a property keyword in the order MakeHuman writes .mhm lines."""
+    return _PROPERTY_ORDER.index(keyword) if keyword in _PROPERTY_ORDER else len(_PROPERTY_ORDER)
+
+
+def _archetype_of(modifiers: Mapping[str, float]) -> str:
+    """The strongest head archetype modifier, or "none" when all are zero."""
+    best, strength = "none", 0.0
+    for archetype in schema.HEAD_ARCHETYPES[1:]:
+        value = modifiers.get(schema.archetype_modifier(archetype), 0.0)
+        if value > strength:
+            best, strength = archetype, value
+    return best
+
+
+# -- .mhm ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadResult:
+    """A recipe read from a file, with one line per problem found (malformed, clamped, ...)."""
+
+    recipe: Recipe
+    warnings: tuple[str, ...]
+
+
+_VERSION = re.compile(r"^v(\d+)\.(\d+)")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not an .mhm file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if b"\0" in raw:
+        raise InputError(f"{path}: binary data, not an .mhm file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text, not an .mhm file") from None
+
+
+def parse_mhm(text: str, source: str = "<mhm>") -> ReadResult:
+    """Parse .mhm text. Refuses text that is not an .mhm; reports and skips malformed lines."""
+    warnings: list[str] = []
+    version = None
+    name, uid, tags = "", "", ()
+    modifiers: dict[str, float] = {}
+    properties: list[tuple[str, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        keyword, rest = words[0], " ".join(words[1:])
+        where = f"{source}:{number}"
+        if keyword == "version":
+            version = rest
+        elif keyword == "uuid":
+            uid = rest
+        elif keyword == "name":
+            name = rest
+        elif keyword == "tags":
+            tags = tuple(t for t in rest.split(";") if t)
+        elif keyword == "modifier":
+            if len(words) != 3:
+                warnings.append(f"{where}: malformed modifier line skipped: {line.strip()!r}")
+                continue
+            try:
+                value = float(words[2])
+            except ValueError:
+                warnings.append(f"{where}: modifier {words[1]} has a non-numeric value {words[2]!r}; skipped")
+                continue
+            if not np.isfinite(value):
+                warnings.append(f"{where}: modifier {words[1]} has a non-finite value; skipped")
+                continue
+            param = schema.continuous_by_name().get(words[1])
+            low, high = (param.minimum, param.maximum) if param else _range_of(words[1])
+            if not low <= value <= high:
+                clamped = min(high, max(low, value))
+                warnings.append(f"{where}: modifier {words[1]} {words[2]} out of [{low:g}, {high:g}]; "
+                                f"clamped to {clamped:g}")
+                value = clamped
+            if words[1] in modifiers:
+                warnings.append(f"{where}: modifier {words[1]} repeated; the last value is kept")
+                del modifiers[words[1]]
+            modifiers[words[1]] = value
+        elif not rest and keyword in {"skinMaterial", "eyes", "eyebrows", "material", "camera"}:
+            warnings.append(f"{where}: {keyword} line without a value skipped")
+        else:
+            properties.append((keyword, rest))
+    if version is None:
+        raise InputError(f"{source}: no 'version' line, not an .mhm file")
+    match = _VERSION.match(version)
+    if not match or match.group(1) != "1":
+        raise InputError(f"{source}: unsupported .mhm version {version!r} (MakeHuman 1.x files only)")
+    recipe = Recipe(name=name, uuid=uid, tags=tags, modifiers=modifiers, properties=tuple(properties))
+    return ReadResult(recipe=recipe, warnings=tuple(warnings))
+
+
+def _range_of(modifier: str) -> tuple[float, float]:
+    """Range MakeHuman clamps a modifier to: [-1, 1] for two-sided ones, [0, 1] otherwise."""
+    return (-1.0, 1.0) if "|" in modifier else (0.0, 1.0)
+
+
+def read_mhm(path: str | os.PathLike[str]) -> ReadResult:
+    path = Path(path)
+    return parse_mhm(_read_text(path), str(path))
+
+
+def format_mhm(recipe: Recipe) -> str:
+    """MakeHuman 1.1 .mhm text; modifiers in the recipe's order, other lines as they were."""
+    uid = recipe.uuid or str(uuid_module.uuid4())
+    lines = ["# Written by f2p", f"version {MHM_VERSION}", f"uuid {uid}", f"name {recipe.name or 'f2p'}",
+             f"tags {';'.join(recipe.tags)}"]
+    lines += [f"{k} {r}".rstrip() for k, r in recipe.properties if k == "camera"]
+    lines += [f"modifier {n} {format_value(v)}" for n, v in recipe.modifiers.items()]
+    lines += [f"{k} {r}".rstrip() for k, r in recipe.properties if k != "camera"]
+    return "\n".join(lines) + "\n"
+
+
+def write_mhm(recipe: Recipe, path: str | os.PathLike[str]) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(format_mhm(recipe), encoding="utf-8")
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+def recipe_to_dict(recipe: Recipe) -> dict:
+    return {
+        "format": JSON_FORMAT, "name": recipe.name, "uuid": recipe.uuid, "tags": list(recipe.tags),
+        "modifiers": [[n, v] for n, v in recipe.modifiers.items()],
+        "choices": {g.name: recipe.choice(g.name) for g in schema.DISCRETE_GROUPS},
+        "properties": [[k, r] for k, r in recipe.properties],
+    }
+
+
+def recipe_from_dict(data: Mapping, source: str = "<json>") -> Recipe:
+    if not isinstance(data, Mapping) or data.get("format") != JSON_FORMAT:
+        raise InputError(f"{source}: not an f2p recipe (expected format {JSON_FORMAT!r})")
+    try:
+        modifiers = {str(n): float(v) for n, v in data["modifiers"]}
+        properties = tuple((str(k), str(r)) for k, r in data.get("properties", []))
+        return Recipe(name=str(data.get("name", "")), uuid=str(data.get("uuid", "")),
+                      tags=tuple(data.get("tags", ())), modifiers=modifiers, properties=properties)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{source}: malformed f2p recipe ({exc})") from None
+
+
+def write_json(recipe: Recipe, path: str | os.PathLike[str], extra: Mapping | None = None) -> None:
+    payload = recipe_to_dict(recipe) | dict(extra or {})
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
+def read_recipe(path: str | os.PathLike[str]) -> ReadResult:
+    """Read an .mhm or an f2p JSON recipe (chosen by content, not extension)."""
+    path = Path(path)
+    text = _read_text(path)
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
+        return ReadResult(recipe=recipe_from_dict(data, str(path)), warnings=())
+    return parse_mhm(text, str(path))
+
+
+# -- parameter vectors (the models' targets) -----------------------------------------------------
+def continuous_vector(recipe: Recipe) -> np.ndarray:
+    """Schema-ordered continuous values normalised to [0, 1], float32."""
+    return np.asarray([p.normalise(recipe.value(p.name)) for p in schema.CONTINUOUS], dtype=np.float32)
+
+
+def discrete_indices(recipe: Recipe) -> dict[str, int]:
+    return {g.name: g.options.index(recipe.choice(g.name)) for g in schema.DISCRETE_GROUPS}
+
+
+def recipe_from_parameters(unit_values: Iterable[float], choices: Mapping[str, str],
+                           base: Recipe | None = None) -> Recipe:
+    """Build a recipe from schema-ordered [0, 1] values and discrete choices (model outputs)."""
+    recipe = base or Recipe()
+    for group, option in choices.items():
+        recipe = recipe.with_choice(group, option)
+    values = {p.name: p.denormalise(float(u)) for p, u in zip(schema.CONTINUOUS, unit_values, strict=True)}
+    return recipe.with_values(values)

@@ -1,0 +1,1 @@
+"""Synthetic data factory: random recipes -> rendered, augmented, aligned samples -> dataset shards."""

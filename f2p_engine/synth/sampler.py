@@ -1,0 +1,74 @@
+"""The training distribution of recipes: plausible, varied faces (not every slider uniform at once).
+
+Documented distribution (schema version 1), one independent draw per recipe:
+- Gender ~ Beta(0.7, 0.7) (mostly clearly female or male, some in between).
+- Age ~ U(0.375, 0.875): about 19 to 74 years (MakeHuman: 0.5 = 25 y, 1 = 90 y).
+- African/Asian/Caucasian ~ Dirichlet(0.6, 0.6, 0.6): sums to 1, mostly one dominant origin.
+- Muscle, Weight ~ N(0.5, 0.15) clipped to [0, 1].
+- Every face slider ~ N(0, 0.35) clipped to [-1, 1]; of a left/right pair, the right side is drawn
+  and the left is the right plus N(0, 0.05) (near-symmetric faces).
+- Head archetype uniform over the 8 options (including none), intensity ~ U(0.2, 0.8).
+- Skin: the young skin of the dominant origin and gender with probability 0.8, else uniform.
+- Eye colour and eyebrows: uniform.
+Recipe i of seed s depends only on (s, i), so shards and workers can draw in any order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import numpy as np
+
+from f2p_engine.headmodel import schema
+from f2p_engine.recipe import Recipe
+
+SLIDER_SIGMA = 0.35
+MIRROR_SIGMA = 0.05
+SKIN_MATCH_PROBABILITY = 0.8
+
+
+def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
+    """One random recipe from the documented training distribution."""
+    values: dict[str, float] = {
+        "macrodetails/Gender": rng.beta(0.7, 0.7),
+        "macrodetails/Age": rng.uniform(0.375, 0.875),
+        "macrodetails-universal/Muscle": np.clip(rng.normal(0.5, 0.15), 0, 1),
+        "macrodetails-universal/Weight": np.clip(rng.normal(0.5, 0.15), 0, 1),
+    }
+    origin = rng.dirichlet([0.6, 0.6, 0.6])
+    values.update(zip(schema.ETHNIC_MODIFIERS, origin, strict=True))
+    sliders = [p for p in schema.CONTINUOUS if p.region != "macro" and p.name != schema.ARCHETYPE_INTENSITY]
+    drawn = {p.name: np.clip(rng.normal(0.0, SLIDER_SIGMA), -1, 1) for p in sliders}
+    for p in sliders:
+        if p.mirror and p.name.split("/")[1].startswith("l-"):
+            drawn[p.name] = np.clip(drawn[p.mirror] + rng.normal(0.0, MIRROR_SIGMA), -1, 1)
+    values.update(drawn)
+
+    archetype = schema.HEAD_ARCHETYPES[rng.integers(len(schema.HEAD_ARCHETYPES))]
+    intensity = rng.uniform(0.2, 0.8)
+    if rng.random() < SKIN_MATCH_PROBABILITY:
+        race = ("african", "asian", "caucasian")[int(np.argmax(origin))]
+        skin = f"young_{race}_{'male' if values['macrodetails/Gender'] >= 0.5 else 'female'}"
+    else:
+        skin = schema.SKINS[rng.integers(len(schema.SKINS))]
+    eye_colour = schema.EYE_COLOURS[rng.integers(len(schema.EYE_COLOURS))]
+    eyebrows = list(schema.EYEBROWS)[rng.integers(len(schema.EYEBROWS))]
+    uid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
+
+    recipe = Recipe(name=name, uuid=uid, tags=("f2p", "synthetic"))
+    recipe = recipe.with_choice("head_archetype", archetype).with_choice("skin", skin)
+    recipe = recipe.with_choice("eye_colour", eye_colour).with_choice("eyebrows", eyebrows)
+    values[schema.ARCHETYPE_INTENSITY] = intensity
+    # Six decimals: what MakeHuman itself writes, so the .mhm holds exactly the sampled values.
+    return recipe.with_values({k: round(float(v), 6) for k, v in values.items()})
+
+
+def recipe_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of recipe `index` for `seed` (independent of every other index)."""
+    return np.random.default_rng([seed, index])
+
+
+def sample_recipes(count: int, seed: int, start: int = 0) -> Iterator[Recipe]:
+    for index in range(start, start + count):
+        yield sample_recipe(recipe_rng(seed, index), name=f"f2p_{seed}_{index:06d}")
