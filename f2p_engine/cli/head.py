@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from f2p_engine.errors import InputError
 from f2p_engine.cli import warn
+from f2p_engine.errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
