@@ -1,0 +1,141 @@
+"""Recipes: .mhm and JSON reading/writing, lossless round trips, malformed input, choices."""
+
+import numpy as np
+import pytest
+
+from f2p_engine.errors import InputError
+from f2p_engine.headmodel import schema
+from f2p_engine.recipe import (
+    Recipe,
+    continuous_vector,
+    discrete_indices,
+    format_mhm,
+    parse_mhm,
+    read_recipe,
+    recipe_from_parameters,
+    write_json,
+    write_mhm,
+)
+from f2p_engine.synth.sampler import recipe_rng, sample_recipe
+
+MAKEHUMAN_FILE = """# Written by MakeHuman 1.1.1
+version v1.1.1
+tags tag1;tag two
+camera 0.0 0.0 0.0 0.0 0.0 1.0
+modifier macrodetails-universal/Muscle 0.500000
+modifier macrodetails/African 0.000000
+modifier macrodetails-proportions/BodyProportions 0.730000
+modifier nose/nose-trans-down|up 0.123456789
+modifier ears/r-ear-rot-backward|forward 0.300000
+modifier head/head-oval 0.600000
+modifier macrodetails/Gender 1.000000
+eyes HighPolyEyes 2c12f43b-1303-432c-b7ce-d78346baf2e6
+clothesHideFaces True
+clothes fedora01 4c9be4da-2d03-4d96-a3df-a9bd8bd7ad41
+skinMaterial skins/young_african_male/young_african_male.mhmat
+material HighPolyEyes 2c12f43b-1303-432c-b7ce-d78346baf2e6 eyes/materials/green.mhmat
+subdivide False
+name Some Body
+uuid 0d8e1f3c-53b4-4a8a-9a50-6f1c8f3f7f6b
+"""
+
+
+def test_makehuman_file_reads_and_round_trips(tmp_path):
+    result = parse_mhm(MAKEHUMAN_FILE, "mh.mhm")
+    recipe = result.recipe
+    assert result.warnings == ()
+    assert recipe.name == "Some Body"
+    assert recipe.tags == ("tag1", "tag two")
+    assert list(recipe.modifiers)[:2] == ["macrodetails-universal/Muscle", "macrodetails/African"]
+    assert recipe.modifiers["nose/nose-trans-down|up"] == 0.123456789
+    assert recipe.choice("skin") == "young_african_male"
+    assert recipe.choice("eye_colour") == "green"
+    assert recipe.choice("head_archetype") == "oval"
+    assert recipe.value(schema.ARCHETYPE_INTENSITY) == pytest.approx(0.6)
+    assert recipe.choice("eyebrows") == "eyebrow001"  # none set: the group's default
+    unapplied = "\n".join(recipe.unapplied())
+    assert "ears/r-ear-rot-backward|forward" in unapplied
+    assert "BodyProportions" in unapplied
+    assert "clothes fedora01" in unapplied
+    assert "Muscle" not in unapplied
+
+    path = tmp_path / "out.mhm"
+    write_mhm(recipe, path)
+    again = read_recipe(path)
+    assert again.warnings == ()
+    assert again.recipe == recipe  # every value, line and order kept
+    assert list(again.recipe.modifiers.items()) == list(recipe.modifiers.items())
+
+
+def test_json_round_trip(tmp_path):
+    recipe = parse_mhm(MAKEHUMAN_FILE).recipe
+    write_json(recipe, tmp_path / "r.json")
+    assert read_recipe(tmp_path / "r.json").recipe == recipe
+
+
+def test_malformed_lines_are_reported_and_skipped():
+    text = ("version v1.1.1\nmodifier nose/nose-trans-down|up\nmodifier nose/nose-hump-decr|incr abc\n"
+            "modifier chin/chin-width-decr|incr 3.5\nmodifier head/head-round -0.2\nskinMaterial\n"
+            "modifier mouth/mouth-trans-down|up 0.2\nmodifier mouth/mouth-trans-down|up 0.4\n")
+    result = parse_mhm(text, "bad.mhm")
+    assert len(result.warnings) == 6
+    assert all(w.startswith("bad.mhm:") for w in result.warnings)
+    mods = result.recipe.modifiers
+    assert "nose/nose-trans-down|up" not in mods
+    assert "nose/nose-hump-decr|incr" not in mods
+    assert mods["chin/chin-width-decr|incr"] == 1.0
+    assert mods["head/head-round"] == 0.0
+    assert mods["mouth/mouth-trans-down|up"] == 0.4
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "no 'version' line"),
+    (b"hello world\nthis is not a recipe\n", "no 'version' line"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    (b"version v2.0.0\nmodifier a 1\n", "unsupported .mhm version"),
+    (b"\xff\xfe\xfa not utf8", "not UTF-8"),
+])
+def test_non_mhm_files_are_refused(tmp_path, content, message):
+    path = tmp_path / "x.mhm"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_recipe(path)
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_recipe(tmp_path / "nope.mhm")
+
+
+def test_choices_and_values():
+    recipe = Recipe()
+    assert recipe.choice("head_archetype") == "none"
+    recipe = recipe.with_choice("head_archetype", "square").with_values({schema.ARCHETYPE_INTENSITY: 0.7})
+    assert recipe.modifiers["head/head-square"] == 0.7
+    recipe = recipe.with_choice("head_archetype", "round")
+    assert recipe.modifiers["head/head-square"] == 0.0
+    assert recipe.modifiers["head/head-round"] == 0.7
+    recipe = recipe.with_choice("eye_colour", "blue").with_choice("eye_colour", "green")
+    eye_lines = [p for p in recipe.properties if p[0] in ("eyes", "material")]
+    assert len(eye_lines) == 2
+    assert recipe.choice("eye_colour") == "green"
+    assert recipe.with_values({"chin/chin-width-decr|incr": 7}).value("chin/chin-width-decr|incr") == 1.0
+    with pytest.raises(InputError):
+        recipe.with_choice("skin", "purple")
+    text = format_mhm(recipe.with_choice("eyebrows", "eyebrow005").with_choice("skin", "young_asian_female"))
+    wanted = ("eyes", "eyebrows", "skinMaterial", "material")
+    order = [line.split()[0] for line in text.splitlines() if line.split()[0] in wanted]
+    assert order == ["eyes", "eyebrows", "skinMaterial", "material"]  # MakeHuman's own order
+
+
+def test_parameter_vectors_round_trip():
+    recipe = sample_recipe(recipe_rng(5, 0))
+    vector = continuous_vector(recipe)
+    assert vector.shape == (len(schema.CONTINUOUS),)
+    assert vector.min() >= 0
+    assert vector.max() <= 1
+    choices = {g.name: g.options[i] for g, i in zip(schema.DISCRETE_GROUPS, discrete_indices(recipe).values(),
+                                                     strict=True)}
+    rebuilt = recipe_from_parameters(vector, choices)
+    np.testing.assert_allclose(continuous_vector(rebuilt), vector, atol=1e-6)
+    assert discrete_indices(rebuilt) == discrete_indices(recipe)
