@@ -1,0 +1,107 @@
+"""Recipe edits: widget gestures -> undoable QUndoStack commands on the studio state.
+
+Recipes are immutable, so a command simply carries the recipe before and after. A slider drag
+updates the state live on every step and becomes one command when the slider is released.
+The symmetry lock is applied here, so every widget that edits a left/right parameter gets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from app.state import StudioState
+from f2p_engine.headmodel import schema
+from f2p_engine.recipe import Recipe
+
+
+class RecipeCommand(QUndoCommand):
+    """One undoable edit: (text, old recipe, new recipe)."""
+
+    def __init__(self, state: StudioState, text: str, old: Recipe, new: Recipe) -> None:
+        super().__init__(text)
+        self._state, self.old, self.new = state, old, new
+
+    def redo(self) -> None:
+        self._state.set_recipe(self.new)
+
+    def undo(self) -> None:
+        self._state.set_recipe(self.old)
+
+
+class RecipeEditor:
+    """The one writer of `state.recipe` for interactive edits; every edit lands on `stack`."""
+
+    def __init__(self, state: StudioState, stack: QUndoStack) -> None:
+        self.state = state
+        self.stack = stack
+        #: Editing a left/right parameter sets its mirror partner to the same value.
+        self.symmetry_lock = True
+        self._drag_start: Recipe | None = None
+        stack.cleanChanged.connect(lambda clean: state.set_dirty(not clean))
+
+    def with_mirrors(self, values: Mapping[str, float]) -> dict[str, float]:
+        """`values` plus, under the symmetry lock, the same value for each left/right partner."""
+        out = dict(values)
+        if self.symmetry_lock:
+            params = schema.continuous_by_name()
+            for name, value in values.items():
+                mirror = params[name].mirror if name in params else None
+                if mirror is not None:
+                    out.setdefault(mirror, value)
+        return out
+
+    def set_values(self, values: Mapping[str, float], text: str = "") -> None:
+        """Set slider values (clamped by the recipe); live during a drag, else one undoable step."""
+        new = self.state.recipe.with_values(self.with_mirrors(values))
+        if self._drag_start is not None:
+            self.state.set_recipe(new)
+        else:
+            self.commit(new, text or _describe(values))
+
+    def begin_drag(self) -> None:
+        self._drag_start = self.state.recipe
+
+    def end_drag(self, text: str) -> None:
+        start, self._drag_start = self._drag_start, None
+        if start is not None and start != self.state.recipe:
+            self.stack.push(RecipeCommand(self.state, text, start, self.state.recipe))
+
+    def set_choice(self, group: str, option: str) -> None:
+        if self.state.recipe.choice(group) != option:
+            label = schema.discrete_by_name()[group].label
+            self.commit(self.state.recipe.with_choice(group, option), f"{label}: {option}")
+
+    def reset(self, names: Iterable[str], text: str) -> None:
+        """Return sliders to the prediction (or to their defaults when nothing was predicted)."""
+        names = list(names)
+        self.commit(self.state.recipe.with_values(
+            self.with_mirrors({n: self.state.reference_value(n) for n in names})), text)
+
+    def reset_all(self, text: str = "Reset all") -> None:
+        """Every slider and every predicted choice back to the prediction (or the defaults)."""
+        recipe = self.state.recipe
+        for group in schema.DISCRETE_GROUPS:
+            if group.predicted:
+                recipe = recipe.with_choice(group.name, self.state.reference_choice(group.name))
+        values = {p.name: self.state.reference_value(p.name) for p in schema.CONTINUOUS}
+        self.commit(recipe.with_values(values), text)
+
+    def commit(self, new: Recipe, text: str) -> None:
+        """Make `new` current as one undoable step (nothing is pushed if it changes nothing)."""
+        if new != self.state.recipe:
+            self.stack.push(RecipeCommand(self.state, text, self.state.recipe, new))
+
+    def open(self, recipe: Recipe, path: Path | None) -> None:
+        """A freshly opened document: current, unmodified, with an empty undo history."""
+        self._drag_start = None
+        self.stack.clear()
+        self.state.open_document(recipe, path)
+
+
+def _describe(values: Mapping[str, float]) -> str:
+    params = schema.continuous_by_name()
+    names = [params[n].label if n in params else n for n in values]
+    return "Set " + ", ".join(names)

@@ -1,0 +1,138 @@
+"""The photo side of the window: the source photo with its landmarks, and the pipeline strip
+(aligned, stylised and per-region crops), each a labelled tile that says why it is empty."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from app import pipeline
+from app.images import rgb_to_qimage
+from app.state import Photo, PhotoAnalysis, StudioState
+from f2p_engine.headmodel.schema import LOCAL_REGIONS
+
+_LANDMARK = QColor(60, 230, 120)
+_PLACEHOLDER = QColor(150, 150, 150)
+_FRAME = QColor(90, 90, 90)
+
+
+class ImageTile(QWidget):
+    """An image scaled to fit with an optional caption and point overlay, or a placeholder text."""
+
+    def __init__(self, caption: str = "", placeholder: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.caption = caption
+        self.placeholder = placeholder
+        self.image: QImage | None = None
+        self.points: np.ndarray | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_image(self, pixels: np.ndarray | None, points: np.ndarray | None = None,
+                  placeholder: str | None = None) -> None:
+        """Show (H, W, 3) uint8 RGB `pixels` with (N, 2) pixel `points`, or `placeholder` text if None."""
+        self.image = None if pixels is None else rgb_to_qimage(pixels)
+        self.points = points
+        if placeholder is not None:
+            self.placeholder = placeholder
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        area = QRectF(self.rect()).adjusted(2, 2, -2, -2)
+        if self.caption:
+            painter.setPen(self.palette().text().color())
+            caption_height = painter.fontMetrics().height() + 2
+            painter.drawText(area.adjusted(0, 0, 0, -area.height() + caption_height),
+                             Qt.AlignmentFlag.AlignHCenter, self.caption)
+            area.adjust(0, caption_height, 0, 0)
+        if self.image is None:
+            painter.setPen(_FRAME)
+            painter.drawRect(area)
+            painter.setPen(_PLACEHOLDER)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            return
+        scale = min(area.width() / self.image.width(), area.height() / self.image.height())
+        width, height = self.image.width() * scale, self.image.height() * scale
+        target = QRectF(area.x() + (area.width() - width) / 2, area.y() + (area.height() - height) / 2,
+                        width, height)
+        painter.drawImage(target, self.image)
+        if self.points is not None:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(_LANDMARK)
+            radius = max(1.5, 0.006 * max(width, height))
+            for x, y in self.points:
+                painter.drawEllipse(QPointF(target.x() + x * scale, target.y() + y * scale), radius, radius)
+
+
+class QtSourceView(ImageTile):
+    """The source photo, with the detected landmarks on top once the pipeline has run."""
+
+    def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
+        super().__init__(placeholder="No photo.\nOpen one (Ctrl+O), drop it here or paste it (Ctrl+V).",
+                         parent=parent)
+        self.setMinimumSize(240, 240)
+        self.state = state
+        state.photo_changed.connect(self._show)
+        state.analysis_changed.connect(self._show)
+        self._show()
+
+    def _show(self, *_: object) -> None:
+        photo, analysis = self.state.photo, self.state.analysis
+        self.set_image(None if photo is None else photo.pixels,
+                       None if analysis is None else analysis.landmarks)
+
+
+class QtPipelineStrip(QWidget):
+    """Aligned, stylised and per-region crops in a row, plus the adapter choice."""
+
+    #: The artist picked another adapter (its name).
+    adapter_chosen = Signal(str)
+
+    def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.tiles: dict[str, ImageTile] = {name: ImageTile(name) for name in ("aligned", "stylised",
+                                                                              *LOCAL_REGIONS)}
+        self.adapter = QComboBox()
+        names = pipeline.adapters()
+        self.adapter.addItems(list(names) or ["identity"])
+        self.adapter.setEnabled(bool(names))
+        self.adapter.setToolTip("Domain adapter applied before prediction" if names else pipeline.NOT_INTEGRATED)
+        self.adapter.currentTextChanged.connect(self.adapter_chosen)
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Pipeline"))
+        header.addStretch(1)
+        header.addWidget(QLabel("Adapter"))
+        header.addWidget(self.adapter)
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        for tile in self.tiles.values():
+            tile.setMinimumSize(72, 90)
+            row.addWidget(tile)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 4)
+        layout.addLayout(header)
+        layout.addLayout(row, 1)
+        state.photo_changed.connect(self._show)
+        state.analysis_changed.connect(self._show)
+        self._show()
+
+    def _show(self, *_: object) -> None:
+        analysis = self.state.analysis
+        images = {} if analysis is None else {"aligned": analysis.aligned, "stylised": analysis.stylised,
+                                               **analysis.crops}
+        placeholder = _placeholder(self.state.photo, analysis)
+        for name, tile in self.tiles.items():
+            tile.set_image(images.get(name), placeholder=placeholder)
+
+
+def _placeholder(photo: Photo | None, analysis: PhotoAnalysis | None) -> str:
+    if photo is None:
+        return "no photo"
+    if analysis is None:
+        return "analysing…"
+    return analysis.note or "not available"

@@ -1,0 +1,132 @@
+"""The studio's Qt-free state: photo, photo analysis, recipe, predicted recipe and current head mesh.
+
+Widgets read this object and connect to its psygnal signals; every change goes through one of its
+methods, which emit only when something actually changed. The mesh is re-evaluated by the engine
+(`HeadModel.vertices`, well under a millisecond) whenever the recipe changes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from psygnal import Signal
+
+from f2p_engine.headmodel.mesh import HeadModel
+from f2p_engine.recipe import Recipe
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Photo:
+    """A source photo as shown to the artist: `pixels` (H, W, 3) uint8 RGB, upright (EXIF applied)."""
+
+    name: str
+    pixels: np.ndarray = field(repr=False)
+    path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhotoAnalysis:
+    """What the photo pipeline made of a photo, ready to display.
+
+    `landmarks` (68, 2) float pixel coordinates in the source photo (x right, y down);
+    `aligned`, `stylised` and each of `crops` (region name -> image) are (H, W, 3) uint8 RGB.
+    """
+
+    landmarks: np.ndarray | None = field(default=None, repr=False)
+    aligned: np.ndarray | None = field(default=None, repr=False)
+    stylised: np.ndarray | None = field(default=None, repr=False)
+    crops: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    note: str = ""
+
+
+class StudioState:
+    """Everything the studio shows, without any Qt. One instance per window."""
+
+    #: The current recipe (a `Recipe`) changed.
+    recipe_changed = Signal(object)
+    #: The predicted recipe (`Recipe` or None) changed: slider markers and "reset to predicted" follow it.
+    predicted_changed = Signal(object)
+    #: New hm08 vertices, (19158, 3) float32, decimetres, Y up.
+    mesh_changed = Signal(object)
+    #: The source photo (`Photo` or None) changed.
+    photo_changed = Signal(object)
+    #: The photo pipeline's output (`PhotoAnalysis` or None) changed.
+    analysis_changed = Signal(object)
+    #: The document's path or its unsaved-changes flag changed.
+    document_changed = Signal()
+
+    def __init__(self, head_model: HeadModel | None = None) -> None:
+        self.head_model = head_model or HeadModel()
+        self.recipe = Recipe()
+        self.predicted: Recipe | None = None
+        self.photo: Photo | None = None
+        self.analysis: PhotoAnalysis | None = None
+        self.path: Path | None = None
+        self.dirty = False
+        #: Milliseconds the last mesh evaluation took.
+        self.mesh_ms = 0.0
+        self.vertices = self._evaluate(self.recipe)
+
+    def _evaluate(self, recipe: Recipe) -> np.ndarray:
+        start = time.perf_counter()
+        vertices = self.head_model.vertices(recipe.modifiers)
+        self.mesh_ms = (time.perf_counter() - start) * 1000
+        return vertices
+
+    def set_recipe(self, recipe: Recipe) -> None:
+        """Make `recipe` current and re-evaluate the mesh."""
+        if recipe == self.recipe:
+            return
+        self.recipe = recipe
+        self.vertices = self._evaluate(recipe)
+        self.recipe_changed.emit(recipe)
+        self.mesh_changed.emit(self.vertices)
+
+    def open_document(self, recipe: Recipe, path: Path | None) -> None:
+        """A recipe read from `path` (None: a new, unsaved one) becomes current and unmodified."""
+        self.set_recipe(recipe)
+        self.path = path
+        self.dirty = False
+        self.document_changed.emit()
+
+    def set_dirty(self, dirty: bool) -> None:
+        """Whether the recipe has changes not saved to `path` (the undo stack's clean state drives it)."""
+        if dirty != self.dirty:
+            self.dirty = dirty
+            self.document_changed.emit()
+
+    def mark_saved(self, path: Path) -> None:
+        self.path = path
+        self.dirty = False
+        self.document_changed.emit()
+
+    def set_predicted(self, recipe: Recipe | None) -> None:
+        if recipe is self.predicted:
+            return
+        self.predicted = recipe
+        self.predicted_changed.emit(recipe)
+
+    def set_photo(self, photo: Photo | None) -> None:
+        """A new source photo; its previous analysis no longer applies."""
+        self.photo = photo
+        self.photo_changed.emit(photo)
+        self.set_analysis(None)
+
+    def set_analysis(self, analysis: PhotoAnalysis | None) -> None:
+        if analysis is self.analysis:
+            return
+        self.analysis = analysis
+        self.analysis_changed.emit(analysis)
+
+    def reference_value(self, name: str) -> float:
+        """The value "reset" returns a slider to: the prediction if there is one, else the default."""
+        return (self.predicted or _NEUTRAL).value(name)
+
+    def reference_choice(self, group: str) -> str:
+        return (self.predicted or _NEUTRAL).choice(group)
+
+
+_NEUTRAL = Recipe()

@@ -1,0 +1,50 @@
+"""App test fixtures: a shared head model and a window factory that owns teardown.
+
+pytest-xvfb runs these under Xvfb: the GL head view needs a real GL context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings, Qt
+
+# Before pytest-qt creates the QApplication: pyqtgraph GL views share one context family.
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+from app.settings import StudioSettings  # noqa: E402
+from app.state import StudioState  # noqa: E402
+from app.window import StudioWindow  # noqa: E402
+from f2p_engine.headmodel.mesh import HeadModel  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def head_model() -> HeadModel:
+    return HeadModel()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> StudioSettings:
+    return StudioSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def make_window(qtbot, head_model, settings, tmp_path) -> Iterator[Callable[..., StudioWindow]]:
+    """Factory: `make_window(show=True)` -> a StudioWindow with its own settings and autosave file."""
+    windows: list[StudioWindow] = []
+
+    def factory(*, show: bool = True, autosave_path: Path | None = tmp_path / "autosave.mhm") -> StudioWindow:
+        window = StudioWindow(StudioState(head_model), settings=settings, autosave_path=autosave_path)
+        qtbot.addWidget(window)
+        windows.append(window)
+        if show:
+            window.show()
+            qtbot.waitExposed(window)
+        return window
+
+    yield factory
+    for window in windows:
+        qtbot.waitUntil(lambda w=window: not w.photo_runner.busy, timeout=10000)
+        window.close()
