@@ -1,0 +1,97 @@
+"""`f2p align`: photo -> aligned face, stylised face, region crops and landmarks JSON in a folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from f2p_engine.cli import warn
+from f2p_engine.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    align = subparsers.add_parser(
+        "align", help="align the face of a photo and crop its regions",
+        description="Find the largest face in PHOTO, align it (eye centres on fixed pixels) and write "
+                    "DIR/aligned.png, DIR/stylised.png (after the adapter), DIR/crops/<region>.png "
+                    "(crops of the stylised image: what the local models see) and DIR/landmarks.json.")
+    align.add_argument("photo", type=Path, metavar="PHOTO")
+    align.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    align.add_argument("--adapter", default="photometric", metavar="NAME",
+                       help="domain adapter: identity or photometric (default: photometric)")
+    align.add_argument("--size", type=_size, default=256, metavar="PX", help="aligned image side (default 256)")
+    align.set_defaults(run=run_align)
+
+
+def _size(text: str) -> int:
+    value = int(text)
+    if not 32 <= value <= 4096:
+        raise argparse.ArgumentTypeError(f"must be between 32 and 4096, got {value}")
+    return value
+
+
+def run_align(args: argparse.Namespace) -> int:
+    from f2p_engine.adapt import create_adapter, stylise
+    from f2p_engine.face.align import eye_targets
+    from f2p_engine.face.aligned import align_photo
+    from f2p_engine.face.image import load_image, write_png
+
+    adapter = create_adapter(args.adapter)
+    if args.output.exists() and not args.output.is_dir():
+        raise InputError(f"{args.output}: exists and is not a folder")
+    face = align_photo(load_image(args.photo), size=args.size)
+    stylised = stylise(face, adapter)
+    if face.faces_found > 1:
+        warn("align", f"{args.photo}: {face.faces_found} faces found, using the largest")
+    record = {
+        "source": str(args.photo),
+        "size": face.size,
+        "adapter": adapter.name,
+        "landmarks": _rounded(face.landmarks),
+        "eye_targets": _rounded(eye_targets(face.size)),
+        "boxes": {region: box.as_list() for region, box in face.boxes.items()},
+        "transform": _rounded(face.transform, 6),
+        "detection": {"score": round(face.detection.score, 4), "faces_found": face.faces_found,
+                      "box": [round(v, 2) for v in face.detection.box],
+                      "landmarks": _rounded(face.detection.landmarks)},
+    }
+    # Everything goes into a fresh folder beside DIR that replaces DIR's files only when complete.
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{args.output.name}.", suffix=".part", dir=args.output.parent))
+    os.chmod(staging, 0o755)  # mkdtemp makes it private; it may become DIR itself
+    try:
+        write_png(staging / "aligned.png", face.image)
+        write_png(staging / "stylised.png", stylised.image)
+        for region, crop in stylised.crops.items():
+            write_png(staging / "crops" / f"{region}.png", crop)
+        # One key per line, each value on one line: readable and diff-friendly.
+        lines = ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in record.items())
+        (staging / "landmarks.json").write_text("{\n" + lines + "\n}\n")
+        _merge_into(staging, args.output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return 0
+
+
+def _rounded(array: np.ndarray, decimals: int = 3) -> list[list[float]]:
+    return [[round(float(v), decimals) for v in row] for row in array]
+
+
+def _merge_into(staging: Path, output: Path) -> None:
+    """Move the staged files to `output`: a rename if it does not exist, else file by file."""
+    if not output.exists():
+        os.replace(staging, output)
+        return
+    for path in sorted(staging.rglob("*")):
+        if path.is_file():
+            target = output / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
