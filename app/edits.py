@@ -40,7 +40,17 @@ class RecipeEditor:
         #: Editing a left/right parameter sets its mirror partner to the same value.
         self.symmetry_lock = True
         self._drag_start: Recipe | None = None
-        stack.cleanChanged.connect(lambda clean: state.set_dirty(not clean))
+        stack.cleanChanged.connect(self._clean_changed)
+        self._attached = True
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.state.set_dirty(not clean)
+
+    def detach(self) -> None:
+        """Stop following the stack: a stack being destroyed emits cleanChanged into dead widgets."""
+        if self._attached:
+            self._attached = False
+            self.stack.cleanChanged.disconnect(self._clean_changed)
 
     def with_mirrors(self, values: Mapping[str, float]) -> dict[str, float]:
         """`values` plus, under the symmetry lock, the same value for each left/right partner."""

@@ -395,13 +395,17 @@ class StudioWindow(QMainWindow):
 
     # -- Qt events ---------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Never asks: unsaved work goes to the autosave file and comes back on the next start."""
+        """Never asks: unsaved work goes to the autosave file and comes back on the next start.
+
+        A closed studio window is finished (it is never shown again).
+        """
         self._autosave_timer.stop()
         if self.state.dirty:
             self.autosave()
         else:
             self._discard_autosave()
         self.save_settings()
+        self.editor.detach()
         event.accept()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

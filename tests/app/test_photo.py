@@ -1,0 +1,101 @@
+"""Photo in: source view, pipeline strip, prediction -> sliders (through the pipeline seam), workers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+from skimage import data
+
+from app import pipeline
+from app.images import rgb_to_qimage
+from app.state import PhotoAnalysis
+from app.window import save_png
+from app.workers import LatestOnly
+from f2p_engine.headmodel.schema import LOCAL_REGIONS
+from f2p_engine.recipe import Recipe
+
+
+@pytest.fixture
+def photo_file(tmp_path):
+    path = tmp_path / "astronaut.png"
+    save_png(rgb_to_qimage(data.astronaut()), path)
+    return path
+
+
+def test_photo_shows_and_strip_says_why_it_is_empty(make_window, photo_file, qtbot):
+    window = make_window()
+    window.open_photo(photo_file)
+    np.testing.assert_array_equal(window.state.photo.pixels, data.astronaut())
+    assert window.source_view.image is not None
+    qtbot.waitUntil(lambda: window.state.analysis is not None, timeout=5000)
+    assert {tile.placeholder for tile in window.strip.tiles.values()} == {pipeline.NOT_INTEGRATED}
+    assert pipeline.NOT_INTEGRATED in window.statusBar().currentMessage()
+    assert window.state.recipe == Recipe()  # nothing predicted, nothing changed
+
+
+def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot, monkeypatch):
+    predicted = Recipe().with_values({"nose/nose-hump-decr|incr": 0.6, "macrodetails/Gender": 0.9}).with_choice(
+        "eye_colour", "blue")
+    crops = {region: np.full((20, 30, 3), 10 * i, np.uint8) for i, region in enumerate(LOCAL_REGIONS)}
+    analysis = PhotoAnalysis(landmarks=np.full((68, 2), 100.0), aligned=np.zeros((64, 64, 3), np.uint8),
+                             stylised=np.ones((64, 64, 3), np.uint8), crops=crops)
+    monkeypatch.setattr(pipeline, "analyse_photo", lambda photo, adapter: analysis)
+    monkeypatch.setattr(pipeline, "predict", lambda a: pipeline.Prediction(recipe=predicted))
+
+    window = make_window()
+    window.panel.combos["eyebrows"].activated.emit(5)
+    window.open_photo(photo_file)
+    qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=5000)
+
+    assert all(tile.image is not None for tile in window.strip.tiles.values())
+    assert window.source_view.points is analysis.landmarks
+    row = window.panel.rows["nose/nose-hump-decr|incr"]
+    assert row.spin.value() == pytest.approx(0.6)
+    assert row.slider.marker == row.to_step(0.6)
+    assert window.state.recipe.choice("eye_colour") == "blue"
+    assert window.state.recipe.choice("eyebrows") == "eyebrow006"  # the artist's choice stays
+    window.undo_stack.undo()  # applying the prediction is one undoable step
+    assert window.state.recipe.value("nose/nose-hump-decr|incr") == 0.0
+
+
+def test_only_the_latest_request_is_delivered(qtbot):
+    release = threading.Event()
+
+    def work(request):
+        if request.id == 1:
+            release.wait(5)
+        return request.id
+
+    runner = LatestOnly(work)
+    delivered = []
+    runner.finished.connect(lambda request_id, result: delivered.append(result))
+    first = pipeline.PhotoRequest(id=runner.next_id(), photo=None, adapter="identity")
+    runner.submit(first)
+    runner.submit(pipeline.PhotoRequest(id=runner.next_id(), photo=None, adapter="identity"))
+    qtbot.waitUntil(lambda: delivered == [2], timeout=5000)
+    release.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    time.sleep(0.05)
+    QApplication.processEvents()
+    assert delivered == [2]
+
+
+def test_unreadable_photo_is_reported(make_window, tmp_path):
+    window = make_window()
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("not an image")
+    window.guarded(lambda: window.open_photo(fake))
+    assert "holiday.jpg" in window.statusBar().currentMessage()
+    assert window.state.photo is None
+
+
+def test_paste_photo(make_window, qtbot):
+    window = make_window()
+    QApplication.clipboard().setImage(rgb_to_qimage(np.full((40, 50, 3), 200, np.uint8)))
+    window.paste_photo()
+    assert window.state.photo.name == "pasted image"
+    assert window.state.photo.pixels.shape == (40, 50, 3)
