@@ -1,0 +1,173 @@
+"""Training: multi-part loss, ensemble weight fitting, training loop, checkpoints, export, plots."""
+
+import csv
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from drawn_faces import drawn_faces
+
+torch = pytest.importorskip("torch")
+
+from f2p_engine.headmodel import schema  # noqa: E402
+from f2p_engine.nets.registry import create_net  # noqa: E402
+from f2p_engine.nets.spec import FACE, output_layout  # noqa: E402
+from f2p_engine.train.data import CropDataset, Subset, split_indices  # noqa: E402
+from f2p_engine.train.ensemble import fit_group_weight, fit_weights  # noqa: E402
+from f2p_engine.train.export import ExportError, export_onnx  # noqa: E402
+from f2p_engine.train.loop import (  # noqa: E402
+    TrainConfig,
+    load_checkpoint,
+    net_from_checkpoint,
+    seed_everything,
+    train_model,
+    train_one_epoch,
+)
+from f2p_engine.train.loss import MultiPartLoss  # noqa: E402
+from f2p_engine.train.metrics import region_l1  # noqa: E402
+from f2p_engine.train.plot import line_plot  # noqa: E402
+
+
+def test_fit_weights_recovers_known_weights():
+    rng = np.random.default_rng(1)
+    true = np.array([0.0, 0.3, 1.0, -0.4, 1.7])  # sign and range unrestricted
+    aggregate, local = rng.normal(size=(500, 5)), rng.normal(size=(500, 5))
+    target = true * aggregate + (1 - true) * local + rng.normal(scale=0.01, size=(500, 5))
+    np.testing.assert_allclose(fit_weights(aggregate, local, target), true, atol=0.01)
+
+
+def test_fit_weights_uses_the_aggregate_where_no_local_model_exists():
+    rng = np.random.default_rng(2)
+    aggregate, target = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
+    local = rng.normal(size=(50, 3))
+    local[:, 1] = np.nan
+    weights = fit_weights(aggregate, local, target)
+    assert weights[1] == 1.0
+    same = fit_weights(aggregate, aggregate.copy(), target)  # identical predictions: no information
+    np.testing.assert_array_equal(same, 0.5)
+
+
+def test_fit_group_weight_recovers_a_known_mix():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, 400)
+    one_hot = np.eye(4)[labels]
+    aggregate = rng.dirichlet(np.ones(4), 400)
+    local = (one_hot - 0.25 * aggregate) / 0.75  # so that 0.25 * aggregate + 0.75 * local == one_hot
+    assert fit_group_weight(aggregate, local, labels) == pytest.approx(0.25, abs=1e-9)
+
+
+def test_loss_terms_are_region_l1_and_cross_entropy():
+    layout = output_layout("eyes")
+    loss = MultiPartLoss(layout, "l1")
+    rng = np.random.default_rng(4)
+    predicted, target = rng.uniform(size=(6, 34)), rng.uniform(size=(6, 34))
+    logits, labels = rng.normal(size=(6, 6)), rng.integers(0, 6, (6, 1))
+    outputs = (torch.tensor(predicted, dtype=torch.float32), torch.tensor(logits, dtype=torch.float32))
+    total, terms = loss(outputs, torch.tensor(target, dtype=torch.float32), torch.tensor(labels))
+    assert list(terms) == ["slider_eyes", "ce_eye_colour"]
+    assert terms["slider_eyes"] == pytest.approx(region_l1(predicted, target, layout.params)["eyes"], rel=1e-5)
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    assert terms["ce_eye_colour"] == pytest.approx(-log_probs[np.arange(6), labels[:, 0]].mean(), rel=1e-5)
+    assert float(total.detach()) == pytest.approx(sum(terms.values()), rel=1e-5)  # log-scales start at 0
+
+    aggregate = MultiPartLoss(output_layout(FACE), "l2")
+    assert aggregate.term_names[:2] == ("slider_macro", "slider_head")
+    assert len(aggregate.term_names) == len(schema.REGIONS) + 3
+
+
+def test_adaptive_weights_follow_the_term_magnitudes():
+    """With uncertainty weighting, each learned scale converges to log(term)."""
+    loss = MultiPartLoss(output_layout("chin"), "l1")
+    optimiser = torch.optim.Adam(loss.parameters(), lr=0.05)
+    predicted, target = torch.full((4, 7), 0.5), torch.full((4, 7), 0.7)  # L1 = 0.2
+    for _ in range(400):
+        total, _ = loss((predicted,), target, torch.zeros((4, 0), dtype=torch.int64))
+        optimiser.zero_grad()
+        total.backward()
+        optimiser.step()
+    assert float(loss.log_scales[0]) == pytest.approx(np.log(0.2), abs=0.05)
+
+
+def test_loss_decreases_on_a_tiny_real_batch():
+    seed_everything(0)
+    source = drawn_faces(16, size=64)
+    net = create_net("smallcnn", crop=FACE, input_size=32, hidden=64, dropout=0.0)
+    dataset = CropDataset(source, net.preprocessing, net.layout)
+    batch = [tuple(torch.stack(parts) for parts in zip(*[dataset[i] for i in range(16)], strict=True))]
+    loss = MultiPartLoss(net.layout)
+    optimiser = torch.optim.Adam(list(net.parameters()) + list(loss.parameters()), lr=2e-3)
+    net.train()
+    first = train_one_epoch(net, loss, batch, optimiser)
+    for _ in range(10):
+        last = train_one_epoch(net, loss, batch, optimiser)
+    assert last < first - 0.5
+
+
+def test_split_is_disjoint_and_seeded():
+    train, val = split_indices(100, 0.2, seed=7)
+    assert len(val) == 20
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(100))
+    np.testing.assert_array_equal(split_indices(100, 0.2, seed=7)[1], val)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_train_model_logs_checkpoints_and_resumes(tmp_path):
+    source = drawn_faces(40, size=64, seed=5)
+    train_idx, val_idx = split_indices(len(source), 0.25, seed=0)
+    train, val = Subset(source, train_idx), Subset(source, val_idx)
+    config = TrainConfig(net="mobilenetv2_s16", crop="eyes", input_size=24, hidden=32, pretrained=False,
+                         feature_epochs=0, finetune_epochs=3, batch_size=16)
+
+    def stop_after_two(message):
+        if "epoch 2/3" in message:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train_model(config, train, val, tmp_path, progress=stop_after_two)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 1
+    net = train_model(config, train, val, tmp_path)  # resumes at the third epoch
+
+    with (tmp_path / "log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert {"train_loss", "val_loss", "l1_eyes", "acc_eye_colour"} <= set(rows[0])
+    assert json.loads((tmp_path / "config.json").read_text())["crop"] == "eyes"
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    rebuilt = net_from_checkpoint(state)
+    x = torch.randn(2, 3, net.preprocessing.height, net.preprocessing.width)
+    with torch.no_grad():
+        np.testing.assert_allclose(rebuilt(x)[0].numpy(), net(x)[0].numpy())
+    with pytest.raises(ValueError, match="another config"):
+        train_model(replace(config, hidden=64), train, val, tmp_path)
+
+
+def test_feature_phase_needs_pretrained_weights():
+    with pytest.raises(ValueError, match="from scratch"):
+        TrainConfig(net="smallcnn", feature_epochs=5)
+
+
+def test_export_refuses_a_disagreeing_graph(tmp_path):
+    net = create_net("smallcnn", crop="nose", input_size=16)
+    example = torch.randn(1, 3, net.preprocessing.height, net.preprocessing.width)
+    with pytest.raises(ExportError, match="differ"):
+        export_onnx(net, tmp_path / "net.onnx", example, tolerance=-1.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_line_plot_draws_each_series(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "plot.png"
+    line_plot({"a": ([1, 2, 3], [3.0, 2.0, 1.0]), "b": ([1, 2, 3], [1.0, 1.5, 2.5])}, path,
+              title="t", xlabel="x", ylabel="y")
+    pixels = np.asarray(Image.open(path).convert("RGB"))
+    assert pixels.shape == (420, 720, 3)
+    blue = np.all(pixels == (0x1F, 0x77, 0xB4), axis=-1).sum()
+    red = np.all(pixels == (0xD6, 0x27, 0x28), axis=-1).sum()
+    assert blue > 200
+    assert red > 200
