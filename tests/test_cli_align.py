@@ -101,6 +101,18 @@ def test_awkward_photos_align_like_the_plain_one(tmp_path, astronaut_run, name, 
     assert np.abs(ours - plain).max() < 4.0
 
 
+def test_huge_jpeg_file(tmp_path):
+    # 12000 x 8000 (96 Mpx) holding the astronaut enlarged 6x: decoded whole, detected on a 1024 px copy.
+    big = cv2.resize(astronaut(), None, fx=6, fy=6, interpolation=cv2.INTER_LINEAR)
+    canvas = np.full((8000, 12000, 3), 200, np.uint8)
+    canvas[1000:1000 + big.shape[0], 5000:5000 + big.shape[1]] = big
+    assert cv2.imwrite(str(tmp_path / "huge.jpg"), canvas[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
+    del canvas, big
+    assert main(["align", str(tmp_path / "huge.jpg"), "-o", str(tmp_path / "o")]) == 0
+    aligned = _imread_rgb(tmp_path / "o" / "aligned.png")
+    assert np.abs(dlib_eye_centres(aligned) - [[92.16, 97.28], [163.84, 97.28]]).max() < 3.0
+
+
 def test_two_faces_warns_and_uses_the_largest(tmp_path, capsys):
     photo = _save(tmp_path / "two.png", two_faces())
     assert main(["align", str(photo), "-o", str(tmp_path / "o")]) == 0

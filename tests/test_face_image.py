@@ -121,3 +121,12 @@ def test_rgb_image_rejects_wrong_arrays():
         RGBImage(pixels=np.zeros((4, 4), np.uint8), source="x")
     view = RGBImage(pixels=astronaut()[:, ::-1], source="flipped")
     assert view.pixels.flags.c_contiguous  # dlib and OpenCV need contiguous buffers
+
+
+def test_too_many_pixels_refused_before_decoding(tmp_path, monkeypatch):
+    from f2p_engine.face import image
+
+    _write_rgb(tmp_path / "big.png", np.zeros((100, 100, 3), np.uint8))
+    monkeypatch.setattr(image, "MAX_PIXELS", 5000)
+    with pytest.raises(InputError, match=r"big\.png: image too large"):
+        load_image(tmp_path / "big.png")
