@@ -1,0 +1,134 @@
+"""`f2p render`, `f2p generate`, `f2p contact-sheet`: recipes to pictures, and the synthetic dataset."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from f2p_engine.cli import warn
+from f2p_engine.errors import InputError
+
+VIEWS = ("front", "three-quarter", "side")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    render = subparsers.add_parser("render", help="render the head of a recipe to a PNG",
+                                   description="Render the head of RECIPE (.mhm or f2p JSON) with its skin and "
+                                               "eye colour, on a grey background, to a PNG.")
+    render.add_argument("recipe", type=Path, metavar="RECIPE.mhm")
+    render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png")
+    render.add_argument("--size", type=_size, default=512, metavar="PX", help="image side in pixels (default 512)")
+    render.add_argument("--view", choices=VIEWS, default="front", help="head turned by 0, 35 or 90 degrees")
+    render.set_defaults(run=run_render)
+
+    generate = subparsers.add_parser(
+        "generate", help="render a synthetic training dataset",
+        description="Render COUNT augmented, aligned samples of random recipes (seed SEED) into DIR as "
+                    "shards of .npy arrays with DIR/manifest.json (see f2p_engine/synth/dataset.py). "
+                    "Deterministic for a seed; rerunning the same command resumes an interrupted run.")
+    generate.add_argument("--count", type=_positive, required=True)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
+                          help="worker processes, one per core (default: all cores)")
+    generate.add_argument("--size", type=_size, default=256, metavar="PX", help="aligned image side (default 256)")
+    generate.add_argument("--shard-size", type=_positive, default=None, metavar="N",
+                          help="samples per shard (default 200)")
+    generate.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    generate.add_argument("--contact-sheet", type=Path, default=None, metavar="SHEET.png",
+                          help="also write a contact sheet of the first samples with their masks")
+    generate.set_defaults(run=run_generate)
+
+    sheet = subparsers.add_parser("contact-sheet", help="draw samples of a dataset with their masks",
+                                  description="Draw the first COUNT samples of the dataset in DIR: aligned image "
+                                              "with mesh landmarks and eye targets, and its region labels.")
+    sheet.add_argument("dataset", type=Path, metavar="DIR")
+    sheet.add_argument("-o", "--output", type=Path, required=True, metavar="SHEET.png")
+    sheet.add_argument("--count", type=_positive, default=24)
+    sheet.add_argument("--columns", type=_positive, default=4)
+    sheet.set_defaults(run=run_contact_sheet)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _size(text: str) -> int:
+    value = _positive(text)
+    if not 32 <= value <= 2048:
+        raise argparse.ArgumentTypeError(f"must be between 32 and 2048 pixels, got {value}")
+    return value
+
+
+def _check_png(path: Path) -> None:
+    if path.suffix.lower() != ".png":
+        raise InputError(f"{path}: output must be a .png file")
+
+
+def _write_png(path: Path, rgb) -> None:
+    import cv2
+
+    from f2p_engine.files import atomic_output
+
+    ok, encoded = cv2.imencode(".png", rgb[:, :, ::-1])
+    if not ok:
+        raise InputError(f"{path}: could not encode the image")
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(encoded.tobytes())
+
+
+def run_render(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from f2p_engine.headmodel.mesh import HeadModel
+    from f2p_engine.recipe import read_recipe
+    from f2p_engine.render.renderer import Renderer
+    from f2p_engine.render.scene import VIEW_YAW, Appearance, Pose, view_camera
+
+    _check_png(args.output)
+    result = read_recipe(args.recipe)
+    for message in result.warnings:
+        warn("render", message)
+    recipe = result.recipe
+    vertices = HeadModel().vertices(recipe.modifiers)
+    renderer = Renderer(args.size)
+    rendering = renderer.render(vertices, view_camera(), pose=Pose(yaw=VIEW_YAW[args.view]),
+                                appearance=Appearance(skin=recipe.choice("skin"),
+                                                      eye_colour=recipe.choice("eye_colour")))
+    image = np.where(rendering.labels[:, :, None] > 0, rendering.image, np.uint8(150))
+    _write_png(args.output, image)
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from f2p_engine.synth.dataset import DEFAULT_SHARD_SIZE, GenerateSettings, SyntheticDataset, generate
+    from f2p_engine.synth.sheet import contact_sheet
+
+    if args.output.exists() and not args.output.is_dir():
+        raise InputError(f"{args.output}: exists and is not a directory")
+    if args.contact_sheet is not None:
+        _check_png(args.contact_sheet)
+    settings = GenerateSettings(seed=args.seed, size=args.size, shard_size=args.shard_size or DEFAULT_SHARD_SIZE)
+    with tqdm(total=args.count, desc="generate", unit="sample", disable=args.count < 50) as bar:
+        generate(args.output, args.count, settings, workers=args.workers, progress=bar.update)
+    if args.contact_sheet is not None:
+        _write_png(args.contact_sheet, contact_sheet(SyntheticDataset.open(args.output)))
+    return 0
+
+
+def run_contact_sheet(args: argparse.Namespace) -> int:
+    from f2p_engine.synth.dataset import SyntheticDataset
+    from f2p_engine.synth.sheet import contact_sheet
+
+    _check_png(args.output)
+    sheet = contact_sheet(SyntheticDataset.open(args.dataset), count=args.count, columns=args.columns)
+    _write_png(args.output, sheet)
+    return 0

@@ -1,0 +1,250 @@
+"""Synthetic dataset on disk: sharded writer (parallel, resumable, deterministic) and numpy reader.
+
+Layout of a dataset directory:
+- `manifest.json`: written last; `count`, `seed`, `size`, `schema_version`, `generator_version`,
+  `shard_size`, `shards` (directory names in index order), `arrays` (name -> dtype and per-sample
+  shape), `parameters` (continuous names, schema order), `discrete_groups` (name -> options),
+  `labels` (region label names by id), `regions` (box order), `eye_targets` (aligned pixels),
+  `crop_boxes` (boxes of the mean aligned landmarks), `augmentation` (the config used).
+- `settings.json`: seed, size, shard size, generator and schema versions; written first, so a
+  resumed run refuses a directory made with other settings.
+- `shard-<first>-<end>/` (sample indices first..end-1, 7 digits each): one `.npy` per array,
+  first axis the sample: `images` (n, S, S, 3) uint8 RGB, `labels` (n, S, S) uint8 region ids,
+  `landmarks` (n, 68, 2) float32 aligned pixels, `boxes` (n, 7, 4) int32, `continuous` (n, P)
+  float32 in [0, 1], `discrete` (n, G) int64, `pose` (n, 3) float32 degrees, `index` (n,) int64.
+  Plain `.npy` files: memory-mappable (`np.load(..., mmap_mode="r")`), byte-identical for a seed.
+A shard directory appears by an atomic rename when complete, so an interrupted run resumes by
+making only the missing shards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from f2p_engine.errors import InputError
+from f2p_engine.face.align import eye_targets, region_boxes
+from f2p_engine.files import atomic_output
+from f2p_engine.headmodel import schema
+from f2p_engine.render.regions import LABELS
+from f2p_engine.synth.augment import AugmentConfig
+from f2p_engine.synth.factory import SampleFactory
+
+log = logging.getLogger(__name__)
+
+GENERATOR_VERSION = "f2p-synth-1"
+MANIFEST = "manifest.json"
+SETTINGS = "settings.json"
+DEFAULT_SHARD_SIZE = 200
+ARRAYS = ("images", "labels", "landmarks", "boxes", "continuous", "discrete", "pose", "index")
+_SHARD = re.compile(r"^shard-(\d{7})-(\d{7})$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerateSettings:
+    """What determines a dataset's bytes (besides `count`, which only decides how many)."""
+
+    seed: int
+    size: int = 256
+    shard_size: int = DEFAULT_SHARD_SIZE
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def as_dict(self) -> dict:
+        return {"seed": self.seed, "size": self.size, "shard_size": self.shard_size,
+                "augmentation": asdict(self.augmentation), "generator_version": GENERATOR_VERSION,
+                "schema_version": schema.SCHEMA_VERSION}
+
+
+def shard_name(first: int, end: int) -> str:
+    return f"shard-{first:07d}-{end:07d}"
+
+
+def shard_ranges(count: int, shard_size: int) -> list[tuple[int, int]]:
+    return [(first, min(first + shard_size, count)) for first in range(0, count, shard_size)]
+
+
+# -- workers -------------------------------------------------------------------------------------
+_factory: SampleFactory | None = None
+
+
+def _init_worker(size: int, config: AugmentConfig, single_thread: bool) -> None:
+    """Process initialiser: one GL renderer per worker process."""
+    global _factory
+    if single_thread:
+        # One worker per core: llvmpipe's own rasteriser threads would only compete with the others.
+        os.environ["LP_NUM_THREADS"] = "1"
+    _factory = SampleFactory(size, config)
+
+
+def _make_shard(job: tuple[Path, int, int, int]) -> int:
+    """Render samples first..end-1 and write them as one shard directory; returns the sample count."""
+    folder, seed, first, end = job
+    samples = [_factory.make(seed, index) for index in range(first, end)]
+    arrays = {
+        "images": np.stack([s.image for s in samples]), "labels": np.stack([s.labels for s in samples]),
+        "landmarks": np.stack([s.landmarks for s in samples]), "boxes": np.stack([s.boxes for s in samples]),
+        "continuous": np.stack([s.continuous for s in samples]), "discrete": np.stack([s.discrete for s in samples]),
+        "pose": np.stack([s.pose for s in samples]), "index": np.arange(first, end, dtype=np.int64),
+    }
+    final = folder / shard_name(first, end)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=folder))
+    try:
+        for name in ARRAYS:
+            np.save(temporary / f"{name}.npy", arrays[name], allow_pickle=False)
+        os.replace(temporary, final)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return end - first
+
+
+# -- writer --------------------------------------------------------------------------------------
+def _check_settings(folder: Path, settings: GenerateSettings) -> None:
+    path = folder / SETTINGS
+    wanted = settings.as_dict()
+    if path.exists():
+        try:
+            found = json.loads(path.read_text())
+        except ValueError:
+            raise InputError(f"{path}: unreadable; remove it or choose another output directory") from None
+        if found != wanted:
+            differing = sorted(k for k in wanted if found.get(k) != wanted[k])
+            raise InputError(f"{folder}: holds a dataset made with other settings ({', '.join(differing)}); "
+                             "choose another output directory")
+        return
+    if any(folder.iterdir()):
+        raise InputError(f"{folder}: not empty and not an f2p dataset; choose another output directory")
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(wanted, indent=2) + "\n")
+
+
+def generate(folder: Path, count: int, settings: GenerateSettings, workers: int = 1,
+             progress: Callable[[int], None] | None = None) -> dict:
+    """Write (or complete) a dataset of `count` samples in `folder`; returns the manifest.
+
+    Shards already present are kept (resume); `progress(n)` is called as n more samples are done.
+    `workers` processes each render with one llvmpipe thread (use one per core).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    _check_settings(folder, settings)
+    for stale in folder.glob(".shard-*.part"):
+        shutil.rmtree(stale, ignore_errors=True)
+    ranges = shard_ranges(count, settings.shard_size)
+    wanted = {shard_name(a, b) for a, b in ranges}
+    for old in folder.iterdir():
+        if _SHARD.match(old.name) and old.name not in wanted:
+            shutil.rmtree(old)
+    (folder / MANIFEST).unlink(missing_ok=True)
+    todo = [(folder, settings.seed, a, b) for a, b in ranges if not (folder / shard_name(a, b)).is_dir()]
+    done_already = count - sum(b - a for _, _, a, b in todo)
+    if progress and done_already:
+        progress(done_already)
+    log.info("%s: %d of %d samples present, %d shards to make", folder, done_already, count, len(todo))
+    if todo and workers <= 1:
+        _init_worker(settings.size, settings.augmentation, single_thread=False)
+        for job in todo:
+            made = _make_shard(job)
+            if progress:
+                progress(made)
+    elif todo:
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                              else "spawn")
+        with context.Pool(min(workers, len(todo)), initializer=_init_worker,
+                          initargs=(settings.size, settings.augmentation, True)) as pool:
+            for made in pool.imap_unordered(_make_shard, todo):
+                if progress:
+                    progress(made)
+    manifest = build_manifest(folder, count, settings)
+    with atomic_output(folder / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def build_manifest(folder: Path, count: int, settings: GenerateSettings) -> dict:
+    shards = [shard_name(a, b) for a, b in shard_ranges(count, settings.shard_size)]
+    total = np.zeros((68, 2), dtype=np.float64)
+    arrays = {}
+    for name in shards:
+        landmarks = np.load(folder / name / "landmarks.npy", mmap_mode="r")
+        total += landmarks.sum(axis=0, dtype=np.float64)
+    for array in ARRAYS:
+        sample = np.load(folder / shards[0] / f"{array}.npy", mmap_mode="r")
+        arrays[array] = {"dtype": str(sample.dtype), "shape": list(sample.shape[1:])}
+    boxes = region_boxes(total / max(count, 1), settings.size)
+    return {
+        "format": "f2p-synthetic-dataset-1",
+        "count": count,
+        **settings.as_dict(),
+        "shards": shards,
+        "arrays": arrays,
+        "parameters": [p.name for p in schema.CONTINUOUS],
+        "discrete_groups": {g.name: list(g.options) for g in schema.DISCRETE_GROUPS},
+        "labels": list(LABELS),
+        "regions": list(schema.LOCAL_REGIONS),
+        "eye_targets": eye_targets(settings.size).tolist(),
+        "crop_boxes": {region: box.as_list() for region, box in boxes.items()},
+    }
+
+
+# -- reader --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SyntheticDataset:
+    """Read a dataset written by `generate`: `len(ds)`, `ds.arrays(i)` for shard i, `ds.sample(k)`.
+
+    Arrays are memory-mapped (read-only) unless `mmap=False`.
+    """
+
+    folder: Path
+    manifest: dict
+    mmap: bool = True
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str], mmap: bool = True) -> SyntheticDataset:
+        folder = Path(folder)
+        path = folder / MANIFEST
+        try:
+            manifest = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise InputError(f"{path}: no manifest (not a dataset, or its generation did not finish)") from None
+        except ValueError as exc:
+            raise InputError(f"{path}: malformed manifest ({exc})") from None
+        if manifest.get("format") != "f2p-synthetic-dataset-1":
+            raise InputError(f"{path}: not an f2p synthetic dataset manifest")
+        return cls(folder, manifest, mmap)
+
+    def __len__(self) -> int:
+        return int(self.manifest["count"])
+
+    @property
+    def shard_count(self) -> int:
+        return len(self.manifest["shards"])
+
+    def arrays(self, shard: int) -> dict[str, np.ndarray]:
+        """Every array of shard `shard` (first axis: its samples)."""
+        folder = self.folder / self.manifest["shards"][shard]
+        try:
+            return {name: np.load(folder / f"{name}.npy", mmap_mode="r" if self.mmap else None,
+                                  allow_pickle=False) for name in ARRAYS}
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{folder}: unreadable shard ({exc})") from None
+
+    def iter_shards(self) -> Iterator[dict[str, np.ndarray]]:
+        for shard in range(self.shard_count):
+            yield self.arrays(shard)
+
+    def sample(self, index: int) -> dict[str, np.ndarray]:
+        """Sample `index` (0 <= index < len) as a dict of arrays without the sample axis."""
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        shard, offset = divmod(index, int(self.manifest["shard_size"]))
+        return {name: array[offset] for name, array in self.arrays(shard).items()}

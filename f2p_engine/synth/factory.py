@@ -1,0 +1,101 @@
+"""One synthetic sample: (seed, index) -> recipe -> augmented render -> aligned `Sample` with labels.
+
+The pipeline per sample: draw recipe `index` of `seed` (sampler) and its augmentation (its own
+random stream), evaluate the mesh, add the expression, render, align with the photo pipeline's
+own functions (`face.align`: eye centres of the projected mesh landmarks to the fixed pixels),
+composite over a procedural background, degrade photometrically, and compute the region boxes
+from the aligned landmarks. Sample `index` of `seed` depends on nothing else, so shards can be
+made in any order, by any worker, and come out byte-identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from f2p_engine.face.align import alignment_transform, eye_targets, region_boxes, transform_points
+from f2p_engine.headmodel import schema
+from f2p_engine.headmodel.mesh import HeadModel, apply_expression
+from f2p_engine.recipe import Recipe, continuous_vector, discrete_indices
+from f2p_engine.render.renderer import Renderer
+from f2p_engine.synth.augment import (
+    Augmentation,
+    AugmentConfig,
+    degrade,
+    render_background,
+    sample_augmentation,
+)
+from f2p_engine.synth.sampler import recipe_rng, sample_recipe
+
+#: Seed-sequence tag of the augmentation stream (the recipe stream is `recipe_rng(seed, index)`).
+_AUGMENT_STREAM = 1
+_PHOTOMETRIC_STREAM = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sample:
+    """One aligned synthetic sample of size S.
+
+    `image`: (S, S, 3) uint8 RGB; `labels`: (S, S) uint8 region ids (`render.regions.LABELS`);
+    `landmarks`: (68, 2) float32 aligned pixels, dlib order; `boxes`: (len(LOCAL_REGIONS), 4) int32
+    x0, y0, x1, y1 aligned pixels (may extend past the image); `continuous`: (P,) float32 schema
+    values normalised to [0, 1]; `discrete`: (len(DISCRETE_GROUPS),) int64 option indices;
+    `pose`: (3,) float32 yaw, pitch, roll in degrees.
+    """
+
+    index: int
+    recipe: Recipe
+    augmentation: Augmentation
+    image: np.ndarray = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+    landmarks: np.ndarray = field(repr=False)
+    boxes: np.ndarray = field(repr=False)
+    continuous: np.ndarray = field(repr=False)
+    discrete: np.ndarray = field(repr=False)
+    pose: np.ndarray = field(repr=False)
+
+
+class SampleFactory:
+    """Makes samples of one size; holds the head model and a GL renderer (one per process)."""
+
+    def __init__(self, size: int = 256, config: AugmentConfig | None = None) -> None:
+        self.size = size
+        self.config = config or AugmentConfig()
+        self.model = HeadModel()
+        self.renderer = Renderer(size, self.model.asset)
+        targets = eye_targets(size)
+        self._eye_distance = float(np.hypot(*(targets[1] - targets[0]))) / size
+
+    def make(self, seed: int, index: int) -> Sample:
+        recipe = sample_recipe(recipe_rng(seed, index), name=f"f2p_{seed}_{index:06d}")
+        rng = np.random.default_rng([seed, index, _AUGMENT_STREAM])
+        augmentation = sample_augmentation(rng, recipe, self.config, eye_distance=self._eye_distance)
+        vertices = self.model.vertices(recipe.modifiers)
+        if augmentation.expression:
+            vertices = apply_expression(vertices, augmentation.expression, self.model.asset)
+        rendering = self.renderer.render(vertices, augmentation.camera, pose=augmentation.pose,
+                                         lighting=augmentation.lighting, appearance=augmentation.appearance)
+
+        size = self.size
+        matrix = alignment_transform(rendering.landmarks, size)
+        coverage = np.where(rendering.labels > 0, np.float32(1), np.float32(0))
+        head = cv2.warpAffine(rendering.image, matrix, (size, size), flags=cv2.INTER_LINEAR)
+        alpha = cv2.warpAffine(coverage, matrix, (size, size), flags=cv2.INTER_LINEAR)[:, :, None]
+        labels = cv2.warpAffine(rendering.labels, matrix, (size, size), flags=cv2.INTER_NEAREST)
+        background = render_background(augmentation.background, size)
+        # Colour was premultiplied by coverage (black where nothing was drawn), so no dark fringe:
+        composite = head.astype(np.float32) + background.astype(np.float32) * (1.0 - alpha)
+        image = np.clip(composite + 0.5, 0, 255).astype(np.uint8)
+        image = degrade(image, augmentation.photometric, np.random.default_rng([seed, index, _PHOTOMETRIC_STREAM]))
+
+        landmarks = transform_points(matrix, rendering.landmarks).astype(np.float32)
+        boxes = region_boxes(landmarks, size)
+        return Sample(
+            index=index, recipe=recipe, augmentation=augmentation, image=image, labels=labels, landmarks=landmarks,
+            boxes=np.array([boxes[r].as_list() for r in schema.LOCAL_REGIONS], dtype=np.int32),
+            continuous=continuous_vector(recipe),
+            discrete=np.array(list(discrete_indices(recipe).values()), dtype=np.int64),
+            pose=np.array([augmentation.pose.yaw, augmentation.pose.pitch, augmentation.pose.roll], dtype=np.float32),
+        )
