@@ -19,8 +19,9 @@ import numpy as np
 from f2p_engine.errors import F2PError, InputError
 from f2p_engine.files import atomic_output
 
-#: Refuse images above this many pixels (a 12000 x 8000 photo is 96 Mpx and 288 MB decoded).
-MAX_PIXELS = 250_000_000
+#: Refuse images above this many pixels: Pillow's own decompression-bomb limit (a 12000 x 8000
+#: photo is 96 Mpx, 288 MB decoded).
+MAX_PIXELS = 178_956_970
 #: EXIF tag 0x0112.
 _ORIENTATION_TAG = 0x0112
 
@@ -96,22 +97,26 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return array if transform is None else transform(array)
 
 
-def _read_header(path: Path) -> tuple[int, int, int] | None:
-    """(width, height, EXIF orientation) from the file header, or None if Pillow cannot identify it."""
+def _read_header(path: Path) -> int | None:
+    """EXIF orientation (1 if none) from the file header, None if Pillow cannot identify the file.
+
+    Raises InputError if the header announces more than MAX_PIXELS, before anything is decoded.
+    """
     from PIL import Image, UnidentifiedImageError
 
+    too_large = InputError(f"{path}: image too large (more than {MAX_PIXELS / 1e6:.0f} megapixels)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             with Image.open(path) as image:
-                width, height = image.size
+                if image.width * image.height > MAX_PIXELS:
+                    raise too_large
                 try:
-                    orientation = int(image.getexif().get(_ORIENTATION_TAG, 1))
+                    return int(image.getexif().get(_ORIENTATION_TAG, 1))
                 except Exception:  # a broken EXIF block must not make a good photo unreadable
-                    orientation = 1
-                return width, height, orientation
-        except Image.DecompressionBombError:
-            return MAX_PIXELS + 1, 1, 1
+                    return 1
+        except Image.DecompressionBombError as exc:
+            raise too_large from exc
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             return None
 
@@ -142,16 +147,13 @@ def load_image(path: str | os.PathLike[str]) -> RGBImage:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
     if not data:
         raise InputError(f"{path}: empty file")
-    header = _read_header(path)
-    if header is not None and header[0] * header[1] > MAX_PIXELS:
-        raise InputError(f"{path}: image too large (more than {MAX_PIXELS // 1_000_000} megapixels)")
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if header is not None else None
-    if decoded is not None and decoded.ndim == 3:
-        code = cv2.COLOR_BGRA2RGBA if decoded.shape[2] == 4 else cv2.COLOR_BGR2RGB
-        decoded = cv2.cvtColor(decoded, code)
+    orientation = _read_header(path)
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is not None:
-        decoded = _apply_orientation(decoded, header[2])
-    elif header is not None:
+        if decoded.ndim == 3:
+            decoded = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA if decoded.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        decoded = _apply_orientation(decoded, orientation or 1)
+    elif orientation is not None:
         decoded = _decode_with_pillow(path)  # formats OpenCV does not read; Pillow applies EXIF itself
     if decoded is None:
         raise InputError(f"{path}: not a readable image (unknown format or corrupt file)")
