@@ -10,10 +10,10 @@ from drawn_faces import drawn_faces
 
 from f2p_engine.errors import AssetError
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.ensemble import assemble_local, combine, weight_vector
 from f2p_engine.infer.manifest import MANIFEST, ModelEntry, load_manifest, write_manifest
 from f2p_engine.infer.pipeline import Predictor
 from f2p_engine.nets.spec import FACE, output_layout, preprocess
+from f2p_engine.train.ensemble import assemble_local, combine, weight_vector
 
 NOSE_WEIGHT = 0.3
 EYE_COLOUR_WEIGHT = 0.6

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.ensemble import assemble_local, combine, weight_vector
 from f2p_engine.infer.manifest import AGGREGATE, ModelEntry, ModelManifest, load_manifest
 from f2p_engine.nets.spec import preprocess
 from f2p_engine.recipe import Recipe, recipe_from_parameters
+from f2p_engine.train.ensemble import assemble_local, combine, weight_vector
 from f2p_engine.train.metrics import softmax
 
 if TYPE_CHECKING:

@@ -37,10 +37,19 @@ class Sample:
     discrete: np.ndarray = field(repr=False)
 
 
+class SampleLike(Protocol):
+    """What training reads of a sample (the synthetic dataset's samples and `Sample` both have it)."""
+
+    image: np.ndarray
+    landmarks: np.ndarray
+    continuous: np.ndarray
+    discrete: np.ndarray
+
+
 class SampleSource(Protocol):
     def __len__(self) -> int: ...
 
-    def __getitem__(self, index: int) -> Sample: ...
+    def __getitem__(self, index: int) -> SampleLike: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,7 +79,7 @@ class Subset:
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, index: int) -> Sample:
+    def __getitem__(self, index: int) -> SampleLike:
         return self.source[int(self.indices[index])]
 
 

@@ -1,4 +1,9 @@
-"""Ensemble weight fitting (numpy only): per parameter, w * aggregate + (1 - w) * local.
+"""The ensemble (numpy only): per parameter, w * aggregate + (1 - w) * local; fitting and combining.
+
+Predictions are batched: continuous arrays are (N, 111) float in schema order, discrete ones
+(N, K) probabilities per group. A parameter no local model predicts is NaN in the local array and
+takes the aggregate prediction whatever its weight. Inference imports `combine` from here, so
+fitting and applying the weights cannot disagree.
 
 For parameter i, the least-squares weight on held-out predictions a (aggregate), l (local) and
 targets y has a closed form: y - l = w (a - l)  =>  w = sum((a - l)(y - l)) / sum((a - l)^2).
@@ -8,7 +13,12 @@ per group, fitted the same way on softmax probabilities against one-hot targets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+
+from f2p_engine.headmodel import schema
+from f2p_engine.nets.spec import OutputLayout
 
 #: Weight used where aggregate and local predictions never differ (no information either way).
 TIE_WEIGHT = 0.5
@@ -36,3 +46,24 @@ def fit_group_weight(aggregate_probs: np.ndarray, local_probs: np.ndarray, label
     """One least-squares weight for a discrete group from (N, K) probabilities and (N,) int labels."""
     one_hot = np.eye(aggregate_probs.shape[1])[np.asarray(labels)]
     return float(fit_weights(aggregate_probs.reshape(-1, 1), local_probs.reshape(-1, 1), one_hot.reshape(-1, 1))[0])
+
+
+def assemble_local(outputs: Mapping[str, np.ndarray], layouts: Mapping[str, OutputLayout]) -> np.ndarray:
+    """Scatter local models' continuous outputs ((N, P_model) each) into one (N, 111) array, NaN elsewhere."""
+    count = len(next(iter(outputs.values()))) if outputs else 0
+    local = np.full((count, len(schema.CONTINUOUS)), np.nan)
+    for name, values in outputs.items():
+        local[:, layouts[name].param_indices] = values
+    return local
+
+
+def weight_vector(weights: Mapping[str, float]) -> np.ndarray:
+    """(111,) float64 aggregate weights in schema order; a parameter without an entry gets 1."""
+    return np.asarray([weights.get(p.name, 1.0) for p in schema.CONTINUOUS], dtype=np.float64)
+
+
+def combine(aggregate: np.ndarray, local: np.ndarray, weights: np.ndarray | float) -> np.ndarray:
+    """w * aggregate + (1 - w) * local where a local prediction exists, else aggregate; (N, P) float64."""
+    aggregate = np.asarray(aggregate, dtype=np.float64)
+    mixed = weights * aggregate + (1.0 - np.asarray(weights)) * local
+    return np.where(np.isnan(local), aggregate, mixed)

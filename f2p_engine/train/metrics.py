@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from f2p_engine.headmodel import schema
+from f2p_engine.train.ensemble import CONSTANT_WEIGHTS, combine
 
 
 def region_l1(predicted: np.ndarray, target: np.ndarray, params: Sequence[str]) -> dict[str, float]:
@@ -30,3 +32,38 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.asarray(logits, dtype=np.float64) - np.max(logits, axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+def ensemble_metrics(*, target: np.ndarray, labels: np.ndarray, aggregate: np.ndarray, local: np.ndarray,
+                     weights: np.ndarray, train_mean: np.ndarray, aggregate_probs: Mapping[str, np.ndarray],
+                     ensemble_probs: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The held-out comparison of the paper's Tables 2 and 3, as `metrics.json` holds it.
+
+    `target` (N, 111) in [0, 1] and `labels` (N, G) int in schema order; `aggregate` (N, 111) and
+    `local` (N, 111, NaN where no local model) predictions; `weights` (111,) the learned aggregate
+    weights; `train_mean` (111,) the mean-prediction baseline; group -> (N, K) probabilities of the
+    aggregate model and of the ensemble. L1 is in normalised parameter units; `constant_weights`
+    compares mean L1 over the parameters that have a local model, for w = 0, 0.5, 1 and learned.
+    """
+    params = [p.name for p in schema.CONTINUOUS]
+    baseline = np.broadcast_to(train_mean, target.shape)
+    ensemble = combine(aggregate, local, weights)
+    has_local = ~np.isnan(local).all(axis=0)
+    local_l1 = region_l1(np.where(np.isnan(local), target, local)[:, has_local], target[:, has_local],
+                         [n for n, keep in zip(params, has_local, strict=True) if keep])
+    regions = {}
+    for region, base in region_l1(baseline, target, params).items():
+        regions[region] = {"baseline_l1": base, "aggregate_l1": region_l1(aggregate, target, params)[region],
+                           "local_l1": local_l1.get(region), "ensemble_l1": region_l1(ensemble, target, params)[region]}
+    group_index = {g.name: i for i, g in enumerate(schema.DISCRETE_GROUPS)}
+    discrete = {g: {"accuracy": accuracy(probs, labels[:, group_index[g]]),
+                    "aggregate_accuracy": accuracy(aggregate_probs[g], labels[:, group_index[g]])}
+                for g, probs in ensemble_probs.items()}
+    covered = [n for n, keep in zip(params, has_local, strict=True) if keep]
+
+    def local_params_l1(predicted: np.ndarray) -> float:
+        return float(np.abs(predicted - target)[:, has_local].mean()) if covered else float("nan")
+
+    constant = {f"{w:.1f}": local_params_l1(combine(aggregate, local, w)) for w in CONSTANT_WEIGHTS}
+    constant["learned"] = local_params_l1(ensemble)
+    return {"regions": regions, "discrete": discrete, "constant_weights": constant}

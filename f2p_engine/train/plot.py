@@ -80,3 +80,38 @@ def plot_curves(log_csv: str | os.PathLike[str], path: str | os.PathLike[str], *
     epochs = [int(r["epoch"]) + 1 for r in rows]
     series = {name: (epochs, [float(r[name]) for r in rows]) for name in ("train_loss", "val_loss")}
     line_plot(series, path, title=f"loss: {title}", xlabel="epoch", ylabel="loss")
+
+
+def bar_plot(categories: Sequence[str], series: Mapping[str, Sequence[float | None]], path: str | os.PathLike[str],
+             *, title: str, ylabel: str) -> None:
+    """Grouped bars: one group per category, one bar per series (None leaves a gap); PNG written atomically."""
+    image, draw = _canvas(title, "", ylabel)
+    values = [v for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
+    # Headroom above the tallest bar keeps the legend (top right) off the bars.
+    y_ticks = _ticks(min(0.0, *values), 1.3 * max(values)) if values else [0.0, 1.0]
+    y0, y1 = y_ticks[0], y_ticks[-1]
+    plot_w, plot_h = WIDTH - MARGIN_LEFT - MARGIN_RIGHT, HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+
+    def to_y(value: float) -> float:
+        return MARGIN_TOP + (y1 - value) / (y1 - y0) * plot_h
+
+    for y in y_ticks:
+        draw.line([(MARGIN_LEFT, to_y(y)), (WIDTH - MARGIN_RIGHT, to_y(y))], fill="#e0e0e0")
+        draw.text((MARGIN_LEFT - 6, to_y(y)), f"{y:g}", fill="black", anchor="rm")
+    slot = plot_w / max(len(categories), 1)
+    bar = slot * 0.8 / max(len(series), 1)
+    for c, category in enumerate(categories):
+        left = MARGIN_LEFT + c * slot + slot * 0.1
+        draw.text((left + slot * 0.4, HEIGHT - MARGIN_BOTTOM + 6), category, fill="black", anchor="mt")
+        for s, values in enumerate(series.values()):
+            value = values[c]
+            if value is not None and math.isfinite(value):
+                x = left + s * bar
+                draw.rectangle([x, min(to_y(value), to_y(0.0)), x + bar - 1, max(to_y(value), to_y(0.0))],
+                               fill=COLOURS[s % len(COLOURS)])
+    draw.rectangle([MARGIN_LEFT, MARGIN_TOP, WIDTH - MARGIN_RIGHT, HEIGHT - MARGIN_BOTTOM], outline="black")
+    for s, name in enumerate(series):
+        draw.text((WIDTH - MARGIN_RIGHT - 8, MARGIN_TOP + 8 + 14 * s), name, fill=COLOURS[s % len(COLOURS)],
+                  anchor="ra")
+    with atomic_output(path) as tmp:
+        image.save(tmp, format="PNG")

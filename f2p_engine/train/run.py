@@ -1,0 +1,141 @@
+"""Training the whole ensemble: aggregate + local models -> ONNX files + fitted ensemble weights.
+
+`train_ensemble` splits the dataset once (seeded) into a training part and a holdout; trains
+every member on the training part (`loop.train_model`, resumable per member); exports each to
+ONNX; predicts the holdout and fits the per-parameter ensemble weights on it in closed form;
+and returns everything the model manifest needs. The holdout numbers it reports are optimistic
+(the weights were fitted on them): `f2p evaluate` on a set generated with another seed is the
+real test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch.utils.data import DataLoader
+
+from f2p_engine.files import atomic_output
+from f2p_engine.headmodel import schema
+from f2p_engine.nets.model import ParamNet
+from f2p_engine.nets.spec import FACE
+from f2p_engine.train.data import CropDataset, SampleSource, Subset, split_indices, targets_of
+from f2p_engine.train.ensemble import assemble_local, combine, fit_group_weight, fit_weights
+from f2p_engine.train.export import export_onnx
+from f2p_engine.train.loop import LOG_CSV, TrainConfig, predict, train_model
+from f2p_engine.train.metrics import ensemble_metrics, softmax
+
+AGGREGATE = "aggregate"
+ENSEMBLE_JSON = "ensemble_config.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnsembleConfig:
+    """The aggregate model's config, one config template for every local model (its crop is set
+    per region), the regions with local models, and the holdout split."""
+
+    aggregate: TrainConfig = field(default_factory=lambda: TrainConfig(net="mobilenetv2", input_size=128))
+    local: TrainConfig = field(default_factory=lambda: TrainConfig(net="mobilenetv2_s16", input_size=48))
+    regions: tuple[str, ...] = schema.LOCAL_REGIONS
+    holdout_fraction: float = 0.2
+    split_seed: int = 0
+
+    def members(self) -> dict[str, TrainConfig]:
+        """Model name ("aggregate" or a region) -> its training config."""
+        return {AGGREGATE: replace(self.aggregate, crop=FACE),
+                **{region: replace(self.local, crop=region) for region in self.regions}}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EnsembleConfig:
+        return cls(aggregate=TrainConfig(**data["aggregate"]), local=TrainConfig(**data["local"]),
+                   regions=tuple(data["regions"]), holdout_fraction=float(data["holdout_fraction"]),
+                   split_seed=int(data["split_seed"]))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnsembleResult:
+    """Trained members (eval mode) and their ONNX files, the fitted weights (on the aggregate,
+    per parameter / group), calibration for confidences and holdout metrics."""
+
+    nets: dict[str, ParamNet] = field(repr=False)
+    onnx_files: dict[str, Path]
+    continuous_weights: dict[str, float]
+    group_weights: dict[str, float]
+    calibration: dict[str, dict[str, float]]
+    metrics: dict[str, Any]
+
+
+def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | os.PathLike[str],
+                   progress: Callable[[str], None] | None = None) -> EnsembleResult:
+    """Train every member into `out_dir/<name>/`, export to `out_dir/models/<name>.onnx`, fit the ensemble."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_output(out / ENSEMBLE_JSON) as tmp:
+        tmp.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    train_idx, holdout_idx = split_indices(len(source), config.holdout_fraction, config.split_seed)
+    train, holdout = Subset(source, train_idx), Subset(source, holdout_idx)
+    train_target, _ = targets_of(train)
+    target, labels = targets_of(holdout)
+
+    nets, files, outputs = {}, {}, {}
+    for name, member in config.members().items():
+        net = train_model(member, train, holdout, out / name, progress)
+        loader = DataLoader(CropDataset(holdout, net.preprocessing, net.layout), batch_size=64)
+        outputs[name], _, _ = predict(net, loader)
+        example = next(iter(loader))[0][:2]
+        files[name] = out / "models" / f"{name}.onnx"
+        export_onnx(net, files[name], example)
+        nets[name] = net
+
+    aggregate = outputs[AGGREGATE][0]
+    local = assemble_local({n: o[0] for n, o in outputs.items() if n != AGGREGATE},
+                           {n: net.layout for n, net in nets.items()})
+    weights = fit_weights(aggregate, local, target)
+    aggregate_probs = {g: softmax(z) for (g, _), z in zip(nets[AGGREGATE].layout.groups, outputs[AGGREGATE][1:],
+                                                          strict=True)}
+    group_index = {g.name: i for i, g in enumerate(schema.DISCRETE_GROUPS)}
+    ensemble_probs, group_weights = dict(aggregate_probs), {}
+    for name, net in nets.items():
+        for (group, _), logits in zip(net.layout.groups, outputs[name][1:], strict=True):
+            if name == AGGREGATE or group not in aggregate_probs:
+                continue
+            local_probs = softmax(logits)
+            group_weights[group] = fit_group_weight(aggregate_probs[group], local_probs, labels[:, group_index[group]])
+            ensemble_probs[group] = combine(aggregate_probs[group], local_probs, group_weights[group])
+
+    train_mean = train_target.mean(axis=0)
+    metrics = ensemble_metrics(target=target, labels=labels, aggregate=aggregate, local=local, weights=weights,
+                               train_mean=train_mean, aggregate_probs=aggregate_probs, ensemble_probs=ensemble_probs)
+    metrics["transfer"] = {name: transfer_summary(out / name / LOG_CSV) for name in nets}
+    regions = metrics["regions"]
+    calibration = {"baseline_l1": {r: v["baseline_l1"] for r, v in regions.items()},
+                   "aggregate_l1": {r: v["aggregate_l1"] for r, v in regions.items()},
+                   "train_mean": {p.name: float(m) for p, m in zip(schema.CONTINUOUS, train_mean, strict=True)}}
+    names = [p.name for p in schema.CONTINUOUS]
+    has_local = ~np.isnan(local).all(axis=0)
+    return EnsembleResult(nets=nets, onnx_files=files,
+                          continuous_weights={n: float(w) for n, w, k in zip(names, weights, has_local, strict=True)
+                                              if k},
+                          group_weights=group_weights, calibration=calibration, metrics=metrics)
+
+
+def transfer_summary(log_csv: Path) -> dict[str, float | None]:
+    """Mean validation slider L1 at the end of each training phase (feature extraction vs fine-tuning)."""
+    with log_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    summary: dict[str, float | None] = {"feature_extraction_l1": None, "fine_tuning_l1": None}
+    for key, phase in (("feature_extraction_l1", "features"), ("fine_tuning_l1", "finetune")):
+        last = [r for r in rows if r["phase"] == phase][-1:]
+        if last:
+            summary[key] = float(np.mean([float(v) for k, v in last[0].items() if k.startswith("l1_")]))
+    return summary
+
