@@ -8,8 +8,9 @@ over its corners is largest, if that exceeds `THRESHOLD`; ties and overlaps are 
 argmax, and exact ties by `LOCAL_REGIONS` order (numpy's argmax takes the first). Eyeballs are
 always "eyes". Everything else on the head is "head"; pixels not on the head are "background".
 
-Also per-vertex paint weights used by the renderer (lips, beard shadow), derived the same way
-from the lip-volume targets and the chin and mouth labels.
+Also per-vertex paint weights used by the renderer: lips and beard shadow, derived the same way
+from the lip-volume targets and the chin and mouth labels, and skin blotches (seeded noise
+smoothed over the mesh: per vertex, it costs the renderer nothing per pixel).
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ class RegionMap:
     """Per-triangle labels of `head_mesh()` and per-vertex paint weights (local vertex order).
 
     `triangle_labels`: (T,) uint8 ids into `LABELS`. `influence`: (N, len(LOCAL_REGIONS)) float32
-    in [0, 1]. `lips`, `beard`: (N,) float32 in [0, 1].
+    in [0, 1]. `lips`, `beard`, `blotches`: (N,) float32 in [0, 1].
     """
 
     triangle_labels: np.ndarray = field(repr=False)
     influence: np.ndarray = field(repr=False)
     lips: np.ndarray = field(repr=False)
     beard: np.ndarray = field(repr=False)
+    blotches: np.ndarray = field(repr=False)
 
 
 def _target_influence(asset: HeadAsset, names: list[str], vertex_ids: np.ndarray) -> np.ndarray:
@@ -104,4 +106,9 @@ def region_map(asset: HeadAsset | None = None) -> RegionMap:
         triangle_labels=labels, influence=influence,
         lips=_smooth(np.clip((lips - 0.35) / 0.4, 0, 1), mesh.triangles, 1),
         beard=_smooth(lower_face * (1 - np.clip(lips * 3, 0, 1)), mesh.triangles, 3),
+        blotches=_normalised(_smooth(np.random.default_rng(0).random(len(lips), dtype=np.float32), mesh.triangles, 2)),
     )
+
+
+def _normalised(values: np.ndarray) -> np.ndarray:
+    return ((values - values.min()) / (values.max() - values.min())).astype(np.float32)

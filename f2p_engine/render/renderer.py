@@ -23,12 +23,12 @@ from f2p_engine.render.scene import EYE_MIDPOINT, MAX_LIGHTS, Appearance, Camera
 
 #: Linear-RGB albedo of each skin option (schema `SKINS` order); male skins also get beard shadow.
 SKIN_ALBEDO: dict[str, tuple[float, float, float]] = {
-    "young_caucasian_female": (0.80, 0.55, 0.44),
-    "young_caucasian_male": (0.70, 0.45, 0.34),
+    "young_caucasian_female": (0.82, 0.55, 0.46),
+    "young_caucasian_male": (0.70, 0.44, 0.36),
     "young_african_female": (0.30, 0.17, 0.11),
     "young_african_male": (0.21, 0.12, 0.08),
-    "young_asian_female": (0.78, 0.58, 0.40),
-    "young_asian_male": (0.64, 0.46, 0.30),
+    "young_asian_female": (0.78, 0.60, 0.36),
+    "young_asian_male": (0.62, 0.47, 0.27),
 }
 #: Linear-RGB iris colour of each eye-colour option (schema `EYE_COLOURS` order).
 IRIS_ALBEDO: dict[str, tuple[float, float, float]] = {
@@ -53,10 +53,10 @@ uniform float specular;
 in vec3 in_position;
 in vec3 in_normal;
 in vec3 in_rest;
-in vec2 in_paint;
+in vec3 in_paint;
 out vec3 v_local;
 out vec3 v_rest;
-out vec2 v_paint;
+out vec3 v_paint;
 out vec3 v_light;
 out vec3 v_highlight;
 
@@ -97,7 +97,7 @@ uniform vec3 light_direction[3];
 uniform vec3 light_colour[3];
 in vec3 v_local;
 in vec3 v_rest;
-in vec2 v_paint;
+in vec3 v_paint;
 in vec3 v_light;
 in vec3 v_highlight;
 layout(location = 0) out vec4 out_colour;
@@ -125,7 +125,7 @@ void main() {
     vec3 colour;
     if (info.g == 0u) {
         // Skin: blotches and pores, lips, beard shadow, eyebrow hair.
-        float grain = noise(v_rest, 25.0);
+        float grain = v_paint.z;
         vec3 albedo = skin * (0.88 + 0.24 * grain);
         albedo = mix(albedo, lip, v_paint.x);
         albedo *= 1.0 - beard * v_paint.y * (0.6 + 0.8 * grain);
@@ -175,7 +175,7 @@ def fractal_noise(size: int, seed: int = 0) -> np.ndarray:
     white = np.random.default_rng(seed).standard_normal((size,) * 3)
     frequency = np.sqrt(sum(np.meshgrid(*[np.fft.fftfreq(size) ** 2] * 2 + [np.fft.rfftfreq(size) ** 2],
                                         indexing="ij")))
-    field = np.fft.irfftn(np.fft.rfftn(white) / np.maximum(frequency, 1.0 / size), s=(size,) * 3)
+    field = np.fft.irfftn(np.fft.rfftn(white) / np.maximum(frequency, 1.0 / size), s=(size,) * 3, axes=(0, 1, 2))
     field = (field - field.min()) / (field.max() - field.min())
     return np.round(field * 255).astype(np.uint8)
 
@@ -224,7 +224,7 @@ class Renderer:
         self._positions = ctx.buffer(reserve=count * 12)
         self._normals = ctx.buffer(reserve=count * 12)
         rest = self.asset.base_coords[self.mesh.vertex_ids]
-        paint = np.stack([regions.lips, regions.beard], axis=1).astype(np.float32)
+        paint = np.stack([regions.lips, regions.beard, regions.blotches], axis=1).astype(np.float32)
         self._paint = ctx.buffer(paint.tobytes())
         self._rest = ctx.buffer(rest.astype(np.float32).tobytes())
         # Front-most triangles first, so the depth test rejects hidden fragments before shading.
@@ -233,7 +233,7 @@ class Renderer:
         self._vao = ctx.vertex_array(
             self._program,
             [(self._positions, "3f", "in_position"), (self._normals, "3f", "in_normal"),
-             (self._rest, "3f", "in_rest"), (self._paint, "2f", "in_paint")],
+             (self._rest, "3f", "in_rest"), (self._paint, "3f", "in_paint")],
             index_buffer=self._index, index_element_size=4)
 
         info = np.zeros((-(-len(self.mesh.triangles) // _TEXTURE_WIDTH) * _TEXTURE_WIDTH, 2), dtype=np.uint8)

@@ -9,7 +9,7 @@ expression and gaze change the picture, not the targets. The distribution, per s
 - lighting: key light from azimuth U(-70, 70) and elevation U(-20, 60) degrees, intensity
   U(0.5, 1.1), colour temperature jitter; a fill light from the other side U(0, 0.45); ambient
   U(0.08, 0.4) with a small tint; specular strength U(0.02, 0.2);
-- materials: skin and eye colour from the recipe; skin tone x U(0.92, 1.08); eyebrow thickness from
+- materials: skin and eye colour from the recipe; skin tone x U(0.96, 1.04); eyebrow thickness from
   the recipe's eyebrows option, hair colour a random dark brown/black;
 - expression: neutral with probability 0.3, else 1-3 of the 52 CC0 face units at U(0, 0.45)
   (jaw and mouth units at most 0.3);
@@ -147,7 +147,7 @@ def sample_augmentation(rng: np.random.Generator, recipe: Recipe, config: Augmen
     shade = float(rng.uniform(0.02, 0.12))
     appearance = Appearance(
         skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"),
-        gaze_yaw=_uniform(rng, 12), gaze_pitch=_uniform(rng, 8), tone=float(rng.uniform(0.92, 1.08)),
+        gaze_yaw=_uniform(rng, 12), gaze_pitch=_uniform(rng, 8), tone=float(rng.uniform(0.96, 1.04)),
         brow_colour=(shade, shade * 0.7, shade * 0.5), brow_thickness=0.7 + 0.6 * brows / (len(schema.EYEBROWS) - 1))
     expression = sample_expression(rng) if config.expression else {}
     background = sample_background(rng)

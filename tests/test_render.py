@@ -1,0 +1,137 @@
+"""Renderer: images, region labels and mesh landmarks agree with each other and with the mesh."""
+
+import numpy as np
+import pytest
+
+from f2p_engine.headmodel import schema
+from f2p_engine.headmodel.mesh import head_mesh
+from f2p_engine.render.landmarks import DLIB_MIRROR, MESH_LANDMARKS
+from f2p_engine.render.regions import BACKGROUND, HEAD, LABELS, region_map
+from f2p_engine.render.renderer import Renderer, head_shift, project
+from f2p_engine.render.scene import Appearance, Pose, face_camera, view_camera
+
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    r = Renderer(SIZE)
+    yield r
+    r.release()
+
+
+@pytest.fixture(scope="module")
+def neutral(head_model):
+    return head_model.vertices({})
+
+
+def _label(name):
+    return LABELS.index(name)
+
+
+def test_render_is_not_blank_and_changes_with_parameters(renderer, head_model, neutral):
+    base = renderer.render(neutral, face_camera())
+    covered = base.labels > 0
+    assert 0.3 < covered.mean() < 0.95
+    assert base.image[covered].std() > 5  # shaded, not a flat silhouette
+    assert (base.image[~covered] == 0).all()
+    wider = renderer.render(head_model.vertices({"nose/nose-scale-horiz-decr|incr": 1.0}), face_camera())
+    nose = (base.labels == _label("nose")) | (wider.labels == _label("nose"))
+    assert (wider.labels == _label("nose")).sum() > 1.1 * (base.labels == _label("nose")).sum()
+    assert np.abs(wider.image[nose].astype(int) - base.image[nose]).mean() > 3
+
+
+def test_skin_and_eye_options_are_distinct(head_model, neutral):
+    renderer = Renderer(256)  # irises are a few pixels wide: look at them at full size
+    try:
+        def mean_colour(appearance, label):
+            out = renderer.render(neutral, face_camera(), appearance=appearance)
+            return out.image[out.labels == _label(label)].mean(axis=0)
+
+        skins = [mean_colour(Appearance(skin=s), "cheeks") for s in schema.SKINS]
+        eyes = [mean_colour(Appearance(eye_colour=c), "eyes") for c in schema.EYE_COLOURS]
+    finally:
+        renderer.release()
+    for colours, least in ((skins, 8.0), (eyes, 2.0)):
+        gaps = [np.abs(a - b).max() for i, a in enumerate(colours) for b in colours[i + 1:]]
+        assert min(gaps) > least
+
+
+def test_label_pixels_match_projected_mesh(renderer, neutral):
+    """GL rasterisation and numpy projection of the same vertices cover the same pixel box."""
+    pose, camera = Pose(yaw=20, pitch=-5, roll=8), face_camera(width=4.0)
+    out = renderer.render(neutral, camera, pose=pose)
+    mesh = head_mesh()
+    points = project(neutral[mesh.vertex_ids] + head_shift(neutral), pose.matrix(), camera.view_projection(), SIZE)
+    rows, cols = np.nonzero(out.labels)
+    np.testing.assert_allclose([cols.min(), rows.min(), cols.max(), rows.max()],
+                               [*points.min(axis=0), *points.max(axis=0)], atol=1.5)
+
+
+def test_regions_sit_where_the_landmarks_say(renderer, neutral):
+    out = renderer.render(neutral, face_camera())
+    marks = out.landmarks
+
+    def centre(name):
+        rows, cols = np.nonzero(out.labels == _label(name))
+        return np.array([cols.mean(), rows.mean()])
+
+    eye_y = marks[36:48, 1].mean()
+    assert np.linalg.norm(centre("nose") - marks[27:36].mean(axis=0)) < 0.06 * SIZE
+    assert np.linalg.norm(centre("mouth") - marks[48:68].mean(axis=0)) < 0.06 * SIZE
+    assert abs(centre("eyes")[1] - eye_y) < 0.03 * SIZE
+    assert centre("forehead")[1] < centre("eyebrows")[1] < eye_y < centre("nose")[1] < centre("mouth")[1]
+    assert centre("mouth")[1] < centre("chin")[1]
+    for name in ("nose", "mouth", "chin", "forehead"):
+        assert abs(centre(name)[0] - SIZE / 2) < 0.04 * SIZE  # on the midline
+    cheeks = np.argwhere(out.labels == _label("cheeks"))[:, 1]
+    assert cheeks.min() < marks[31, 0]
+    assert cheeks.max() > marks[35, 0]
+
+
+def test_every_region_is_used_and_eyeballs_are_eyes():
+    labels = region_map().triangle_labels
+    assert set(np.unique(labels)) == set(range(1, len(LABELS)))
+    assert (labels[head_mesh().part > 0] == _label("eyes")).all()
+    assert BACKGROUND not in labels
+    assert HEAD in labels
+
+
+def test_landmarks_fall_on_their_features(renderer, neutral):
+    out = renderer.render(neutral, face_camera())
+    pixels = np.round(out.landmarks).astype(int)
+    on = out.labels[pixels[:, 1], pixels[:, 0]]
+    assert (on[17:] != BACKGROUND).all()
+    # Jaw points follow the face outline: on the head or within 2 px of it.
+    head = np.argwhere(out.labels > 0)[:, ::-1]
+    assert max(np.abs(head - p).max(axis=1).min() for p in pixels[:17]) <= 2
+    assert (on[36:48] == _label("eyes")).all()
+    assert np.isin(on[27:36], [_label("nose")]).mean() > 0.8
+    assert np.isin(on[48:68], [_label("mouth")]).mean() > 0.8
+
+
+def test_landmarks_are_mirror_symmetric(asset):
+    marks = np.asarray(MESH_LANDMARKS)
+    assert (asset.mirror[marks] == marks[list(DLIB_MIRROR)]).all()
+    x = asset.base_coords[marks, 0]
+    assert (x[36:42] < 0).all()
+    assert (x[42:48] > 0).all()
+
+
+def test_pose_turns_the_head_the_documented_way(renderer, neutral):
+    nose_x = {}
+    for yaw in (-20, 20):
+        out = renderer.render(neutral, view_camera(), pose=Pose(yaw=yaw))
+        nose_x[yaw] = out.landmarks[30, 0] - out.landmarks[36:48, 0].mean()
+    assert nose_x[20] > 1 > -1 > nose_x[-20]  # positive yaw: face turns to image right
+    tilted = renderer.render(neutral, view_camera(), pose=Pose(roll=15)).landmarks
+    right_eye, left_eye = tilted[36:42].mean(axis=0), tilted[42:48].mean(axis=0)
+    assert left_eye[1] > right_eye[1] + 1  # clockwise roll: image-right eye goes down
+
+
+def test_recentring_puts_different_bodies_in_the_same_frame(renderer, head_model):
+    short = head_model.vertices({"macrodetails/Gender": 0.0, "macrodetails/Age": 0.5})
+    tall = head_model.vertices({"macrodetails/Gender": 1.0, "macrodetails/Age": 0.5})
+    assert abs(short[:, 1].max() - tall[:, 1].max()) > 0.5
+    eyes = [renderer.render(v, face_camera()).landmarks[36:48].mean(axis=0) for v in (short, tall)]
+    np.testing.assert_allclose(eyes[0], eyes[1], atol=3)
