@@ -54,27 +54,27 @@ in vec3 in_position;
 in vec3 in_normal;
 in vec3 in_rest;
 in vec3 in_paint;
-out vec3 v_local;
 out vec3 v_rest;
 out vec3 v_paint;
 out vec3 v_light;
-out vec3 v_highlight;
+out float v_highlight;
 
 float spec32(float x) { x *= x; x *= x; x *= x; x *= x; return x * x; }
 
 void main() {
-    v_local = in_position;
     v_rest = in_rest;
     v_paint = in_paint;
     // Skin lighting per vertex (the head has ~4500 vertices: a few pixels apart at 256 px).
     vec3 n = normalize(mat3(model) * in_normal);
     v_light = ambient;
-    v_highlight = vec3(0.0);
+    v_highlight = 0.0;
     for (int i = 0; i < 3; ++i) {
         float lambert = dot(n, light_direction[i]);
         v_light += light_colour[i] * max(lambert, 0.0);
         vec3 h = normalize(light_direction[i] + vec3(0.0, 0.0, 1.0));
-        v_highlight += light_colour[i] * specular * spec32(max(dot(n, h), 0.0)) * step(0.0, lambert);
+        // Grey highlight: its brightness follows each light, its colour is left white.
+        float strength = dot(light_colour[i], vec3(0.333));
+        v_highlight += strength * specular * spec32(max(dot(n, h), 0.0)) * step(0.0, lambert);
     }
     gl_Position = view_projection * model * vec4(in_position, 1.0);
 }
@@ -91,15 +91,14 @@ uniform vec3 brow;
 uniform float beard;
 uniform float brow_thickness;
 uniform vec3 iris;
-uniform vec3 eye_centre[2];
+uniform vec3 eye_centre[2];  // rest (base mesh) eyeball centres: left, right
 uniform vec3 gaze;
 uniform vec3 light_direction[3];
 uniform vec3 light_colour[3];
-in vec3 v_local;
 in vec3 v_rest;
 in vec3 v_paint;
 in vec3 v_light;
-in vec3 v_highlight;
+in float v_highlight;
 layout(location = 0) out vec4 out_colour;
 layout(location = 1) out uint out_label;
 
@@ -133,7 +132,8 @@ void main() {
         colour = albedo * v_light + v_highlight;
     } else {
         // Eyeball: sclera, iris with radial streaks, pupil; glossy, lit per pixel for a catch light.
-        vec3 d = normalize(v_local - eye_centre[info.g - 1u]);
+        // Targets only move and scale eyeballs, so the rest-pose direction from the centre holds.
+        vec3 d = normalize(v_rest - eye_centre[info.g - 1u]);
         float c = dot(d, gaze);
         float radius = sqrt(max(0.0, 1.0 - c * c));  // sine of the angle from the gaze axis
         vec3 albedo = vec3(0.78, 0.74, 0.70);
@@ -250,7 +250,8 @@ class Renderer:
         self._label = ctx.renderbuffer((size, size), 1, dtype="u1")
         self._depth = ctx.depth_renderbuffer((size, size))
         self._fbo = ctx.framebuffer([self._colour, self._label], self._depth)
-        self._eye_ids = [np.unique(self.mesh.triangles[self.mesh.part == p]) for p in (1, 2)]
+        self._set("eye_centre", [tuple(rest[np.unique(self.mesh.triangles[self.mesh.part == p])].mean(axis=0))
+                                 for p in (1, 2)])
         self._landmark_ids = np.asarray(MESH_LANDMARKS)
 
     def _set(self, name: str, value: Any) -> None:
@@ -281,7 +282,6 @@ class Renderer:
         self._set("brow_thickness", appearance.brow_thickness)
         self._set("beard", 0.25 if appearance.skin.endswith("_male") else 0.0)
         self._set("iris", IRIS_ALBEDO[appearance.eye_colour])
-        self._set("eye_centre", [tuple(local[ids].mean(axis=0)) for ids in self._eye_ids])
         self._set("gaze", tuple(appearance.gaze()))
         lights = list(lighting.lights[:MAX_LIGHTS])
         lights += [Light(direction=(0.0, 0.0, 1.0), intensity=0.0)] * (MAX_LIGHTS - len(lights))
