@@ -16,7 +16,7 @@ from f2p_engine import __version__
 from f2p_engine.errors import F2PError
 
 #: Command modules, in data-flow order; each defines `register(subparsers)`.
-COMMAND_MODULES = ("head", "synth", "photo")
+COMMAND_MODULES = ("head", "synth", "photo", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:

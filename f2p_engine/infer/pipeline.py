@@ -140,11 +140,12 @@ def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
     return out
 
 
-def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = "identity") -> tuple[Prediction, AlignedFace]:
+def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = "identity", base: Recipe | None = None
+                  ) -> tuple[Prediction, AlignedFace]:
     """Photo -> (Prediction, the aligned and adapted face): detect, align, adapt, predict.
 
     `timings` gains `align` and `adapt`. InputError when the photo holds no face; the adapter
-    name is one of `f2p_engine.adapt.available_adapters()`.
+    name is one of `f2p_engine.adapt.available_adapters()`; `base` supplies name and kept lines.
     """
     from f2p_engine.adapt import create_adapter, stylise
     from f2p_engine.face.aligned import align_photo
@@ -154,6 +155,6 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = "identit
     aligned = time.perf_counter()
     face = stylise(face, create_adapter(adapter))
     adapted = time.perf_counter()
-    prediction = predictor.predict_aligned(face.image, face.landmarks)
+    prediction = predictor.predict_aligned(face.image, face.landmarks, base=base)
     prediction.timings.update({"align": aligned - began, "adapt": adapted - aligned})
     return prediction, face

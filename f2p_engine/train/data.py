@@ -9,17 +9,20 @@ features make feature-extraction training cost a few seconds per epoch.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from f2p_engine.errors import InputError
 from f2p_engine.headmodel import schema
 from f2p_engine.nets.model import ParamNet
 from f2p_engine.nets.spec import OutputLayout, Preprocessing, preprocess
+from f2p_engine.synth.dataset import SyntheticDataset
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +71,43 @@ class ArraySource:
     def __getitem__(self, index: int) -> Sample:
         return Sample(image=self.images[index], landmarks=self.landmarks[index],
                       continuous=self.continuous[index], discrete=self.discrete[index])
+
+
+class DatasetSource:
+    """A `SampleSource` over a synthetic dataset folder (`f2p generate`); shards stay memory-mapped."""
+
+    def __init__(self, dataset: SyntheticDataset) -> None:
+        manifest = dataset.manifest
+        if manifest.get("schema_version") != schema.SCHEMA_VERSION or \
+                list(manifest.get("parameters", [])) != [p.name for p in schema.CONTINUOUS]:
+            raise InputError(f"{dataset.folder}: dataset made for another parameter schema "
+                             f"(version {manifest.get('schema_version')}); regenerate it with `f2p generate`")
+        self.dataset = dataset
+        self.shard_size = int(manifest["shard_size"])
+        self._shards: dict[int, dict[str, np.ndarray]] = {}
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str]) -> DatasetSource:
+        """InputError if `folder` is not a complete dataset of this schema."""
+        return cls(SyntheticDataset.open(folder))
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Seed, count and image size of the dataset (recorded in the model manifest)."""
+        return {k: self.dataset.manifest[k] for k in ("seed", "count", "size", "generator_version")}
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Sample:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        shard, offset = divmod(int(index), self.shard_size)
+        if shard not in self._shards:
+            self._shards[shard] = self.dataset.arrays(shard)
+        arrays = self._shards[shard]
+        return Sample(image=arrays["images"][offset], landmarks=arrays["landmarks"][offset],
+                      continuous=arrays["continuous"][offset], discrete=arrays["discrete"][offset])
 
 
 class Subset:

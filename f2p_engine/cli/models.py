@@ -1,0 +1,156 @@
+"""`f2p train`, `f2p evaluate`, `f2p predict`: the decomposition ensemble's life cycle."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from f2p_engine.cli import warn
+from f2p_engine.errors import InputError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train", help="train the aggregate and local models and fit the ensemble",
+        description="Train the aggregate model and one local model per region on the synthetic dataset in "
+                    "DATA, fit the ensemble weights on a holdout split, export ONNX and write "
+                    "OUT/models/ (models + manifest.json, ready to copy to resources/models/). Per model: "
+                    "OUT/<name>/config.json, checkpoint.pt, log.csv, loss.png. Rerunning the same command "
+                    "resumes from the checkpoints.")
+    train.add_argument("--data", type=Path, required=True, metavar="DIR", help="dataset written by f2p generate")
+    train.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
+    train.add_argument("--config", type=Path, default=None, metavar="CONFIG.json",
+                       help="ensemble config overrides (keys of f2p_engine.train.run.EnsembleConfig; "
+                            "'aggregate' and 'local' take TrainConfig keys)")
+    train.add_argument("--threads", type=_positive, default=2, help="torch CPU threads (default 2)")
+    train.set_defaults(run=run_train)
+
+    evaluate = subparsers.add_parser(
+        "evaluate", help="measure a model set on held-out synthetic data",
+        description="Run the models in MODELS (onnxruntime, as f2p predict does) on every sample of the "
+                    "dataset in DATA and write OUT/metrics.json, OUT/report.md and plots: per-region L1 of "
+                    "baseline, aggregate, local and ensemble, constant vs learned weights, accuracies.")
+    evaluate.add_argument("--data", type=Path, required=True, metavar="DIR")
+    evaluate.add_argument("--models", type=Path, default=None, metavar="DIR",
+                          help="model folder with manifest.json (default: the shipped models)")
+    evaluate.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", dest="output")
+    evaluate.set_defaults(run=run_evaluate)
+
+    predict = subparsers.add_parser(
+        "predict", help="photo -> MakeHuman recipe",
+        description="Find the largest face in PHOTO, align it, adapt it, run the ensemble and write a "
+                    "MakeHuman .mhm recipe (and optionally JSON with the recipe, confidences and timings).")
+    predict.add_argument("photo", type=Path, metavar="PHOTO")
+    predict.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mhm")
+    predict.add_argument("--json", type=Path, default=None, metavar="OUT.json")
+    predict.add_argument("--adapter", default="photometric", metavar="NAME",
+                         help="domain adapter: identity or photometric (default: photometric)")
+    predict.add_argument("--models", type=Path, default=None, metavar="DIR",
+                         help="model folder with manifest.json (default: the shipped models)")
+    predict.set_defaults(run=run_predict)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _load_config(path: Path | None) -> Any:
+    from f2p_engine.train.run import EnsembleConfig
+
+    config = EnsembleConfig().to_dict()
+    if path is None:
+        return EnsembleConfig.from_dict(config)
+    try:
+        overrides = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable config ({exc})") from None
+    unknown = set(overrides) - set(config)
+    if unknown:
+        raise InputError(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(config)})")
+    for key, value in overrides.items():
+        config[key] = {**config[key], **value} if isinstance(config[key], dict) else value
+    try:
+        return EnsembleConfig.from_dict(config)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from f2p_engine.infer.manifest import ModelEntry, write_manifest
+    from f2p_engine.train.data import DatasetSource
+    from f2p_engine.train.run import train_ensemble
+
+    config = _load_config(args.config)
+    source = DatasetSource.open(args.data)
+    torch.set_num_threads(args.threads)
+    total = sum(m.total_epochs for m in config.members().values())
+    began = time.perf_counter()
+    with tqdm(total=total, desc="train", unit="epoch") as bar:
+        def progress(message: str) -> None:
+            bar.set_postfix_str(message[:60])
+            bar.update(1)
+
+        result = train_ensemble(config, source, args.output, progress)
+    models = args.output / "models"
+    entries = [ModelEntry(name=name, file=path.name, sha256="", net=result.nets[name].config["name"],
+                          preprocessing=result.nets[name].preprocessing, layout=result.nets[name].layout)
+               for name, path in result.onnx_files.items()]
+    data = {**source.info, "holdout_fraction": config.holdout_fraction, "split_seed": config.split_seed,
+            "train_seconds": round(time.perf_counter() - began, 1)}
+    write_manifest(models, entries, continuous_weights=result.continuous_weights, group_weights=result.group_weights,
+                   calibration=result.calibration, data=data, metrics=result.metrics)
+    size = sum(p.stat().st_size for p in models.iterdir()) / 2**20
+    print(f"models: {models} ({len(entries)} ONNX files, {size:.1f} MB); holdout ensemble L1 per region: "
+          + ", ".join(f"{r} {v['ensemble_l1']:.3f}" for r, v in result.metrics["regions"].items()))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from f2p_engine.evaluate.report import evaluate_models, goals, write_report
+    from f2p_engine.infer.pipeline import Predictor
+    from f2p_engine.train.data import DatasetSource
+
+    predictor = Predictor.load(args.models, threads=2)
+    source = DatasetSource.open(args.data)
+    with tqdm(total=len(source), desc="evaluate", unit="sample") as bar:
+        metrics = evaluate_models(predictor, source, progress=bar.update)
+    metrics["data"] = source.info
+    write_report(metrics, args.output)
+    met = sum(goals(metrics).values())
+    print(f"{args.output / 'report.md'}: {met}/{len(goals(metrics))} goals met")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from f2p_engine.face.image import load_image
+    from f2p_engine.infer.pipeline import Predictor, predict_photo
+    from f2p_engine.recipe import Recipe, write_json, write_mhm
+
+    began = time.perf_counter()
+    predictor = Predictor.load(args.models)
+    loaded = time.perf_counter()
+    image = load_image(args.photo)
+    read = time.perf_counter()
+    prediction, face = predict_photo(predictor, image, adapter=args.adapter, base=Recipe(name=args.photo.stem))
+    if face.faces_found > 1:
+        warn("predict", f"{args.photo}: {face.faces_found} faces found, using the largest")
+    timings = {"load_models": loaded - began, "read_image": read - loaded, **prediction.timings}
+    write_mhm(prediction.recipe, args.output)
+    if args.json:
+        extra = {"source": str(args.photo), "adapter": args.adapter,
+                 "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
+                 "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
+                 "timings_ms": {k: round(v * 1000, 2) for k, v in timings.items()}}
+        write_json(prediction.recipe, args.json, extra=extra)
+    return 0
