@@ -18,8 +18,9 @@ from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.asset import BODY, L_EYE, R_EYE, TARGET_UNIT, HeadAsset, SparseTargets, default_asset
 from f2p_engine.headmodel.macro import macro_target_weights, macro_targets
 
-#: Body vertices above this height (dm, base mesh) belong to the head-and-neck bust.
-HEAD_CUT_Y = 5.7
+#: Body vertices above this height (dm, base mesh) belong to the bust: head, neck and the top of the
+#: shoulders, so no cut edge shows inside an aligned face frame.
+HEAD_CUT_Y = 4.9
 Modifiers = Mapping[str, float] | Iterable[tuple[str, float]]
 
 
