@@ -30,7 +30,7 @@ from f2p_engine.recipe import Recipe
 View = Literal["front", "three-quarter", "side"]
 #: Camera azimuth per view, degrees. The head is shown Z up (pyqtgraph's convention) facing -Y.
 VIEW_AZIMUTH: dict[View, float] = {"front": -90.0, "three-quarter": -55.0, "side": 0.0}
-_CAMERA_DISTANCE = 6.5
+_CAMERA_DISTANCE = 3.8
 _BACKGROUND = (46, 48, 54)
 
 # Display colours only (the recipe stores material names; MakeHuman has the real textures).
