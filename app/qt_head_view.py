@@ -30,7 +30,10 @@ from f2p_engine.recipe import Recipe
 View = Literal["front", "three-quarter", "side"]
 #: Camera azimuth per view, degrees. The head is shown Z up (pyqtgraph's convention) facing -Y.
 VIEW_AZIMUTH: dict[View, float] = {"front": -90.0, "three-quarter": -55.0, "side": 0.0}
-_CAMERA_DISTANCE = 3.8
+_CAMERA_DISTANCE = 4.0
+#: The camera aims this far (dm) below the eyes, and re-aims when that point moves more than this.
+_AIM_BELOW_EYES = 0.35
+_REAIM_DISTANCE = 0.15
 _BACKGROUND = (46, 48, 54)
 
 # Display colours only (the recipe stores material names; MakeHuman has the real textures).
@@ -110,6 +113,7 @@ class QtHeadView(QWidget):
         self.canvas.setBackgroundColor(_BACKGROUND)
         self.canvas.setMinimumSize(320, 320)
         self._meshdata = _HeadMeshData(self._topology.triangles)
+        self._eye_vertices = np.unique(self._topology.triangles[self._topology.part > 0])
         self.item = gl.GLMeshItem(meshdata=self._meshdata, smooth=True, shader=_HEAD_SHADER,
                                   glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
         # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
@@ -142,7 +146,6 @@ class QtHeadView(QWidget):
         self._colour_key: tuple[str, str] | None = None
         self._update_colours(state.recipe)
         self._show_vertices(state.vertices)
-        self._centre_camera()
         self.set_view("front")
 
     def _show_vertices(self, vertices: np.ndarray) -> None:
@@ -153,6 +156,7 @@ class QtHeadView(QWidget):
         normals = trimesh.geometry.mean_vertex_normals(len(positions), triangles, face_normals)
         self._meshdata.set_positions(positions, normals.astype(np.float32))
         self.item.meshDataChanged()
+        self._follow_face(positions)
         self.update_ms = (time.perf_counter() - start) * 1000
 
     def _update_colours(self, recipe: Recipe) -> None:
@@ -163,16 +167,17 @@ class QtHeadView(QWidget):
         skin = _SKIN_RGB[key[0].split("_")[1]]
         colours = np.empty((len(self._topology.vertex_ids), 4), dtype=np.float32)
         colours[:] = (*skin, 1.0)
-        eyes = np.unique(self._topology.triangles[self._topology.part > 0])
-        colours[eyes] = (*_EYE_RGB[key[1]], 1.0)
+        colours[self._eye_vertices] = (*_EYE_RGB[key[1]], 1.0)
         self._meshdata.setVertexColors(colours)
         self.item.meshDataChanged()
 
-    def _centre_camera(self) -> None:
-        positions = self.state.vertices[self._topology.vertex_ids]
-        x, y, z = (positions.min(axis=0) + positions.max(axis=0)) / 2
-        # The item's rotation maps (x, y, z) to (x, -z, y).
-        self.canvas.setCameraPosition(pos=QVector3D(float(x), float(-z), float(y)), distance=_CAMERA_DISTANCE)
+    def _follow_face(self, positions: np.ndarray) -> None:
+        """Aim the camera a little below the eyes; only big moves (age, a new recipe) re-aim it,
+        so dragging an eye slider does not shake the view."""
+        x, y, z = positions[self._eye_vertices].mean(axis=0) - (0.0, _AIM_BELOW_EYES, 0.0)
+        target = QVector3D(float(x), float(-z), float(y))  # the item's rotation maps (x, y, z) to (x, -z, y)
+        if (target - self.canvas.opts["center"]).length() > _REAIM_DISTANCE:
+            self.canvas.setCameraPosition(pos=target)
 
     def set_view(self, view: View) -> None:
         self.canvas.setCameraPosition(azimuth=VIEW_AZIMUTH[view], elevation=5.0, distance=_CAMERA_DISTANCE)
