@@ -1,39 +1,20 @@
-"""Images between Qt and numpy: reading a photo for display, RGB arrays <-> QImage.
+"""Images between Qt and numpy: pasted or dropped images as photos, RGB arrays <-> QImage.
 
-Photos are read with Qt's reader with EXIF orientation applied, downscaled when huge (the
-display never needs more), and converted to upright (H, W, 3) uint8 RGB for the state.
+Photo files are read by the engine (`pipeline.read_photo`); this module only handles images
+that arrive as QImages, and drawing numpy images.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtGui import QImage
 
 from app.state import Photo
 from f2p_engine.errors import InputError
 
-#: Longest side a photo is kept at; larger photos are scaled down on reading.
+#: Longest side a pasted image is kept at; larger ones are scaled down.
 MAX_SIDE = 4096
-
-
-def read_photo(path: str | os.PathLike[str]) -> Photo:
-    """Read an image file as an upright RGB `Photo`; raises InputError naming the file and problem."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > MAX_SIDE:
-        reader.setScaledSize(size.scaled(MAX_SIDE, MAX_SIDE, Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    if image.isNull():
-        raise InputError(f"{path}: not a readable image ({reader.errorString()})")
-    return Photo(name=path.name, pixels=qimage_to_rgb(image), path=path)
 
 
 def photo_from_qimage(image: QImage, name: str) -> Photo:

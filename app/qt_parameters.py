@@ -180,7 +180,7 @@ class QtParameterPanel(QWidget):
         for region in schema.REGIONS:
             params = schema.params_in_region(region)
             title = _REGION_TITLES.get(region, region.capitalize())
-            section = QCollapsible(f"{title} ({len(params)})")
+            section = QCollapsible(_section_title(region, self.state.confidence))
             reset = QPushButton(f"Reset {title.lower()}")
             reset.clicked.connect(lambda _=False, p=params, t=title: editor.reset(
                 [q.name for q in p], f"Reset {t.lower()}"))
@@ -218,6 +218,8 @@ class QtParameterPanel(QWidget):
                 combo.setCurrentIndex(combo.findData(recipe.choice(group)))
 
     def show_prediction(self, predicted: Recipe | None) -> None:
+        for region, section in self.sections.items():
+            section.setText(_section_title(region, self.state.confidence))
         for name, row in self.rows.items():
             row.show_prediction(None if predicted is None else predicted.value(name))
         for group in schema.DISCRETE_GROUPS:
@@ -237,3 +239,9 @@ class QtParameterPanel(QWidget):
             section.setVisible(hits > 0)
             if text.strip() and hits:
                 section.expand(animate=False)
+
+
+def _section_title(region: schema.Region, confidence: dict[str, float]) -> str:
+    """"Nose (21)", plus the prediction's confidence for the region when there is one."""
+    title = f"{_REGION_TITLES.get(region, region.capitalize())} ({len(schema.params_in_region(region))})"
+    return f"{title} · confidence {confidence[region]:.0%}" if region in confidence else title

@@ -98,10 +98,10 @@ class QtPipelineStrip(QWidget):
         self.tiles: dict[str, ImageTile] = {name: ImageTile(name) for name in ("aligned", "stylised",
                                                                               *LOCAL_REGIONS)}
         self.adapter = QComboBox()
-        names = pipeline.adapters()
-        self.adapter.addItems(list(names) or ["identity"])
-        self.adapter.setEnabled(bool(names))
-        self.adapter.setToolTip("Domain adapter applied before prediction" if names else pipeline.NOT_INTEGRATED)
+        self.adapter.setToolTip("Domain adapter: moves the photo toward the look of the training renders")
+        for index, (name, description) in enumerate(pipeline.adapters().items()):
+            self.adapter.addItem(name)
+            self.adapter.setItemData(index, description, Qt.ItemDataRole.ToolTipRole)
         self.adapter.currentTextChanged.connect(self.adapter_chosen)
         header = QHBoxLayout()
         header.addWidget(QLabel("Pipeline"))

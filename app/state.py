@@ -39,7 +39,10 @@ class PhotoAnalysis:
     aligned: np.ndarray | None = field(default=None, repr=False)
     stylised: np.ndarray | None = field(default=None, repr=False)
     crops: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: Shown where an image is missing, or beside the images (e.g. "3 faces found").
     note: str = ""
+    #: Stage -> seconds.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class StudioState:
@@ -62,6 +65,8 @@ class StudioState:
         self.head_model = head_model or HeadModel()
         self.recipe = Recipe()
         self.predicted: Recipe | None = None
+        #: Region -> confidence in [0, 1] of the prediction.
+        self.confidence: dict[str, float] = {}
         self.photo: Photo | None = None
         self.analysis: PhotoAnalysis | None = None
         self.path: Path | None = None
@@ -103,10 +108,11 @@ class StudioState:
         self.dirty = False
         self.document_changed.emit()
 
-    def set_predicted(self, recipe: Recipe | None) -> None:
+    def set_predicted(self, recipe: Recipe | None, confidence: dict[str, float] | None = None) -> None:
         if recipe is self.predicted:
             return
         self.predicted = recipe
+        self.confidence = dict(confidence or {})
         self.predicted_changed.emit(recipe)
 
     def set_photo(self, photo: Photo | None) -> None:

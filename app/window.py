@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QM
 
 from app import pipeline
 from app.edits import RecipeEditor
-from app.images import photo_from_qimage, read_photo
+from app.images import photo_from_qimage
 from app.qt_head_view import VIEW_AZIMUTH, QtHeadView
 from app.qt_parameters import QtParameterPanel
 from app.qt_photo import QtPipelineStrip, QtSourceView
@@ -206,7 +206,7 @@ class StudioWindow(QMainWindow):
             self.open_photo(Path(path))
 
     def open_photo(self, path: Path) -> None:
-        self.set_photo(read_photo(path))
+        self.set_photo(pipeline.read_photo(path))
         self._remember(path)
 
     def paste_photo(self) -> None:
@@ -235,11 +235,17 @@ class StudioWindow(QMainWindow):
 
     def _photo_processed(self, _request_id: int, result: pipeline.PhotoResult) -> None:
         self.state.set_analysis(result.analysis)
+        timings = dict(result.analysis.timings)
         if result.prediction is not None:
-            self.state.set_predicted(result.prediction.recipe)
+            self.state.set_predicted(result.prediction.recipe, result.prediction.confidence)
             self.editor.reset_all("Apply prediction")
+            timings.update(result.prediction.timings)
+        stages = " · ".join(f"{stage} {seconds * 1000:.0f} ms" for stage, seconds in timings.items())
         name = self.state.photo.name if self.state.photo else "photo"
-        self.say(result.problem or f"{name}: predicted in {result.seconds:.2f} s")
+        outcome = result.problem or f"{name}: predicted in {result.seconds:.2f} s"
+        notes = [n for n in (outcome, result.analysis.note if result.analysis.note != result.problem else "",
+                             stages) if n]
+        self.say("; ".join(notes))
 
     # -- recipes -----------------------------------------------------------------------------------
     def open_recipe_dialog(self) -> None:

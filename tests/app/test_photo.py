@@ -26,15 +26,38 @@ def photo_file(tmp_path):
     return path
 
 
-def test_photo_shows_and_strip_says_why_it_is_empty(make_window, photo_file, qtbot):
+def test_real_photo_goes_through_the_engine_pipeline(make_window, photo_file, qtbot):
     window = make_window()
     window.open_photo(photo_file)
     np.testing.assert_array_equal(window.state.photo.pixels, data.astronaut())
     assert window.source_view.image is not None
-    qtbot.waitUntil(lambda: window.state.analysis is not None, timeout=5000)
-    assert {tile.placeholder for tile in window.strip.tiles.values()} == {pipeline.NOT_INTEGRATED}
-    assert pipeline.NOT_INTEGRATED in window.statusBar().currentMessage()
-    assert window.state.recipe == Recipe()  # nothing predicted, nothing changed
+    qtbot.waitUntil(lambda: window.state.analysis is not None, timeout=20000)
+
+    analysis = window.state.analysis
+    assert analysis.landmarks.shape == (68, 2)
+    # The astronaut's face is in the upper middle of the 512x512 photo.
+    assert 150 < analysis.landmarks[:, 0].mean() < 300
+    assert 80 < analysis.landmarks[:, 1].mean() < 250
+    assert window.source_view.points is analysis.landmarks
+    assert all(tile.image is not None for tile in window.strip.tiles.values())
+    message = window.statusBar().currentMessage()
+    if window.state.predicted is None:  # no trained models installed: said, and nothing changed
+        assert "model" in message
+        assert window.state.recipe == Recipe()
+    else:
+        assert "predicted in" in message
+        assert window.undo_stack.undoText() == "Apply prediction"
+
+
+def test_photo_without_a_face_says_so(make_window, tmp_path, qtbot):
+    window = make_window()
+    blank = tmp_path / "wall.png"
+    save_png(rgb_to_qimage(np.full((300, 400, 3), 128, np.uint8)), blank)
+    window.open_photo(blank)
+    qtbot.waitUntil(lambda: window.state.analysis is not None, timeout=20000)
+    assert "no face found" in window.statusBar().currentMessage()
+    assert all("no face found" in tile.placeholder for tile in window.strip.tiles.values())
+    assert window.state.recipe == Recipe()
 
 
 def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot, monkeypatch):
@@ -43,8 +66,9 @@ def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot, mo
     crops = {region: np.full((20, 30, 3), 10 * i, np.uint8) for i, region in enumerate(LOCAL_REGIONS)}
     analysis = PhotoAnalysis(landmarks=np.full((68, 2), 100.0), aligned=np.zeros((64, 64, 3), np.uint8),
                              stylised=np.ones((64, 64, 3), np.uint8), crops=crops)
-    monkeypatch.setattr(pipeline, "analyse_photo", lambda photo, adapter: analysis)
-    monkeypatch.setattr(pipeline, "predict", lambda a: pipeline.Prediction(recipe=predicted))
+    monkeypatch.setattr(pipeline, "analyse_photo", lambda photo, adapter: (analysis, None))
+    monkeypatch.setattr(pipeline, "predict", lambda adapted: pipeline.Prediction(
+        recipe=predicted, confidence={"nose": 0.75}))
 
     window = make_window()
     window.panel.combos["eyebrows"].activated.emit(5)
@@ -57,6 +81,7 @@ def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot, mo
     assert row.spin.value() == pytest.approx(0.6)
     assert row.slider.marker == row.to_step(0.6)
     assert window.state.recipe.choice("eye_colour") == "blue"
+    assert window.panel.sections["nose"].text().endswith("confidence 75%")
     assert window.state.recipe.choice("eyebrows") == "eyebrow006"  # the artist's choice stays
     window.undo_stack.undo()  # applying the prediction is one undoable step
     assert window.state.recipe.value("nose/nose-hump-decr|incr") == 0.0
