@@ -135,3 +135,35 @@ def test_recentring_puts_different_bodies_in_the_same_frame(renderer, head_model
     assert abs(short[:, 1].max() - tall[:, 1].max()) > 0.5
     eyes = [renderer.render(v, face_camera()).landmarks[36:48].mean(axis=0) for v in (short, tall)]
     np.testing.assert_allclose(eyes[0], eyes[1], atol=3)
+
+
+def test_frame_renders_what_warping_the_plain_render_shows(renderer, neutral):
+    import cv2
+
+    from f2p_engine.face.align import alignment_transform, transform_points
+
+    camera, pose = face_camera(width=3.0), Pose(yaw=10, roll=12)
+    plain = renderer.render(neutral, camera, pose=pose)
+    matrix = alignment_transform(renderer.landmarks(neutral, camera, pose), SIZE)
+    framed = renderer.render(neutral, camera, pose=pose, frame=matrix)
+    np.testing.assert_allclose(plain.landmarks, renderer.landmarks(neutral, camera, pose), atol=1e-3)
+    np.testing.assert_allclose(framed.landmarks, transform_points(matrix, plain.landmarks), atol=1e-3)
+    warped = cv2.warpAffine(plain.labels, matrix, (SIZE, SIZE), flags=cv2.INTER_NEAREST)
+    inside = cv2.warpAffine(np.ones_like(plain.labels), matrix, (SIZE, SIZE), flags=cv2.INTER_NEAREST) > 0
+    assert (framed.labels[inside] == warped[inside]).mean() > 0.93  # the warp magnifies: edges differ
+
+
+def test_rendered_vertex_subset_gives_the_same_picture(renderer, head_model):
+    from f2p_engine.headmodel.mesh import HeadModel, apply_expression
+
+    modifiers = {"nose/nose-scale-horiz-decr|incr": 0.7, "macrodetails/Gender": 0.2}
+    expression = {"jawOpen": 0.3, "mouthSmileLeft": 0.4}
+    full = apply_expression(head_model.vertices(modifiers), expression, head_model.asset)
+    subset_model = HeadModel(head_model.asset, vertex_ids=renderer.vertex_ids)
+    subset = subset_model.apply_expression(subset_model.vertices(modifiers), expression)
+    np.testing.assert_allclose(subset, full[renderer.vertex_ids], atol=1e-5)
+    a, b = (renderer.render(v, face_camera(), pose=Pose(yaw=15)) for v in (full, subset))
+    assert (np.abs(a.image.astype(int) - b.image) <= 1).mean() > 0.999
+    assert (a.labels == b.labels).mean() > 0.999
+    with pytest.raises(ValueError, match="vertices"):
+        renderer.render(full[:100], face_camera())

@@ -39,13 +39,15 @@ class HeadMesh:
 
 
 def _dense(targets: SparseTargets, names: list[str], columns: np.ndarray) -> np.ndarray:
-    """(len(names), len(columns)*3) float32: each target's offsets over the given vertices."""
-    where = np.full(int(targets.index.max(initial=0)) + 1, -1, dtype=np.int64)
+    """(len(names), len(columns)*3) float32: each target's offsets over the given vertices (offsets of
+    other vertices are left out)."""
+    where = np.full(max(int(targets.index.max(initial=0)), int(columns.max(initial=0))) + 1, -1, dtype=np.int64)
     where[columns] = np.arange(len(columns))
     out = np.zeros((len(names), len(columns), 3), dtype=np.float32)
     for row, name in enumerate(names):
         index, offsets = targets.rows(name)
-        out[row, where[index]] = offsets
+        local = where[index]
+        out[row, local[local >= 0]] = offsets[local >= 0]
     return out.reshape(len(names), -1)
 
 
@@ -78,20 +80,30 @@ def _pairs(modifiers: Modifiers) -> list[tuple[str, float]]:
 
 
 class HeadModel:
-    """Evaluates hm08 vertices for MakeHuman modifiers. Build once (about 0.1 s), call often."""
+    """Evaluates hm08 vertices for MakeHuman modifiers. Build once (about 0.1 s), call often.
 
-    def __init__(self, asset: HeadAsset | None = None) -> None:
+    With `vertex_ids` (hm08 indices), `vertices` returns only those rows, in that order, for
+    less work per call (a renderer needs only the vertices it draws).
+    """
+
+    def __init__(self, asset: HeadAsset | None = None, vertex_ids: np.ndarray | None = None) -> None:
         self.asset = asset or default_asset()
         targets = self.asset.targets
         self.macro_names = macro_targets()
         self.face_names = _face_target_names()
-        all_vertices = np.arange(len(self.asset.base_coords))
-        self._macro = _dense(targets, self.macro_names, all_vertices)
+        rows = np.arange(len(self.asset.base_coords)) if vertex_ids is None else np.asarray(vertex_ids, np.int64)
+        self.vertex_ids = rows
+        self._base = self.asset.base_coords[rows]
+        self._macro = _dense(targets, self.macro_names, rows)
         face_index = np.concatenate([targets.rows(n)[0] for n in self.face_names])
         self.face_vertices = np.unique(face_index)
-        self._face = _dense(targets, self.face_names, self.face_vertices)
+        # Output rows the face targets move, and those rows' hm08 indices.
+        self._face_rows = np.flatnonzero(np.isin(rows, self.face_vertices))
+        self._face = _dense(targets, self.face_names, rows[self._face_rows])
         self._macro_pos = {n: i for i, n in enumerate(self.macro_names)}
         self._face_pos = {n: i for i, n in enumerate(self.face_names)}
+        self._local = np.full(len(self.asset.base_coords), -1, dtype=np.int64)
+        self._local[rows] = np.arange(len(rows))
 
     def weight_vectors(self, modifiers: Modifiers) -> tuple[np.ndarray, np.ndarray]:
         """(macro file weights, face file weights) as float32 vectors in this model's row order."""
@@ -105,15 +117,27 @@ class HeadModel:
         return macro, face
 
     def vertices(self, modifiers: Modifiers) -> np.ndarray:
-        """All 19158 hm08 vertices, (19158, 3) float32, decimetres, Y up, for modifiers in file order."""
+        """hm08 vertices, (19158, 3) float32 (or (len(vertex_ids), 3)), decimetres, Y up, for modifiers
+        in file order."""
         macro, face = self.weight_vectors(modifiers)
-        out = self.asset.base_coords.copy()
+        out = self._base.copy()
         used = np.flatnonzero(macro)
         if used.size:
             out += (macro[used] @ self._macro[used]).reshape(-1, 3)
         used = np.flatnonzero(face)
         if used.size:
-            out[self.face_vertices] += (face[used] @ self._face[used]).reshape(-1, 3)
+            out[self._face_rows] += (face[used] @ self._face[used]).reshape(-1, 3)
+        return out
+
+    def apply_expression(self, vertices: np.ndarray, units: Mapping[str, float]) -> np.ndarray:
+        """`apply_expression` for vertices as this model's `vertices` returns them; returns a copy."""
+        expressions = self.asset.expressions
+        out = vertices.copy()
+        for name, weight in units.items():
+            index, offsets = expressions.rows(name)
+            local = self._local[index]
+            kept = local >= 0
+            np.add.at(out, local[kept], (offsets[kept] * weight).astype(out.dtype))
         return out
 
     def target_offsets(self, name: str) -> tuple[np.ndarray, np.ndarray]:

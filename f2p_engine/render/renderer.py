@@ -18,7 +18,7 @@ import numpy as np
 from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.render.landmarks import MESH_LANDMARKS
-from f2p_engine.render.regions import region_map
+from f2p_engine.render.regions import LABELS, region_map
 from f2p_engine.render.scene import EYE_MIDPOINT, MAX_LIGHTS, Appearance, Camera, Light, Lighting, Pose
 
 #: Linear-RGB albedo of each skin option (schema `SKINS` order); male skins also get beard shadow.
@@ -41,15 +41,26 @@ IRIS_ALBEDO: dict[str, tuple[float, float, float]] = {
 }
 _TEXTURE_WIDTH = 1024
 _NOISE_SIZE = 32
+#: Eyebrow band on the neutral (rest) hm08 head (dm): an arch above each eye from |x| = `_BROW_X[0]`
+#: (inner end) to `_BROW_X[1]` (outer end), centred near y = `_BROW_Y`, on the front (z >= `_BROW_Z`).
+_BROW_X = (0.10, 0.55)
+_BROW_Y = 7.45
+_BROW_Z = 0.8
+_BROW_HALF_HEIGHT = (0.035, 0.014)  # at the inner and outer end, times the thickness
+_MAX_BROW_THICKNESS = 1.3
 
+# Three programs share one vertex shader: per-pixel work is paid only where it shows (llvmpipe
+# shades every branch of a fragment shader for every fragment, so skin must not carry eye code).
 _VERTEX_SHADER = """
 #version 330
 uniform mat4 model;
-uniform mat4 view_projection;
+uniform mat4 clip_from_world;  // view-projection, then the 2D output frame
 uniform vec3 light_direction[3];  // unit vectors towards the lights
 uniform vec3 light_colour[3];  // linear RGB times intensity
 uniform vec3 ambient;
 uniform float specular;
+uniform float brow_thickness;
+uniform vec3 eye_centre[2];  // rest (base mesh) eyeball centres: left (+x), right
 in vec3 in_position;
 in vec3 in_normal;
 in vec3 in_rest;
@@ -58,13 +69,15 @@ out vec3 v_rest;
 out vec3 v_paint;
 out vec3 v_light;
 out float v_highlight;
+out vec2 v_brow;
+out vec3 v_eye;
 
 float spec32(float x) { x *= x; x *= x; x *= x; x *= x; return x * x; }
 
 void main() {
     v_rest = in_rest;
     v_paint = in_paint;
-    // Skin lighting per vertex (the head has ~4500 vertices: a few pixels apart at 256 px).
+    // Skin lighting per vertex (the head has ~4900 vertices: a few pixels apart at 256 px).
     vec3 n = normalize(mat3(model) * in_normal);
     v_light = ambient;
     v_highlight = 0.0;
@@ -76,84 +89,106 @@ void main() {
         float strength = dot(light_colour[i], vec3(0.333));
         v_highlight += strength * specular * spec32(max(dot(n, h), 0.0)) * step(0.0, lambert);
     }
-    gl_Position = view_projection * model * vec4(in_position, 1.0);
+    // Eyebrow coordinates, affine over a triangle: along the arch (0 inner end, 1 outer end) and
+    // across it (+-1 at the hair's edge).
+    float t = (abs(in_rest.x) - %BROW_X0%) / (%BROW_X1% - %BROW_X0%);
+    float centre = %BROW_Y% + 0.05 * sin(3.1416 * 0.8 * t) - 0.02 * t;
+    float half_height = brow_thickness * mix(%BROW_H0%, %BROW_H1%, t);
+    v_brow = vec2(t, in_rest.z < %BROW_Z% ? 1000.0 : (in_rest.y - centre) / half_height);
+    // Targets only move and scale eyeballs, so the rest-pose direction from the centre holds.
+    v_eye = in_rest - eye_centre[in_rest.x > 0.0 ? 0 : 1];
+    gl_Position = clip_from_world * model * vec4(in_position, 1.0);
 }
 """
 
-_FRAGMENT_SHADER = """
+_SKIN_SHADER = """
 #version 330
-uniform usampler2D triangle_info;  // R: label id, G: part (0 skin, 1 left eye, 2 right eye)
+uniform usampler2D triangle_labels;  // label id of every triangle (draw order)
+uniform int first_triangle;  // of this draw call, in the label texture
 uniform sampler3D noise_volume;  // tiling fractal noise in [0, 1]
-uniform mat4 model;
 uniform vec3 skin;
 uniform vec3 lip;
 uniform vec3 brow;
 uniform float beard;
-uniform float brow_thickness;
-uniform vec3 iris;
-uniform vec3 eye_centre[2];  // rest (base mesh) eyeball centres: left, right
-uniform vec3 gaze;
-uniform vec3 light_direction[3];
-uniform vec3 light_colour[3];
 in vec3 v_rest;
 in vec3 v_paint;
 in vec3 v_light;
 in float v_highlight;
-layout(location = 0) out vec4 out_colour;
-layout(location = 1) out uint out_label;
-
-float noise(vec3 p, float frequency) {
-    return texture(noise_volume, p * frequency / %NOISE%.0).r;
-}
-
-// Eyebrow hair density from the neutral (rest) hm08 position: an arch above each eye, from
-// |x| = 0.10 dm (inner end) to 0.55 dm (outer end), thinning outwards.
-float eyebrow(vec3 rest) {
-    float t = (abs(rest.x) - 0.10) / 0.45;
-    if (t < 0.0 || t > 1.0 || rest.z < 0.8) return 0.0;
-    float centre = 7.45 + 0.05 * sin(3.1416 * 0.8 * t) - 0.02 * t;
-    float half_height = brow_thickness * mix(0.035, 0.014, t);
-    float across = 1.0 - smoothstep(0.6, 1.0, abs(rest.y - centre) / half_height);
-    float ends = smoothstep(0.0, 0.08, t) * (1.0 - smoothstep(0.85, 1.0, t));
-    return across * ends * (0.55 + 0.45 * noise(rest, 180.0));
-}
+in vec2 v_brow;
+out vec4 out_colour;  // alpha: the label id / 255
 
 void main() {
-    uvec2 info = texelFetch(triangle_info, ivec2(gl_PrimitiveID % %WIDTH%, gl_PrimitiveID / %WIDTH%), 0).rg;
-    out_label = info.r;
-    vec3 colour;
-    if (info.g == 0u) {
-        // Skin: blotches and pores, lips, beard shadow, eyebrow hair.
-        float grain = v_paint.z;
-        vec3 albedo = skin * (0.88 + 0.24 * grain);
-        albedo = mix(albedo, lip, v_paint.x);
-        albedo *= 1.0 - beard * v_paint.y * (0.6 + 0.8 * grain);
-        albedo = mix(albedo, brow, eyebrow(v_rest));
-        colour = albedo * v_light + v_highlight;
-    } else {
-        // Eyeball: sclera, iris with radial streaks, pupil; glossy, lit per pixel for a catch light.
-        // Targets only move and scale eyeballs, so the rest-pose direction from the centre holds.
-        vec3 d = normalize(v_rest - eye_centre[info.g - 1u]);
-        float c = dot(d, gaze);
-        float radius = sqrt(max(0.0, 1.0 - c * c));  // sine of the angle from the gaze axis
-        vec3 albedo = vec3(0.78, 0.74, 0.70);
-        if (c > 0.0 && radius < 0.52) {
-            float ring = 0.75 + 0.25 * sin(radius * 90.0 + atan(d.y, d.x) * 9.0);
-            albedo = mix(iris * ring, iris * 0.4, smoothstep(0.42, 0.52, radius));
-        }
-        if (c > 0.0 && radius < 0.17) albedo = vec3(0.01);
-        vec3 n = mat3(model) * d;
-        colour = albedo * v_light;
-        for (int i = 0; i < 3; ++i) {
-            vec3 h = normalize(light_direction[i] + vec3(0.0, 0.0, 1.0));
-            colour += 0.5 * light_colour[i] * pow(max(dot(n, h), 0.0), 60.0);
-        }
-    }
+    int triangle = first_triangle + gl_PrimitiveID;
+    uint label = texelFetch(triangle_labels, ivec2(triangle % %WIDTH%, triangle / %WIDTH%), 0).r;
+    // Skin: blotches and pores, lips, beard shadow (and eyebrow hair in the brow band's draw).
+    float grain = v_paint.z;
+    vec3 albedo = skin * (0.88 + 0.24 * grain);
+    albedo = mix(albedo, lip, v_paint.x);
+    albedo *= 1.0 - beard * v_paint.y * (0.6 + 0.8 * grain);
+#ifdef BROWS
+    float across = 1.0 - smoothstep(0.6, 1.0, abs(v_brow.y));
+    float ends = smoothstep(0.0, 0.08, v_brow.x) * (1.0 - smoothstep(0.85, 1.0, v_brow.x));
+    float hair = 0.55 + 0.45 * texture(noise_volume, v_rest * (180.0 / %NOISE%.0)).r;
+    albedo = mix(albedo, brow, across * ends * hair);
+#endif
+    vec3 colour = albedo * v_light + v_highlight;
     // Inside of the head (seen through an open mouth): dark.
     if (!gl_FrontFacing) colour *= 0.12;
-    out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), 1.0);  // gamma 2 (close to sRGB)
+    out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), float(label) / 255.0);  // gamma 2 (close to sRGB)
 }
-""".replace("%WIDTH%", str(_TEXTURE_WIDTH)).replace("%NOISE%", str(_NOISE_SIZE))
+"""
+
+_EYE_SHADER = """
+#version 330
+uniform uint eye_label;
+uniform mat4 model;
+uniform vec3 iris;
+uniform vec3 gaze;
+uniform vec3 light_direction[3];
+uniform vec3 light_colour[3];
+in vec3 v_light;
+in vec3 v_eye;
+out vec4 out_colour;  // alpha: the label id / 255
+
+void main() {
+    // Eyeball: sclera, iris with radial streaks, pupil; glossy, lit per pixel for a catch light.
+    vec3 d = normalize(v_eye);
+    float c = dot(d, gaze);
+    float radius = sqrt(max(0.0, 1.0 - c * c));  // sine of the angle from the gaze axis
+    vec3 albedo = vec3(0.78, 0.74, 0.70);
+    if (c > 0.0 && radius < 0.52) {
+        float ring = 0.75 + 0.25 * sin(radius * 90.0 + atan(d.y, d.x) * 9.0);
+        albedo = mix(iris * ring, iris * 0.4, smoothstep(0.42, 0.52, radius));
+    }
+    if (c > 0.0 && radius < 0.17) albedo = vec3(0.01);
+    vec3 n = mat3(model) * d;
+    vec3 colour = albedo * v_light;
+    for (int i = 0; i < 3; ++i) {
+        vec3 h = normalize(light_direction[i] + vec3(0.0, 0.0, 1.0));
+        colour += 0.5 * light_colour[i] * pow(max(dot(n, h), 0.0), 60.0);
+    }
+    out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), float(eye_label) / 255.0);
+}
+"""
+
+
+def _source(text: str, *defines: str) -> str:
+    values = {"WIDTH": _TEXTURE_WIDTH, "NOISE": _NOISE_SIZE, "BROW_X0": _BROW_X[0], "BROW_X1": _BROW_X[1],
+              "BROW_Y": _BROW_Y, "BROW_Z": _BROW_Z, "BROW_H0": _BROW_HALF_HEIGHT[0],
+              "BROW_H1": _BROW_HALF_HEIGHT[1]}
+    for name, value in values.items():
+        text = text.replace(f"%{name}%", str(value))
+    version, body = text.lstrip().split("\n", 1)
+    return "\n".join([version, *(f"#define {d}" for d in defines), body])
+
+
+def _in_brow_band(rest: np.ndarray) -> np.ndarray:
+    """(N,) bool: rest vertices whose eyebrow coordinates can be within the hair at any thickness (the
+    vertex shader's formula, with a margin so triangles the band crosses between vertices count)."""
+    t = (np.abs(rest[:, 0]) - _BROW_X[0]) / (_BROW_X[1] - _BROW_X[0])
+    centre = _BROW_Y + 0.05 * np.sin(np.pi * 0.8 * t) - 0.02 * t
+    reach = 2.0 * _MAX_BROW_THICKNESS * _BROW_HALF_HEIGHT[0]
+    return (t > -0.1) & (t < 1.1) & (rest[:, 2] >= _BROW_Z) & (np.abs(rest[:, 1] - centre) < reach)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,11 +217,34 @@ def fractal_noise(size: int, seed: int = 0) -> np.ndarray:
 
 def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """(N, 3) float32 unit normals: area-weighted mean of the incident triangles' normals."""
-    corners = positions[triangles]
-    face = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    normals = np.stack([sum(np.bincount(triangles[:, k], weights=face[:, axis], minlength=len(positions))
-                            for k in range(3)) for axis in range(3)], axis=1)
-    return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return VertexNormals(triangles, len(positions))(positions)
+
+
+class VertexNormals:
+    """`vertex_normals` for one fixed triangle list, set up once: per call, a gather and a segmented sum."""
+
+    def __init__(self, triangles: np.ndarray, count: int) -> None:
+        corners = np.asarray(triangles).ravel()
+        # Corners grouped by vertex: each vertex sums the normals of its run of triangles.
+        order = np.argsort(corners, kind="stable")
+        self._corners = [np.ascontiguousarray(np.asarray(triangles)[:, k], dtype=np.intp) for k in range(3)]
+        self._faces = (order // 3).astype(np.intp)
+        self._vertices = corners[order]
+        self._starts = np.flatnonzero(np.r_[True, self._vertices[1:] != self._vertices[:-1]])
+        self._count = count
+
+    def __call__(self, positions: np.ndarray) -> np.ndarray:
+        # np.take: several times faster than fancy indexing on rows of 3.
+        a, b, c = (np.take(positions, corner, axis=0) for corner in self._corners)
+        u, v = b - a, c - a
+        face = np.empty_like(u)  # u x v, written out: np.cross is slow on small rows
+        face[:, 0] = u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1]
+        face[:, 1] = u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2]
+        face[:, 2] = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+        normals = np.zeros((self._count, 3), dtype=face.dtype)
+        normals[self._vertices[self._starts]] = np.add.reduceat(
+            np.take(face, self._faces, axis=0), self._starts, axis=0)
+        return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def head_shift(vertices: np.ndarray) -> np.ndarray:
@@ -203,11 +261,22 @@ def project(points: np.ndarray, model: np.ndarray, view_projection: np.ndarray, 
     return np.stack([(ndc[:, 0] + 1) * size / 2 - 0.5, (1 - ndc[:, 1]) * size / 2 - 0.5], axis=1)
 
 
+def frame_matrix(frame: np.ndarray, size: int) -> np.ndarray:
+    """(4, 4) clip-space matrix doing what the (2, 3) pixel affine `frame` does to a rendered image
+    (`cv2.warpAffine(image, frame)`), applied before rasterisation: x' = a x + b y + c w, etc."""
+    pixel_from_ndc = np.array([[size / 2, 0, size / 2 - 0.5], [0, -size / 2, size / 2 - 0.5], [0, 0, 1]])
+    affine = np.linalg.inv(pixel_from_ndc) @ np.vstack([frame, [0, 0, 1]]) @ pixel_from_ndc
+    out = np.eye(4)
+    out[np.ix_([0, 1], [0, 1, 3])] = affine[:2]
+    return out
+
+
 class Renderer:
     """Offscreen renderer of the hm08 head at `size` x `size` pixels. Create one per process.
 
-    `render(vertices, ...)` takes all 19158 hm08 vertices (dm, Y up) as `HeadModel.vertices` and
-    `apply_expression` return them.
+    `render(vertices, ...)` takes either all 19158 hm08 vertices (dm, Y up), as `HeadModel.vertices`
+    and `apply_expression` return them, or only the rendered ones, `vertices[renderer.vertex_ids]`
+    (what `HeadModel(vertex_ids=renderer.vertex_ids)` returns).
     """
 
     def __init__(self, size: int = 256, asset: HeadAsset | None = None) -> None:
@@ -216,65 +285,114 @@ class Renderer:
         self.size = size
         self.asset = asset or default_asset()
         self.mesh = head_mesh(self.asset)
+        self.vertex_ids = self.mesh.vertex_ids
         regions = region_map(self.asset)
-        self._ctx = moderngl.create_standalone_context(backend="egl")
-        ctx = self._ctx
-        self._program = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
-        count = len(self.mesh.vertex_ids)
+        self._ctx = ctx = moderngl.create_standalone_context(backend="egl")
+        self._programs = {
+            "skin": ctx.program(vertex_shader=_source(_VERTEX_SHADER), fragment_shader=_source(_SKIN_SHADER)),
+            "brow": ctx.program(vertex_shader=_source(_VERTEX_SHADER),
+                                fragment_shader=_source(_SKIN_SHADER, "BROWS")),
+            "eye": ctx.program(vertex_shader=_source(_VERTEX_SHADER), fragment_shader=_source(_EYE_SHADER)),
+        }
+        count = len(self.vertex_ids)
         self._positions = ctx.buffer(reserve=count * 12)
         self._normals = ctx.buffer(reserve=count * 12)
-        rest = self.asset.base_coords[self.mesh.vertex_ids]
+        rest = self.asset.base_coords[self.vertex_ids]
         paint = np.stack([regions.lips, regions.beard, regions.blotches], axis=1).astype(np.float32)
         self._paint = ctx.buffer(paint.tobytes())
         self._rest = ctx.buffer(rest.astype(np.float32).tobytes())
-        # Front-most triangles first, so the depth test rejects hidden fragments before shading.
-        order = np.argsort(-rest[self.mesh.triangles][:, :, 2].mean(axis=1), kind="stable")
-        self._index = ctx.buffer(self.mesh.triangles[order].astype(np.int32).tobytes())
-        self._vao = ctx.vertex_array(
-            self._program,
-            [(self._positions, "3f", "in_position"), (self._normals, "3f", "in_normal"),
-             (self._rest, "3f", "in_rest"), (self._paint, "3f", "in_paint")],
-            index_buffer=self._index, index_element_size=4)
 
-        info = np.zeros((-(-len(self.mesh.triangles) // _TEXTURE_WIDTH) * _TEXTURE_WIDTH, 2), dtype=np.uint8)
-        info[: len(order), 0] = regions.triangle_labels[order]
-        info[: len(order), 1] = self.mesh.part[order]
-        self._info = ctx.texture((_TEXTURE_WIDTH, len(info) // _TEXTURE_WIDTH), 2, info.tobytes(), dtype="u1")
-        self._info.filter = moderngl.NEAREST, moderngl.NEAREST
-        self._program["triangle_info"].value = 0
+        # One draw per program: brow band, other skin, eyeballs (behind the lids, so last). Within
+        # each, front-most triangles first, so the depth test rejects hidden fragments before shading.
+        triangles, part = self.mesh.triangles, self.mesh.part
+        brows = (part == 0) & _in_brow_band(rest)[triangles].any(axis=1)
+        groups = {"brow": brows, "skin": (part == 0) & ~brows, "eye": part > 0}
+        depth = -rest[triangles][:, :, 2].mean(axis=1)
+        order, self._draws = [], []
+        for name, chosen in groups.items():
+            members = np.flatnonzero(chosen)
+            members = members[np.argsort(depth[members], kind="stable")]
+            self._draws.append((name, sum(len(o) for o in order), len(members)))
+            order.append(members)
+        order = np.concatenate(order)
+        index = ctx.buffer(triangles[order].astype(np.int32).tobytes())
+        buffers = [(self._positions, "in_position"), (self._normals, "in_normal"), (self._rest, "in_rest"),
+                   (self._paint, "in_paint")]
+        self._vaos = {name: ctx.vertex_array(program, [(b, "3f", n) for b, n in buffers if n in program],
+                                             index_buffer=index, index_element_size=4)
+                      for name, program in self._programs.items()}
+
+        labels = np.zeros(-(-len(order) // _TEXTURE_WIDTH) * _TEXTURE_WIDTH, dtype=np.uint8)
+        labels[: len(order)] = regions.triangle_labels[order]
+        self._labels = ctx.texture((_TEXTURE_WIDTH, len(labels) // _TEXTURE_WIDTH), 1, labels.tobytes(), dtype="u1")
+        self._labels.filter = moderngl.NEAREST, moderngl.NEAREST
         self._noise = ctx.texture3d((_NOISE_SIZE,) * 3, 1, fractal_noise(_NOISE_SIZE).tobytes())
         self._noise.repeat_x = self._noise.repeat_y = self._noise.repeat_z = True
-        self._program["noise_volume"].value = 1
+        # Names a program does not use are absent (and `name in program` walks every member).
+        self._uniforms: dict[str, list[Any]] = {}
+        for program in self._programs.values():
+            for name in program:
+                if isinstance(program[name], moderngl.Uniform):
+                    self._uniforms.setdefault(name, []).append(program[name])
+        self._set("triangle_labels", 0)
+        self._set("noise_volume", 1)
+        self._set("eye_label", LABELS.index("eyes"))
 
         self._colour = ctx.renderbuffer((size, size), 4)
-        self._label = ctx.renderbuffer((size, size), 1, dtype="u1")
         self._depth = ctx.depth_renderbuffer((size, size))
-        self._fbo = ctx.framebuffer([self._colour, self._label], self._depth)
-        self._set("eye_centre", [tuple(rest[np.unique(self.mesh.triangles[self.mesh.part == p])].mean(axis=0))
-                                 for p in (1, 2)])
+        self._fbo = ctx.framebuffer([self._colour], self._depth)
+        self._set("eye_centre", [tuple(rest[np.unique(triangles[part == p])].mean(axis=0)) for p in (1, 2)])
+        self._normal_of = VertexNormals(triangles, count)
+        local = np.full(len(self.asset.base_coords), -1)
+        local[self.vertex_ids] = np.arange(count)
         self._landmark_ids = np.asarray(MESH_LANDMARKS)
+        self._local_landmarks = local[self._landmark_ids]
+        self._local_eyes = [local[lo:hi] for lo, hi in (L_EYE, R_EYE)]
 
     def _set(self, name: str, value: Any) -> None:
-        self._program[name].value = value
+        """Set a uniform in every program that uses it (the GLSL compiler drops unused ones)."""
+        for uniform in self._uniforms.get(name, ()):
+            uniform.value = value
+
+    def _local(self, vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rendered vertices shifted to the frame, (68, 3) shifted landmark vertices) from either input form."""
+        if len(vertices) == len(self.asset.base_coords):
+            vertices = vertices[self.vertex_ids]
+        elif len(vertices) != len(self.vertex_ids):
+            raise ValueError(f"expected {len(self.asset.base_coords)} or {len(self.vertex_ids)} vertices, "
+                             f"got {len(vertices)}")
+        eyes = [vertices[ids].mean(axis=0) for ids in self._local_eyes]
+        shifted = vertices + (EYE_MIDPOINT - np.mean(eyes, axis=0)).astype(vertices.dtype)
+        return shifted, shifted[self._local_landmarks]
+
+    def landmarks(self, vertices: np.ndarray, camera: Camera, pose: Pose | None = None) -> np.ndarray:
+        """(68, 2) float64 pixel coordinates of the mesh landmarks in a plain render (no `frame`)."""
+        _, marks = self._local(vertices)
+        return project(marks, (pose or Pose()).matrix(), camera.view_projection(), self.size)
 
     def render(self, vertices: np.ndarray, camera: Camera, *, pose: Pose | None = None,
-               lighting: Lighting | None = None, appearance: Appearance | None = None) -> Rendering:
-        """Render all hm08 `vertices` ((19158, 3) float, dm) as seen by `camera`.
+               lighting: Lighting | None = None, appearance: Appearance | None = None,
+               frame: np.ndarray | None = None) -> Rendering:
+        """Render `vertices` ((19158, 3) or (len(vertex_ids), 3) float, dm) as seen by `camera`.
 
         The head is first translated so the midpoint of its eyeball centres is `scene.EYE_MIDPOINT`
-        (bodies of different height and gender carry the head at different heights).
+        (bodies of different height and gender carry the head at different heights). `frame`, a (2, 3)
+        pixel affine, maps the camera's image to the output (`Rendering.landmarks` included), as
+        `cv2.warpAffine(image, frame)` would but without resampling.
         """
         import moderngl
 
         pose, lighting, appearance = pose or Pose(), lighting or Lighting(), appearance or Appearance()
-        shift = head_shift(vertices)
-        local = np.ascontiguousarray(vertices[self.mesh.vertex_ids] + shift, dtype=np.float32)
+        local, marks = self._local(vertices)
+        local = np.ascontiguousarray(local, dtype=np.float32)
         self._positions.write(local.tobytes())
-        self._normals.write(vertex_normals(local, self.mesh.triangles).tobytes())
+        self._normals.write(self._normal_of(local).tobytes())
 
         model, view_projection = pose.matrix(), camera.view_projection()
+        frame = np.array([[1.0, 0, 0], [0, 1, 0]]) if frame is None else np.asarray(frame, dtype=np.float64)
         self._set("model", tuple(model.T.ravel().astype(np.float32)))
-        self._set("view_projection", tuple(view_projection.T.ravel().astype(np.float32)))
+        self._set("clip_from_world", tuple((frame_matrix(frame, self.size) @ view_projection).T.ravel()
+                                           .astype(np.float32)))
         skin = np.asarray(SKIN_ALBEDO[appearance.skin]) * appearance.tone
         self._set("skin", tuple(skin))
         self._set("lip", tuple(skin * np.array([0.85, 0.55, 0.55])))
@@ -294,15 +412,16 @@ class Renderer:
         self._fbo.use()
         self._fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         self._ctx.enable(moderngl.DEPTH_TEST)
-        self._info.use(0)
+        self._labels.use(0)
         self._noise.use(1)
-        self._vao.render(moderngl.TRIANGLES)
+        for name, first, count in self._draws:
+            if "first_triangle" in self._programs[name]:
+                self._programs[name]["first_triangle"].value = first
+            self._vaos[name].render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
         size = self.size
-        colour = np.frombuffer(self._fbo.read(components=3, attachment=0), dtype=np.uint8)
-        labels = np.frombuffer(self._fbo.read(components=1, attachment=1, dtype="u1"), dtype=np.uint8)
-        landmarks = project(vertices[self._landmark_ids] + shift, model, view_projection, size)
-        return Rendering(image=colour.reshape(size, size, 3)[::-1].copy(),
-                         labels=labels.reshape(size, size)[::-1].copy(),
+        pixels = np.frombuffer(self._fbo.read(components=4), dtype=np.uint8).reshape(size, size, 4)[::-1]
+        landmarks = project(marks, model, view_projection, size) @ frame[:, :2].T + frame[:, 2]
+        return Rendering(image=np.ascontiguousarray(pixels[:, :, :3]), labels=np.ascontiguousarray(pixels[:, :, 3]),
                          landmarks=landmarks.astype(np.float32))
 
     def release(self) -> None:

@@ -34,7 +34,8 @@ from f2p_engine.recipe import Recipe
 from f2p_engine.render.scene import Appearance, Camera, Light, Lighting, Pose, face_camera
 
 #: The eye-centre distance the render camera frames, as a fraction of the image side, is the
-#: aligned one divided by this: renders leave a margin so rotation by alignment never shows an edge.
+#: aligned one divided by this. Samples are rendered straight into the aligned frame, so this only
+#: sets the camera's distance for a field of view (hence the perspective), as it did for datasets 1.
 RENDER_MARGIN = 1.2
 BackgroundKind = Literal["flat", "gradient", "noise", "shapes"]
 BACKGROUND_KINDS: tuple[BackgroundKind, ...] = ("flat", "gradient", "noise", "shapes")

@@ -43,7 +43,7 @@ from f2p_engine.synth.factory import SampleFactory
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "f2p-synth-1"
+GENERATOR_VERSION = "f2p-synth-2"  # 2: rendered straight into the aligned frame
 MANIFEST = "manifest.json"
 SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200

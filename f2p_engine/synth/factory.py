@@ -1,23 +1,25 @@
 """One synthetic sample: (seed, index) -> recipe -> augmented render -> aligned `Sample` with labels.
 
 The pipeline per sample: draw recipe `index` of `seed` (sampler) and its augmentation (its own
-random stream), evaluate the mesh, add the expression, render, align with the photo pipeline's
-own functions (`face.align`: eye centres of the projected mesh landmarks to the fixed pixels),
-composite over a procedural background, degrade photometrically, and compute the region boxes
-from the aligned landmarks. Sample `index` of `seed` depends on nothing else, so shards can be
-made in any order, by any worker, and come out byte-identical.
+random stream), evaluate the mesh (only the rendered vertices), add the expression, project the
+mesh landmarks, align them with the photo pipeline's own functions (`face.align`: eye centres to
+the fixed pixels), render straight into that aligned frame (the similarity is folded into the
+projection: no resampling, no pixels drawn outside the frame), composite over a procedural
+background, degrade photometrically, and compute the region boxes from the aligned landmarks.
+Sample `index` of `seed` depends on nothing else, so shards can be made in any order, by any
+worker, and come out byte-identical.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
-from f2p_engine.face.align import alignment_transform, eye_targets, region_boxes, transform_points
+from f2p_engine.face.align import alignment_transform, eye_targets, region_boxes
 from f2p_engine.headmodel import schema
-from f2p_engine.headmodel.mesh import HeadModel, apply_expression
+from f2p_engine.headmodel.asset import default_asset
+from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.recipe import Recipe, continuous_vector, discrete_indices
 from f2p_engine.render.renderer import Renderer
 from f2p_engine.synth.augment import (
@@ -58,13 +60,17 @@ class Sample:
 
 
 class SampleFactory:
-    """Makes samples of one size; holds the head model and a GL renderer (one per process)."""
+    """Makes samples of one size; holds the head model and a GL renderer (one per process).
+
+    `model` evaluates only the renderer's vertices (`renderer.vertex_ids`).
+    """
 
     def __init__(self, size: int = 256, config: AugmentConfig | None = None) -> None:
         self.size = size
         self.config = config or AugmentConfig()
-        self.model = HeadModel()
-        self.renderer = Renderer(size, self.model.asset)
+        asset = default_asset()
+        self.renderer = Renderer(size, asset)
+        self.model = HeadModel(asset, vertex_ids=self.renderer.vertex_ids)
         targets = eye_targets(size)
         self._eye_distance = float(np.hypot(*(targets[1] - targets[0]))) / size
 
@@ -74,26 +80,20 @@ class SampleFactory:
         augmentation = sample_augmentation(rng, recipe, self.config, eye_distance=self._eye_distance)
         vertices = self.model.vertices(recipe.modifiers)
         if augmentation.expression:
-            vertices = apply_expression(vertices, augmentation.expression, self.model.asset)
-        rendering = self.renderer.render(vertices, augmentation.camera, pose=augmentation.pose,
-                                         lighting=augmentation.lighting, appearance=augmentation.appearance)
-
+            vertices = self.model.apply_expression(vertices, augmentation.expression)
+        camera, pose = augmentation.camera, augmentation.pose
         size = self.size
-        matrix = alignment_transform(rendering.landmarks, size)
-        coverage = np.where(rendering.labels > 0, np.float32(1), np.float32(0))
-        head = cv2.warpAffine(rendering.image, matrix, (size, size), flags=cv2.INTER_LINEAR)
-        alpha = cv2.warpAffine(coverage, matrix, (size, size), flags=cv2.INTER_LINEAR)[:, :, None]
-        labels = cv2.warpAffine(rendering.labels, matrix, (size, size), flags=cv2.INTER_NEAREST)
+        matrix = alignment_transform(self.renderer.landmarks(vertices, camera, pose), size)
+        rendering = self.renderer.render(vertices, camera, pose=pose, lighting=augmentation.lighting,
+                                         appearance=augmentation.appearance, frame=matrix)
         background = render_background(augmentation.background, size)
-        # Colour was premultiplied by coverage (black where nothing was drawn), so no dark fringe:
-        composite = head.astype(np.float32) + background.astype(np.float32) * (1.0 - alpha)
-        image = np.clip(composite + 0.5, 0, 255).astype(np.uint8)
+        image = np.where(rendering.labels[:, :, None] > 0, rendering.image, background)
         image = degrade(image, augmentation.photometric, np.random.default_rng([seed, index, _PHOTOMETRIC_STREAM]))
 
-        landmarks = transform_points(matrix, rendering.landmarks).astype(np.float32)
-        boxes = region_boxes(landmarks, size)
+        boxes = region_boxes(rendering.landmarks, size)
         return Sample(
-            index=index, recipe=recipe, augmentation=augmentation, image=image, labels=labels, landmarks=landmarks,
+            index=index, recipe=recipe, augmentation=augmentation, image=image, labels=rendering.labels,
+            landmarks=rendering.landmarks,
             boxes=np.array([boxes[r].as_list() for r in schema.LOCAL_REGIONS], dtype=np.int32),
             continuous=continuous_vector(recipe),
             discrete=np.array(list(discrete_indices(recipe).values()), dtype=np.int64),
