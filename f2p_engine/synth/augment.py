@@ -14,15 +14,20 @@ expression and gaze change the picture, not the targets. The distribution, per s
 - expression: neutral with probability 0.3, else 1-3 of the 52 CC0 face units at U(0, 0.45)
   (jaw and mouth units at most 0.3);
 - gaze: yaw U(-12, 12), pitch U(-8, 8) degrees;
-- background: flat colour, linear gradient, smooth noise or blurred shapes (equally likely);
+- background: flat colour, linear gradient, smooth noise or blurred shapes (equally likely),
+  drawn at a quarter of the image side and upscaled bilinearly;
 - photometric: Gaussian blur sigma U(0.3, 1.2) px with probability 0.4, Gaussian noise sigma
-  U(1, 6) grey levels with probability 0.5, JPEG quality U(35, 95) with probability 0.5.
+  U(1, 6) grey levels with probability 0.5, JPEG quality U(35, 95) with probability 0.5. The
+  noise is a window, at a uniformly random offset, of one fixed 1024 x 1024 tile of white
+  Gaussian noise (per pixel and channel the same law as fresh noise, independent within a
+  sample; across samples windows may overlap), scaled by sigma; sums are rounded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 import cv2
@@ -40,6 +45,8 @@ RENDER_MARGIN = 1.2
 BackgroundKind = Literal["flat", "gradient", "noise", "shapes"]
 BACKGROUND_KINDS: tuple[BackgroundKind, ...] = ("flat", "gradient", "noise", "shapes")
 _JAW_AND_MOUTH = ("jaw", "mouth")
+_NOISE_TILE = 1024  # side of the sensor-noise tile (at least twice the image side)
+_NOISE_TILE_SEED = 20240611
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,31 +165,41 @@ def sample_augmentation(rng: np.random.Generator, recipe: Recipe, config: Augmen
 
 
 def render_background(background: Background, size: int) -> np.ndarray:
-    """(size, size, 3) uint8 sRGB background image."""
+    """(size, size, 3) uint8 sRGB background image. Drawn at a quarter of the side and upscaled:
+    every kind is smooth (shapes are blurred by size / 40), so nothing visible is lost."""
     rng = np.random.default_rng(background.seed)
     a, b = (np.asarray(c, dtype=np.float32) for c in background.colours)
+    small = max(8, size // 4)
     if background.kind == "flat":
-        return np.broadcast_to(a.astype(np.uint8), (size, size, 3)).copy()
-    if background.kind == "gradient":
+        image = np.broadcast_to(a.astype(np.uint8), (small, small, 3))
+    elif background.kind == "gradient":
         angle = rng.uniform(0, 2 * np.pi)
-        ramp = np.cos(angle) * np.linspace(0, 1, size)[None, :] + np.sin(angle) * np.linspace(0, 1, size)[:, None]
+        steps = np.linspace(0, 1, small, dtype=np.float32)
+        ramp = np.cos(angle) * steps[None, :] + np.sin(angle) * steps[:, None]
         ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
-        return (a + (b - a) * ramp[:, :, None]).astype(np.uint8)
-    if background.kind == "noise":
+        image = (a + (b - a) * ramp[:, :, None]).astype(np.uint8)
+    elif background.kind == "noise":
         coarse = rng.random((int(rng.integers(2, 9)),) * 2 + (3,), dtype=np.float32)
-        smooth = cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)
-        return np.clip(a + (b - a) * smooth, 0, 255).astype(np.uint8)
-    image = np.broadcast_to(a.astype(np.uint8), (size, size, 3)).copy()
-    for _ in range(int(rng.integers(3, 9))):
-        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        centre = tuple(int(c) for c in rng.integers(0, size, 2))
-        if rng.random() < 0.5:
-            cv2.circle(image, centre, int(rng.integers(size // 16, size // 3)), colour, -1)
-        else:
-            corner = tuple(int(c) for c in rng.integers(0, size, 2))
-            cv2.rectangle(image, centre, corner, colour, -1)
-    sigma = size / 40
-    return cv2.GaussianBlur(image, (0, 0), sigma)
+        smooth = cv2.resize(coarse, (small, small), interpolation=cv2.INTER_CUBIC)
+        image = np.clip(a + (b - a) * smooth, 0, 255).astype(np.uint8)
+    else:
+        image = np.broadcast_to(a.astype(np.uint8), (small, small, 3)).copy()
+        for _ in range(int(rng.integers(3, 9))):
+            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+            centre = tuple(int(c) for c in rng.integers(0, small, 2))
+            if rng.random() < 0.5:
+                cv2.circle(image, centre, int(rng.integers(small // 16, small // 3)), colour, -1)
+            else:
+                corner = tuple(int(c) for c in rng.integers(0, small, 2))
+                cv2.rectangle(image, centre, corner, colour, -1)
+        image = cv2.GaussianBlur(image, (0, 0), small / 40)
+    return cv2.resize(np.ascontiguousarray(image), (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+@cache
+def _noise_tile(side: int) -> np.ndarray:
+    """(side, side, 3) float32 white Gaussian noise, sigma 1, the same in every process."""
+    return np.random.default_rng(_NOISE_TILE_SEED).standard_normal((side, side, 3), dtype=np.float32)
 
 
 def degrade(image: np.ndarray, photometric: Photometric, rng: np.random.Generator) -> np.ndarray:
@@ -191,8 +208,11 @@ def degrade(image: np.ndarray, photometric: Photometric, rng: np.random.Generato
     if photometric.blur_sigma is not None:
         out = cv2.GaussianBlur(out, (0, 0), photometric.blur_sigma)
     if photometric.noise_sigma is not None:
-        noise = rng.normal(0.0, photometric.noise_sigma, out.shape).astype(np.float32)
-        out = np.clip(out.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+        height, width = out.shape[:2]
+        tile = _noise_tile(max(_NOISE_TILE, 2 * height, 2 * width))
+        y, x = (int(rng.integers(0, len(tile) - n + 1)) for n in (height, width))
+        noise = tile[y:y + height, x:x + width] * np.float32(photometric.noise_sigma)
+        out = cv2.add(out, noise, dtype=cv2.CV_8U)  # rounds and saturates
     if photometric.jpeg_quality is not None:
         _, encoded = cv2.imencode(".jpg", out[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, photometric.jpeg_quality])
         out = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1]
