@@ -1,48 +1,55 @@
 """The app's one door to the engine's photo pipeline and predictor.
 
-`process_photo` runs in a worker thread (no Qt here): photo -> detection and alignment
+`process_photos` runs in a worker thread (no Qt here): photo -> detection and alignment
 (`f2p_engine.face`) -> adapter (`f2p_engine.adapt`, the "stylised" image and the crops the models
 see) -> ensemble prediction (`f2p_engine.infer`). It is `infer.predict_photo` in two steps, so the
 aligned face can be shown even when prediction fails (no face is a user error; missing models an
 installation problem): the failure ends up in `PhotoResult.problem`, never raised.
+
+A webcam capture is the same request with a burst of frames: every frame goes through the
+pipeline, and the predictions are combined per region by confidence (`f2p_engine.infer.burst`).
+A single photo is a burst of one.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.state import Photo, PhotoAnalysis
 from f2p_engine.errors import F2PError
-from f2p_engine.recipe import Recipe
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Prediction:
-    """A predicted recipe with a confidence in [0, 1] per region and the time each stage took (s)."""
-
-    recipe: Recipe
-    confidence: dict[str, float] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
+if TYPE_CHECKING:
+    from f2p_engine.face.aligned import AlignedFace
+    from f2p_engine.infer.pipeline import Prediction, Predictor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PhotoRequest:
-    """One run of the pipeline; `id` grows with every request so stale results can be dropped."""
+    """One run of the pipeline on a photo or a burst of webcam frames of one face.
+
+    `id` grows with every request so stale results can be dropped.
+    """
 
     id: int
-    photo: Photo
+    photos: tuple[Photo, ...]
     adapter: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PhotoResult:
     request_id: int
+    #: The photo `analysis` is of: for a burst, the frame the models were most confident about.
+    photo: Photo | None
     analysis: PhotoAnalysis
+    #: The engine's prediction (combined over the frames of a burst), None if prediction failed.
     prediction: Prediction | None
     seconds: float
+    #: How many of the request's photos had a face and went into the result.
+    photos_used: int = 0
     #: Why the pipeline stopped early ("" when it ran to the end).
     problem: str = ""
 
@@ -61,7 +68,7 @@ def read_photo(path: Path) -> Photo:
     return Photo(name=path.name, pixels=load_image(path).pixels, path=path)
 
 
-def analyse_photo(photo: Photo, adapter: str) -> tuple[PhotoAnalysis, object]:
+def analyse_photo(photo: Photo, adapter: str) -> tuple[PhotoAnalysis, AlignedFace]:
     """Detect, align, adapt and crop the largest face: (what to show, the engine's adapted face)."""
     from f2p_engine.adapt import create_adapter, stylise
     from f2p_engine.face.aligned import align_photo
@@ -82,7 +89,7 @@ _predictor_lock = threading.Lock()
 _predictor = None
 
 
-def _shared_predictor():
+def predictor() -> Predictor:
     """The ONNX models, verified and loaded once per process (the first prediction pays for it)."""
     global _predictor
     from f2p_engine.infer.pipeline import Predictor
@@ -93,22 +100,40 @@ def _shared_predictor():
         return _predictor
 
 
-def predict(adapted_face) -> Prediction:
-    """The ensemble's recipe for an aligned, adapted face (an engine `AlignedFace`)."""
-    result = _shared_predictor().predict_aligned(adapted_face.image, adapted_face.landmarks)
-    return Prediction(recipe=result.recipe, confidence=dict(result.confidence), timings=dict(result.timings))
+def predict(adapted_face: AlignedFace) -> Prediction:
+    """The ensemble's prediction for an aligned, adapted face."""
+    return predictor().predict_aligned(adapted_face.image, adapted_face.landmarks)
 
 
-def process_photo(request: PhotoRequest) -> PhotoResult:
+def process_photos(request: PhotoRequest) -> PhotoResult:
     """Run the whole pipeline for one request; user-facing failures end up in `problem`, not raised."""
+    from f2p_engine.infer.burst import combine_burst
+
     start = time.perf_counter()
-    analysis, prediction, problem = None, None, ""
+    faces, problem = [], ""
+    for photo in request.photos:
+        try:
+            faces.append((photo, *analyse_photo(photo, request.adapter)))
+        except F2PError as exc:
+            problem = str(exc)
+    if not faces:
+        if len(request.photos) > 1:
+            problem = f"no usable face in any of the {len(request.photos)} frames ({problem})"
+        return PhotoResult(request_id=request.id, photo=request.photos[-1] if request.photos else None,
+                           analysis=PhotoAnalysis(note=problem), prediction=None,
+                           seconds=time.perf_counter() - start, problem=problem)
+    predictions, prediction = [], None
     try:
-        analysis, adapted = analyse_photo(request.photo, request.adapter)
-        prediction = predict(adapted)
+        predictions = [predict(adapted) for _, _, adapted in faces]
+        prediction = combine_burst(predictions)
     except F2PError as exc:
         problem = str(exc)
-    if analysis is None:
-        analysis = PhotoAnalysis(note=problem)
-    return PhotoResult(request_id=request.id, analysis=analysis, prediction=prediction,
-                       seconds=time.perf_counter() - start, problem=problem)
+    steadiest = max(range(len(predictions)), key=lambda i: _mean_confidence(predictions[i]), default=0)
+    photo, analysis, _ = faces[steadiest]
+    return PhotoResult(request_id=request.id, photo=photo, analysis=analysis, prediction=prediction,
+                       seconds=time.perf_counter() - start, photos_used=len(faces), problem=problem)
+
+
+def _mean_confidence(prediction: Prediction) -> float:
+    values = list(prediction.confidence.values())
+    return sum(values) / len(values) if values else 0.0

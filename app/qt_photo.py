@@ -69,19 +69,27 @@ class ImageTile(QWidget):
 
 
 class QtSourceView(ImageTile):
-    """The source photo, with the detected landmarks on top once the pipeline has run."""
+    """The source photo, with the detected landmarks on top once the pipeline has run, or the live
+    webcam frame while the preview runs."""
 
     def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
-        super().__init__(placeholder="No photo.\nOpen one (Ctrl+O), drop it here or paste it (Ctrl+V).",
+        super().__init__(placeholder="No photo.\nOpen one (Ctrl+O), drop it here, paste it (Ctrl+V)\n"
+                                     "or start the camera (Ctrl+K).",
                          parent=parent)
         self.setMinimumSize(240, 240)
         self.state = state
         state.photo_changed.connect(self._show)
         state.analysis_changed.connect(self._show)
+        state.live_frame_changed.connect(self._show)
         self._show()
 
     def _show(self, *_: object) -> None:
-        photo, analysis = self.state.photo, self.state.analysis
+        live, photo, analysis = self.state.live_frame, self.state.photo, self.state.analysis
+        if live is not None:
+            self.caption = "live"
+            self.set_image(live.pixels)
+            return
+        self.caption = ""
         self.set_image(None if photo is None else photo.pixels,
                        None if analysis is None else analysis.landmarks)
 

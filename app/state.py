@@ -58,6 +58,8 @@ class StudioState:
     photo_changed = Signal(object)
     #: The photo pipeline's output (`PhotoAnalysis` or None) changed.
     analysis_changed = Signal(object)
+    #: A new live webcam frame (`Photo`), or None when the live preview ends.
+    live_frame_changed = Signal(object)
     #: The document's path or its unsaved-changes flag changed.
     document_changed = Signal()
 
@@ -69,6 +71,8 @@ class StudioState:
         self.confidence: dict[str, float] = {}
         self.photo: Photo | None = None
         self.analysis: PhotoAnalysis | None = None
+        #: The newest frame of the live preview; shown instead of the photo while not None.
+        self.live_frame: Photo | None = None
         self.path: Path | None = None
         self.dirty = False
         #: Milliseconds the last mesh evaluation took.
@@ -126,6 +130,12 @@ class StudioState:
             return
         self.analysis = analysis
         self.analysis_changed.emit(analysis)
+
+    def set_live_frame(self, frame: Photo | None) -> None:
+        if frame is self.live_frame:
+            return
+        self.live_frame = frame
+        self.live_frame_changed.emit(frame)
 
     def reference_value(self, name: str) -> float:
         """The value "reset" returns a slider to: the prediction if there is one, else the default."""

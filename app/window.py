@@ -25,11 +25,21 @@ from PySide6.QtGui import (
     QPixmap,
     QUndoStack,
 )
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import pipeline
 from app.edits import RecipeEditor
 from app.images import photo_from_qimage
+from app.live import LiveFeed, QtLiveBar
 from app.qt_head_view import VIEW_AZIMUTH, QtHeadView
 from app.qt_parameters import QtParameterPanel
 from app.qt_photo import QtPipelineStrip, QtSourceView
@@ -37,6 +47,7 @@ from app.settings import StudioSettings
 from app.state import Photo, StudioState
 from app.workers import LatestOnly
 from f2p_engine.errors import F2PError, InputError
+from f2p_engine.face.frames import CameraSource, VideoFileSource
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel.export import HEAD_FORMATS, export_head
 from f2p_engine.recipe import read_recipe, write_json, write_mhm
@@ -47,6 +58,9 @@ RECIPE_SUFFIXES = (".mhm", ".json")
 _RECIPE_FILTER = "MakeHuman recipe (*.mhm);;f2p recipe JSON (*.json);;All files (*)"
 _PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 _MESH_FILTER = "Wavefront OBJ (*.obj);;glTF binary (*.glb);;Stanford PLY (*.ply)"
+_VIDEO_FILTER = "Videos (*.avi *.mp4 *.mkv *.mov *.webm);;All files (*)"
+#: Playback rate of a video whose file does not say.
+_DEFAULT_VIDEO_FPS = 25.0
 _AUTOSAVE_DELAY_MS = 1500
 
 
@@ -66,11 +80,18 @@ class StudioWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.editor = RecipeEditor(self.state, self.undo_stack)
         self.editor.symmetry_lock = self.settings.flag("edit/symmetry_lock", True)
-        self.photo_runner = LatestOnly(pipeline.process_photo, self)
+        self.photo_runner = LatestOnly(pipeline.process_photos, self)
         self.photo_runner.finished.connect(self._photo_processed)
         self.photo_runner.failed.connect(lambda _id, exc: self.report(exc))
+        #: The photos of the last pipeline run (one photo, or a webcam burst), re-run on an adapter change.
+        self._analysed: tuple[Photo, ...] = ()
+        self.live = LiveFeed(self.state, self)
+        self.live.failed.connect(self.warn)
 
         self.source_view = QtSourceView(self.state)
+        self.live_bar = QtLiveBar(self.live)
+        self.live_bar.camera_button.clicked.connect(self.set_camera)
+        self.live_bar.capture_button.clicked.connect(lambda: self.guarded(self.capture))
         self.head_view = QtHeadView(self.state)
         self.strip = QtPipelineStrip(self.state)
         self.panel = QtParameterPanel(self.state, self.editor)
@@ -89,8 +110,13 @@ class StudioWindow(QMainWindow):
 
     # -- construction ------------------------------------------------------------------------------
     def _build_layout(self) -> None:
+        source = QWidget()
+        column = QVBoxLayout(source)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.source_view, 1)
+        column.addWidget(self.live_bar)
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.source_view)
+        top.addWidget(source)
         top.addWidget(self.head_view)
         top.setSizes([480, 600])
         left = QSplitter(Qt.Orientation.Vertical)
@@ -120,10 +146,16 @@ class StudioWindow(QMainWindow):
         menu.addAction(self.open_photo_action)
         menu.addAction(self._action("Paste Photo", self.paste_photo, QKeySequence.StandardKey.Paste,
                                     "Use the image on the clipboard as the photo"))
-        webcam = QAction("Capture from &Webcam…", self)
-        webcam.setEnabled(False)
-        webcam.setStatusTip("Needs the photo pipeline's frame sources, not in this build yet")
-        menu.addAction(webcam)
+        self.camera_action = QAction("&Webcam Preview", self, checkable=True)
+        self.camera_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.camera_action.setStatusTip("Live preview from the webcam")
+        self.camera_action.triggered.connect(self.set_camera)
+        self.live.running_changed.connect(self.camera_action.setChecked)
+        menu.addAction(self.camera_action)
+        menu.addAction(self._action("&Capture from Webcam", self.capture, "Ctrl+Space",
+                                    "Predict from the last frames of the live preview"))
+        menu.addAction(self._action("Play &Video as Webcam…", self.play_video_dialog,
+                                    tip="Use a video file as the live source"))
         menu.addSeparator()
         menu.addAction(self._action("&Open Recipe…", self.open_recipe_dialog, "Ctrl+Shift+O"))
         self.recent_menu = menu.addMenu("Open &Recent")
@@ -186,11 +218,14 @@ class StudioWindow(QMainWindow):
     def report(self, exc: BaseException) -> None:
         """Status bar + non-blocking dialog; unexpected errors are also logged with their traceback."""
         if isinstance(exc, F2PError):
-            message = str(exc)
-            log.warning("%s", message)
+            log.warning("%s", exc)
+            self.warn(str(exc))
         else:
-            message = f"Unexpected error: {type(exc).__name__}: {exc}"
             log.error("unexpected error", exc_info=exc)
+            self.warn(f"Unexpected error: {type(exc).__name__}: {exc}")
+
+    def warn(self, message: str) -> None:
+        """A problem the artist must see: status bar + non-blocking dialog."""
         self.statusBar().showMessage(message, 15000)
         box = QMessageBox(QMessageBox.Icon.Warning, "f2p-studio", message, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -222,18 +257,26 @@ class StudioWindow(QMainWindow):
 
     def set_photo(self, photo: Photo) -> None:
         """Show the photo and run the pipeline on it in a worker (only the newest run is kept)."""
-        self.state.set_photo(photo)
-        request = pipeline.PhotoRequest(id=self.photo_runner.next_id(), photo=photo,
+        self._analyse((photo,))
+        self.say(f"{photo.name}: {photo.pixels.shape[1]}x{photo.pixels.shape[0]}, analysing…")
+
+    def _analyse(self, photos: tuple[Photo, ...]) -> None:
+        """End the live preview, show the last photo and run the pipeline on all of them."""
+        self.stop_camera()
+        self.state.set_photo(photos[-1])
+        self._analysed = photos
+        request = pipeline.PhotoRequest(id=self.photo_runner.next_id(), photos=photos,
                                         adapter=self.strip.adapter.currentText())
         self.photo_runner.submit(request)
-        self.say(f"{photo.name}: {photo.pixels.shape[1]}x{photo.pixels.shape[0]}, analysing…")
 
     def _adapter_chosen(self, name: str) -> None:
         self.settings.set_text("pipeline/adapter", name)
-        if self.state.photo is not None:
-            self.set_photo(self.state.photo)
+        if self._analysed:
+            self._analyse(self._analysed)
 
     def _photo_processed(self, _request_id: int, result: pipeline.PhotoResult) -> None:
+        if result.photo is not None and result.photo is not self.state.photo:
+            self.state.set_photo(result.photo)  # a burst shows the frame the models were surest of
         self.state.set_analysis(result.analysis)
         timings = dict(result.analysis.timings)
         if result.prediction is not None:
@@ -242,10 +285,47 @@ class StudioWindow(QMainWindow):
             timings.update(result.prediction.timings)
         stages = " · ".join(f"{stage} {seconds * 1000:.0f} ms" for stage, seconds in timings.items())
         name = self.state.photo.name if self.state.photo else "photo"
+        if len(self._analysed) > 1:
+            name = f"{result.photos_used} of {len(self._analysed)} frames"
         outcome = result.problem or f"{name}: predicted in {result.seconds:.2f} s"
         notes = [n for n in (outcome, result.analysis.note if result.analysis.note != result.problem else "",
                              stages) if n]
         self.say("; ".join(notes))
+
+    # -- webcam ------------------------------------------------------------------------------------
+    def set_camera(self, on: bool) -> None:
+        self.guarded(self.start_camera if on else self.stop_camera)
+
+    def start_camera(self) -> None:
+        """Live preview from the chosen camera; a missing camera is reported when the reader finds out."""
+        index = self.live_bar.camera_index.value()
+        self.settings.set_text("webcam/index", str(index))
+        self.live.start(lambda: CameraSource(index))
+        self.say(f"opening camera {index}…")
+
+    def stop_camera(self) -> None:
+        """End the live preview and show the photo again."""
+        self.live.stop()
+        self.state.set_live_frame(None)
+
+    def play_video_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Play video as webcam", self._last_dir(), _VIDEO_FILTER)
+        if path:
+            self.play_video(Path(path))
+
+    def play_video(self, path: Path) -> None:
+        """A video file as the live source, at its own frame rate."""
+        source = VideoFileSource(path)
+        self.live.start(lambda: source, fps=source.fps or _DEFAULT_VIDEO_FPS)
+        self.say(f"playing {path.name} as the live source")
+
+    def capture(self) -> None:
+        """Predict from the last frames of the live preview, combined by per-region confidence."""
+        frames = tuple(self.live.recent)
+        if not frames:
+            raise InputError("nothing to capture: start the webcam preview first (Ctrl+K)")
+        self._analyse(frames)
+        self.say(f"captured {len(frames)} frames, analysing…")
 
     # -- recipes -----------------------------------------------------------------------------------
     def open_recipe_dialog(self) -> None:
@@ -388,6 +468,8 @@ class StudioWindow(QMainWindow):
         if (splitter := self.settings.blob("window/splitter")) is not None:
             self.splitter.restoreState(splitter)
         self.head_view.set_wireframe(self.settings.flag("view/wireframe", False))
+        if (camera := self.settings.text("webcam/index", "0")).isdigit():
+            self.live_bar.camera_index.setValue(int(camera))
         index = self.strip.adapter.findText(self.settings.text("pipeline/adapter", "identity"))
         if index >= 0:
             self.strip.adapter.setCurrentIndex(index)
@@ -410,6 +492,7 @@ class StudioWindow(QMainWindow):
             self.autosave()
         else:
             self._discard_autosave()
+        self.live.stop()
         self.save_settings()
         self.editor.detach()
         event.accept()

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from app_doubles import prediction_of
 from PySide6.QtWidgets import QApplication
 from skimage import data
 
@@ -67,8 +68,7 @@ def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot, mo
     analysis = PhotoAnalysis(landmarks=np.full((68, 2), 100.0), aligned=np.zeros((64, 64, 3), np.uint8),
                              stylised=np.ones((64, 64, 3), np.uint8), crops=crops)
     monkeypatch.setattr(pipeline, "analyse_photo", lambda photo, adapter: (analysis, None))
-    monkeypatch.setattr(pipeline, "predict", lambda adapted: pipeline.Prediction(
-        recipe=predicted, confidence={"nose": 0.75}))
+    monkeypatch.setattr(pipeline, "predict", lambda adapted: prediction_of(predicted, {"nose": 0.75}))
 
     window = make_window()
     window.panel.combos["eyebrows"].activated.emit(5)
@@ -98,9 +98,9 @@ def test_only_the_latest_request_is_delivered(qtbot):
     runner = LatestOnly(work)
     delivered = []
     runner.finished.connect(lambda request_id, result: delivered.append(result))
-    first = pipeline.PhotoRequest(id=runner.next_id(), photo=None, adapter="identity")
+    first = pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="identity")
     runner.submit(first)
-    runner.submit(pipeline.PhotoRequest(id=runner.next_id(), photo=None, adapter="identity"))
+    runner.submit(pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="identity"))
     qtbot.waitUntil(lambda: delivered == [2], timeout=5000)
     release.set()
     qtbot.waitUntil(lambda: not runner.busy, timeout=5000)

@@ -1,0 +1,18 @@
+"""Test doubles for app tests: engine predictions without trained models."""
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from f2p_engine.headmodel import schema
+from f2p_engine.infer.pipeline import Prediction
+from f2p_engine.recipe import Recipe
+
+
+def prediction_of(recipe: Recipe, confidence: Mapping[str, float]) -> Prediction:
+    """An engine `Prediction` that answers `recipe` (stands in for the ONNX ensemble's output)."""
+    continuous = np.array([p.normalise(recipe.value(p.name)) for p in schema.CONTINUOUS])
+    probabilities = {g.name: np.eye(len(g.options))[g.options.index(recipe.choice(g.name))]
+                     for g in schema.DISCRETE_GROUPS if g.predicted}
+    return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities,
+                      confidence=dict(confidence), timings={"models": 0.001})
