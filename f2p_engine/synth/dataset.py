@@ -83,8 +83,12 @@ _factory: SampleFactory | None = None
 
 
 def _init_worker(size: int, config: AugmentConfig) -> None:
-    """Process initialiser: one head model and GL renderer per worker process."""
+    """Process initialiser: one head model and GL renderer per worker process; OpenCV single-threaded
+    like the rest (its thread pool only competes with the other workers)."""
+    import cv2
+
     global _factory
+    cv2.setNumThreads(1)
     _factory = SampleFactory(size, config)
 
 
