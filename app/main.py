@@ -68,7 +68,7 @@ def take_screenshot(app: QApplication, window, out: Path) -> None:
     if not ready:
         log.warning("screenshot taken before the window finished drawing")
     wait_until(app, lambda: False, 0.2)  # let queued repaints (strip, panel) land
-    save_png(window.grab(), out)
+    save_png(window.screenshot(), out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

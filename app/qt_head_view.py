@@ -1,7 +1,13 @@
 """3D preview of the head: pyqtgraph GLViewWidget showing the engine's mesh for the current recipe.
 
 The mesh topology (`head_mesh()`) is fixed; only positions change, so every recipe change uploads
-new positions and normals into the same MeshData. Normals come from trimesh (vectorised, ~1 ms);
+new positions and normals into the same MeshData.
+
+The view is pyqtgraph's GL view on a QOpenGLWindow in a window container, not the QOpenGLWidget
+`GLViewWidget`: a QOpenGLWidget makes Qt compose the *whole* top-level window through GL on every
+frame (all of the 1520x920 window textured and blended in software GL under Xvfb); a native GL
+child window redraws only itself. A window container grabs as an empty rectangle, so
+`QtHeadView.paint_into` draws the GL frame into grabs of the window. Normals come from trimesh (vectorised, ~1 ms);
 pyqtgraph's own per-vertex loop would take tens of milliseconds per frame.
 
 Winding: hm08 triangles are counter-clockwise seen from outside, so trimesh's normals point
@@ -18,12 +24,16 @@ from typing import Literal
 import numpy as np
 import pyqtgraph.opengl as gl
 import trimesh
+from OpenGL import GL
 from pyqtgraph.opengl import shaders
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QImage, QVector3D
+from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPixmap, QVector3D
+from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLWindow
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.state import StudioState
+from f2p_engine.errors import F2PError
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.recipe import Recipe
 
@@ -35,6 +45,11 @@ _CAMERA_DISTANCE = 4.0
 _AIM_BELOW_EYES = 0.35
 _REAIM_DISTANCE = 0.15
 _BACKGROUND = (46, 48, 54)
+#: The bust ends in a jagged cut through the shoulders' quads (teeth up to ~0.25 dm): it is drawn in
+#: the background colour up to `_FADE_START` above its lowest point, then fades in over
+#: `_FADE_HEIGHT` (decimetres), so the cut does not draw the eye (view only: the mesh is unchanged).
+_FADE_START = 0.25
+_FADE_HEIGHT = 0.8
 
 # Display colours only (the recipe stores material names; MakeHuman has the real textures).
 _SKIN_RGB = {"caucasian": (0.93, 0.76, 0.66), "african": (0.52, 0.36, 0.27), "asian": (0.90, 0.75, 0.60)}
@@ -60,6 +75,7 @@ _HEAD_SHADER = shaders.ShaderProgram("f2p_head", [
         #ifdef GL_ES
         precision mediump float;
         #endif
+        uniform float u_background[3];  // pyqtgraph loads extra uniforms as float arrays
         varying vec4 v_color;
         varying vec3 v_normal;
         void main() {
@@ -69,10 +85,12 @@ _HEAD_SHADER = shaders.ShaderProgram("f2p_head", [
             float fill = max(dot(n, normalize(vec3(0.7, -0.1, 0.6))), 0.0);
             float rim = pow(1.0 - max(n.z, 0.0), 3.0);
             vec3 rgb = v_color.rgb * (0.22 + 0.70 * key + 0.28 * fill) + vec3(0.10) * rim;
-            gl_FragColor = vec4(min(rgb, vec3(1.0)), v_color.a);
+            // Alpha is not transparency here: it is how far the bust has faded into the background.
+            vec3 background = vec3(u_background[0], u_background[1], u_background[2]);
+            gl_FragColor = vec4(mix(background, min(rgb, vec3(1.0)), v_color.a), 1.0);
         }
     """),
-])
+], uniforms={"u_background": [c / 255 for c in _BACKGROUND]})
 
 
 class _HeadMeshData(gl.MeshData):
@@ -91,10 +109,35 @@ class _HeadMeshData(gl.MeshData):
         return self._normals if indexed is None else self._normals[self.faces()]
 
 
-class _Canvas(gl.GLViewWidget):
-    """GLViewWidget that reports how long each frame took to draw (ms)."""
+class _Canvas(GLViewMixin, QOpenGLWindow):
+    """pyqtgraph's GL view (orbit, zoom, items) as a QOpenGLWindow; reports each frame's draw time (ms)."""
 
     frame_drawn = Signal(float)
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Keyboard focus stays with the widgets, so the window's shortcuts keep working over the view.
+        self.setFlag(Qt.WindowType.WindowDoesNotAcceptFocus)
+
+    def devicePixelRatioF(self) -> float:  # the QWidget spelling GLViewMixin uses
+        return self.devicePixelRatio()
+
+    def render_image(self) -> QImage:
+        """The current scene drawn now into an offscreen framebuffer (the window's own back buffer
+        is undefined after a swap), at the window's device size."""
+        self.makeCurrent()
+        size = (self.deviceWidth(), self.deviceHeight())
+        fbo = QOpenGLFramebufferObject(*size, QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
+        try:
+            fbo.bind()
+            GL.glViewport(0, 0, *size)
+            self.paint(region=(0, 0, *size), viewport=(0, 0, *size))
+            image = fbo.toImage()
+        finally:
+            fbo.release()
+            self.doneCurrent()
+        image.setDevicePixelRatio(self.devicePixelRatio())
+        return image
 
     def paintGL(self) -> None:
         start = time.perf_counter()
@@ -111,9 +154,11 @@ class QtHeadView(QWidget):
         self._topology = head_mesh(state.head_model.asset)
         self.canvas = _Canvas()
         self.canvas.setBackgroundColor(_BACKGROUND)
-        self.canvas.setMinimumSize(320, 320)
+        self.container = QWidget.createWindowContainer(self.canvas, self)
+        self.container.setMinimumSize(320, 320)
         self._meshdata = _HeadMeshData(self._topology.triangles)
         self._eye_vertices = np.unique(self._topology.triangles[self._topology.part > 0])
+        self._fade = _bottom_fade(state.vertices[self._topology.vertex_ids])
         self.item = gl.GLMeshItem(meshdata=self._meshdata, smooth=True, shader=_HEAD_SHADER,
                                   glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
         # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
@@ -138,7 +183,7 @@ class QtHeadView(QWidget):
         buttons.addWidget(self.wireframe_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.container, 1)
         layout.addLayout(buttons)
 
         state.mesh_changed.connect(self._show_vertices)
@@ -166,8 +211,9 @@ class QtHeadView(QWidget):
         self._colour_key = key
         skin = _SKIN_RGB[key[0].split("_")[1]]
         colours = np.empty((len(self._topology.vertex_ids), 4), dtype=np.float32)
-        colours[:] = (*skin, 1.0)
-        colours[self._eye_vertices] = (*_EYE_RGB[key[1]], 1.0)
+        colours[:, :3] = skin
+        colours[self._eye_vertices, :3] = _EYE_RGB[key[1]]
+        colours[:, 3] = self._fade
         self._meshdata.setVertexColors(colours)
         self.item.meshDataChanged()
 
@@ -190,4 +236,22 @@ class QtHeadView(QWidget):
 
     def snapshot(self) -> QImage:
         """The current 3D view as an image (what the artist sees, at the widget's resolution)."""
-        return self.canvas.grabFramebuffer()
+        if not self.canvas.isValid():
+            raise F2PError("the 3D view has not been drawn yet")
+        return self.canvas.render_image()
+
+    def paint_into(self, grab: QPixmap, grabbed: QWidget) -> None:
+        """Draw the 3D view into `grab`, a `grabbed.grab()` of a widget that contains this view."""
+        if not self.container.isVisible() or not self.canvas.isValid():
+            return
+        painter = QPainter(grab)
+        frame = self.snapshot()
+        painter.drawImage(self.container.mapTo(grabbed, QPoint(0, 0)), frame)
+        painter.end()
+
+
+def _bottom_fade(positions: np.ndarray) -> np.ndarray:
+    """Per vertex of (N, 3) Y-up positions: 0 up to `_FADE_START` above the bust's lowest point, rising
+    smoothly to 1 over `_FADE_HEIGHT` (fixed per vertex, so the fade follows the shoulders as they change)."""
+    t = np.clip((positions[:, 1] - positions[:, 1].min() - _FADE_START) / _FADE_HEIGHT, 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)

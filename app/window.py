@@ -403,6 +403,12 @@ class StudioWindow(QMainWindow):
         if path:
             self.save_snapshot(Path(path).with_suffix(".png"))
 
+    def screenshot(self) -> QPixmap:
+        """The whole window as the artist sees it, 3D view included."""
+        grab = self.grab()
+        self.head_view.paint_into(grab, self)
+        return grab
+
     def save_snapshot(self, path: Path) -> None:
         """The 3D view as a PNG."""
         save_png(self.head_view.snapshot(), path)

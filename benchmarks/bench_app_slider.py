@@ -90,7 +90,8 @@ def main() -> None:
     print(f"  app work per step (slider -> recipe -> mesh -> normals -> panel) median "
           f"{statistics.median(chain_ms):.2f} ms: mesh eval {statistics.median(mesh_ms):.2f} ms, "
           f"normals {statistics.median(normals_ms):.2f} ms; paintGL (CPU side) {statistics.median(paint_ms):.2f} ms")
-    print("  the rest of each step is Qt painting and compositing the window (software GL under Xvfb)")
+    print("  the rest of each step is software GL (llvmpipe) drawing and presenting the 3D view, and Qt "
+          "repainting the slider row")
 
 
 if __name__ == "__main__":

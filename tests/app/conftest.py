@@ -36,15 +36,18 @@ def make_window(qtbot, head_model, settings, tmp_path) -> Iterator[Callable[...,
     windows: list[StudioWindow] = []
 
     def factory(*, show: bool = True, autosave_path: Path | None = tmp_path / "autosave.mhm") -> StudioWindow:
+        # Not qtbot.addWidget: pytest-qt would delete the window before this fixture's teardown has
+        # waited for its pipeline workers.
         window = StudioWindow(StudioState(head_model), settings=settings, autosave_path=autosave_path)
-        qtbot.addWidget(window)
         windows.append(window)
         if show:
             window.show()
             qtbot.waitExposed(window)
+            qtbot.waitUntil(window.head_view.canvas.isValid)  # the GL child window's first frame
         return window
 
     yield factory
     for window in windows:
         qtbot.waitUntil(lambda w=window: not w.photo_runner.busy, timeout=10000)
         window.close()
+        window.deleteLater()
