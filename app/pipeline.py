@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,7 +107,7 @@ def predict(adapted_face: AlignedFace) -> Prediction:
 
 def process_photos(request: PhotoRequest) -> PhotoResult:
     """Run the whole pipeline for one request; user-facing failures end up in `problem`, not raised."""
-    from f2p_engine.infer.burst import combine_burst
+    from f2p_engine.infer.burst import combine_burst, sum_timings
 
     start = time.perf_counter()
     faces, problem = [], ""
@@ -130,6 +130,8 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
         problem = str(exc)
     steadiest = max(range(len(predictions)), key=lambda i: _mean_confidence(predictions[i]), default=0)
     photo, analysis, _ = faces[steadiest]
+    if len(faces) > 1:  # the status bar reports the whole burst's time per stage
+        analysis = replace(analysis, timings=sum_timings(a.timings for _, a, _ in faces))
     return PhotoResult(request_id=request.id, photo=photo, analysis=analysis, prediction=prediction,
                        seconds=time.perf_counter() - start, photos_used=len(faces), problem=problem)
 

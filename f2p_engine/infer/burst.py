@@ -10,7 +10,7 @@ confidence of the group's region, then take the most probable option. Pure numpy
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -56,9 +56,15 @@ def combine_burst(predictions: Sequence[Prediction], base: Recipe | None = None)
     choices = {g: groups[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
 
     confidence = {r: float(np.mean([p.confidence[r] for p in predictions])) for r in predictions[0].confidence}
-    timings: dict[str, float] = {}
-    for prediction in predictions:
-        for stage, seconds in prediction.timings.items():
-            timings[stage] = timings.get(stage, 0.0) + seconds
     return Prediction(recipe=recipe_from_parameters(continuous, choices, base=base), continuous=continuous,
-                      probabilities=probabilities, confidence=confidence, timings=timings)
+                      probabilities=probabilities, confidence=confidence,
+                      timings=sum_timings(p.timings for p in predictions))
+
+
+def sum_timings(timings: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """Stage -> total seconds over several runs (stages in order of first appearance)."""
+    total: dict[str, float] = {}
+    for stages in timings:
+        for stage, seconds in stages.items():
+            total[stage] = total.get(stage, 0.0) + seconds
+    return total
