@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 BURST = 8
 #: Longest wait for the reader thread to let go of the camera.
 _JOIN_TIMEOUT_S = 3.0
+#: Frames on their way to the GUI thread at most; a busy GUI drops frames instead of queueing them all.
+_IN_FLIGHT = 2
 
 
 class LiveFeed(QObject):
@@ -50,6 +52,7 @@ class LiveFeed(QObject):
         self.recent: deque[Photo] = deque(maxlen=BURST)
         self._feed_id = 0
         self._stop = threading.Event()
+        self._in_flight = threading.Semaphore(_IN_FLIGHT)
         self._thread: threading.Thread | None = None
         self._frame_read.connect(self._show_frame)
         self._ended.connect(self._finish)
@@ -64,9 +67,10 @@ class LiveFeed(QObject):
         self.stop()
         self._feed_id += 1
         self._stop = threading.Event()
+        self._in_flight = threading.Semaphore(_IN_FLIGHT)
         self.recent.clear()
-        self._thread = threading.Thread(target=self._read, args=(self._feed_id, open_source, fps, self._stop),
-                                        name="f2p-live-feed", daemon=True)
+        self._thread = threading.Thread(target=self._read, name="f2p-live-feed", daemon=True,
+                                        args=(self._feed_id, open_source, fps, self._stop, self._in_flight))
         self._thread.start()
         self.running_changed.emit(True)
 
@@ -83,13 +87,14 @@ class LiveFeed(QObject):
         self.running_changed.emit(False)
 
     def _read(self, feed_id: int, open_source: Callable[[], FrameSource], fps: float | None,
-              stop: threading.Event) -> None:
+              stop: threading.Event, in_flight: threading.Semaphore) -> None:
         problem = ""
         try:
             with open_source() as source:
                 due = time.monotonic()
                 while not stop.is_set() and (frame := source.read()) is not None:
-                    self._frame_read.emit(feed_id, Photo(name=frame.source, pixels=frame.pixels))
+                    if in_flight.acquire(blocking=False):
+                        self._frame_read.emit(feed_id, Photo(name=frame.source, pixels=frame.pixels))
                     if fps:
                         due += 1.0 / fps
                         stop.wait(max(0.0, due - time.monotonic()))
@@ -102,6 +107,7 @@ class LiveFeed(QObject):
 
     def _show_frame(self, feed_id: int, photo: Photo) -> None:
         if feed_id == self._feed_id:
+            self._in_flight.release()
             self.recent.append(photo)
             self.state.set_live_frame(photo)
 

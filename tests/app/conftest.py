@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt
 
 # Before pytest-qt creates the QApplication: pyqtgraph GL views share one context family.
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
@@ -51,3 +51,5 @@ def make_window(qtbot, head_model, settings, tmp_path) -> Iterator[Callable[...,
         qtbot.waitUntil(lambda w=window: not w.photo_runner.busy, timeout=10000)
         window.close()
         window.deleteLater()
+    # Delete them now, while the X server is still there: GL windows destroyed at interpreter exit crash.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
