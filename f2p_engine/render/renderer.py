@@ -1,9 +1,9 @@
 """Offscreen renderer: hm08 vertices + scene -> RGB image, region label image, 68 landmarks.
 
-moderngl on EGL (Mesa llvmpipe on CPUs). One pass writes the shaded colour and, in a second
-integer attachment, the region label of every pixel (ids of `regions.LABELS`, 0 = background).
-The label of a pixel is its triangle's label, fetched by `gl_PrimitiveID` from a small integer
-texture, so vertices stay shared and the mesh upload per frame is positions and normals only.
+moderngl on EGL (Mesa llvmpipe on CPUs). One pass writes the shaded colour and, in the alpha
+channel, the region label of every pixel (ids of `regions.LABELS`, 0 = background): the triangles
+are drawn region by region with the label as a uniform, so vertices stay shared and the mesh
+upload per frame is positions and normals only.
 Images are (S, S, 3) uint8 sRGB, top row first; landmark pixel coordinates put the centre of
 pixel (row i, column j) at (x=j, y=i), as OpenCV and dlib do.
 """
@@ -18,7 +18,7 @@ import numpy as np
 from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.render.landmarks import MESH_LANDMARKS
-from f2p_engine.render.regions import LABELS, region_map
+from f2p_engine.render.regions import region_map
 from f2p_engine.render.scene import EYE_MIDPOINT, MAX_LIGHTS, Appearance, Camera, Light, Lighting, Pose
 
 #: Linear-RGB albedo of each skin option (schema `SKINS` order); male skins also get beard shadow.
@@ -39,7 +39,6 @@ IRIS_ALBEDO: dict[str, tuple[float, float, float]] = {
     "lightblue": (0.40, 0.58, 0.75),
     "deepblue": (0.02, 0.06, 0.35),
 }
-_TEXTURE_WIDTH = 1024
 _NOISE_SIZE = 32
 #: Eyebrow band on the neutral (rest) hm08 head (dm): an arch above each eye from |x| = `_BROW_X[0]`
 #: (inner end) to `_BROW_X[1]` (outer end), centred near y = `_BROW_Y`, on the front (z >= `_BROW_Z`).
@@ -77,6 +76,9 @@ _FRAME = np.dtype({
 
 # Three programs share one vertex shader: per-pixel work is paid only where it shows (llvmpipe
 # shades every branch of a fragment shader for every fragment, so skin must not carry eye code).
+# Skin is shaded per vertex (the head has ~4900 vertices: a few pixels apart at 256 px); only the
+# eyebrow hair and the eyeballs are shaded per pixel. Each draw call covers the triangles of one
+# region, whose label id is a uniform: no per-pixel label look-up.
 _VERTEX_SHADER = """
 #version 330
 %FRAME%
@@ -86,9 +88,10 @@ in vec3 in_normal;
 in vec3 in_rest;
 in vec3 in_paint;
 out vec3 v_rest;
-out vec3 v_paint;
+out vec3 v_albedo;
 out vec3 v_light;
 out float v_highlight;
+out vec3 v_colour;
 out vec2 v_brow;
 out vec3 v_eye;
 
@@ -96,8 +99,10 @@ float spec32(float x) { x *= x; x *= x; x *= x; x *= x; return x * x; }
 
 void main() {
     v_rest = in_rest;
-    v_paint = in_paint;
-    // Skin lighting per vertex (the head has ~4900 vertices: a few pixels apart at 256 px).
+    // Skin: blotches and pores, lips, beard shadow.
+    float grain = in_paint.z;
+    v_albedo = mix(skin * (0.88 + 0.24 * grain), lip, in_paint.x);
+    v_albedo *= 1.0 - beard * in_paint.y * (0.6 + 0.8 * grain);
     vec3 n = normalize(mat3(model) * in_normal);
     v_light = ambient;
     v_highlight = 0.0;
@@ -109,6 +114,7 @@ void main() {
         float strength = dot(light_colour[i].xyz, vec3(0.333));
         v_highlight += strength * specular * spec32(max(dot(n, h), 0.0)) * step(0.0, lambert);
     }
+    v_colour = v_albedo * v_light + v_highlight;
     // Eyebrow coordinates, affine over a triangle: along the arch (0 inner end, 1 outer end) and
     // across it (+-1 at the hair's edge).
     float t = (abs(in_rest.x) - %BROW_X0%) / (%BROW_X1% - %BROW_X0%);
@@ -123,32 +129,30 @@ void main() {
 
 _SKIN_SHADER = """
 #version 330
-uniform usampler2D triangle_labels;  // label id of every triangle (draw order)
-uniform int first_triangle;  // of this draw call, in the label texture
-uniform sampler3D noise_volume;  // tiling fractal noise in [0, 1]
+uniform uint label;  // region id of this draw call's triangles
 %FRAME%
+#ifdef BROWS
+uniform sampler3D noise_volume;  // tiling fractal noise in [0, 1]
 in vec3 v_rest;
-in vec3 v_paint;
+in vec3 v_albedo;
 in vec3 v_light;
 in float v_highlight;
 in vec2 v_brow;
+#else
+in vec3 v_colour;
+#endif
 out vec4 out_colour;  // alpha: the label id / 255
 
 void main() {
-    int triangle = first_triangle + gl_PrimitiveID;
-    uint label = texelFetch(triangle_labels, ivec2(triangle % %WIDTH%, triangle / %WIDTH%), 0).r;
-    // Skin: blotches and pores, lips, beard shadow (and eyebrow hair in the brow band's draw).
-    float grain = v_paint.z;
-    vec3 albedo = skin * (0.88 + 0.24 * grain);
-    albedo = mix(albedo, lip, v_paint.x);
-    albedo *= 1.0 - beard * v_paint.y * (0.6 + 0.8 * grain);
 #ifdef BROWS
+    // Eyebrow hair over the skin (the brow band's draw calls only).
     float across = 1.0 - smoothstep(0.6, 1.0, abs(v_brow.y));
     float ends = smoothstep(0.0, 0.08, v_brow.x) * (1.0 - smoothstep(0.85, 1.0, v_brow.x));
     float hair = 0.55 + 0.45 * texture(noise_volume, v_rest * (180.0 / %NOISE%.0)).r;
-    albedo = mix(albedo, brow, across * ends * hair);
+    vec3 colour = mix(v_albedo, brow, across * ends * hair) * v_light + v_highlight;
+#else
+    vec3 colour = v_colour;
 #endif
-    vec3 colour = albedo * v_light + v_highlight;
     // Inside of the head (seen through an open mouth): dark.
     if (!gl_FrontFacing) colour *= 0.12;
     out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), float(label) / 255.0);  // gamma 2 (close to sRGB)
@@ -157,7 +161,7 @@ void main() {
 
 _EYE_SHADER = """
 #version 330
-uniform uint eye_label;
+uniform uint label;
 %FRAME%
 in vec3 v_light;
 in vec3 v_eye;
@@ -180,13 +184,13 @@ void main() {
         vec3 h = normalize(light_direction[i].xyz + vec3(0.0, 0.0, 1.0));
         colour += 0.5 * light_colour[i].xyz * pow(max(dot(n, h), 0.0), 60.0);
     }
-    out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), float(eye_label) / 255.0);
+    out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), float(label) / 255.0);
 }
 """
 
 
 def _source(text: str, *defines: str) -> str:
-    values = {"FRAME": _FRAME_BLOCK, "WIDTH": _TEXTURE_WIDTH, "NOISE": _NOISE_SIZE, "BROW_X0": _BROW_X[0],
+    values = {"FRAME": _FRAME_BLOCK, "NOISE": _NOISE_SIZE, "BROW_X0": _BROW_X[0],
               "BROW_X1": _BROW_X[1], "BROW_Y": _BROW_Y, "BROW_Z": _BROW_Z, "BROW_H0": _BROW_HALF_HEIGHT[0],
               "BROW_H1": _BROW_HALF_HEIGHT[1]}
     for name, value in values.items():
@@ -315,41 +319,37 @@ class Renderer:
         self._paint = ctx.buffer(paint.tobytes())
         self._rest = ctx.buffer(rest.astype(np.float32).tobytes())
 
-        # One draw per program: brow band, other skin, eyeballs (behind the lids, so last). Within
-        # each, front-most triangles first, so the depth test rejects hidden fragments before shading.
-        triangles, part = self.mesh.triangles, self.mesh.part
+        # Triangles by program (brow band, other skin, eyeballs: behind the lids, so last), then by
+        # region (the label is a uniform of the draw call), then front-most first, so the depth test
+        # rejects hidden fragments before shading; regions in order of their mean depth, front first.
+        triangles, part, labels = self.mesh.triangles, self.mesh.part, regions.triangle_labels
         brows = (part == 0) & _in_brow_band(rest)[triangles].any(axis=1)
         groups = {"brow": brows, "skin": (part == 0) & ~brows, "eye": part > 0}
         depth = -rest[triangles][:, :, 2].mean(axis=1)
-        order, self._draws = [], []
+        order: list[np.ndarray] = []
+        ranges: list[tuple[str, int, int, int]] = []  # program, label, first triangle, count
         for name, chosen in groups.items():
-            members = np.flatnonzero(chosen)
-            members = members[np.argsort(depth[members], kind="stable")]
-            self._draws.append((name, sum(len(o) for o in order), len(members)))
-            order.append(members)
-        order = np.concatenate(order)
-        index = ctx.buffer(triangles[order].astype(np.int32).tobytes())
+            regions_of = [np.flatnonzero(chosen & (labels == label)) for label in np.unique(labels[chosen])]
+            for members in sorted(regions_of, key=lambda m: depth[m].mean()):
+                ranges.append((name, int(labels[members[0]]), sum(len(o) for o in order), len(members)))
+                order.append(members[np.argsort(depth[members], kind="stable")])
+        index = ctx.buffer(triangles[np.concatenate(order)].astype(np.int32).tobytes())
         buffers = [(self._positions, "in_position"), (self._normals, "in_normal"), (self._rest, "in_rest"),
                    (self._paint, "in_paint")]
-        self._vaos = {name: ctx.vertex_array(program, [(b, "3f", n) for b, n in buffers if n in program],
-                                             index_buffer=index, index_element_size=4)
-                      for name, program in self._programs.items()}
+        vaos = {name: ctx.vertex_array(program, [(b, "3f", n) for b, n in buffers if n in program],
+                                       index_buffer=index, index_element_size=4)
+                for name, program in self._programs.items()}
+        self._draws = [(vaos[name], self._programs[name]["label"], label, first, count)
+                       for name, label, first, count in ranges]
 
-        labels = np.zeros(-(-len(order) // _TEXTURE_WIDTH) * _TEXTURE_WIDTH, dtype=np.uint8)
-        labels[: len(order)] = regions.triangle_labels[order]
-        self._labels = ctx.texture((_TEXTURE_WIDTH, len(labels) // _TEXTURE_WIDTH), 1, labels.tobytes(), dtype="u1")
-        self._labels.filter = moderngl.NEAREST, moderngl.NEAREST
         self._noise = ctx.texture3d((_NOISE_SIZE,) * 3, 1, fractal_noise(_NOISE_SIZE).tobytes())
         self._noise.repeat_x = self._noise.repeat_y = self._noise.repeat_z = True
         self._frame = ctx.buffer(reserve=_FRAME.itemsize)
-        constants = {"triangle_labels": 0, "noise_volume": 1, "eye_label": LABELS.index("eyes"),
-                     "eye_centre": [tuple(rest[np.unique(triangles[part == p])].mean(axis=0)) for p in (1, 2)]}
-        for name, first, _ in self._draws:
-            program = self._programs[name]
+        for program in self._programs.values():
             program["Frame"].binding = 0
-            for uniform, value in {**constants, "first_triangle": first}.items():
-                if uniform in program:  # the GLSL compiler drops the uniforms a program does not use
-                    program[uniform].value = value
+        self._programs["brow"]["noise_volume"].value = 0
+        self._programs["eye"]["eye_centre"].value = [tuple(rest[np.unique(triangles[part == p])].mean(axis=0))
+                                                     for p in (1, 2)]
 
         self._colour = ctx.renderbuffer((size, size), 4)
         self._depth = ctx.depth_renderbuffer((size, size))
@@ -403,10 +403,10 @@ class Renderer:
         self._fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         self._ctx.enable(moderngl.DEPTH_TEST)
         self._frame.bind_to_uniform_block(0)
-        self._labels.use(0)
-        self._noise.use(1)
-        for name, first, count in self._draws:
-            self._vaos[name].render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
+        self._noise.use(0)
+        for vao, label_uniform, label, first, count in self._draws:
+            label_uniform.value = label
+            vao.render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
         size = self.size
         # GL rows run bottom-up; OpenCV flips and splits the channels ~10x faster than numpy slicing.
         pixels = cv2.flip(np.frombuffer(self._fbo.read(components=4), dtype=np.uint8).reshape(size, size, 4), 0)

@@ -43,7 +43,7 @@ from f2p_engine.synth.factory import SampleFactory
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "f2p-synth-2"  # 2: rendered straight into the aligned frame
+GENERATOR_VERSION = "f2p-synth-3"  # 2: rendered straight into the aligned frame; 3: skin lit per vertex
 MANIFEST = "manifest.json"
 SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200
