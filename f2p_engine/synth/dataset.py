@@ -39,7 +39,7 @@ from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
 from f2p_engine.render.regions import LABELS
 from f2p_engine.synth.augment import AugmentConfig
-from f2p_engine.synth.factory import SampleFactory
+from f2p_engine.synth.factory import Sample, SampleFactory
 
 log = logging.getLogger(__name__)
 
@@ -107,21 +107,31 @@ def _worker_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _columns(sample: Sample) -> dict[str, np.ndarray]:
+    """One sample's row of every shard array (`ARRAYS` order)."""
+    return {"images": sample.image, "labels": sample.labels, "landmarks": sample.landmarks, "boxes": sample.boxes,
+            "continuous": sample.continuous, "discrete": sample.discrete, "pose": sample.pose,
+            "index": np.int64(sample.index)}
+
+
 def _make_shard(job: tuple[Path, int, int, int]) -> int:
-    """Render samples first..end-1 and write them as one shard directory; returns the sample count."""
+    """Render samples first..end-1 and write them as one shard directory; returns the sample count.
+
+    Samples go straight into memory-mapped `.npy` files (the page cache): no list of samples, no
+    np.stack, no second copy by write(), which cost the worker ~0.5 ms of kernel time per sample."""
     folder, seed, first, end = job
-    samples = [_factory.make(seed, index) for index in range(first, end)]
-    arrays = {
-        "images": np.stack([s.image for s in samples]), "labels": np.stack([s.labels for s in samples]),
-        "landmarks": np.stack([s.landmarks for s in samples]), "boxes": np.stack([s.boxes for s in samples]),
-        "continuous": np.stack([s.continuous for s in samples]), "discrete": np.stack([s.discrete for s in samples]),
-        "pose": np.stack([s.pose for s in samples]), "index": np.arange(first, end, dtype=np.int64),
-    }
     final = folder / shard_name(first, end)
     temporary = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=folder))
     try:
-        for name in ARRAYS:
-            np.save(temporary / f"{name}.npy", arrays[name], allow_pickle=False)
+        arrays: dict[str, np.memmap] = {}
+        for row, index in enumerate(range(first, end)):
+            columns = _columns(_factory.make(seed, index))
+            for name, value in columns.items():
+                if name not in arrays:
+                    arrays[name] = np.lib.format.open_memmap(temporary / f"{name}.npy", mode="w+",
+                                                             dtype=value.dtype, shape=(end - first, *value.shape))
+                arrays[name][row] = value
+        arrays.clear()  # unmaps the files
         os.replace(temporary, final)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
