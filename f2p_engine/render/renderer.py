@@ -234,11 +234,13 @@ def fractal_noise(size: int, seed: int = 0) -> np.ndarray:
 
 def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """(N, 3) float32 unit normals: area-weighted mean of the incident triangles' normals."""
-    return VertexNormals(triangles, len(positions))(positions)
+    normals = VertexNormals(triangles, len(positions))(np.asarray(positions, dtype=np.float32))
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), np.float32(1e-12))
 
 
 class VertexNormals:
-    """`vertex_normals` for one fixed triangle list, set up once: per call, a gather and a segmented sum."""
+    """Area-weighted vertex normals, not normalised (the vertex shader normalises), for one fixed
+    triangle list set up once: per call, a gather and a segmented sum."""
 
     def __init__(self, triangles: np.ndarray, count: int) -> None:
         corners = np.asarray(triangles).ravel()
@@ -261,7 +263,7 @@ class VertexNormals:
         normals = np.zeros((self._count, 3), dtype=face.dtype)
         normals[self._vertices[self._starts]] = np.add.reduceat(
             np.take(face, self._faces, axis=0), self._starts, axis=0)
-        return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        return normals
 
 
 def head_shift(vertices: np.ndarray) -> np.ndarray:
