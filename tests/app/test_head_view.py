@@ -53,3 +53,12 @@ def test_wireframe_toggle_draws_edges(make_window):
     assert window.head_view.item.opts["drawEdges"]
     wired = head_pixels(window)
     assert wired.mean() < plain.mean() - 5  # dark edges over the skin
+
+
+def test_bust_cut_fades_into_the_background(make_window):
+    """The bust ends in a jagged cut through the shoulders; its lowest rows are drawn near background."""
+    window = make_window()
+    diff = np.abs(qimage_to_rgb(window.head_view.snapshot()).astype(int) - BACKGROUND).sum(axis=2)
+    lowest = np.nonzero((diff > 30).any(axis=1))[0].max()
+    bottom = diff[lowest - 3: lowest + 1]
+    assert bottom[bottom > 30].mean() < 0.3 * diff[diff > 30].mean()
