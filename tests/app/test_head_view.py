@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from app.images import qimage_to_rgb
 from app.qt_head_view import VIEW_AZIMUTH
@@ -62,3 +66,18 @@ def test_bust_cut_fades_into_the_background(make_window):
     lowest = np.nonzero((diff > 30).any(axis=1))[0].max()
     bottom = diff[lowest - 3: lowest + 1]
     assert bottom[bottom > 30].mean() < 0.3 * diff[diff > 30].mean()
+
+
+def test_drag_orbits_and_wheel_zooms(make_window, qtbot):
+    window = make_window()
+    canvas = window.head_view.canvas
+    azimuth, distance = canvas.opts["azimuth"], canvas.opts["distance"]
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+    QTest.mouseMove(canvas, centre + QPoint(40, 0))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre + QPoint(40, 0))
+    assert canvas.opts["azimuth"] != azimuth  # the drag reached the GL window, not only its container
+    wheel = QWheelEvent(QPointF(centre), QPointF(canvas.mapToGlobal(centre)), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas, wheel)
+    assert canvas.opts["distance"] < distance
