@@ -46,6 +46,10 @@ _BROW_X = (0.10, 0.55)
 _BROW_Y = 7.45
 _BROW_Z = 0.8
 _BROW_HALF_HEIGHT = (0.035, 0.014)  # at the inner and outer end, times the thickness
+#: Nostrils and mouth on the neutral (rest) hm08 head (dm): x, y and z ranges of triangle centres. Only
+#: there can the inside of the head (back faces, drawn dark) show; elsewhere back faces are culled:
+#: llvmpipe rasterises and depth-tests hidden triangles at nearly full cost.
+_OPENINGS = ((-0.45, 0.45), (6.3, 7.0), (1.0, 2.0))
 _MAX_BROW_THICKNESS = 1.3
 
 # Everything that changes per frame, in one std140 uniform block shared by the three programs: a frame
@@ -322,27 +326,32 @@ class Renderer:
         self._rest = ctx.buffer(rest.astype(np.float32).tobytes())
 
         # Triangles by program (brow band, other skin, eyeballs: behind the lids, so last), then by
-        # region (the label is a uniform of the draw call), then front-most first, so the depth test
-        # rejects hidden fragments before shading; regions in order of their mean depth, front first.
+        # region (the label is a uniform of the draw call) and by whether back faces are culled, then
+        # front-most first, so the depth test rejects hidden fragments before shading; the groups of
+        # a program in order of their mean depth, front first.
         triangles, part, labels = self.mesh.triangles, self.mesh.part, regions.triangle_labels
         brows = (part == 0) & _in_brow_band(rest)[triangles].any(axis=1)
         groups = {"brow": brows, "skin": (part == 0) & ~brows, "eye": part > 0}
-        depth = -rest[triangles][:, :, 2].mean(axis=1)
+        centres = rest[triangles].mean(axis=1)
+        opening = np.all([(low <= centres[:, k]) & (centres[:, k] <= high) for k, (low, high) in enumerate(_OPENINGS)],
+                         axis=0)
         order: list[np.ndarray] = []
-        ranges: list[tuple[str, int, int, int]] = []  # program, label, first triangle, count
+        ranges: list[tuple[str, int, bool, int, int]] = []  # program, label, cull back faces, first triangle, count
         for name, chosen in groups.items():
-            regions_of = [np.flatnonzero(chosen & (labels == label)) for label in np.unique(labels[chosen])]
-            for members in sorted(regions_of, key=lambda m: depth[m].mean()):
-                ranges.append((name, int(labels[members[0]]), sum(len(o) for o in order), len(members)))
-                order.append(members[np.argsort(depth[members], kind="stable")])
+            subsets = [np.flatnonzero(chosen & (labels == label) & (opening == inside))
+                       for label in np.unique(labels[chosen]) for inside in (False, True)]
+            for members in sorted((m for m in subsets if len(m)), key=lambda m: -centres[m, 2].mean()):
+                ranges.append((name, int(labels[members[0]]), not opening[members[0]], sum(len(o) for o in order),
+                               len(members)))
+                order.append(members[np.argsort(-centres[members, 2], kind="stable")])
         index = ctx.buffer(triangles[np.concatenate(order)].astype(np.int32).tobytes())
         buffers = [(self._positions, "in_position"), (self._normals, "in_normal"), (self._rest, "in_rest"),
                    (self._paint, "in_paint")]
         vaos = {name: ctx.vertex_array(program, [(b, "3f", n) for b, n in buffers if n in program],
                                        index_buffer=index, index_element_size=4)
                 for name, program in self._programs.items()}
-        self._draws = [(vaos[name], self._programs[name]["label"], label, first, count)
-                       for name, label, first, count in ranges]
+        self._draws = [(vaos[name], self._programs[name]["label"], label, cull, first, count)
+                       for name, label, cull, first, count in ranges]
 
         self._noise = ctx.texture3d((_NOISE_SIZE,) * 3, 1, fractal_noise(_NOISE_SIZE).tobytes())
         self._noise.repeat_x = self._noise.repeat_y = self._noise.repeat_z = True
@@ -406,8 +415,9 @@ class Renderer:
         self._ctx.enable(moderngl.DEPTH_TEST)
         self._frame.bind_to_uniform_block(0)
         self._noise.use(0)
-        for vao, label_uniform, label, first, count in self._draws:
+        for vao, label_uniform, label, cull, first, count in self._draws:
             label_uniform.value = label
+            (self._ctx.enable if cull else self._ctx.disable)(moderngl.CULL_FACE)
             vao.render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
         size = self.size
         # GL rows run bottom-up; OpenCV flips and splits the channels ~10x faster than numpy slicing.
