@@ -10,6 +10,7 @@ pixel (row i, column j) at (x=j, y=i), as OpenCV and dlib do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -390,13 +391,14 @@ class Renderer:
 
     def render(self, vertices: np.ndarray, camera: Camera, *, pose: Pose | None = None,
                lighting: Lighting | None = None, appearance: Appearance | None = None,
-               frame: np.ndarray | None = None) -> Rendering:
+               frame: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None) -> Rendering:
         """Render `vertices` ((19158, 3) or (len(vertex_ids), 3) float, dm) as seen by `camera`.
 
         The head is first translated so the midpoint of its eyeball centres is `scene.EYE_MIDPOINT`
         (bodies of different height and gender carry the head at different heights). `frame`, a (2, 3)
         pixel affine, maps the camera's image to the output (`Rendering.landmarks` included), as
-        `cv2.warpAffine(image, frame)` would but without resampling.
+        `cv2.warpAffine(image, frame)` would but without resampling; it may also be a function from the
+        plain render's landmarks ((68, 2) pixels, as `landmarks` returns them) to that affine.
         """
         import moderngl
 
@@ -407,7 +409,10 @@ class Renderer:
         self._normals.write(self._normal_of(local).tobytes())
 
         model, view_projection = pose.matrix(), camera.view_projection()
-        frame = np.array([[1.0, 0, 0], [0, 1, 0]]) if frame is None else np.asarray(frame, dtype=np.float64)
+        plain = project(marks, model, view_projection, self.size)
+        if frame is None:
+            frame = np.array([[1.0, 0, 0], [0, 1, 0]])
+        frame = np.asarray(frame(plain) if callable(frame) else frame, dtype=np.float64)
         self._frame.write(self._frame_block(model, frame_matrix(frame, self.size) @ view_projection, lighting,
                                             appearance))
         self._fbo.use()
@@ -422,7 +427,7 @@ class Renderer:
         size = self.size
         # GL rows run bottom-up; OpenCV flips and splits the channels ~10x faster than numpy slicing.
         pixels = cv2.flip(np.frombuffer(self._fbo.read(components=4), dtype=np.uint8).reshape(size, size, 4), 0)
-        landmarks = project(marks, model, view_projection, size) @ frame[:, :2].T + frame[:, 2]
+        landmarks = plain @ frame[:, :2].T + frame[:, 2]
         return Rendering(image=cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB), labels=cv2.extractChannel(pixels, 3),
                          landmarks=landmarks.astype(np.float32))
 

@@ -44,6 +44,11 @@ class Pose:
         return out
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.cross of two 3-vectors, the same arithmetic without its overhead (~15 us a call)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Camera:
     """Pinhole camera at `position` looking along -Z towards `target` (world dm), square image."""
@@ -57,9 +62,9 @@ class Camera:
         eye, target = np.asarray(self.position, float), np.asarray(self.target, float)
         forward = target - eye
         forward /= np.linalg.norm(forward)
-        right = np.cross(forward, [0.0, 1.0, 0.0])
+        right = np.array([-forward[2], 0.0, forward[0]])  # forward x (0, 1, 0)
         right /= np.linalg.norm(right)
-        up = np.cross(right, forward)
+        up = _cross(right, forward)
         view = np.eye(4)
         view[0, :3], view[1, :3], view[2, :3] = right, up, -forward
         view[:3, 3] = -view[:3, :3] @ eye

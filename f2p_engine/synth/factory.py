@@ -82,11 +82,10 @@ class SampleFactory:
         vertices = self.model.vertices(recipe.modifiers)
         if augmentation.expression:
             vertices = self.model.apply_expression(vertices, augmentation.expression)
-        camera, pose = augmentation.camera, augmentation.pose
         size = self.size
-        matrix = alignment_transform(self.renderer.landmarks(vertices, camera, pose), size)
-        rendering = self.renderer.render(vertices, camera, pose=pose, lighting=augmentation.lighting,
-                                         appearance=augmentation.appearance, frame=matrix)
+        rendering = self.renderer.render(vertices, augmentation.camera, pose=augmentation.pose,
+                                         lighting=augmentation.lighting, appearance=augmentation.appearance,
+                                         frame=lambda landmarks: alignment_transform(landmarks, size))
         # Head pixels (label > 0) over the background: cv2.copyTo is ~100x faster than np.where here.
         image = cv2.copyTo(rendering.image, rendering.labels, render_background(augmentation.background, size))
         image = degrade(image, augmentation.photometric, np.random.default_rng([seed, index, _PHOTOMETRIC_STREAM]))
