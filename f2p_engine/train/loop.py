@@ -93,15 +93,18 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train_one_epoch(forward: Forward, loss_fn: MultiPartLoss, loader: Iterable, optimiser: torch.optim.Optimizer
-                    ) -> float:
-    """One pass over `loader` ((inputs, continuous, discrete) batches); returns the mean total loss."""
+def train_one_epoch(forward: Forward, loss_fn: MultiPartLoss, loader: Iterable, optimiser: torch.optim.Optimizer,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> float:
+    """One pass over `loader` ((inputs, continuous, discrete) batches), stepping `scheduler` per batch;
+    returns the mean total loss."""
     total, count = 0.0, 0
     for inputs, continuous, discrete in loader:
         loss, _ = loss_fn(forward(inputs), continuous, discrete)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        if scheduler is not None:
+            scheduler.step()
         total += float(loss.detach()) * len(inputs)
         count += len(inputs)
     return total / max(count, 1)
@@ -211,13 +214,19 @@ def train_model(config: TrainConfig, train_source: SampleSource, val_source: Sam
         else:
             forward, train_data, val_data = net, train_set, val_set
         optimiser = _optimiser(net, loss_fn, phase, config)
+        # One-cycle schedule over the phase: warm-up then cosine decay (regression from scratch
+        # measured to need it; a constant rate plateaus at the mean prediction for many epochs).
+        batches = -(-len(train_data) // config.batch_size)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=[g["lr"] for g in optimiser.param_groups],
+                                                        total_steps=max(1, (last - first) * batches))
         if state is not None and state["phase"] == phase:
             optimiser.load_state_dict(state["optimiser"])
+            scheduler.load_state_dict(state["scheduler"])
         for epoch in range(max(start, first), last):
             began = time.perf_counter()
             net.train()
             train_loss = train_one_epoch(forward, loss_fn, _loader(train_data, config.batch_size, True,
-                                                                   config.seed + epoch), optimiser)
+                                                                   config.seed + epoch), optimiser, scheduler)
             net.eval()
             metrics = validate(forward, loss_fn, _loader(val_data, 256, False, 0), net.layout.params)
             row = {"epoch": epoch, "phase": phase, "train_loss": train_loss,
@@ -226,7 +235,8 @@ def train_model(config: TrainConfig, train_source: SampleSource, val_source: Sam
             _append_csv(out / LOG_CSV, row)
             save_checkpoint(out / CHECKPOINT, {
                 "config": asdict(config), "net": net.config, "epoch": epoch, "phase": phase,
-                "model": net.state_dict(), "loss": loss_fn.state_dict(), "optimiser": optimiser.state_dict()})
+                "model": net.state_dict(), "loss": loss_fn.state_dict(), "optimiser": optimiser.state_dict(),
+                "scheduler": scheduler.state_dict()})
             plot_curves(out / LOG_CSV, out / LOSS_PNG, title=f"{config.crop} ({config.net})")
             if progress:
                 progress(f"{config.crop} {phase} epoch {epoch + 1}/{config.total_epochs}: train {train_loss:.4f} "
