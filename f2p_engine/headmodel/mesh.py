@@ -120,13 +120,9 @@ class HeadModel:
         """hm08 vertices, (19158, 3) float32 (or (len(vertex_ids), 3)), decimetres, Y up, for modifiers
         in file order."""
         macro, face = self.weight_vectors(modifiers)
-        out = self._base.copy()
-        used = np.flatnonzero(macro)
-        if used.size:
-            out += (macro[used] @ self._macro[used]).reshape(-1, 3)
-        used = np.flatnonzero(face)
-        if used.size:
-            out[self._face_rows] += (face[used] @ self._face[used]).reshape(-1, 3)
+        # Whole products: gathering the rows of non-zero weights first copies more than it saves.
+        out = self._base + (macro @ self._macro).reshape(-1, 3)
+        out[self._face_rows] += (face @ self._face).reshape(-1, 3)
         return out
 
     def apply_expression(self, vertices: np.ndarray, units: Mapping[str, float]) -> np.ndarray:
