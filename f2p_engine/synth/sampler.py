@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from functools import cache
 
 import numpy as np
 
@@ -29,8 +30,16 @@ SKIN_MATCH_PROBABILITY = 0.8
 
 
 def _clip(value: float, low: float, high: float) -> float:
-    """np.clip for one number, without its per-call overhead (~100 calls per recipe)."""
+    """np.clip for one number, without its per-call overhead."""
     return min(max(float(value), low), high)
+
+
+@cache
+def _sliders() -> tuple[list[str], list[tuple[str, str]]]:
+    """(face slider names, (left slider, its right mirror) pairs), in schema order."""
+    sliders = [p for p in schema.CONTINUOUS if p.region != "macro" and p.name != schema.ARCHETYPE_INTENSITY]
+    return ([p.name for p in sliders],
+            [(p.name, p.mirror) for p in sliders if p.mirror and p.name.split("/")[1].startswith("l-")])
 
 
 def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
@@ -43,11 +52,12 @@ def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
     }
     origin = rng.dirichlet([0.6, 0.6, 0.6])
     values.update(zip(schema.ETHNIC_MODIFIERS, origin, strict=True))
-    sliders = [p for p in schema.CONTINUOUS if p.region != "macro" and p.name != schema.ARCHETYPE_INTENSITY]
-    drawn = {p.name: _clip(rng.normal(0.0, SLIDER_SIGMA), -1.0, 1.0) for p in sliders}
-    for p in sliders:
-        if p.mirror and p.name.split("/")[1].startswith("l-"):
-            drawn[p.name] = _clip(drawn[p.mirror] + rng.normal(0.0, MIRROR_SIGMA), -1.0, 1.0)
+    # One vector draw per kind: the same numbers, in the same order, as one scalar draw per slider.
+    sliders, mirrored = _sliders()
+    drawn = dict(zip(sliders, np.clip(rng.normal(0.0, SLIDER_SIGMA, len(sliders)), -1.0, 1.0).tolist(), strict=True))
+    jitter = rng.normal(0.0, MIRROR_SIGMA, len(mirrored)).tolist()
+    for (left, right), offset in zip(mirrored, jitter, strict=True):
+        drawn[left] = _clip(drawn[right] + offset, -1.0, 1.0)
     values.update(drawn)
 
     archetype = schema.HEAD_ARCHETYPES[rng.integers(len(schema.HEAD_ARCHETYPES))]
