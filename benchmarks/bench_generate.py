@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 
-def whole_command(count: int, workers: int, size: int, folder: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the command and its workers)."""
+def whole_command(count: int, workers: int, size: int, folder: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds of the command and its workers, of which system time)."""
     command = [sys.executable, "-m", "f2p_engine", "generate", "--count", str(count), "--workers",
                str(workers), "--seed", "7", "--size", str(size), "-o", str(folder)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -31,7 +31,8 @@ def whole_command(count: int, workers: int, size: int, folder: Path) -> tuple[fl
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert json.loads((folder / "manifest.json").read_text())["count"] == count
-    return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    system = after.ru_stime - before.ru_stime
+    return elapsed, after.ru_utime - before.ru_utime + system, system
 
 
 def steps(size: int, runs: int = 60) -> dict[str, float]:
@@ -83,14 +84,15 @@ def main() -> None:
         os.environ[name] = "1"  # the step timings below are per worker thread
     folder = args.keep or Path(tempfile.mkdtemp(prefix="f2p-bench-")) / "data"
     try:
-        elapsed, cpu = whole_command(args.count, args.workers, args.size, folder)
+        elapsed, cpu, system = whole_command(args.count, args.workers, args.size, folder)
     finally:
         if args.keep is None:
             shutil.rmtree(folder.parent, ignore_errors=True)
     rate = args.count / elapsed
     print(f"f2p generate --count {args.count} --workers {args.workers} --size {args.size}: {elapsed:.1f} s, "
           f"{rate:.0f} samples/s (goal >= 200), {cpu / args.count * 1000:.2f} CPU ms per sample all-in "
-          f"(goal <= ~9 on 2 cores); load average after it: {os.getloadavg()[0]:.2f}")
+          f"(goal <= ~9 on 2 cores), of which system {system / args.count * 1000:.2f}; "
+          f"load average after it: {os.getloadavg()[0]:.2f}")
     for step, ms in steps(args.size).items():
         print(f"  {step:32s} {ms:6.2f} CPU ms per sample")
 
