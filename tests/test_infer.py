@@ -17,7 +17,8 @@ from f2p_engine.train.ensemble import assemble_local, combine, weight_vector
 
 NOSE_WEIGHT = 0.3
 EYE_COLOUR_WEIGHT = 0.6
-CALIBRATION = {"baseline_l1": {r: 0.25 for r in schema.REGIONS}, "aggregate_l1": {"macro": 0.1, "head": 0.2}}
+CALIBRATION = {"baseline_l1": {r: 0.25 for r in schema.REGIONS},
+               "ensemble_l1": {"macro": 0.1, "head": 0.2, "nose": 0.15, "eyes": 0.3}}
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +84,12 @@ def test_predictor_combines_models_as_the_manifest_says(model_set):
     param = schema.continuous_by_name()[name]
     index = [p.name for p in schema.CONTINUOUS].index(name)
     assert prediction.recipe.value(name) == pytest.approx(param.denormalise(expected[index]), abs=1e-5)
+    assert prediction.recipe.value(name) == round(prediction.recipe.value(name), 6)
 
     disagreement = np.abs(out["aggregate"][0][nose] - out["nose"][0]).mean()
-    assert prediction.confidence["nose"] == pytest.approx(max(0.0, 1 - disagreement / 0.25), abs=1e-5)
+    skill = 1 - 0.15 / 0.25
+    assert prediction.confidence["nose"] == pytest.approx(max(0.0, skill * (1 - disagreement / 0.25)), abs=1e-5)
+    assert prediction.confidence["eyes"] == 0.0  # worse than the baseline on held-out data: no confidence
     assert prediction.confidence["macro"] == pytest.approx(1 - 0.1 / 0.25)
     assert "chin" not in prediction.confidence or 0 <= prediction.confidence["chin"] <= 1
     assert set(prediction.timings) == {"models", "ensemble"}

@@ -10,6 +10,7 @@ from drawn_faces import drawn_faces
 
 torch = pytest.importorskip("torch")
 
+from f2p_engine.errors import InputError  # noqa: E402
 from f2p_engine.headmodel import schema  # noqa: E402
 from f2p_engine.nets.registry import create_net  # noqa: E402
 from f2p_engine.nets.spec import FACE, output_layout  # noqa: E402
@@ -142,7 +143,7 @@ def test_train_model_logs_checkpoints_and_resumes(tmp_path):
     x = torch.randn(2, 3, net.preprocessing.height, net.preprocessing.width)
     with torch.no_grad():
         np.testing.assert_allclose(rebuilt(x)[0].numpy(), net(x)[0].numpy())
-    with pytest.raises(ValueError, match="another config"):
+    with pytest.raises(InputError, match="another config"):
         train_model(replace(config, hidden=64), train, val, tmp_path)
 
 

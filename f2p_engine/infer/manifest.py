@@ -7,7 +7,7 @@
      "models": [{"name": "aggregate" | REGION, "file": "aggregate.onnx", "sha256": "...",
                  "net": "mobilenetv2", "preprocessing": {...}, "params": [...], "groups": [[name, k], ...]}],
      "ensemble": {"continuous": {PARAM: w}, "discrete": {GROUP: w}},   # w on the aggregate model
-     "calibration": {"baseline_l1": {REGION: x}, "aggregate_l1": {REGION: x}},
+     "calibration": {"baseline_l1": {REGION: x}, "ensemble_l1": {REGION: x}, "train_mean": {PARAM: x}},
      "metrics": {...}}                                   # held-out results (see f2p evaluate)
 
 Every file's sha256 is checked on load; a mismatch, a missing file or another schema version is

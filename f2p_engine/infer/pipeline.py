@@ -3,11 +3,11 @@
 Runs on onnxruntime and numpy only (never torch). `Predictor.predict_aligned` starts from an
 aligned face (as the synthetic samples are); `predict_photo` runs the whole chain from a photo.
 
-Confidence per region, in [0, 1]: for a region with a local model, 1 - d / b, where d is the
-mean |aggregate - local| disagreement over the region's parameters on this face and b the
-region's held-out mean-prediction baseline L1 (two independent models that agree are more
-likely right; disagreement as large as the baseline error means no skill). For a global region
-(aggregate only) it is the held-out skill 1 - aggregate L1 / b, the same for every face.
+Confidence per region, in [0, 1]: the region's held-out skill s = 1 - ensemble L1 / b (b: the
+mean-prediction baseline L1; s = 0 means no better than guessing the mean), times, where the
+region has a local model, the agreement on this face 1 - d / b, d the mean |aggregate - local|
+over the region's parameters (two independent models that agree are more likely right).
+Agreement alone is not enough: two models that both learned nothing agree on the mean.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ class Predictor:
         continuous, probabilities, confidence = self.combine(outputs)
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p[0]))] for g, p in probabilities.items()}
         recipe = recipe_from_parameters(continuous[0], choices, base=base)
+        # Six decimals, as MakeHuman writes modifier values.
+        recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
         timings = {"models": models_done - began, "ensemble": time.perf_counter() - models_done}
         return Prediction(recipe=recipe, continuous=continuous[0], probabilities={g: p[0] for g, p in
                                                                                  probabilities.items()},
@@ -115,19 +117,19 @@ class Predictor:
 
     def _confidence(self, aggregate: np.ndarray, local: np.ndarray) -> dict[str, np.ndarray]:
         baseline = self.manifest.calibration.get("baseline_l1", {})
-        aggregate_l1 = self.manifest.calibration.get("aggregate_l1", {})
+        ensemble_l1 = self.manifest.calibration.get("ensemble_l1", {})
         regions = np.asarray([p.region for p in schema.CONTINUOUS])
         confidence = {}
         for region in schema.REGIONS:
             if region not in baseline:
                 continue
             columns = regions == region
+            skill = np.full(len(aggregate), 1.0 - ensemble_l1.get(region, baseline[region]) / baseline[region])
             if np.isnan(local[:, columns]).all():
-                skill = 1.0 - aggregate_l1.get(region, baseline[region]) / baseline[region]
-                confidence[region] = np.full(len(aggregate), skill)
+                confidence[region] = skill
             else:
                 disagreement = np.nanmean(np.abs(aggregate[:, columns] - local[:, columns]), axis=1)
-                confidence[region] = 1.0 - disagreement / baseline[region]
+                confidence[region] = np.clip(skill, 0.0, 1.0) * (1.0 - disagreement / baseline[region])
         return {r: np.clip(c, 0.0, 1.0) for r, c in confidence.items()}
 
 

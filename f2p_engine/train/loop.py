@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from f2p_engine.errors import InputError
 from f2p_engine.files import atomic_output
 from f2p_engine.nets.model import ParamNet
 from f2p_engine.nets.registry import create_net, is_pretrainable
@@ -180,7 +181,7 @@ def train_model(config: TrainConfig, train_source: SampleSource, val_source: Sam
                 out_dir: str | os.PathLike[str], progress: Callable[[str], None] | None = None) -> ParamNet:
     """Train one model as `config` says; outputs and checkpoints go to `out_dir`. Returns the net (eval mode).
 
-    Resumes from `out_dir/checkpoint.pt` when its config equals `config`; refuses (ValueError)
+    Resumes from `out_dir/checkpoint.pt` when its config equals `config`; refuses (InputError)
     to resume a different config in the same folder.
     """
     out = Path(out_dir)
@@ -189,7 +190,7 @@ def train_model(config: TrainConfig, train_source: SampleSource, val_source: Sam
     if (out / CHECKPOINT).exists():
         state = load_checkpoint(out / CHECKPOINT)
         if state["config"] != asdict(config):
-            raise ValueError(f"{out}: holds a checkpoint of another config; use a new folder")
+            raise InputError(f"{out}: holds a checkpoint of another config; use a new folder")
     seed_everything(config.seed)
     net = create_net(config.net, pretrained=config.pretrained and state is None, **config.net_kwargs())
     loss_fn = MultiPartLoss(net.layout, config.slider_loss, config.adaptive_weights)

@@ -118,7 +118,7 @@ def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | 
     metrics["transfer"] = {name: transfer_summary(out / name / LOG_CSV) for name in nets}
     regions = metrics["regions"]
     calibration = {"baseline_l1": {r: v["baseline_l1"] for r, v in regions.items()},
-                   "aggregate_l1": {r: v["aggregate_l1"] for r, v in regions.items()},
+                   "ensemble_l1": {r: v["ensemble_l1"] for r, v in regions.items()},
                    "train_mean": {p.name: float(m) for p, m in zip(schema.CONTINUOUS, train_mean, strict=True)}}
     names = [p.name for p in schema.CONTINUOUS]
     has_local = ~np.isnan(local).all(axis=0)
