@@ -29,11 +29,15 @@ def resources_dir() -> Path:
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
 
-    A failed write never leaves a partial file behind under the final name.
+    A failed write never leaves a partial file behind under the final name. If the temporary file
+    cannot be created (folder not writable), the OSError names `path`, not the temporary name.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix + ".part", dir=final.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix + ".part", dir=final.parent)
+    except OSError as exc:  # name the file the caller asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(final)) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:

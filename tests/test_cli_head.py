@@ -86,3 +86,19 @@ def test_bad_usage_exits_2(samples, tmp_path, capsys):
         main(["sample", "--count", "0", "-o", str(tmp_path)])
     assert exc.value.code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["mesh", "sample"])
+def test_unwritable_output_exits_2_with_one_line(samples, tmp_path, command):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder\n")
+    out = blocker / ("head.obj" if command == "mesh" else "recipes")
+    argv = ["mesh", str(samples[0])] if command == "mesh" else ["sample", "--count", "1"]
+    result = subprocess.run([sys.executable, "-m", "f2p_engine", *argv, "-o", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"f2p {command}: error: {blocker}")
+    assert "Traceback" not in result.stderr
+    assert sorted(tmp_path.iterdir()) == [blocker]

@@ -2,6 +2,7 @@
 
 Contract (DESIGN.md): `--help` everywhere, exit 0 on success, exit 2 with one line naming the
 file and the problem on bad usage or bad input (no traceback), no partial output files.
+`F2PError`s and `OSError`s (an output path that cannot be written) both end that way.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except F2PError as exc:
         print(f"f2p {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an output path that cannot be written: the user's to fix, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"f2p {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"f2p {args.command}: interrupted", file=sys.stderr)
