@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -47,6 +48,39 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a fresh folder beside `path` (`.<name>.*.part`); move its files to `path` only if the
+    block succeeds: a rename if `path` does not exist, else file by file (other files of `path` stay).
+
+    A failed block leaves `path` as it was and removes the staged folder.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    except OSError as exc:  # name the folder the caller asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(final)) from None
+    try:
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; it may become `path` itself
+        yield staging
+        _merge_into(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _merge_into(staging: Path, output: Path) -> None:
+    """Move the staged files to `output`: a rename if it does not exist, else file by file."""
+    if not output.exists():
+        os.replace(staging, output)
+        return
+    for path in sorted(staging.rglob("*")):
+        if path.is_file():
+            target = output / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
 
 
 def write_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> None:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +40,7 @@ def run_align(args: argparse.Namespace) -> int:
     from f2p_engine.face.align import eye_targets
     from f2p_engine.face.aligned import align_photo
     from f2p_engine.face.image import load_image, write_png
+    from f2p_engine.files import atomic_directory
 
     adapter = create_adapter(args.adapter)
     if args.output.exists() and not args.output.is_dir():
@@ -64,10 +62,7 @@ def run_align(args: argparse.Namespace) -> int:
                       "landmarks": _rounded(face.detection.landmarks)},
     }
     # Everything goes into a fresh folder beside DIR that replaces DIR's files only when complete.
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{args.output.name}.", suffix=".part", dir=args.output.parent))
-    os.chmod(staging, 0o755)  # mkdtemp makes it private; it may become DIR itself
-    try:
+    with atomic_directory(args.output) as staging:
         write_png(staging / "aligned.png", face.image)
         write_png(staging / "stylised.png", stylised.image)
         for region, crop in stylised.crops.items():
@@ -75,23 +70,9 @@ def run_align(args: argparse.Namespace) -> int:
         # One key per line, each value on one line: readable and diff-friendly.
         lines = ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in record.items())
         (staging / "landmarks.json").write_text("{\n" + lines + "\n}\n")
-        _merge_into(staging, args.output)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return 0
 
 
 def _rounded(array: np.ndarray, decimals: int = 3) -> list[list[float]]:
     return [[round(float(v), decimals) for v in row] for row in array]
 
-
-def _merge_into(staging: Path, output: Path) -> None:
-    """Move the staged files to `output`: a rename if it does not exist, else file by file."""
-    if not output.exists():
-        os.replace(staging, output)
-        return
-    for path in sorted(staging.rglob("*")):
-        if path.is_file():
-            target = output / path.relative_to(staging)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)

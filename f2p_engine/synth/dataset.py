@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 
 from f2p_engine.errors import InputError
 from f2p_engine.face.align import eye_targets, region_boxes
-from f2p_engine.files import atomic_output
+from f2p_engine.files import atomic_directory, atomic_output
 from f2p_engine.headmodel import schema
 from f2p_engine.render.regions import LABELS
 from f2p_engine.synth.augment import AugmentConfig
@@ -120,9 +119,7 @@ def _make_shard(job: tuple[Path, int, int, int]) -> int:
     Samples go straight into memory-mapped `.npy` files (the page cache): no list of samples, no
     np.stack, no second copy by write(), which cost the worker ~0.5 ms of kernel time per sample."""
     folder, seed, first, end = job
-    final = folder / shard_name(first, end)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=folder))
-    try:
+    with atomic_directory(folder / shard_name(first, end)) as temporary:
         arrays: dict[str, np.memmap] = {}
         for row, index in enumerate(range(first, end)):
             columns = _columns(_factory.make(seed, index))
@@ -132,10 +129,6 @@ def _make_shard(job: tuple[Path, int, int, int]) -> int:
                                                              dtype=value.dtype, shape=(end - first, *value.shape))
                 arrays[name][row] = value
         arrays.clear()  # unmaps the files
-        os.replace(temporary, final)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return end - first
 
 
