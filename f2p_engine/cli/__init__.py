@@ -11,7 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from f2p_engine import __version__
 from f2p_engine.errors import F2PError
@@ -46,6 +46,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"f2p {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def image_side(maximum: int) -> Callable[[str], int]:
+    """argparse type: an image side in pixels, from 32 to `maximum`."""
+
+    def parse(text: str) -> int:
+        value = _integer(text)
+        if not 32 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be between 32 and {maximum} pixels, got {value}")
+        return value
+
+    return parse
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
 def warn(command: str, message: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from f2p_engine.cli import warn
+from f2p_engine.cli import positive_int, warn
 from f2p_engine.errors import InputError
 
 
@@ -22,17 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample = subparsers.add_parser("sample", help="write random recipes from the training distribution",
                                    description="Write COUNT random .mhm recipes drawn from the training "
                                                "distribution (see f2p_engine/synth/sampler.py).")
-    sample.add_argument("--count", type=_positive, required=True)
+    sample.add_argument("--count", type=positive_int, required=True)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     sample.set_defaults(run=run_sample)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def run_mesh(args: argparse.Namespace) -> int:

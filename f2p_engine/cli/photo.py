@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from f2p_engine.cli import warn
+from f2p_engine.cli import image_side, warn
 from f2p_engine.errors import InputError
 
 if TYPE_CHECKING:
@@ -24,15 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     align.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     align.add_argument("--adapter", default="photometric", metavar="NAME",
                        help="domain adapter: identity or photometric (default: photometric)")
-    align.add_argument("--size", type=_size, default=256, metavar="PX", help="aligned image side (default 256)")
+    align.add_argument("--size", type=image_side(4096), default=256, metavar="PX",
+                       help="aligned image side (default 256)")
     align.set_defaults(run=run_align)
-
-
-def _size(text: str) -> int:
-    value = int(text)
-    if not 32 <= value <= 4096:
-        raise argparse.ArgumentTypeError(f"must be between 32 and 4096, got {value}")
-    return value
 
 
 def run_align(args: argparse.Namespace) -> int:

@@ -6,19 +6,20 @@ import argparse
 import os
 from pathlib import Path
 
-from f2p_engine.cli import warn
+from f2p_engine.cli import image_side, positive_int, warn
 from f2p_engine.errors import InputError
 
 VIEWS = ("front", "three-quarter", "side")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    side = image_side(2048)
     render = subparsers.add_parser("render", help="render the head of a recipe to a PNG",
                                    description="Render the head of RECIPE (.mhm or f2p JSON) with its skin and "
                                                "eye colour, on a grey background, to a PNG.")
     render.add_argument("recipe", type=Path, metavar="RECIPE.mhm")
     render.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png")
-    render.add_argument("--size", type=_size, default=512, metavar="PX", help="image side in pixels (default 512)")
+    render.add_argument("--size", type=side, default=512, metavar="PX", help="image side in pixels (default 512)")
     render.add_argument("--view", choices=VIEWS, default="front", help="head turned by 0, 35 or 90 degrees")
     render.set_defaults(run=run_render)
 
@@ -27,12 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Render COUNT augmented, aligned samples of random recipes (seed SEED) into DIR as "
                     "shards of .npy arrays with DIR/manifest.json (see f2p_engine/synth/dataset.py). "
                     "Deterministic for a seed; rerunning the same command resumes an interrupted run.")
-    generate.add_argument("--count", type=_positive, required=True)
+    generate.add_argument("--count", type=positive_int, required=True)
     generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
+    generate.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
                           help="worker processes, one per core (default: all cores)")
-    generate.add_argument("--size", type=_size, default=256, metavar="PX", help="aligned image side (default 256)")
-    generate.add_argument("--shard-size", type=_positive, default=None, metavar="N",
+    generate.add_argument("--size", type=side, default=256, metavar="PX", help="aligned image side (default 256)")
+    generate.add_argument("--shard-size", type=positive_int, default=None, metavar="N",
                           help="samples per shard (default 200)")
     generate.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     generate.add_argument("--contact-sheet", type=Path, default=None, metavar="SHEET.png",
@@ -44,26 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                               "with mesh landmarks and eye targets, and its region labels.")
     sheet.add_argument("dataset", type=Path, metavar="DIR")
     sheet.add_argument("-o", "--output", type=Path, required=True, metavar="SHEET.png")
-    sheet.add_argument("--count", type=_positive, default=24)
-    sheet.add_argument("--columns", type=_positive, default=4)
+    sheet.add_argument("--count", type=positive_int, default=24)
+    sheet.add_argument("--columns", type=positive_int, default=4)
     sheet.set_defaults(run=run_contact_sheet)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _size(text: str) -> int:
-    value = _positive(text)
-    if not 32 <= value <= 2048:
-        raise argparse.ArgumentTypeError(f"must be between 32 and 2048 pixels, got {value}")
-    return value
 
 
 def _check_png(path: Path) -> None:
