@@ -55,21 +55,10 @@ def _check_png(path: Path) -> None:
         raise InputError(f"{path}: output must be a .png file")
 
 
-def _write_png(path: Path, rgb) -> None:
-    import cv2
-
-    from f2p_engine.files import atomic_output
-
-    ok, encoded = cv2.imencode(".png", rgb[:, :, ::-1])
-    if not ok:
-        raise InputError(f"{path}: could not encode the image")
-    with atomic_output(path) as tmp:
-        tmp.write_bytes(encoded.tobytes())
-
-
 def run_render(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from f2p_engine.face.image import write_png
     from f2p_engine.headmodel.mesh import HeadModel
     from f2p_engine.recipe import read_recipe
     from f2p_engine.render.renderer import Renderer
@@ -86,13 +75,14 @@ def run_render(args: argparse.Namespace) -> int:
                                 appearance=Appearance(skin=recipe.choice("skin"),
                                                       eye_colour=recipe.choice("eye_colour")))
     image = np.where(rendering.labels[:, :, None] > 0, rendering.image, np.uint8(150))
-    _write_png(args.output, image)
+    write_png(args.output, image)
     return 0
 
 
 def run_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from f2p_engine.face.image import write_png
     from f2p_engine.synth.dataset import DEFAULT_SHARD_SIZE, GenerateSettings, SyntheticDataset, generate
     from f2p_engine.synth.sheet import contact_sheet
 
@@ -104,15 +94,16 @@ def run_generate(args: argparse.Namespace) -> int:
     with tqdm(total=args.count, desc="generate", unit="sample", disable=args.count < 50) as bar:
         generate(args.output, args.count, settings, workers=args.workers, progress=bar.update)
     if args.contact_sheet is not None:
-        _write_png(args.contact_sheet, contact_sheet(SyntheticDataset.open(args.output)))
+        write_png(args.contact_sheet, contact_sheet(SyntheticDataset.open(args.output)))
     return 0
 
 
 def run_contact_sheet(args: argparse.Namespace) -> int:
+    from f2p_engine.face.image import write_png
     from f2p_engine.synth.dataset import SyntheticDataset
     from f2p_engine.synth.sheet import contact_sheet
 
     _check_png(args.output)
     sheet = contact_sheet(SyntheticDataset.open(args.dataset), count=args.count, columns=args.columns)
-    _write_png(args.output, sheet)
+    write_png(args.output, sheet)
     return 0
