@@ -199,11 +199,9 @@ class StudioWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         self.timings = QLabel()
         self.statusBar().addPermanentWidget(self.timings)
-        self._last_frame_ms = 0.0
         self.head_view.canvas.frame_drawn.connect(self._frame_drawn)
 
     def _frame_drawn(self, ms: float) -> None:
-        self._last_frame_ms = ms
         self.timings.setText(f"mesh {self.state.mesh_ms:.1f} ms · normals {self.head_view.update_ms:.1f} ms · "
                              f"draw {ms:.1f} ms")
 

@@ -64,9 +64,6 @@ class HeadAsset:
     targets: SparseTargets
     expressions: SparseTargets
 
-    def faces_in_group(self, group: str) -> np.ndarray:
-        return self.faces[self.face_groups == self.group_names.index(group)]
-
 
 def _sparse(data: np.lib.npyio.NpzFile, prefix: str) -> SparseTargets:
     return SparseTargets(names=tuple(str(n) for n in data[f"{prefix}_names"]), starts=data[f"{prefix}_starts"],

@@ -136,10 +136,6 @@ class HeadModel:
             np.add.at(out, local[kept], (offsets[kept] * weight).astype(out.dtype))
         return out
 
-    def target_offsets(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(hm08 vertex indices, offsets in dm) of one target file, for incremental slider updates."""
-        return self.asset.targets.rows(name)
-
 
 def apply_expression(vertices: np.ndarray, units: Mapping[str, float], asset: HeadAsset | None = None
                      ) -> np.ndarray:

@@ -32,7 +32,6 @@ THRESHOLD = 0.4
 #: Display colours (sRGB) of the labels, for contact sheets and debugging.
 LABEL_COLOURS = np.array([[0, 0, 0], [90, 90, 90], [40, 120, 255], [150, 60, 20], [255, 200, 0],
                           [230, 30, 60], [40, 200, 90], [255, 120, 200], [150, 90, 255]], dtype=np.uint8)
-_SCHEMA_GROUP = {"cheeks": "cheek"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -237,12 +237,6 @@ def fractal_noise(size: int, seed: int = 0) -> np.ndarray:
     return np.round(field * 255).astype(np.uint8)
 
 
-def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """(N, 3) float32 unit normals: area-weighted mean of the incident triangles' normals."""
-    normals = VertexNormals(triangles, len(positions))(np.asarray(positions, dtype=np.float32))
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), np.float32(1e-12))
-
-
 class VertexNormals:
     """Area-weighted vertex normals, not normalised (the vertex shader normalises), for one fixed
     triangle list set up once: per call, a gather and a segmented sum."""
