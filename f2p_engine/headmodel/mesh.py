@@ -51,13 +51,6 @@ def _dense(targets: SparseTargets, names: list[str], columns: np.ndarray) -> np.
     return out.reshape(len(names), -1)
 
 
-def _face_target_names() -> list[str]:
-    names = []
-    for modifier in schema.face_modifiers():
-        names += [t for t in schema.modifier_targets(modifier) if t is not None]
-    return names
-
-
 def face_target_weights(modifiers: Iterable[tuple[str, float]]) -> dict[str, float]:
     """Weights of face target files: a value v drives `<min>` by -min(v, 0) and `<max>` by max(v, 0)."""
     known = set(schema.face_modifiers())
@@ -90,7 +83,7 @@ class HeadModel:
         self.asset = asset or default_asset()
         targets = self.asset.targets
         self.macro_names = macro_targets()
-        self.face_names = _face_target_names()
+        self.face_names = schema.target_files(schema.face_modifiers())
         rows = np.arange(len(self.asset.base_coords)) if vertex_ids is None else np.asarray(vertex_ids, np.int64)
         self.vertex_ids = rows
         self._base = self.asset.base_coords[rows]

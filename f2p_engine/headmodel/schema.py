@@ -8,6 +8,7 @@ the app's slider panel all read this module; nothing else lists parameters.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -215,6 +216,11 @@ def modifier_targets(name: str) -> tuple[str | None, str]:
     left, _, high = rest.partition("|")
     stem, _, low = left.rpartition("-")
     return f"{group}/{stem}-{low}", f"{group}/{stem}-{high}"
+
+
+def target_files(modifiers: Iterable[str]) -> list[str]:
+    """Target files (without extension) the given modifiers drive, in order (`modifier_targets`)."""
+    return [target for name in modifiers for target in modifier_targets(name) if target is not None]
 
 
 def face_modifiers() -> tuple[str, ...]:

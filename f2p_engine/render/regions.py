@@ -64,13 +64,6 @@ def _target_influence(asset: HeadAsset, names: list[str], vertex_ids: np.ndarray
     return out
 
 
-def _region_targets(region: str) -> list[str]:
-    names = []
-    for param in schema.params_in_region(region):
-        names += [t for t in schema.modifier_targets(param.name) if t is not None]
-    return names
-
-
 def _smooth(values: np.ndarray, triangles: np.ndarray, steps: int) -> np.ndarray:
     """Average each vertex with its triangle neighbours `steps` times (soft paint edges)."""
     count = np.bincount(triangles.ravel(), minlength=len(values)).astype(np.float32) * 2
@@ -88,8 +81,8 @@ def region_map(asset: HeadAsset | None = None) -> RegionMap:
     """Labels and paint weights of the default head mesh (computed once, deterministic)."""
     asset = asset or default_asset()
     mesh: HeadMesh = head_mesh(asset)
-    influence = np.stack([_target_influence(asset, _region_targets(r), mesh.vertex_ids)
-                          for r in schema.LOCAL_REGIONS], axis=1)
+    targets = [schema.target_files(p.name for p in schema.params_in_region(r)) for r in schema.LOCAL_REGIONS]
+    influence = np.stack([_target_influence(asset, names, mesh.vertex_ids) for names in targets], axis=1)
     influence /= influence.max(axis=0)
     per_triangle = influence[mesh.triangles].mean(axis=1)
     best = per_triangle.argmax(axis=1)
