@@ -30,7 +30,7 @@ from f2p_engine.synth.augment import (
     render_background,
     sample_augmentation,
 )
-from f2p_engine.synth.sampler import recipe_rng, sample_recipe
+from f2p_engine.synth.sampler import recipe_at
 
 #: Seed-sequence tag of the augmentation stream (the recipe stream is `recipe_rng(seed, index)`).
 _AUGMENT_STREAM = 1
@@ -76,7 +76,7 @@ class SampleFactory:
         self._eye_distance = float(np.hypot(*(targets[1] - targets[0]))) / size
 
     def make(self, seed: int, index: int) -> Sample:
-        recipe = sample_recipe(recipe_rng(seed, index), name=f"f2p_{seed}_{index:06d}")
+        recipe = recipe_at(seed, index)
         rng = np.random.default_rng([seed, index, _AUGMENT_STREAM])
         augmentation = sample_augmentation(rng, recipe, self.config, eye_distance=self._eye_distance)
         vertices = self.model.vertices(recipe.modifiers)

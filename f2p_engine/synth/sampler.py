@@ -84,6 +84,11 @@ def recipe_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
+def recipe_at(seed: int, index: int) -> Recipe:
+    """Recipe `index` of `seed`, named `f2p_<seed>_<index>`: the same in `f2p sample` and the dataset."""
+    return sample_recipe(recipe_rng(seed, index), name=f"f2p_{seed}_{index:06d}")
+
+
 def sample_recipes(count: int, seed: int, start: int = 0) -> Iterator[Recipe]:
     for index in range(start, start + count):
-        yield sample_recipe(recipe_rng(seed, index), name=f"f2p_{seed}_{index:06d}")
+        yield recipe_at(seed, index)
