@@ -43,6 +43,7 @@ from f2p_engine.synth.factory import Sample, SampleFactory
 log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = "f2p-synth-3"  # 2: rendered straight into the aligned frame; 3: skin lit per vertex
+FORMAT = "f2p-synthetic-dataset-1"
 MANIFEST = "manifest.json"
 SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200
@@ -202,7 +203,7 @@ def build_manifest(folder: Path, count: int, settings: GenerateSettings) -> dict
         arrays[array] = {"dtype": str(sample.dtype), "shape": list(sample.shape[1:])}
     boxes = region_boxes(total / max(count, 1), settings.size)
     return {
-        "format": "f2p-synthetic-dataset-1",
+        "format": FORMAT,
         "count": count,
         **settings.as_dict(),
         "shards": shards,
@@ -238,7 +239,7 @@ class SyntheticDataset:
             raise InputError(f"{path}: no manifest (not a dataset, or its generation did not finish)") from None
         except ValueError as exc:
             raise InputError(f"{path}: malformed manifest ({exc})") from None
-        if manifest.get("format") != "f2p-synthetic-dataset-1":
+        if manifest.get("format") != FORMAT:
             raise InputError(f"{path}: not an f2p synthetic dataset manifest")
         return cls(folder, manifest, mmap)
 
