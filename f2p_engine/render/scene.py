@@ -20,7 +20,7 @@ PIVOT = np.array([0.0, 7.0, 0.4])
 #: Eye-centre midpoint of the neutral hm08 head (dm), used to frame faces.
 EYE_MIDPOINT = np.array([0.0, 7.284, 1.245])
 View = Literal["front", "three-quarter", "side"]
-VIEW_YAW: dict[str, float] = {"front": 0.0, "three-quarter": 35.0, "side": 90.0}
+VIEW_YAW: dict[View, float] = {"front": 0.0, "three-quarter": 35.0, "side": 90.0}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

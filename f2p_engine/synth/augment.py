@@ -203,7 +203,10 @@ def _noise_tile(side: int) -> np.ndarray:
 
 
 def degrade(image: np.ndarray, photometric: Photometric, rng: np.random.Generator) -> np.ndarray:
-    """Apply blur, noise and JPEG round trip to an (S, S, 3) uint8 RGB image; returns a new array."""
+    """Apply blur, noise and JPEG round trip to an (S, S, 3) uint8 RGB image.
+
+    Returns a new array, or `image` itself (made contiguous) when `photometric` applies nothing.
+    """
     out = image
     if photometric.blur_sigma is not None:
         out = cv2.GaussianBlur(out, (0, 0), photometric.blur_sigma)
