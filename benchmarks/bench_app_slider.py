@@ -14,6 +14,7 @@ STARTED = time.perf_counter()
 
 import argparse  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -73,6 +74,7 @@ def main() -> None:
     window_size = f"{window.width()}x{window.height()}"
     gl_size = f"{window.head_view.canvas.width()}x{window.head_view.canvas.height()}"
     window.close()
+    shutil.rmtree(scratch, ignore_errors=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
