@@ -71,6 +71,10 @@ def test_loss_terms_are_region_l1_and_cross_entropy():
     log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     assert terms["ce_eye_colour"] == pytest.approx(-log_probs[np.arange(6), labels[:, 0]].mean(), rel=1e-5)
     assert float(total.detach()) == pytest.approx(sum(terms.values()), rel=1e-5)  # log-scales start at 0
+    scaled = MultiPartLoss(layout, "l1", adaptive=False, discrete_weight=0.05)
+    total, _ = scaled(outputs, torch.tensor(target, dtype=torch.float32), torch.tensor(labels))
+    expected = terms["slider_eyes"] + 0.05 * terms["ce_eye_colour"]
+    assert float(total.detach()) == pytest.approx(expected, rel=1e-5)
 
     aggregate = MultiPartLoss(output_layout(FACE), "l2")
     assert aggregate.term_names[:2] == ("slider_macro", "slider_head")

@@ -67,6 +67,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     slider_loss: SliderLoss = "l1"
     adaptive_weights: bool = True
+    #: Fixed factor on every cross-entropy term (see `loss.MultiPartLoss`).
+    discrete_weight: float = 1.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -193,7 +195,7 @@ def train_model(config: TrainConfig, train_source: SampleSource, val_source: Sam
             raise InputError(f"{out}: holds a checkpoint of another config; use a new folder")
     seed_everything(config.seed)
     net = create_net(config.net, pretrained=config.pretrained and state is None, **config.net_kwargs())
-    loss_fn = MultiPartLoss(net.layout, config.slider_loss, config.adaptive_weights)
+    loss_fn = MultiPartLoss(net.layout, config.slider_loss, config.adaptive_weights, config.discrete_weight)
     with atomic_output(out / CONFIG_JSON) as tmp:
         tmp.write_text(json.dumps(asdict(config), indent=2) + "\n")
     start = 0

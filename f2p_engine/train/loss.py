@@ -5,6 +5,11 @@ Each term k has a learned log-scale s_k and contributes exp(-s_k) * L_k + s_k. F
 optimum is s_k = log L_k, so every term is effectively divided by its own running magnitude:
 regions with large errors cannot drown out small ones and no weight has to be hand-tuned. The
 s_k are trained with the model (they are this module's parameters: give them to the optimiser).
+
+`discrete_weight` scales every cross-entropy term. Measured on 4k samples: an easy discrete term
+(eye colour, learnt to 0.99) at weight 1 drowned the eye sliders (holdout L1 stayed at the
+baseline), and uncertainty weighting made it worse (a term going to 0 gets an unbounded weight);
+a small fixed weight with adaptive weighting off lets the sliders learn.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ class MultiPartLoss(nn.Module):
     indices in `layout.groups` order. Returns (total scalar, {term name: unweighted value}).
     """
 
-    def __init__(self, layout: OutputLayout, slider_loss: SliderLoss = "l1", adaptive: bool = True) -> None:
+    def __init__(self, layout: OutputLayout, slider_loss: SliderLoss = "l1", adaptive: bool = True,
+                 discrete_weight: float = 1.0) -> None:
         super().__init__()
         if slider_loss not in ("l1", "l2"):
             raise ValueError(f"unknown slider loss {slider_loss!r}")
@@ -42,6 +48,8 @@ class MultiPartLoss(nn.Module):
         self.term_names = tuple(f"slider_{r}" for r in self.regions) + tuple(f"ce_{g}" for g in self.groups)
         self.slider_loss = slider_loss
         self.log_scales = nn.Parameter(torch.zeros(len(self.term_names)), requires_grad=adaptive)
+        scale = [1.0] * len(self.regions) + [discrete_weight] * len(self.groups)
+        self.register_buffer("term_scale", torch.tensor(scale), persistent=False)
 
     def terms(self, outputs: tuple[torch.Tensor, ...], continuous: torch.Tensor,
               discrete: torch.Tensor) -> torch.Tensor:
@@ -55,5 +63,5 @@ class MultiPartLoss(nn.Module):
     def forward(self, outputs: tuple[torch.Tensor, ...], continuous: torch.Tensor,
                 discrete: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         terms = self.terms(outputs, continuous, discrete)
-        total = (torch.exp(-self.log_scales) * terms + self.log_scales).sum()
+        total = (torch.exp(-self.log_scales) * self.term_scale * terms + self.log_scales).sum()
         return total, dict(zip(self.term_names, terms.detach().tolist(), strict=True))
