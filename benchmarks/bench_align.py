@@ -6,36 +6,14 @@ Usage: python3 benchmarks/bench_align.py [--runs 100]
 """
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
 
-import cv2
-import numpy as np
-from skimage import data
+from bench_common import astronaut_640x480, median_ms
 
 from f2p_engine.adapt import create_adapter
 from f2p_engine.face.aligned import align_face, align_photo
 from f2p_engine.face.detect import detect_faces, load_models
 from f2p_engine.face.identity import identity_descriptor
-from f2p_engine.face.image import RGBImage
-
-
-def _photo() -> RGBImage:
-    canvas = np.full((480, 640, 3), 120, np.uint8)
-    canvas[:, 80:560] = cv2.resize(data.astronaut(), (480, 480), interpolation=cv2.INTER_AREA)
-    return RGBImage(pixels=canvas, source="astronaut 640x480")
-
-
-def _median_ms(work: Callable[[], object], runs: int) -> tuple[float, float]:
-    work()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(0.9 * len(times))]
 
 
 def main() -> None:
@@ -45,7 +23,7 @@ def main() -> None:
     start = time.perf_counter()
     load_models()
     print(f"model load (detector + 68 landmarks): {(time.perf_counter() - start) * 1000:.0f} ms")
-    photo = _photo()
+    photo = astronaut_640x480()
     face = align_photo(photo)
     adapter = create_adapter("photometric")
     steps = {
@@ -56,7 +34,7 @@ def main() -> None:
         "identity descriptor": lambda: identity_descriptor(photo, face.detection),
     }
     for name, work in steps.items():
-        median, p90 = _median_ms(work, args.runs)
+        median, p90 = median_ms(work, args.runs)
         print(f"{name}: median {median:.1f} ms, p90 {p90:.1f} ms over {args.runs} runs")
 
 

@@ -7,36 +7,14 @@ Usage: python3 benchmarks/bench_predict.py [--models DIR] [--runs 50] [--threads
 """
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import cv2
-import numpy as np
-from skimage import data
+from bench_common import astronaut_640x480, median_ms
 
 from f2p_engine.face.aligned import align_photo
 from f2p_engine.face.detect import load_models
-from f2p_engine.face.image import RGBImage
 from f2p_engine.infer.pipeline import Predictor, predict_photo
-
-
-def _photo() -> RGBImage:
-    canvas = np.full((480, 640, 3), 120, np.uint8)
-    canvas[:, 80:560] = cv2.resize(data.astronaut(), (480, 480), interpolation=cv2.INTER_AREA)
-    return RGBImage(pixels=canvas, source="astronaut 640x480")
-
-
-def _median_ms(work: Callable[[], object], runs: int) -> tuple[float, float]:
-    work()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(0.9 * len(times))]
 
 
 def main() -> None:
@@ -54,14 +32,14 @@ def main() -> None:
     sizes = {m.name: (predictor.manifest.path(m).stat().st_size / 2**20) for m in predictor.manifest.models}
     print(f"model files: {sum(sizes.values()):.1f} MB in {len(sizes)} files")
 
-    photo = _photo()
+    photo = astronaut_640x480()
     face = align_photo(photo)
-    total, total_p90 = _median_ms(lambda: predict_photo(predictor, photo, adapter=args.adapter), args.runs)
-    models, models_p90 = _median_ms(lambda: predictor.predict_aligned(face.image, face.landmarks), args.runs)
+    total, total_p90 = median_ms(lambda: predict_photo(predictor, photo, adapter=args.adapter), args.runs)
+    models, models_p90 = median_ms(lambda: predictor.predict_aligned(face.image, face.landmarks), args.runs)
     print(f"photo -> recipe: median {total:.1f} ms, p90 {total_p90:.1f} ms (goal <= 100 ms)")
     print(f"  aligned face -> recipe (models + ensemble): median {models:.1f} ms, p90 {models_p90:.1f} ms")
     for entry in predictor.manifest.models:
-        ms, _ = _median_ms(lambda e=entry: predictor.run_model(e, face.image[None], face.landmarks[None]), args.runs)
+        ms, _ = median_ms(lambda e=entry: predictor.run_model(e, face.image[None], face.landmarks[None]), args.runs)
         print(f"  {entry.name:10s} {entry.preprocessing.height}x{entry.preprocessing.width}: {ms:.1f} ms")
 
 

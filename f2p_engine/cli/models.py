@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from f2p_engine.cli import warn
+from f2p_engine.cli import positive_int, warn
 from f2p_engine.errors import InputError
 
 
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--config", type=Path, default=None, metavar="CONFIG.json",
                        help="ensemble config overrides (keys of f2p_engine.train.run.EnsembleConfig; "
                             "'aggregate' and 'local' take TrainConfig keys)")
-    train.add_argument("--threads", type=_positive, default=2, help="torch CPU threads (default 2)")
+    train.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2)")
     train.set_defaults(run=run_train)
 
     evaluate = subparsers.add_parser(
@@ -51,13 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--models", type=Path, default=None, metavar="DIR",
                          help="model folder with manifest.json (default: the shipped models)")
     predict.set_defaults(run=run_predict)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _load_config(path: Path | None) -> Any:
