@@ -46,6 +46,7 @@ from app.qt_photo import QtPipelineStrip, QtSourceView
 from app.settings import StudioSettings
 from app.state import Photo, StudioState
 from app.workers import LatestOnly
+from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.errors import F2PError, InputError
 from f2p_engine.face.frames import CameraSource, VideoFileSource
 from f2p_engine.files import atomic_output
@@ -474,7 +475,7 @@ class StudioWindow(QMainWindow):
         self.head_view.set_wireframe(self.settings.flag("view/wireframe", False))
         if (camera := self.settings.text("webcam/index", "0")).isdigit():
             self.live_bar.camera_index.setValue(int(camera))
-        index = self.strip.adapter.findText(self.settings.text("pipeline/adapter", "identity"))
+        index = self.strip.adapter.findText(self.settings.text("pipeline/adapter", DEFAULT_ADAPTER))
         if index >= 0:
             self.strip.adapter.setCurrentIndex(index)
 

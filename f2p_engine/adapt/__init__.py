@@ -6,4 +6,9 @@ Importing the package registers the built-in adapters: `identity` and `photometr
 from f2p_engine.adapt import photometric
 from f2p_engine.adapt.base import Adapter, available_adapters, create_adapter, register_adapter, stylise
 
-__all__ = ["Adapter", "available_adapters", "create_adapter", "photometric", "register_adapter", "stylise"]
+#: The adapter every entry point uses unless told otherwise: photos get the renders' plain
+#: background outside the face and their skin chroma, the look the models were trained on.
+DEFAULT_ADAPTER = "photometric"
+
+__all__ = ["DEFAULT_ADAPTER", "Adapter", "available_adapters", "create_adapter", "photometric", "register_adapter",
+           "stylise"]

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.cli import positive_int, warn
 from f2p_engine.errors import InputError
 
@@ -46,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("photo", type=Path, metavar="PHOTO")
     predict.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mhm")
     predict.add_argument("--json", type=Path, default=None, metavar="OUT.json")
-    predict.add_argument("--adapter", default="photometric", metavar="NAME",
-                         help="domain adapter: identity or photometric (default: photometric)")
+    predict.add_argument("--adapter", default=DEFAULT_ADAPTER, metavar="NAME",
+                         help=f"domain adapter: identity or photometric (default: {DEFAULT_ADAPTER})")
     predict.add_argument("--models", type=Path, default=None, metavar="DIR",
                          help="model folder with manifest.json (default: the shipped models)")
     predict.set_defaults(run=run_predict)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.cli import image_side, warn
 from f2p_engine.errors import InputError
 
@@ -22,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(crops of the stylised image: what the local models see) and DIR/landmarks.json.")
     align.add_argument("photo", type=Path, metavar="PHOTO")
     align.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    align.add_argument("--adapter", default="photometric", metavar="NAME",
-                       help="domain adapter: identity or photometric (default: photometric)")
+    align.add_argument("--adapter", default=DEFAULT_ADAPTER, metavar="NAME",
+                       help=f"domain adapter: identity or photometric (default: {DEFAULT_ADAPTER})")
     align.add_argument("--size", type=image_side(4096), default=256, metavar="PX",
                        help="aligned image side (default 256)")
     align.set_defaults(run=run_align)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import AGGREGATE, ModelEntry, ModelManifest, load_manifest
 from f2p_engine.nets.spec import preprocess
@@ -142,7 +143,7 @@ def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
     return out
 
 
-def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = "identity", base: Recipe | None = None
+def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_ADAPTER, base: Recipe | None = None
                   ) -> tuple[Prediction, AlignedFace]:
     """Photo -> (Prediction, the aligned and adapted face): detect, align, adapt, predict.
 
