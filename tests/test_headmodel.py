@@ -10,7 +10,7 @@ from f2p_engine.files import resources_dir
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.asset import ASSET_FILE, VERTEX_COUNT, load_asset
 from f2p_engine.headmodel.macro import age_token_weights, macro_target_weights
-from f2p_engine.headmodel.mesh import HEAD_CUT_Y, apply_expression, default_modifiers, face_target_weights, head_mesh
+from f2p_engine.headmodel.mesh import HEAD_CUT_Y, default_modifiers, face_target_weights, head_mesh
 
 SHIPPED_ASSET = resources_dir() / "head" / ASSET_FILE
 
@@ -123,7 +123,7 @@ def test_head_mesh_is_closed_outward_and_has_eyes(head_model):
 
 def test_expression_opens_jaw(head_model, asset):
     neutral = head_model.vertices(default_modifiers())
-    open_jaw = apply_expression(neutral, {"jawOpen": 1.0}, asset)
+    open_jaw = head_model.apply_expression(neutral, {"jawOpen": 1.0})
     index, _ = asset.expressions.rows("jawOpen")
     assert (open_jaw - neutral)[index, 1].min() < -0.1
     assert np.array_equal(np.delete(open_jaw, index, axis=0), np.delete(neutral, index, axis=0))

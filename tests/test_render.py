@@ -154,11 +154,11 @@ def test_frame_renders_what_warping_the_plain_render_shows(renderer, neutral):
 
 
 def test_rendered_vertex_subset_gives_the_same_picture(renderer, head_model):
-    from f2p_engine.headmodel.mesh import HeadModel, apply_expression
+    from f2p_engine.headmodel.mesh import HeadModel
 
     modifiers = {"nose/nose-scale-horiz-decr|incr": 0.7, "macrodetails/Gender": 0.2}
     expression = {"jawOpen": 0.3, "mouthSmileLeft": 0.4}
-    full = apply_expression(head_model.vertices(modifiers), expression, head_model.asset)
+    full = head_model.apply_expression(head_model.vertices(modifiers), expression)
     subset_model = HeadModel(head_model.asset, vertex_ids=renderer.vertex_ids)
     subset = subset_model.apply_expression(subset_model.vertices(modifiers), expression)
     np.testing.assert_allclose(subset, full[renderer.vertex_ids], atol=1e-5)

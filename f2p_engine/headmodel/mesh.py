@@ -119,7 +119,8 @@ class HeadModel:
         return out
 
     def apply_expression(self, vertices: np.ndarray, units: Mapping[str, float]) -> np.ndarray:
-        """`apply_expression` for vertices as this model's `vertices` returns them; returns a copy."""
+        """Add CC0 face-unit expression targets (e.g. {"jawOpen": 0.3}) to vertices as this model's
+        `vertices` returns them (all of hm08, or the `vertex_ids` subset); returns a copy."""
         expressions = self.asset.expressions
         out = vertices.copy()
         for name, weight in units.items():
@@ -128,17 +129,6 @@ class HeadModel:
             kept = local >= 0
             np.add.at(out, local[kept], (offsets[kept] * weight).astype(out.dtype))
         return out
-
-
-def apply_expression(vertices: np.ndarray, units: Mapping[str, float], asset: HeadAsset | None = None
-                     ) -> np.ndarray:
-    """Add CC0 face-unit expression targets (e.g. {"jawOpen": 0.3}) to hm08 vertices; returns a copy."""
-    expressions = (asset or default_asset()).expressions
-    out = vertices.copy()
-    for name, weight in units.items():
-        index, offsets = expressions.rows(name)
-        np.add.at(out, index, (offsets * weight).astype(out.dtype))
-    return out
 
 
 @cache
@@ -172,5 +162,5 @@ def default_modifiers() -> dict[str, float]:
     return {name: (1 / 3 if name in schema.ETHNIC_MODIFIERS else 0.5) for name in schema.MACRO_MODIFIERS}
 
 
-__all__ = ["HEAD_CUT_Y", "TARGET_UNIT", "HeadMesh", "HeadModel", "apply_expression", "default_modifiers",
+__all__ = ["HEAD_CUT_Y", "TARGET_UNIT", "HeadMesh", "HeadModel", "default_modifiers",
            "face_target_weights", "head_mesh"]

@@ -293,7 +293,7 @@ class Renderer:
     """Offscreen renderer of the hm08 head at `size` x `size` pixels. Create one per process.
 
     `render(vertices, ...)` takes either all 19158 hm08 vertices (dm, Y up), as `HeadModel.vertices`
-    and `apply_expression` return them, or only the rendered ones, `vertices[renderer.vertex_ids]`
+    and `HeadModel.apply_expression` return them, or only the rendered ones, `vertices[renderer.vertex_ids]`
     (what `HeadModel(vertex_ids=renderer.vertex_ids)` returns).
     """
 
