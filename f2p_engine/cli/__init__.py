@@ -12,9 +12,14 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from f2p_engine import __version__
 from f2p_engine.errors import F2PError
+
+if TYPE_CHECKING:
+    from f2p_engine.recipe import Recipe
 
 #: Command modules, in data-flow order; each defines `register(subparsers)`.
 COMMAND_MODULES = ("head", "synth", "photo", "models")
@@ -46,6 +51,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"f2p {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def read_recipe_reporting(command: str, path: Path) -> Recipe:
+    """Read an .mhm or JSON recipe; one warning line per problem found and per part not applied."""
+    from f2p_engine.recipe import read_recipe
+
+    result = read_recipe(path)
+    for message in result.warnings:
+        warn(command, message)
+    for message in result.recipe.unapplied():
+        warn(command, f"{path}: {message}")
+    return result.recipe
 
 
 def positive_int(text: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from f2p_engine.cli import positive_int, warn
+from f2p_engine.cli import positive_int, read_recipe_reporting
 from f2p_engine.errors import InputError
 
 
@@ -31,19 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_mesh(args: argparse.Namespace) -> int:
     from f2p_engine.headmodel.export import HEAD_FORMATS, export_head, write_basemesh_obj
     from f2p_engine.headmodel.mesh import HeadModel
-    from f2p_engine.recipe import read_recipe
 
     suffix = args.output.suffix.lower()
     if args.basemesh and suffix != ".obj":
         raise InputError(f"{args.output}: --basemesh writes OBJ only")
     if suffix not in HEAD_FORMATS:
         raise InputError(f"{args.output}: unsupported mesh format {suffix!r} (use {', '.join(HEAD_FORMATS)})")
-    result = read_recipe(args.recipe)
-    for message in result.warnings:
-        warn("mesh", message)
-    for message in result.recipe.unapplied():
-        warn("mesh", f"{args.recipe}: {message}")
-    vertices = HeadModel().vertices(result.recipe.modifiers)
+    recipe = read_recipe_reporting("mesh", args.recipe)
+    vertices = HeadModel().vertices(recipe.modifiers)
     if args.basemesh:
         write_basemesh_obj(vertices, args.output)
     else:

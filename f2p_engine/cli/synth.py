@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from f2p_engine.cli import image_side, positive_int, warn
+from f2p_engine.cli import image_side, positive_int, read_recipe_reporting
 from f2p_engine.errors import InputError
 
 VIEWS = ("front", "three-quarter", "side")
@@ -60,15 +60,11 @@ def run_render(args: argparse.Namespace) -> int:
 
     from f2p_engine.face.image import write_png
     from f2p_engine.headmodel.mesh import HeadModel
-    from f2p_engine.recipe import read_recipe
     from f2p_engine.render.renderer import Renderer
     from f2p_engine.render.scene import VIEW_YAW, Appearance, Pose, view_camera
 
     _check_png(args.output)
-    result = read_recipe(args.recipe)
-    for message in result.warnings:
-        warn("render", message)
-    recipe = result.recipe
+    recipe = read_recipe_reporting("render", args.recipe)
     vertices = HeadModel().vertices(recipe.modifiers)
     renderer = Renderer(args.size)
     rendering = renderer.render(vertices, view_camera(), pose=Pose(yaw=VIEW_YAW[args.view]),
