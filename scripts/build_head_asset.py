@@ -16,7 +16,6 @@ Usage: python scripts/build_head_asset.py [--wheels DIR] [--out resources/head]
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import subprocess
@@ -29,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from f2p_engine.files import atomic_output, write_npz  # noqa: E402
+from f2p_engine.files import atomic_output, sha256_file, write_npz  # noqa: E402
 from f2p_engine.headmodel import schema  # noqa: E402
 from f2p_engine.headmodel.asset import ASSET_FILE, ASSET_FORMAT  # noqa: E402
 from f2p_engine.headmodel.macro import macro_targets  # noqa: E402
@@ -52,7 +51,7 @@ def fetch_wheels(folder: Path) -> dict[str, Path]:
     paths = {}
     for name, digest in WHEELS.items():
         path = folder / name
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        actual = sha256_file(path)
         if actual != digest:
             raise SystemExit(f"{path}: sha256 {actual} does not match the pinned {digest}")
         paths[name] = path
@@ -150,7 +149,7 @@ def build(wheels: dict[str, Path], out_dir: Path) -> dict:
         tmp.write_text(licence)
     manifest = {
         "file": ASSET_FILE,
-        "sha256": hashlib.sha256(asset.read_bytes()).hexdigest(),
+        "sha256": sha256_file(asset),
         "bytes": asset.stat().st_size,
         "format": ASSET_FORMAT,
         "schema_version": schema.SCHEMA_VERSION,

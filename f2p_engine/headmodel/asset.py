@@ -7,7 +7,6 @@ stores them. Built by `scripts/build_head_asset.py`; checked against its manifes
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from f2p_engine.errors import AssetError
-from f2p_engine.files import resources_dir
+from f2p_engine.files import resources_dir, sha256_file
 
 ASSET_FILE = "hm08_head.npz"
 ASSET_FORMAT = "f2p-hm08-head-1"
@@ -76,7 +75,7 @@ def _verify(path: Path) -> None:
         expected = json.loads(manifest_path.read_text())["sha256"]
     except (OSError, ValueError, KeyError) as exc:
         raise AssetError(f"{manifest_path}: head asset manifest missing or unreadable ({exc})") from None
-    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    actual = sha256_file(path)
     if actual != expected:
         raise AssetError(f"{path}: sha256 does not match its manifest; rebuild with scripts/build_head_asset.py")
 

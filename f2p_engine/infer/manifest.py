@@ -16,7 +16,6 @@ an AssetError that says what to do, never a silently wrong prediction.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from f2p_engine.errors import AssetError
-from f2p_engine.files import atomic_output, resources_dir
+from f2p_engine.files import atomic_output, resources_dir, sha256_file
 from f2p_engine.headmodel import schema
 from f2p_engine.nets.spec import FACE, OutputLayout, Preprocessing
 
@@ -37,14 +36,6 @@ AGGREGATE = "aggregate"
 def models_dir() -> Path:
     """Where the shipped models live: `resources/models/`."""
     return resources_dir() / "models"
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
