@@ -49,17 +49,17 @@ def ensemble_metrics(*, target: np.ndarray, labels: np.ndarray, aggregate: np.nd
     baseline = np.broadcast_to(train_mean, target.shape)
     ensemble = combine(aggregate, local, weights)
     has_local = ~np.isnan(local).all(axis=0)
-    local_l1 = region_l1(np.where(np.isnan(local), target, local)[:, has_local], target[:, has_local],
-                         [n for n, keep in zip(params, has_local, strict=True) if keep])
-    regions = {}
-    for region, base in region_l1(baseline, target, params).items():
-        regions[region] = {"baseline_l1": base, "aggregate_l1": region_l1(aggregate, target, params)[region],
-                           "local_l1": local_l1.get(region), "ensemble_l1": region_l1(ensemble, target, params)[region]}
+    covered = [n for n, keep in zip(params, has_local, strict=True) if keep]
+    local_l1 = region_l1(np.where(np.isnan(local), target, local)[:, has_local], target[:, has_local], covered)
+    aggregate_l1 = region_l1(aggregate, target, params)
+    ensemble_l1 = region_l1(ensemble, target, params)
+    regions = {region: {"baseline_l1": base, "aggregate_l1": aggregate_l1[region], "local_l1": local_l1.get(region),
+                        "ensemble_l1": ensemble_l1[region]}
+               for region, base in region_l1(baseline, target, params).items()}
     group_index = {g.name: i for i, g in enumerate(schema.DISCRETE_GROUPS)}
     discrete = {g: {"accuracy": accuracy(probs, labels[:, group_index[g]]),
                     "aggregate_accuracy": accuracy(aggregate_probs[g], labels[:, group_index[g]])}
                 for g, probs in ensemble_probs.items()}
-    covered = [n for n, keep in zip(params, has_local, strict=True) if keep]
 
     def local_params_l1(predicted: np.ndarray) -> float:
         return float(np.abs(predicted - target)[:, has_local].mean()) if covered else float("nan")
