@@ -130,6 +130,19 @@ def test_feature_extraction_freezes_the_backbone_and_its_statistics():
     assert all(p.requires_grad for p in net.backbone.parameters())
 
 
+def test_discrete_groups_have_their_own_branch():
+    """Cross-entropy gradients reach the classifier branch only, never the slider backbone or head."""
+    net = create_net("smallcnn", crop="eyes", input_size=32)
+    x = torch.randn(4, 3, net.preprocessing.height, net.preprocessing.width)
+    sliders, eye_colour = net.train()(x)
+    assert sliders.shape == (4, len(net.layout.params))
+    assert eye_colour.shape == (4, 6)
+    torch.nn.functional.cross_entropy(eye_colour, torch.tensor([0, 1, 2, 3])).backward()
+    assert all(p.grad is None for p in [*net.backbone.parameters(), *net.head.parameters()])
+    assert all(p.grad is not None for p in net.classifier.parameters())
+    assert create_net("smallcnn", crop="chin", input_size=32).classifier is None
+
+
 def test_mobilenetv2_imagenet_weights_recognise_a_cat():
     """Our MobileNetV2 with the offline ImageNet weights classifies skimage's cat as a cat."""
     import cv2

@@ -156,6 +156,18 @@ def test_feature_phase_needs_pretrained_weights():
         TrainConfig(net="smallcnn", feature_epochs=5)
 
 
+def test_feature_phase_trains_sliders_and_discrete_groups_need_fine_tuning(tmp_path):
+    source = drawn_faces(12, size=64, seed=3)
+    train, val = Subset(source, np.arange(8)), Subset(source, np.arange(8, 12))
+    features_only = TrainConfig(net="mobilenetv2_s16", crop="eyes", input_size=24, hidden=16, pretrained=True,
+                                feature_epochs=1, finetune_epochs=0, batch_size=4)
+    with pytest.raises(InputError, match="finetune_epochs"):
+        train_model(features_only, train, val, tmp_path / "eyes")
+    train_model(replace(features_only, crop="nose"), train, val, tmp_path / "nose")
+    with (tmp_path / "nose" / "log.csv").open() as handle:
+        assert [r["phase"] for r in csv.DictReader(handle)] == ["features"]
+
+
 def test_export_refuses_a_disagreeing_graph(tmp_path):
     net = create_net("smallcnn", crop="nose", input_size=16)
     example = torch.randn(1, 3, net.preprocessing.height, net.preprocessing.width)

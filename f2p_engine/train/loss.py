@@ -32,6 +32,7 @@ class MultiPartLoss(nn.Module):
     `forward(outputs, continuous, discrete)`: `outputs` as the model returns them; `continuous`
     float32 (N, P) targets in [0, 1] in `layout.params` order; `discrete` int64 (N, G) option
     indices in `layout.groups` order. Returns (total scalar, {term name: unweighted value}).
+    `outputs` may stop after the sliders (a feature phase trains the slider head alone).
     """
 
     def __init__(self, layout: OutputLayout, slider_loss: SliderLoss = "l1", adaptive: bool = True,
@@ -63,5 +64,7 @@ class MultiPartLoss(nn.Module):
     def forward(self, outputs: tuple[torch.Tensor, ...], continuous: torch.Tensor,
                 discrete: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         terms = self.terms(outputs, continuous, discrete)
-        total = (torch.exp(-self.log_scales) * self.term_scale * terms + self.log_scales).sum()
+        # Slider terms come first: outputs without logits (the feature phase) weigh the sliders only.
+        log_scales, term_scale = self.log_scales[:len(terms)], self.term_scale[:len(terms)]
+        total = (torch.exp(-log_scales) * term_scale * terms + log_scales).sum()
         return total, dict(zip(self.term_names, terms.detach().tolist(), strict=True))

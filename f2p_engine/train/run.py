@@ -40,10 +40,10 @@ class EnsembleConfig:
     """The aggregate model's config, one config template for every local model (its crop is set
     per region), the regions with local models, and the holdout split."""
 
-    aggregate: TrainConfig = field(default_factory=lambda: TrainConfig(net="mobilenetv2", input_size=128))
-    local: TrainConfig = field(default_factory=lambda: TrainConfig(net="mobilenetv2_s16", input_size=48))
+    aggregate: TrainConfig = field(default_factory=lambda: TrainConfig(input_size=64, finetune_epochs=12))
+    local: TrainConfig = field(default_factory=TrainConfig)
     regions: tuple[str, ...] = schema.LOCAL_REGIONS
-    holdout_fraction: float = 0.2
+    holdout_fraction: float = 0.1
     split_seed: int = 0
 
     def members(self) -> dict[str, TrainConfig]:
