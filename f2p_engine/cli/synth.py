@@ -56,22 +56,13 @@ def _check_png(path: Path) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from f2p_engine.face.image import write_png
-    from f2p_engine.headmodel.mesh import HeadModel
+    from f2p_engine.render.recipe_view import render_recipe
     from f2p_engine.render.renderer import Renderer
-    from f2p_engine.render.scene import VIEW_YAW, Appearance, Pose, view_camera
 
     _check_png(args.output)
     recipe = read_recipe_reporting("render", args.recipe)
-    vertices = HeadModel().vertices(recipe.modifiers)
-    renderer = Renderer(args.size)
-    rendering = renderer.render(vertices, view_camera(), pose=Pose(yaw=VIEW_YAW[args.view]),
-                                appearance=Appearance(skin=recipe.choice("skin"),
-                                                      eye_colour=recipe.choice("eye_colour")))
-    image = np.where(rendering.labels[:, :, None] > 0, rendering.image, np.uint8(150))
-    write_png(args.output, image)
+    write_png(args.output, render_recipe(recipe, Renderer(args.size), view=args.view))
     return 0
 
 

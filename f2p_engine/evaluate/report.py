@@ -1,10 +1,12 @@
-"""Evaluation on held-out synthetic data: shipped ONNX models -> metrics.json, report.md and plots.
+"""Evaluation reports: shipped ONNX models + held-out synthetic data -> metrics.json, report.md and plots.
 
 Runs the same onnxruntime `Predictor` as `f2p predict` (no torch) over every sample, then the
 paper's comparisons (Tables 2 and 3): per-region L1 of the mean-prediction baseline, the
 aggregate model, the local models and the ensemble; constant weights 0 / 0.5 / 1 against the
 learned ones; discrete top-1 accuracy; and, from the training records in the manifest, feature
 extraction against fine-tuning. L1 is in normalised parameter units ([0, 1] = full range).
+`write_report` also writes the real-photo likeness table (Table 4, `likeness.evaluate_likeness`)
+when the metrics hold one, alone or next to the synthetic tables.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,10 +23,12 @@ from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import AGGREGATE
 from f2p_engine.infer.pipeline import Predictor
-from f2p_engine.train.data import SampleSource
 from f2p_engine.train.ensemble import assemble_local
 from f2p_engine.train.metrics import ensemble_metrics, softmax
 from f2p_engine.train.plot import bar_plot
+
+if TYPE_CHECKING:  # torch-free at run time: a photo-only evaluation needs no training code
+    from f2p_engine.train.data import SampleSource
 
 METRICS_JSON = "metrics.json"
 REPORT_MD = "report.md"
@@ -67,7 +71,10 @@ def evaluate_models(predictor: Predictor, source: SampleSource, batch_size: int 
 
 
 def goals(metrics: dict[str, Any]) -> dict[str, bool]:
-    """The issue's acceptance goals, each True when met."""
+    """The issue's acceptance goals (on held-out synthetic data), each True when met; none without
+    synthetic metrics."""
+    if "regions" not in metrics:
+        return {}
     regions = metrics["regions"]
     constant = metrics["constant_weights"]
     return {
@@ -84,10 +91,8 @@ def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def write_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str], title: str = "f2p evaluation") -> None:
-    """Write `metrics.json`, `report.md`, `l1_by_region.png` and `constant_weights.png` into `out_dir`."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def _synthetic_section(metrics: dict[str, Any], out: Path) -> list[str]:
+    """Report lines of the held-out synthetic evaluation; writes its two plots into `out`."""
     regions = metrics["regions"]
     names = list(regions)
     columns = ("baseline_l1", "aggregate_l1", "local_l1", "ensemble_l1")
@@ -97,7 +102,7 @@ def write_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str], title
     bar_plot(list(constant), {"L1 on local-model parameters": list(constant.values())},
              out / "constant_weights.png", title="ensemble weight w on the aggregate", ylabel="L1")
 
-    lines = [f"# {title}", "", f"Held-out samples: {metrics.get('samples', '?')}. L1 in normalised parameter units "
+    lines = [f"Held-out samples: {metrics.get('samples', '?')}. L1 in normalised parameter units "
              "(0..1 = the slider's full range); baseline = predicting the training mean.", "",
              "## Per region: aggregate vs local vs ensemble (full frame vs crop)", "",
              "| region | baseline | aggregate | local | ensemble | ensemble / baseline |", "|---|---|---|---|---|---|"]
@@ -116,8 +121,68 @@ def write_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str], title
                   "", "| model | feature extraction | fine-tuning |", "|---|---|---|"]
         lines += [f"| {m} | {_cell(v['feature_extraction_l1'])} | {_cell(v['fine_tuning_l1'])} |"
                   for m, v in metrics["transfer"].items()]
-    lines += ["", "## Goals", ""] + [f"- [{'x' if ok else ' '}] {goal}" for goal, ok in goals(metrics).items()]
+    return [*lines, ""]
+
+
+def _likeness_rows(likeness: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The likeness table's rows, (label, summary with "photos", "mean_distance", "median_distance"):
+    each adapter's own reconstructions, then the mean head and each adapter's other-photo baseline."""
+    rows = [(f"adapter {a}: own reconstruction", row) for a, row in likeness["adapters"].items()]
+    rows.append(("baseline: mean head (default recipe)", likeness["mean_head"]))
+    return rows + [(f"baseline: another photo's reconstruction ({a})", row)
+                   for a, row in likeness["other_reconstruction"].items()]
+
+
+def likeness_summary(likeness: dict[str, Any]) -> str:
+    """One line for the console: photos used, mean / median cosine distance of every table row."""
+    return (f"likeness on {likeness['used']}/{likeness['photos']} photos, mean/median cosine distance: "
+            + "; ".join(f"{label} {_cell(row['mean_distance'])}/{_cell(row['median_distance'])}"
+                        for label, row in _likeness_rows(likeness)))
+
+
+def _likeness_section(likeness: dict[str, Any], out: Path) -> list[str]:
+    """Report lines of the real-photo likeness evaluation (`likeness.evaluate_likeness`); writes its plot."""
+    adapters = list(likeness["adapters"])
+    others = likeness["other_reconstruction"]
+    bar_plot(adapters, {"own reconstruction": [likeness["adapters"][a]["mean_distance"] for a in adapters],
+                        "another photo's reconstruction": [others[a]["mean_distance"] for a in adapters],
+                        "mean head": [likeness["mean_head"]["mean_distance"]] * len(adapters)},
+             out / "likeness.png", title="mean cosine distance, photo vs render (lower = more alike)",
+             ylabel="cosine distance")
+    skipped = likeness["skipped"]
+    lines = ["## Likeness on real photos (paper Table 4)", "",
+             f"Photos: {likeness['photos']}; used: {likeness['used']}; skipped: {len(skipped['unreadable'])} "
+             f"unreadable, {len(skipped['no_face'])} without a face. Cosine distance between the dlib identity "
+             "descriptor of the photo's largest face and that of a head-on render of the reconstruction "
+             f"({likeness['render_size']} px); lower = more alike.", "",
+             "| reconstruction | photos | mean distance | median distance |", "|---|---|---|---|"]
+    lines += [f"| {label} | {row['photos']} | {_cell(row['mean_distance'])} | {_cell(row['median_distance'])} |"
+              for label, row in _likeness_rows(likeness)]
+    notes = [f"- skipped: {message}" for message in skipped["unreadable"].values()]
+    notes += [f"- skipped {name}: no face found" for name in skipped["no_face"]]
+    notes += [f"- {name}: no face found in the render ({adapter}), left out of that adapter's rows"
+              for adapter, names in skipped["no_face_in_render"].items() for name in names]
+    return [*lines, *(["", *notes] if notes else []), "", "![likeness](likeness.png)", ""]
+
+
+def write_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str], title: str = "f2p evaluation") -> None:
+    """Write `metrics.json`, `report.md` and plots into `out_dir`.
+
+    `metrics` holds the synthetic evaluation (`evaluate_models`, plots `l1_by_region.png` and
+    `constant_weights.png`), the real-photo one under "likeness" (`evaluate_likeness`, plot
+    `likeness.png`), or both.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [f"# {title}", ""]
+    if "regions" in metrics:
+        lines += _synthetic_section(metrics, out)
+    if "likeness" in metrics:
+        lines += _likeness_section(metrics["likeness"], out)
+    met = goals(metrics)
+    if met:
+        lines += ["## Goals", ""] + [f"- [{'x' if ok else ' '}] {goal}" for goal, ok in met.items()]
     with atomic_output(out / REPORT_MD) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+        tmp.write_text("\n".join(lines).rstrip("\n") + "\n")
     with atomic_output(out / METRICS_JSON) as tmp:
-        tmp.write_text(json.dumps({**metrics, "goals": goals(metrics)}, indent=2) + "\n")
+        tmp.write_text(json.dumps({**metrics, "goals": met}, indent=2) + "\n")
