@@ -4,7 +4,7 @@
 # the ensemble (scripts/ensemble_config.json), the evaluation report, then the copy into
 # resources/models/ (ONNX files + manifest.json with sha256, data seed/size, metrics) and
 # resources/models/evaluation/ (metrics.json, report.md, plots).
-# Measured on 2 cores: data 2.5 min (5 GB), training about 25 min. Usage: scripts/train_models.sh [WORK_DIR]
+# Measured on 2 cores: data 2.5 min (5 GB), training about 40 min (4.9 GB peak RSS). Usage: scripts/train_models.sh [WORK_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-data}
