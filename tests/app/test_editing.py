@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import numpy as np
@@ -125,7 +126,15 @@ def test_panel_covers_the_whole_schema(make_window):
 def test_panel_updates_do_not_leak_none_references(make_window):
     """PySide6 6.12.0 on Python 3.11 drops a None reference per void call: the app aborts mid-drag."""
     window = make_window(show=False)
-    before = sys.getrefcount(None)
-    for value in np.linspace(-1, 1, 50):
-        window.panel.show_recipe(window.state.recipe.with_values({NOSE: float(value)}))
-    assert sys.getrefcount(None) >= before - 100  # 50 updates x 115 widgets would lose ~5800
+    recipes = [window.state.recipe.with_values({NOSE: float(value)}) for value in np.linspace(-1, 1, 50)]
+    # Collected garbage (earlier tests' objects) also releases None references: collect first, then hold.
+    gc.collect()
+    gc.disable()
+    try:
+        before = sys.getrefcount(None)
+        for recipe in recipes:
+            window.panel.show_recipe(recipe)
+        after = sys.getrefcount(None)
+    finally:
+        gc.enable()
+    assert after >= before - 1000  # 50 updates x 115 widgets would lose ~5800
