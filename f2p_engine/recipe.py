@@ -61,9 +61,6 @@ class Recipe:
     # -- continuous values -------------------------------------------------------------------
     def value(self, name: str) -> float:
         """A schema parameter's value (its default when the recipe does not set it)."""
-        if name == schema.ARCHETYPE_INTENSITY:
-            archetype = self.choice("head_archetype")
-            return 0.0 if archetype == "none" else self.modifiers[schema.archetype_modifier(archetype)]
         param = schema.continuous_by_name()[name]
         return float(self.modifiers.get(name, param.default))
 
@@ -71,11 +68,6 @@ class Recipe:
         """A copy with these parameters set (clamped to their ranges); new names go at the end."""
         modifiers = dict(self.modifiers)
         for name, value in values.items():
-            if name == schema.ARCHETYPE_INTENSITY:
-                archetype = _archetype_of(modifiers)
-                if archetype != "none":
-                    modifiers[schema.archetype_modifier(archetype)] = min(1.0, max(0.0, float(value)))
-                continue
             param = schema.continuous_by_name().get(name)
             modifiers[name] = param.clamp(float(value)) if param else float(value)
         return replace(self, modifiers=modifiers)
@@ -84,8 +76,6 @@ class Recipe:
     def choice(self, group: str) -> str:
         """The option chosen in a discrete group, or the group's first option if none is set."""
         options = schema.discrete_by_name()[group].options
-        if group == "head_archetype":
-            return _archetype_of(self.modifiers)
         found = None
         for keyword, rest in self.properties:
             words = rest.split()
@@ -101,14 +91,6 @@ class Recipe:
         options = schema.discrete_by_name()[group].options
         if option not in options:
             raise InputError(f"{option!r} is not a {group} option (one of {', '.join(options)})")
-        if group == "head_archetype":
-            modifiers = dict(self.modifiers)
-            strength = self.value(schema.ARCHETYPE_INTENSITY) or 0.5
-            for archetype in schema.HEAD_ARCHETYPES[1:]:
-                key = schema.archetype_modifier(archetype)
-                if key in modifiers or archetype == option:
-                    modifiers[key] = strength if archetype == option else 0.0
-            return replace(self, modifiers=modifiers)
         if group == "skin":
             return self._with_property("skinMaterial", _SKIN_PATH.format(option))
         if group == "eye_colour":
@@ -151,16 +133,6 @@ class Recipe:
 def _property_rank(keyword: str) -> int:
     """Position of a property keyword in the order MakeHuman writes .mhm lines."""
     return _PROPERTY_ORDER.index(keyword) if keyword in _PROPERTY_ORDER else len(_PROPERTY_ORDER)
-
-
-def _archetype_of(modifiers: Mapping[str, float]) -> str:
-    """The strongest head archetype modifier, or "none" when all are zero."""
-    best, strength = "none", 0.0
-    for archetype in schema.HEAD_ARCHETYPES[1:]:
-        value = modifiers.get(schema.archetype_modifier(archetype), 0.0)
-        if value > strength:
-            best, strength = archetype, value
-    return best
 
 
 # -- .mhm ----------------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 """How visible is each slider? Pixels its targets move the face in the aligned training frame.
 
-For every face slider at one sampling standard deviation (`synth.sampler.SLIDER_SIGMA`) and
-every head archetype at a given intensity, on the neutral head: the largest and the mean of the
+For every face slider at one sampling standard deviation (`synth.sampler.SLIDER_SIGMA`; the head
+shapes, which are sampled sparse, at a given value), on the neutral head: the largest and the mean of the
 50 largest image-plane displacements of front-facing bust vertices (z above the median),
 in pixels of a SIZE x SIZE aligned face (head-on, orthographic; scale from the eye targets).
 Depth-only sliders show ~0 px here although shading still reveals some of them.
 
-    python scripts/slider_visibility.py [--size 256] [--intensity 0.2] [--csv OUT.csv]
+    python scripts/slider_visibility.py [--size 256] [--head-shape 0.2] [--csv OUT.csv]
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from f2p_engine.face.align import eye_targets
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.mesh import HeadModel, default_modifiers, head_mesh
 from f2p_engine.render.landmarks import MESH_LANDMARKS
-from f2p_engine.synth.sampler import SLIDER_SIGMA
+from f2p_engine.synth.sampler import HEAD_SHAPE_MODIFIERS, SLIDER_SIGMA
 
 TOP = 50
 
 
-def displacements(size: int, intensity: float) -> list[tuple[str, str, float, float]]:
-    """(region, name, max px, mean of the TOP largest px) per face slider and archetype."""
+def displacements(size: int, head_shape: float) -> list[tuple[str, str, float, float]]:
+    """(region, name, max px, mean of the TOP largest px) per face slider."""
     mesh = head_mesh()
     model = HeadModel(vertex_ids=mesh.vertex_ids)
     neutral = default_modifiers()
@@ -44,20 +44,19 @@ def displacements(size: int, intensity: float) -> list[tuple[str, str, float, fl
         shift = np.linalg.norm((model.vertices({**neutral, **changes}) - rest)[front, :2], axis=1) * px_per_dm
         return float(shift.max()), float(np.sort(shift)[-TOP:].mean())
 
-    rows = [(p.region, p.name, *moved({p.name: SLIDER_SIGMA})) for p in schema.CONTINUOUS
-            if p.region != "macro" and p.name != schema.ARCHETYPE_INTENSITY]
-    rows += [("head", f"archetype {a} at {intensity:g}", *moved({schema.archetype_modifier(a): intensity}))
-             for a in schema.HEAD_ARCHETYPES[1:]]
+    rows = [(p.region, p.name if p.name not in HEAD_SHAPE_MODIFIERS else f"{p.name} at {head_shape:g}",
+             *moved({p.name: head_shape if p.name in HEAD_SHAPE_MODIFIERS else SLIDER_SIGMA}))
+            for p in schema.CONTINUOUS if p.region != "macro"]
     return sorted(rows, key=lambda row: (row[0], row[3]))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=256, help="aligned face side in pixels (default 256)")
-    parser.add_argument("--intensity", type=float, default=0.2, help="archetype intensity (default 0.2)")
+    parser.add_argument("--head-shape", type=float, default=0.2, help="value of each head shape (default 0.2)")
     parser.add_argument("--csv", type=Path, default=None, help="also write the table as CSV")
     args = parser.parse_args(argv)
-    rows = displacements(args.size, args.intensity)
+    rows = displacements(args.size, args.head_shape)
     print(f"| region | slider (at {SLIDER_SIGMA} = 1 sigma) | max px | top-{TOP} mean px |\n|---|---|---|---|")
     for region, name, peak, mean in rows:
         print(f"| {region} | {name} | {peak:.2f} | {mean:.2f} |")

@@ -56,7 +56,7 @@ def test_onnx_matches_torch_on_new_inputs(name, tmp_path):
 def test_output_layouts_partition_the_schema():
     aggregate = output_layout(FACE)
     assert aggregate.params == tuple(p.name for p in schema.CONTINUOUS)
-    assert [g for g, _ in aggregate.groups] == ["head_archetype", "skin", "eye_colour"]
+    assert [g for g, _ in aggregate.groups] == ["skin", "eye_colour"]
     local_params = [p for region in schema.LOCAL_REGIONS for p in output_layout(region).params]
     expected = [p.name for p in schema.CONTINUOUS if p.region in schema.LOCAL_REGIONS]
     assert sorted(local_params) == sorted(expected)

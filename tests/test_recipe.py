@@ -50,8 +50,8 @@ def test_makehuman_file_reads_and_round_trips(tmp_path):
     assert recipe.modifiers["nose/nose-trans-down|up"] == 0.123456789
     assert recipe.choice("skin") == "young_african_male"
     assert recipe.choice("eye_colour") == "green"
-    assert recipe.choice("head_archetype") == "oval"
-    assert recipe.value(schema.ARCHETYPE_INTENSITY) == pytest.approx(0.6)
+    assert recipe.value("head/head-oval") == pytest.approx(0.6)
+    assert recipe.value("head/head-square") == 0.0
     assert recipe.choice("eyebrows") == "eyebrow001"  # none set: the group's default
     unapplied = "\n".join(recipe.unapplied())
     assert "ears/r-ear-rot-backward|forward" in unapplied
@@ -109,12 +109,10 @@ def test_missing_file_is_refused(tmp_path):
 
 def test_choices_and_values():
     recipe = Recipe()
-    assert recipe.choice("head_archetype") == "none"
-    recipe = recipe.with_choice("head_archetype", "square").with_values({schema.ARCHETYPE_INTENSITY: 0.7})
-    assert recipe.modifiers["head/head-square"] == 0.7
-    recipe = recipe.with_choice("head_archetype", "round")
-    assert recipe.modifiers["head/head-square"] == 0.0
-    assert recipe.modifiers["head/head-round"] == 0.7
+    assert recipe.value("head/head-square") == 0.0
+    recipe = recipe.with_values({"head/head-square": 0.7, "head/head-round": 1.5})
+    assert recipe.modifiers["head/head-square"] == 0.7  # head shapes add up: neither replaces the other
+    assert recipe.modifiers["head/head-round"] == 1.0  # clamped to MakeHuman's [0, 1]
     recipe = recipe.with_choice("eye_colour", "blue").with_choice("eye_colour", "green")
     eye_lines = [p for p in recipe.properties if p[0] in ("eyes", "material")]
     assert len(eye_lines) == 2

@@ -46,7 +46,7 @@ def test_evaluate_writes_metrics_and_report(trained):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["regions"]["nose"]) == {"baseline_l1", "aggregate_l1", "local_l1", "ensemble_l1"}
     assert set(metrics["constant_weights"]) == {"0.0", "0.5", "1.0", "learned"}
-    assert set(metrics["discrete"]) == {"head_archetype", "skin", "eye_colour"}
+    assert set(metrics["discrete"]) == {"skin", "eye_colour"}
     assert metrics["samples"] == 4
     assert (out / "report.md").read_text().startswith("# f2p evaluation")
 

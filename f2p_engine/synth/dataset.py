@@ -11,7 +11,8 @@ Layout of a dataset directory:
 - `shard-<first>-<end>/` (sample indices first..end-1, 7 digits each): one `.npy` per array,
   first axis the sample: `images` (n, S, S, 3) uint8 RGB, `labels` (n, S, S) uint8 region ids,
   `landmarks` (n, 68, 2) float32 aligned pixels, `boxes` (n, 7, 4) int32, `continuous` (n, P)
-  float32 in [0, 1], `discrete` (n, G) int64, `pose` (n, 3) float32 degrees, `index` (n,) int64.
+  float32 in [0, 1], `discrete` (n, G) int64, `pose` (n, 3) float32 degrees, `index` (n,) int64,
+  `descriptor` (n, 128) float32 dlib identity descriptor of the image.
   Plain `.npy` files: memory-mappable (`np.load(..., mmap_mode="r")`), byte-identical for a seed.
 A shard directory appears by an atomic rename when complete, so an interrupted run resumes by
 making only the missing shards.
@@ -42,12 +43,13 @@ from f2p_engine.synth.factory import Sample, SampleFactory
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "f2p-synth-3"  # 2: rendered straight into the aligned frame; 3: skin lit per vertex
+# 2: rendered straight into the aligned frame; 3: skin lit per vertex; 4: identity descriptor per sample
+GENERATOR_VERSION = "f2p-synth-4"
 FORMAT = "f2p-synthetic-dataset-1"
 MANIFEST = "manifest.json"
 SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200
-ARRAYS = ("images", "labels", "landmarks", "boxes", "continuous", "discrete", "pose", "index")
+ARRAYS = ("images", "labels", "landmarks", "boxes", "continuous", "discrete", "pose", "index", "descriptor")
 _SHARD = re.compile(r"^shard-(\d{7})-(\d{7})$")
 
 
@@ -111,7 +113,7 @@ def _columns(sample: Sample) -> dict[str, np.ndarray]:
     """One sample's row of every shard array (`ARRAYS` order)."""
     return {"images": sample.image, "labels": sample.labels, "landmarks": sample.landmarks, "boxes": sample.boxes,
             "continuous": sample.continuous, "discrete": sample.discrete, "pose": sample.pose,
-            "index": np.int64(sample.index)}
+            "index": np.int64(sample.index), "descriptor": sample.descriptor}
 
 
 def _make_shard(job: tuple[Path, int, int, int]) -> int:

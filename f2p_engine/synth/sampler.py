@@ -1,13 +1,15 @@
 """The training distribution of recipes: plausible, varied faces (not every slider uniform at once).
 
-Documented distribution (schema version 1), one independent draw per recipe:
+Documented distribution (schema version 2), one independent draw per recipe:
 - Gender ~ Beta(0.7, 0.7) (mostly clearly female or male, some in between).
 - Age ~ U(0.375, 0.875): about 19 to 74 years (MakeHuman: 0.5 = 25 y, 1 = 90 y).
 - African/Asian/Caucasian ~ Dirichlet(0.6, 0.6, 0.6): sums to 1, mostly one dominant origin.
 - Muscle, Weight ~ N(0.5, 0.15) clipped to [0, 1].
-- Every face slider ~ N(0, 0.35) clipped to [-1, 1]; of a left/right pair, the right side is drawn
+- Every face slider but the head shapes ~ N(0, 0.35) clipped to [-1, 1]; of a left/right pair, the right side is drawn
   and the left is the right plus N(0, 0.05) (near-symmetric faces).
-- Head archetype uniform over the 8 options (including none), intensity ~ U(0.2, 0.8).
+- Head shapes (`head/head-oval` ... `head/head-diamond`, independent sliders in MakeHuman): each is
+  active with probability 0.15 (so a third of the heads have none, most have one or two), an active
+  one ~ U(0.1, 0.9); the rest are 0, MakeHuman's default.
 - Skin: the young skin of the dominant origin and gender with probability 0.8, else uniform.
 - Eye colour and eyebrows: uniform.
 Recipe i of seed s depends only on (s, i), so shards and workers can draw in any order.
@@ -27,6 +29,9 @@ from f2p_engine.recipe import Recipe
 SLIDER_SIGMA = 0.35
 MIRROR_SIGMA = 0.05
 SKIN_MATCH_PROBABILITY = 0.8
+HEAD_SHAPE_PROBABILITY = 0.15
+HEAD_SHAPE_RANGE = (0.1, 0.9)
+HEAD_SHAPE_MODIFIERS = tuple(schema.head_shape_modifier(s) for s in schema.HEAD_SHAPES)
 
 
 def _clip(value: float, low: float, high: float) -> float:
@@ -36,8 +41,8 @@ def _clip(value: float, low: float, high: float) -> float:
 
 @cache
 def _sliders() -> tuple[list[str], list[tuple[str, str]]]:
-    """(face slider names, (left slider, its right mirror) pairs), in schema order."""
-    sliders = [p for p in schema.CONTINUOUS if p.region != "macro" and p.name != schema.ARCHETYPE_INTENSITY]
+    """(face slider names but head shapes, (left slider, its right mirror) pairs), in schema order."""
+    sliders = [p for p in schema.CONTINUOUS if p.region != "macro" and p.name not in HEAD_SHAPE_MODIFIERS]
     return ([p.name for p in sliders],
             [(p.name, p.mirror) for p in sliders if p.mirror and p.name.split("/")[1].startswith("l-")])
 
@@ -60,8 +65,9 @@ def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
         drawn[left] = _clip(drawn[right] + offset, -1.0, 1.0)
     values.update(drawn)
 
-    archetype = schema.HEAD_ARCHETYPES[rng.integers(len(schema.HEAD_ARCHETYPES))]
-    intensity = rng.uniform(0.2, 0.8)
+    active = rng.random(len(HEAD_SHAPE_MODIFIERS)) < HEAD_SHAPE_PROBABILITY
+    strengths = rng.uniform(*HEAD_SHAPE_RANGE, len(HEAD_SHAPE_MODIFIERS))
+    values.update(zip(HEAD_SHAPE_MODIFIERS, np.where(active, strengths, 0.0).tolist(), strict=True))
     if rng.random() < SKIN_MATCH_PROBABILITY:
         race = ("african", "asian", "caucasian")[int(np.argmax(origin))]
         skin = f"young_{race}_{'male' if values['macrodetails/Gender'] >= 0.5 else 'female'}"
@@ -72,9 +78,8 @@ def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
     uid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
 
     recipe = Recipe(name=name, uuid=uid, tags=("f2p", "synthetic"))
-    recipe = recipe.with_choice("head_archetype", archetype).with_choice("skin", skin)
+    recipe = recipe.with_choice("skin", skin)
     recipe = recipe.with_choice("eye_colour", eye_colour).with_choice("eyebrows", eyebrows)
-    values[schema.ARCHETYPE_INTENSITY] = intensity
     # Six decimals: what MakeHuman itself writes, so the .mhm holds exactly the sampled values.
     return recipe.with_values({k: round(float(v), 6) for k, v in values.items()})
 

@@ -54,9 +54,9 @@ def test_open_existing_makehuman_recipe(make_window, makehuman_file):
     panel = window.panel
     assert panel.rows["nose/nose-hump-decr|incr"].spin.value() == pytest.approx(0.4)
     assert panel.rows["macrodetails/Age"].slider.value() == panel.rows["macrodetails/Age"].to_step(0.6875)
-    assert panel.rows["head/head-archetype-intensity"].spin.value() == pytest.approx(0.6)
+    assert panel.rows["head/head-square"].spin.value() == pytest.approx(0.6)
     chosen = {group: combo.currentData() for group, combo in panel.combos.items()}
-    assert chosen == {"head_archetype": "square", "skin": "young_african_male", "eye_colour": "green",
+    assert chosen == {"skin": "young_african_male", "eye_colour": "green",
                       "eyebrows": "eyebrow010"}
     assert window.windowTitle().startswith("from_makehuman.mhm")
     assert not window.state.dirty
