@@ -55,7 +55,7 @@ class PhotoResult:
 
 
 def adapters() -> dict[str, str]:
-    """Domain adapter name -> one-line description, "identity" first."""
+    """Domain adapter name -> one-line description, "none" first."""
     from f2p_engine.adapt import available_adapters
 
     return dict(available_adapters())

@@ -18,6 +18,7 @@ SKIN = NAMES.index("macrodetails/Gender")
 EYE = NAMES.index("eyes/r-eye-scale-decr|incr")
 NOSE = NAMES.index("nose/nose-scale-vert-decr|incr")
 MOUTH = NAMES.index("mouth/mouth-scale-horiz-decr|incr")
+EYE_COLOUR = [g.name for g in schema.DISCRETE_GROUPS].index("eye_colour")
 
 
 def drawn_faces(count: int, size: int = 96, seed: int = 0) -> ArraySource:
@@ -38,7 +39,8 @@ def drawn_faces(count: int, size: int = 96, seed: int = 0) -> ArraySource:
         image, values = images[i], continuous[i]
         image[:] = (int(60 + 150 * values[SKIN]), 90, 100)
         for eye in eyes:
-            cv2.circle(image, (int(eye[0]), int(eye[1])), int(2 + 6 * values[EYE]), EYE_RGB[discrete[i, 2]], -1)
+            colour = EYE_RGB[discrete[i, EYE_COLOUR]]
+            cv2.circle(image, (int(eye[0]), int(eye[1])), int(2 + 6 * values[EYE]), colour, -1)
         cx, cy = int(centre[0]), int(centre[1])
         cv2.line(image, (cx, cy + 4), (cx, cy + int(4 + 20 * values[NOSE])), (255, 200, 200), 3)
         half = int(4 + 14 * values[MOUTH])

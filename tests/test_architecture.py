@@ -7,7 +7,7 @@ from pathlib import Path
 
 ENGINE = Path(__file__).resolve().parent.parent / "f2p_engine"
 # Data-flow order. `face` precedes `synth`: synthetic samples are aligned with the photo code.
-STAGES = ["errors", "files", "headmodel", "recipe", "render", "face", "synth", "adapt", "nets", "train",
+STAGES = ["errors", "files", "headmodel", "recipe", "render", "face", "synth", "adapt", "nets", "ensemble", "train",
           "infer", "evaluate", "cli"]
 
 

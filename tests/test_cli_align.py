@@ -68,7 +68,7 @@ def test_landmarks_json_and_crops(astronaut_run):
 
 def test_identity_adapter_and_size(tmp_path):
     photo = _save(tmp_path / "a.png", astronaut())
-    assert main(["align", str(photo), "-o", str(tmp_path / "o"), "--adapter", "identity", "--size", "128"]) == 0
+    assert main(["align", str(photo), "-o", str(tmp_path / "o"), "--adapter", "none", "--size", "128"]) == 0
     aligned = _imread_rgb(tmp_path / "o" / "aligned.png")
     assert aligned.shape == (128, 128, 3)
     np.testing.assert_array_equal(_imread_rgb(tmp_path / "o" / "stylised.png"), aligned)
@@ -155,7 +155,7 @@ def test_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys, make, m
 def test_failure_keeps_an_earlier_result(tmp_path, astronaut_run):
     out = tmp_path / "out"
     photo = _save(tmp_path / "a.png", astronaut())
-    assert main(["align", str(photo), "-o", str(out), "--adapter", "identity"]) == 0
+    assert main(["align", str(photo), "-o", str(out), "--adapter", "none"]) == 0
     before = (out / "aligned.png").read_bytes()
     assert main(["align", str(_no_face(tmp_path)), "-o", str(out)]) == 2
     assert (out / "aligned.png").read_bytes() == before

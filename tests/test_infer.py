@@ -9,22 +9,24 @@ import pytest
 from drawn_faces import drawn_faces
 
 from f2p_engine.errors import AssetError
+from f2p_engine.face.identity import face_descriptor
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import MANIFEST, ModelEntry, load_manifest, write_manifest
 from f2p_engine.infer.pipeline import Predictor
-from f2p_engine.nets.spec import FACE, output_layout, preprocess
-from f2p_engine.train.ensemble import assemble_local, combine, weight_vector
+from f2p_engine.nets.spec import DESCRIPTOR_INPUT, FACE, output_layout, preprocess
 
 NOSE_WEIGHT = 0.3
 EYE_COLOUR_WEIGHT = 0.6
+PHOTO_SHIFT = {"nose": 0.5, "macro": 0.25}
 CALIBRATION = {"baseline_l1": {r: 0.25 for r in schema.REGIONS},
                "ensemble_l1": {"macro": 0.1, "head": 0.2, "nose": 0.15, "eyes": 0.3}}
 
 
 @pytest.fixture(scope="module")
 def model_set(tmp_path_factory):
-    """A real (untrained) ensemble on disk: aggregate + eyes + nose, and the torch nets behind it."""
+    """A real (untrained) ensemble on disk: aggregate + eyes + nose + identity, and the torch nets behind it."""
     torch = pytest.importorskip("torch")
+    from f2p_engine.nets.identity import IdentityNet
     from f2p_engine.nets.registry import create_net
     from f2p_engine.train.export import export_onnx
 
@@ -38,10 +40,16 @@ def model_set(tmp_path_factory):
         nets[name] = net
         entries.append(ModelEntry(name=name, file=f"{name}.onnx", sha256="", net="smallcnn", preprocessing=spec,
                                   layout=net.layout))
-    weights = {p: NOSE_WEIGHT for p in output_layout("nose").params}
-    weights.update({p: -0.5 for p in output_layout("eyes").params})
-    write_manifest(directory, entries, continuous_weights=weights, group_weights={"eye_colour": EYE_COLOUR_WEIGHT},
-                   calibration=CALIBRATION, data={"seed": 1, "size": 3}, metrics={})
+    identity = IdentityNet(tuple(p.name for p in schema.CONTINUOUS)).eval()
+    export_onnx(identity, directory / "identity.onnx", torch.randn(2, 128), input_name=DESCRIPTOR_INPUT)
+    nets["identity"] = identity
+    entries.append(ModelEntry(name="identity", file="identity.onnx", sha256="", net="identity-ridge",
+                              preprocessing=None, layout=identity.layout))
+    weights = {p: [NOSE_WEIGHT, 1 - NOSE_WEIGHT, 0.0] for p in output_layout("nose").params}
+    weights.update({p: [-0.5, 1.5, 0.0] for p in output_layout("eyes").params})
+    write_manifest(directory, entries, continuous_weights=weights,
+                   group_weights={"eye_colour": [EYE_COLOUR_WEIGHT, 1 - EYE_COLOUR_WEIGHT, 0.0]},
+                   photo_shift=PHOTO_SHIFT, calibration=CALIBRATION, data={"seed": 1, "size": 3}, metrics={})
     return directory, nets
 
 
@@ -50,9 +58,12 @@ def _torch_outputs(nets, image, landmarks):
 
     out = {}
     for name, net in nets.items():
-        x = torch.from_numpy(preprocess(image, landmarks, net.preprocessing))[None]
         with torch.no_grad():
-            out[name] = [o[0].numpy().astype(np.float64) for o in net(x)]
+            if name == "identity":
+                out[name] = [net(torch.from_numpy(face_descriptor(image, landmarks))[None])[0].numpy()]
+            else:
+                x = torch.from_numpy(preprocess(image, landmarks, net.preprocessing))[None]
+                out[name] = [o[0].numpy().astype(np.float64) for o in net(x)]
     return out
 
 
@@ -63,12 +74,18 @@ def test_predictor_combines_models_as_the_manifest_says(model_set):
     prediction = Predictor.load(directory).predict_aligned(sample.image, sample.landmarks)
 
     out = _torch_outputs(nets, sample.image, sample.landmarks)
-    expected = out["aggregate"][0].copy()
+    aggregate, identity = out["aggregate"][0], out["identity"][0].astype(np.float64)
     nose = output_layout("nose").param_indices
     eyes = output_layout("eyes").param_indices
-    expected[nose] = NOSE_WEIGHT * expected[nose] + (1 - NOSE_WEIGHT) * out["nose"][0]
-    expected[eyes] = -0.5 * expected[eyes] + 1.5 * out["eyes"][0]
-    expected = np.clip(expected, 0, 1)
+    macro = np.asarray([i for i, p in enumerate(schema.CONTINUOUS) if p.region == "macro"])
+    shift = PHOTO_SHIFT["nose"]  # photo weights: the fitted ones moved halfway to the identity member
+    fitted = aggregate.copy()
+    fitted[nose] = NOSE_WEIGHT * aggregate[nose] + (1 - NOSE_WEIGHT) * out["nose"][0]
+    fitted[eyes] = -0.5 * aggregate[eyes] + 1.5 * out["eyes"][0]
+    unclipped = fitted.copy()
+    unclipped[nose] = (1 - shift) * fitted[nose] + shift * identity[nose]
+    unclipped[macro] = (1 - PHOTO_SHIFT["macro"]) * aggregate[macro] + PHOTO_SHIFT["macro"] * identity[macro]
+    expected = np.clip(unclipped, 0, 1)
     ethnic = [i for i, p in enumerate(schema.CONTINUOUS) if p.name in schema.ETHNIC_MODIFIERS]
     expected[ethnic] /= expected[ethnic].sum()
     np.testing.assert_allclose(prediction.continuous, expected, atol=1e-5)
@@ -76,36 +93,25 @@ def test_predictor_combines_models_as_the_manifest_says(model_set):
     def softmax(z):
         return np.exp(z - z.max()) / np.exp(z - z.max()).sum()
 
-    eye_colour = EYE_COLOUR_WEIGHT * softmax(out["aggregate"][3]) + (1 - EYE_COLOUR_WEIGHT) * softmax(out["eyes"][1])
+    eye_colour = EYE_COLOUR_WEIGHT * softmax(out["aggregate"][2]) + (1 - EYE_COLOUR_WEIGHT) * softmax(out["eyes"][1])
     np.testing.assert_allclose(prediction.probabilities["eye_colour"], eye_colour, atol=1e-5)
     assert prediction.recipe.choice("eye_colour") == schema.EYE_COLOURS[int(np.argmax(eye_colour))]
-    assert prediction.recipe.choice("skin") == schema.SKINS[int(np.argmax(out["aggregate"][2]))]
+    assert prediction.recipe.choice("skin") == schema.SKINS[int(np.argmax(out["aggregate"][1]))]
     name = "nose/nose-scale-vert-decr|incr"
     param = schema.continuous_by_name()[name]
     index = [p.name for p in schema.CONTINUOUS].index(name)
     assert prediction.recipe.value(name) == pytest.approx(param.denormalise(expected[index]), abs=1e-5)
     assert prediction.recipe.value(name) == round(prediction.recipe.value(name), 6)
 
-    disagreement = np.abs(out["aggregate"][0][nose] - out["nose"][0]).mean()
+    # Agreement: the mean distance of every member that predicts a parameter from the ensemble.
+    spread = np.mean([np.abs(m - unclipped[nose]).mean() for m in (aggregate[nose], out["nose"][0], identity[nose])])
     skill = 1 - 0.15 / 0.25
-    assert prediction.confidence["nose"] == pytest.approx(max(0.0, skill * (1 - disagreement / 0.25)), abs=1e-5)
+    assert prediction.confidence["nose"] == pytest.approx(max(0.0, skill * (1 - spread / 0.25)), abs=1e-5)
     assert prediction.confidence["eyes"] == 0.0  # worse than the baseline on held-out data: no confidence
-    assert prediction.confidence["macro"] == pytest.approx(1 - 0.1 / 0.25)
+    spread = np.mean([np.abs(m - unclipped[macro]).mean() for m in (aggregate[macro], identity[macro])])
+    assert prediction.confidence["macro"] == pytest.approx(max(0.0, (1 - 0.1 / 0.25) * (1 - spread / 0.25)), abs=1e-5)
     assert "chin" not in prediction.confidence or 0 <= prediction.confidence["chin"] <= 1
     assert set(prediction.timings) == {"models", "ensemble"}
-
-
-def test_combine_and_assemble_local():
-    layouts = {"nose": output_layout("nose")}
-    local = assemble_local({"nose": np.full((2, 21), 0.8)}, layouts)
-    assert local.shape == (2, len(schema.CONTINUOUS))
-    assert np.isnan(local).sum() == 2 * (len(schema.CONTINUOUS) - 21)
-    aggregate = np.full((2, len(schema.CONTINUOUS)), 0.2)
-    weights = weight_vector({p: 0.25 for p in layouts["nose"].params})
-    mixed = combine(aggregate, local, weights)
-    np.testing.assert_allclose(mixed[:, layouts["nose"].param_indices], 0.25 * 0.2 + 0.75 * 0.8)
-    others = np.setdiff1d(np.arange(len(schema.CONTINUOUS)), layouts["nose"].param_indices)
-    np.testing.assert_allclose(mixed[:, others], 0.2)
 
 
 @pytest.fixture
@@ -117,7 +123,7 @@ def copied_set(model_set, tmp_path):
 
 
 def test_manifest_refuses_a_tampered_model(copied_set):
-    assert len(load_manifest(copied_set).models) == 3
+    assert len(load_manifest(copied_set).models) == 4
     data = bytearray((copied_set / "nose.onnx").read_bytes())
     data[-1] ^= 0xFF
     (copied_set / "nose.onnx").write_bytes(bytes(data))

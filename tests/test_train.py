@@ -10,12 +10,12 @@ from drawn_faces import drawn_faces
 
 torch = pytest.importorskip("torch")
 
+from f2p_engine.ensemble import MEMBERS, combine_members, fit_member_weights  # noqa: E402
 from f2p_engine.errors import InputError  # noqa: E402
 from f2p_engine.headmodel import schema  # noqa: E402
 from f2p_engine.nets.registry import create_net  # noqa: E402
 from f2p_engine.nets.spec import FACE, output_layout  # noqa: E402
 from f2p_engine.train.data import CropDataset, Subset, split_indices  # noqa: E402
-from f2p_engine.train.ensemble import fit_group_weight, fit_weights  # noqa: E402
 from f2p_engine.train.export import ExportError, export_onnx  # noqa: E402
 from f2p_engine.train.loop import (  # noqa: E402
     TrainConfig,
@@ -30,32 +30,40 @@ from f2p_engine.train.metrics import region_l1  # noqa: E402
 from f2p_engine.train.plot import line_plot  # noqa: E402
 
 
-def test_fit_weights_recovers_known_weights():
+def test_fit_member_weights_recovers_known_weights():
     rng = np.random.default_rng(1)
-    true = np.array([0.0, 0.3, 1.0, -0.4, 1.7])  # sign and range unrestricted
-    aggregate, local = rng.normal(size=(500, 5)), rng.normal(size=(500, 5))
-    target = true * aggregate + (1 - true) * local + rng.normal(scale=0.01, size=(500, 5))
-    np.testing.assert_allclose(fit_weights(aggregate, local, target), true, atol=0.01)
+    true = np.array([[0.0, 0.3, 1.0, -0.4, 1.7],  # sign and range unrestricted
+                     [0.5, 0.5, 0.0, 1.0, -1.0]])
+    true = np.vstack([true, 1.0 - true.sum(axis=0)])  # three members, summing to 1
+    members = rng.normal(size=(3, 500, 5))
+    target = np.einsum("kp,knp->np", true, members) + rng.normal(scale=0.01, size=(500, 5))
+    np.testing.assert_allclose(fit_member_weights(members, target), true, atol=0.01)
 
 
-def test_fit_weights_uses_the_aggregate_where_no_local_model_exists():
+def test_fit_member_weights_leaves_out_members_that_do_not_predict():
     rng = np.random.default_rng(2)
-    aggregate, target = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
-    local = rng.normal(size=(50, 3))
-    local[:, 1] = np.nan
-    weights = fit_weights(aggregate, local, target)
-    assert weights[1] == 1.0
-    same = fit_weights(aggregate, aggregate.copy(), target)  # identical predictions: no information
-    np.testing.assert_array_equal(same, 0.5)
+    members, target = rng.normal(size=(3, 50, 3)), rng.normal(size=(50, 3))
+    members[1, :, 1] = np.nan  # no local model for parameter 1
+    members[2, :, 2] = np.nan  # and only the aggregate for parameter 2
+    members[1, :, 2] = np.nan
+    weights = fit_member_weights(members, target)
+    assert weights[1, 1] == 0.0
+    assert weights[:, 2].tolist() == [1.0, 0.0, 0.0]
+    np.testing.assert_allclose(weights.sum(axis=0), 1.0)
+    same = np.repeat(members[:1], 3, axis=0)  # identical predictions: no information, equal shares
+    np.testing.assert_allclose(fit_member_weights(same, target), 1 / 3)
+    # Combining skips what is missing: parameter 2 is the aggregate alone.
+    np.testing.assert_allclose(combine_members(members, weights)[:, 2], members[0, :, 2])
 
 
-def test_fit_group_weight_recovers_a_known_mix():
+def test_group_weights_recover_a_known_mix():
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 4, 400)
     one_hot = np.eye(4)[labels]
     aggregate = rng.dirichlet(np.ones(4), 400)
     local = (one_hot - 0.25 * aggregate) / 0.75  # so that 0.25 * aggregate + 0.75 * local == one_hot
-    assert fit_group_weight(aggregate, local, labels) == pytest.approx(0.25, abs=1e-9)
+    flat = np.stack([aggregate.reshape(-1, 1), local.reshape(-1, 1), np.full((1600, 1), np.nan)])
+    np.testing.assert_allclose(fit_member_weights(flat, one_hot.reshape(-1, 1))[:, 0], [0.25, 0.75, 0.0], atol=1e-9)
 
 
 def test_loss_terms_are_region_l1_and_cross_entropy():
@@ -78,7 +86,7 @@ def test_loss_terms_are_region_l1_and_cross_entropy():
 
     aggregate = MultiPartLoss(output_layout(FACE), "l2")
     assert aggregate.term_names[:2] == ("slider_macro", "slider_head")
-    assert len(aggregate.term_names) == len(schema.REGIONS) + 3
+    assert len(aggregate.term_names) == len(schema.REGIONS) + 2  # + skin and eye colour
 
 
 def test_adaptive_weights_follow_the_term_magnitudes():
@@ -191,7 +199,8 @@ def test_line_plot_draws_each_series(tmp_path):
 
 
 def test_train_ensemble_exports_models_and_fits_weights(tmp_path):
-    from f2p_engine.infer.manifest import ModelEntry, write_manifest
+    from f2p_engine.cli.models import model_entries
+    from f2p_engine.infer.manifest import write_manifest
     from f2p_engine.infer.pipeline import Predictor
     from f2p_engine.train.run import EnsembleConfig, train_ensemble
 
@@ -200,22 +209,25 @@ def test_train_ensemble_exports_models_and_fits_weights(tmp_path):
     config = EnsembleConfig(aggregate=member, local=member, regions=("eyes", "nose"), holdout_fraction=0.3)
     result = train_ensemble(config, drawn_faces(30, size=64, seed=9), tmp_path)
 
-    assert sorted(result.onnx_files) == ["aggregate", "eyes", "nose"]
-    assert set(result.continuous_weights) == set(output_layout("eyes").params) | set(output_layout("nose").params)
-    assert set(result.group_weights) == {"eye_colour"}
+    assert sorted(result.onnx_files) == ["aggregate", "eyes", "identity", "nose"]
+    assert set(result.continuous_weights) == {p.name for p in schema.CONTINUOUS}
+    weights = np.asarray(list(result.continuous_weights.values())).T  # (K, P)
+    np.testing.assert_allclose(weights.sum(axis=0), 1.0)
+    chin = [i for i, p in enumerate(schema.CONTINUOUS) if p.region == "chin"]
+    assert (weights[MEMBERS.index("local"), chin] == 0.0).all()  # no chin model in this config
+    assert set(result.group_weights) == {"skin", "eye_colour"}
+    np.testing.assert_allclose(sum(result.group_weights["eye_colour"]), 1.0)
     metrics = result.metrics
     assert set(metrics["regions"]) == set(schema.REGIONS)
     assert metrics["regions"]["chin"]["local_l1"] is None
-    assert metrics["regions"]["chin"]["ensemble_l1"] == metrics["regions"]["chin"]["aggregate_l1"]
+    assert metrics["regions"]["chin"]["identity_l1"] is not None
+    assert metrics["identity"]["kind"] == "ridge"
     assert set(metrics["constant_weights"]) == {"0.0", "0.5", "1.0", "learned"}
     # Least squares on the holdout: the learned weights fit it at least as well as any constant.
     assert metrics["constant_weights"]["learned"] <= min(metrics["constant_weights"][k] for k in ("0.0", "0.5", "1.0"))
     assert metrics["transfer"]["nose"]["fine_tuning_l1"] is not None
 
-    entries = [ModelEntry(name=name, file=path.name, sha256="", net="smallcnn",
-                          preprocessing=result.nets[name].preprocessing, layout=result.nets[name].layout)
-               for name, path in result.onnx_files.items()]
-    write_manifest(tmp_path / "models", entries, continuous_weights=result.continuous_weights,
+    write_manifest(tmp_path / "models", model_entries(result), continuous_weights=result.continuous_weights,
                    group_weights=result.group_weights, calibration=result.calibration, data={}, metrics=metrics)
     predictor = Predictor.load(tmp_path / "models")
     sample = drawn_faces(1, size=64, seed=10)[0]
@@ -227,6 +239,7 @@ def test_train_ensemble_exports_models_and_fits_weights(tmp_path):
     evaluated = evaluate_models(predictor, drawn_faces(10, size=64, seed=11), batch_size=4)
     assert evaluated["samples"] == 10
     assert evaluated["regions"]["nose"]["local_l1"] is not None
+    assert evaluated["regions"]["nose"]["photo_l1"] == pytest.approx(evaluated["regions"]["nose"]["ensemble_l1"])
     write_report(evaluated, tmp_path / "report")
     saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert saved["regions"]["eyes"]["ensemble_l1"] == pytest.approx(evaluated["regions"]["eyes"]["ensemble_l1"])

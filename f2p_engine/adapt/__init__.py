@@ -1,6 +1,6 @@
 """Adapt stage: `AlignedFace` -> the same face moved toward the synthetic look (domain adapters).
 
-Importing the package registers the built-in adapters: `identity` and `photometric`.
+Importing the package registers the built-in adapters: `none` and `photometric`.
 """
 
 from f2p_engine.adapt import photometric

@@ -62,10 +62,10 @@ def stylise(face: AlignedFace, adapter: Adapter) -> AlignedFace:
 
 
 @register_adapter
-class IdentityAdapter(Adapter):
+class NoAdapter(Adapter):
     """Leaves the photo as it is (the baseline every other adapter is measured against)."""
 
-    name = "identity"
+    name = "none"
     description = "no change: the models see the aligned photo itself"
 
     def apply(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

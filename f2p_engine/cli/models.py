@@ -6,11 +6,15 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.cli import positive_int, warn
 from f2p_engine.errors import InputError
+
+if TYPE_CHECKING:  # torch: only training needs these
+    from f2p_engine.infer.manifest import ModelEntry
+    from f2p_engine.train.run import EnsembleResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,14 +38,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the models in MODELS (onnxruntime, as f2p predict does) and write OUT/metrics.json, "
                     "OUT/report.md and plots. With --data: on every sample of the synthetic dataset DATA, "
                     "per-region L1 of baseline, aggregate, local and ensemble, constant vs learned weights, "
-                    "accuracies. With --photos: on every photo in PHOTOS, for each domain adapter, the cosine "
-                    "distance between the dlib identity descriptors of the photo and of a head-on render of "
-                    "its reconstruction, against the mean head and another photo's reconstruction. Give "
-                    "--data, --photos or both.")
+                    "accuracies. With --photos: every face in PHOTOS is reconstructed with each domain adapter "
+                    "and each weighting of the ensemble's members, rendered head-on and compared with the "
+                    "photo by two identity judges (dlib's ResNet, FaceNet): distance, share closer than the "
+                    "default head, re-identification top-1/top-5, mean rank percentile. Give --data, --photos "
+                    "or both.")
     evaluate.add_argument("--data", type=Path, default=None, metavar="DIR", help="dataset written by f2p generate")
     evaluate.add_argument("--photos", type=Path, default=None, metavar="DIR",
                           help="folder of face photos (.jpg .jpeg .png .bmp .webp); unreadable ones and "
                                "ones without a face are skipped and listed in the report")
+    evaluate.add_argument("--max-photos", type=positive_int, default=None, metavar="N",
+                          help="only the first N photos of PHOTOS by name")
+    evaluate.add_argument("--min-face", type=float, default=0.0, metavar="PX",
+                          help="faces narrower than PX pixels are left out (default 0: every face)")
+    evaluate.add_argument("--genders", type=Path, default=None, metavar="CSV",
+                          help="file,gender labels (female/male) of faces whose gender is obvious: reports the "
+                               "share whose predicted Gender is on the right side of 0.5")
+    evaluate.add_argument("--adapters", default=None, metavar="A,B",
+                          help="domain adapters to compare (default: all)")
+    evaluate.add_argument("--variants", default=None, metavar="V,W",
+                          help="member weightings to compare (default: all of "
+                               "aggregate,cnn,identity,fitted,shipped)")
     evaluate.add_argument("--models", type=Path, default=None, metavar="DIR",
                           help="model folder with manifest.json (default: the shipped models)")
     evaluate.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", dest="output")
@@ -55,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mhm")
     predict.add_argument("--json", type=Path, default=None, metavar="OUT.json")
     predict.add_argument("--adapter", default=DEFAULT_ADAPTER, metavar="NAME",
-                         help=f"domain adapter: identity or photometric (default: {DEFAULT_ADAPTER})")
+                         help=f"domain adapter: none or photometric (default: {DEFAULT_ADAPTER})")
     predict.add_argument("--models", type=Path, default=None, metavar="DIR",
                          help="model folder with manifest.json (default: the shipped models)")
     predict.set_defaults(run=run_predict)
@@ -82,18 +99,35 @@ def _load_config(path: Path | None) -> Any:
         raise InputError(f"{path}: {exc}") from None
 
 
+def model_entries(result: EnsembleResult) -> list[ModelEntry]:
+    """Manifest entries (sha256 still empty) of a trained ensemble's ONNX files."""
+    from f2p_engine.ensemble import IDENTITY
+    from f2p_engine.infer.manifest import ModelEntry
+
+    entries = []
+    for name, path in result.onnx_files.items():
+        net = result.nets[name]
+        if name == IDENTITY:  # reads a descriptor: no image preprocessing
+            entries.append(ModelEntry(name=name, file=path.name, sha256="", net=f"identity-{net.kind}",
+                                      preprocessing=None, layout=net.layout))
+        else:
+            entries.append(ModelEntry(name=name, file=path.name, sha256="", net=net.config["name"],
+                                      preprocessing=net.preprocessing, layout=net.layout))
+    return entries
+
+
 def run_train(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from f2p_engine.infer.manifest import ModelEntry, write_manifest
+    from f2p_engine.infer.manifest import write_manifest
     from f2p_engine.train.data import DatasetSource
     from f2p_engine.train.run import train_ensemble
 
     config = _load_config(args.config)
     source = DatasetSource.open(args.data)
     torch.set_num_threads(args.threads)
-    total = sum(m.total_epochs for m in config.members().values())
+    total = sum(m.total_epochs for m in config.members().values()) + 1  # + the identity member
     began = time.perf_counter()
     with tqdm(total=total, desc="train", unit="epoch") as bar:
         def progress(message: str) -> None:
@@ -102,9 +136,7 @@ def run_train(args: argparse.Namespace) -> int:
 
         result = train_ensemble(config, source, args.output, progress)
     models = args.output / "models"
-    entries = [ModelEntry(name=name, file=path.name, sha256="", net=result.nets[name].config["name"],
-                          preprocessing=result.nets[name].preprocessing, layout=result.nets[name].layout)
-               for name, path in result.onnx_files.items()]
+    entries = model_entries(result)
     data = {**source.info, "holdout_fraction": config.holdout_fraction, "split_seed": config.split_seed,
             "train_seconds": round(time.perf_counter() - began, 1)}
     write_manifest(models, entries, continuous_weights=result.continuous_weights, group_weights=result.group_weights,
@@ -115,10 +147,15 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(text: str | None) -> list[str] | None:
+    """"a,b" -> ["a", "b"]; None stays None (the default: all)."""
+    return None if text is None else [name.strip() for name in text.split(",") if name.strip()]
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from f2p_engine.evaluate.likeness import evaluate_likeness, photo_files
+    from f2p_engine.evaluate.likeness import evaluate_likeness, photo_files, read_gender_labels
     from f2p_engine.evaluate.report import evaluate_models, goals, likeness_summary, write_report
     from f2p_engine.infer.pipeline import Predictor
 
@@ -130,7 +167,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         from f2p_engine.train.data import DatasetSource  # torch: only synthetic data needs it
 
         source = DatasetSource.open(args.data)
-    photos = photo_files(args.photos) if args.photos is not None else []
+    photos = photo_files(args.photos, args.max_photos) if args.photos is not None else []
+    genders = read_gender_labels(args.genders) if args.genders is not None else None
     predictor = Predictor.load(args.models, threads=2)
     metrics: dict[str, Any] = {}
     if source is not None:
@@ -139,7 +177,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         metrics["data"] = source.info
     if photos:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
-            metrics["likeness"] = evaluate_likeness(predictor, photos, progress=bar.update)
+            metrics["likeness"] = evaluate_likeness(
+                predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
+                genders=genders, progress=bar.update)
     write_report(metrics, args.output)
     report = args.output / "report.md"
     if source is not None:

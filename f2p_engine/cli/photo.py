@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     align.add_argument("photo", type=Path, metavar="PHOTO")
     align.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     align.add_argument("--adapter", default=DEFAULT_ADAPTER, metavar="NAME",
-                       help=f"domain adapter: identity or photometric (default: {DEFAULT_ADAPTER})")
+                       help=f"domain adapter: none or photometric (default: {DEFAULT_ADAPTER})")
     align.add_argument("--size", type=image_side(4096), default=256, metavar="PX",
                        help="aligned image side (default 256)")
     align.set_defaults(run=run_align)

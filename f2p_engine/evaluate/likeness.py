@@ -1,153 +1,245 @@
-"""Likeness on real photos (the paper's Table 4): photos + `Predictor` -> identity distances.
+"""Likeness on real photos (the paper's Table 4): photos + `Predictor` -> identity-judge metrics.
 
-For each photo and each domain adapter, the recipe predicted from the photo is rendered head-on
-(`render_recipe`, as `f2p render` draws it), the face in the render is found with the same dlib
-detector, and its 128-D identity descriptor is compared with the photo's own (taken on the
-original photo, at its largest face) by cosine distance: 0 = same direction, lower = more alike.
-Dlib's ResNet descriptor stands in for the paper's FaceNet.
+Every face of a photo that is at least `min_face` px wide is one person. For each person, each
+domain adapter and each weighting of the ensemble's members (`VARIANTS`), the recipe predicted
+from the face is rendered head-on (`render_recipe_face`, as `f2p render` draws it) and embedded
+by every judge (`judges`: dlib's ResNet descriptor, FaceNet) from the render's own mesh
+landmarks; the photo is embedded from its detected landmarks. `judges.likeness_metrics` then
+gives, per judge: distance photo <-> own render, the share closer than the default head's render,
+re-identification top-1 / top-5 and the mean rank percentile among the people.
 
-Two baselines put the numbers in scale:
-- `mean_head`: the render of the default recipe (the neutral MakeHuman head) against every photo;
-- `other_reconstruction`, per adapter: photo i against the render reconstructed from another photo
-  (the next one in order among those with a usable render, cyclically). If reconstructions carry
-  identity, a photo is closer to its own reconstruction than to another person's.
+The identity member reads dlib's descriptor, so the dlib judge is not independent of it: FaceNet
+decides. The model outputs of a face are computed once per adapter; the variants only re-weight
+them (`Predictor.combine`), which is what lets `choose_photo_shift` search weights cheaply.
 
-Photos are keyed by file name (names must be unique). A photo that cannot be read or holds no
-face is skipped and listed; so is, per adapter, a photo whose render has no detectable face.
-Only the largest face of a photo is used.
-
-The result is a plain dict for metrics.json:
-{"photos": files given, "used": photos with a face, "render_size": S,
- "skipped": {"unreadable": {file: message}, "no_face": [file], "no_face_in_render": {adapter: [file]}},
- "adapters": {adapter: SUMMARY}, "mean_head": SUMMARY, "other_reconstruction": {adapter: SUMMARY}}
-where SUMMARY = {"photos": n, "mean_distance", "median_distance" (None when n = 0),
-"per_photo": {file: distance}}; `other_reconstruction` summaries also hold "paired_with": {file: file}.
+People are keyed by file name, with `#k` for the k-th face (largest first) when a photo holds
+several. A photo that cannot be read or holds no face of that size is skipped and listed.
+`gender_agreement` checks predicted Gender against labels of the faces whose gender is obvious.
 """
 
 from __future__ import annotations
 
+import csv
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from f2p_engine.adapt import available_adapters, create_adapter, stylise
+from f2p_engine.ensemble import AGGREGATE, IDENTITY, MEMBERS
 from f2p_engine.errors import InputError
-from f2p_engine.face.aligned import align_photo
+from f2p_engine.evaluate.judges import Judge, create_judge, likeness_metrics
+from f2p_engine.face.aligned import align_face
 from f2p_engine.face.detect import detect_faces
-from f2p_engine.face.identity import cosine_distance, identity_descriptor
 from f2p_engine.face.image import RGBImage, load_image
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.infer.pipeline import Predictor
 from f2p_engine.recipe import Recipe
-from f2p_engine.render.recipe_view import render_recipe
+from f2p_engine.render.recipe_view import render_recipe_face
 from f2p_engine.render.renderer import Renderer
 
-#: Side of the head-on renders in pixels (the face spans ~115 px: ample for dlib's 150 px chip).
+#: Side of the head-on renders in pixels (the face spans ~115 px: ample for both judges' crops).
 RENDER_SIZE = 256
 #: Image file endings `photo_files` picks up (lower case).
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+JUDGES = ("dlib", "facenet")
+GENDER = "macrodetails/Gender"
+AGE = "macrodetails/Age"
 
 
-def photo_files(directory: str | os.PathLike[str]) -> list[Path]:
-    """The image files directly in `directory` (by ending, any case), sorted by name.
+def _only(member: str) -> Callable[[Predictor], np.ndarray]:
+    def weights(predictor: Predictor) -> np.ndarray:
+        chosen = np.zeros_like(predictor.fitted_weights)
+        chosen[MEMBERS.index(member)] = 1.0
+        return chosen
+    return weights
 
-    InputError if `directory` is not a folder or holds none.
-    """
+
+def _without_identity(predictor: Predictor) -> np.ndarray:
+    weights = predictor.fitted_weights.copy()
+    weights[MEMBERS.index(IDENTITY)] = 0.0
+    return weights  # `combine_members` renormalises what is left to sum to 1
+
+
+#: Weightings of the members compared on photos: name -> (description, predictor -> (K, P) weights).
+VARIANTS: dict[str, tuple[str, Callable[[Predictor], np.ndarray]]] = {
+    "aggregate": ("aggregate CNN alone", _only(AGGREGATE)),
+    "cnn": ("CNN ensemble (aggregate + local, the paper's)", _without_identity),
+    "identity": ("identity member alone", _only(IDENTITY)),
+    "fitted": ("all members, weights fitted on renders", lambda p: p.fitted_weights),
+    "shipped": ("all members, photo weights (shipped)", lambda p: p.weights),
+}
+
+
+def photo_files(directory: str | os.PathLike[str], limit: int | None = None) -> list[Path]:
+    """The image files directly in `directory` (by ending, any case), sorted by name; the first
+    `limit` of them when given. InputError if `directory` is not a folder or holds none."""
     folder = Path(directory)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a directory")
     photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
     if not photos:
         raise InputError(f"{folder}: no photos ({', '.join(PHOTO_SUFFIXES)})")
-    return photos
+    return photos[:limit]
 
 
-def _summary(per_photo: dict[str, float]) -> dict[str, Any]:
-    values = list(per_photo.values())
-    return {"photos": len(values), "mean_distance": float(np.mean(values)) if values else None,
-            "median_distance": float(np.median(values)) if values else None, "per_photo": per_photo}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhotoFace:
+    """One person: a face of a photo, embedded by every judge, with the models' outputs per adapter.
+
+    `embeddings`: judge -> (d,) unit vector of the photo's face; `outputs`: adapter -> model name ->
+    [continuous (1, P), *logits (1, K)] as `Predictor.run_all` returns them.
+    """
+
+    key: str
+    embeddings: dict[str, np.ndarray] = field(repr=False)
+    outputs: dict[str, dict[str, list[np.ndarray]]] = field(repr=False)
 
 
-class _RenderDescriptors:
-    """Recipe -> identity descriptor of its head-on render (None when dlib finds no face in it)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skipped:
+    """Photos left out: file -> reason for unreadable ones; files without a face of the size asked."""
 
-    def __init__(self, size: int) -> None:
+    unreadable: dict[str, str]
+    no_face: list[str]
+
+
+class RenderEmbedder:
+    """Recipe -> judge -> embedding of its head-on render (from the render's mesh landmarks)."""
+
+    def __init__(self, judges: Mapping[str, Judge], size: int = RENDER_SIZE) -> None:
+        self.judges = judges
         self.renderer = Renderer(size)
         self.head = HeadModel(vertex_ids=self.renderer.vertex_ids)
 
-    def __call__(self, recipe: Recipe, source: str) -> np.ndarray | None:
-        render = RGBImage(pixels=render_recipe(recipe, self.renderer, head=self.head), source=source)
-        faces = detect_faces(render)
-        return identity_descriptor(render, faces[0]) if faces else None
+    def __call__(self, recipe: Recipe) -> dict[str, np.ndarray]:
+        pixels, landmarks = render_recipe_face(recipe, self.renderer, head=self.head)
+        image = RGBImage(pixels=pixels, source=f"render of {recipe.name or 'a recipe'}")
+        return {name: judge.embed(image, landmarks) for name, judge in self.judges.items()}
 
 
-def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[str]],
-                      adapters: Sequence[str] | None = None, *, render_size: int = RENDER_SIZE,
-                      progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Identity distances between photos and renders of their reconstructions (see the module doc).
+def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]], adapters: Sequence[str],
+                  judges: Mapping[str, Judge], *, min_face: float = 0.0,
+                  progress: Callable[[int], None] | None = None) -> tuple[list[PhotoFace], Skipped]:
+    """Detect, embed and run the models on every face at least `min_face` px wide (box width).
 
-    `adapters`: registry names (default: every registered adapter). `progress(1)` is called after
-    each photo. InputError if two photos share a file name or the neutral head's render has no
-    detectable face (then no distance means anything).
+    `progress(1)` after each photo. InputError if two photos share a file name.
     """
     paths = [Path(p) for p in photos]
     names = [p.name for p in paths]
     if len(set(names)) != len(names):
         raise InputError(f"photos must have distinct file names: {sorted({n for n in names if names.count(n) > 1})}")
-    adapters = list(adapters if adapters is not None else available_adapters())
     instances = {name: create_adapter(name) for name in adapters}
-    describe = _RenderDescriptors(render_size)
-    mean_head = describe(Recipe(), "render of the default recipe")
-    if mean_head is None:
-        raise InputError("no face found in the render of the default recipe: identity distances are meaningless")
-
-    unreadable: dict[str, str] = {}
-    no_face: list[str] = []
-    photo_descriptors: dict[str, np.ndarray] = {}
-    render_descriptors: dict[str, dict[str, np.ndarray]] = {name: {} for name in adapters}
-
-    def measure(path: Path) -> None:
+    faces, unreadable, no_face = [], {}, []
+    for path in paths:
         try:
             image = load_image(path)
         except InputError as exc:
             unreadable[path.name] = str(exc)
-            return
-        try:
-            face = align_photo(image)
-        except InputError:
-            no_face.append(path.name)
-            return
-        photo_descriptors[path.name] = identity_descriptor(image, face.detection)
-        for name, adapter in instances.items():
-            adapted = stylise(face, adapter)
-            recipe = predictor.predict_aligned(adapted.image, adapted.landmarks, base=Recipe(name=path.stem)).recipe
-            descriptor = describe(recipe, f"render of {path.name} ({name})")
-            if descriptor is not None:
-                render_descriptors[name][path.name] = descriptor
-
-    for path in paths:
-        measure(path)
+        else:
+            found = [d for d in detect_faces(image) if d.box[2] - d.box[0] >= min_face]
+            if not found:
+                no_face.append(path.name)
+            for k, detection in enumerate(found):
+                aligned = align_face(image, detection, faces_found=len(found))
+                outputs = {}
+                for name, adapter in instances.items():
+                    adapted = stylise(aligned, adapter)
+                    outputs[name] = predictor.run_all(adapted.image[None], adapted.landmarks[None])
+                faces.append(PhotoFace(key=path.name if len(found) == 1 else f"{path.name}#{k}",
+                                       embeddings={j: judge.embed(image, detection.landmarks)
+                                                   for j, judge in judges.items()}, outputs=outputs))
         if progress:
             progress(1)
+    return faces, Skipped(unreadable=unreadable, no_face=no_face)
 
-    def distances(pairs: dict[str, str], renders: dict[str, np.ndarray]) -> dict[str, float]:
-        return {photo: cosine_distance(photo_descriptors[photo], renders[render]) for photo, render in pairs.items()}
 
-    own, other = {}, {}
-    for name, renders in render_descriptors.items():
-        own[name] = _summary(distances({p: p for p in renders}, renders))
-        usable = list(renders)
-        shifted = dict(zip(usable, usable[1:] + usable[:1], strict=True)) if len(usable) > 1 else {}
-        other[name] = {**_summary(distances(shifted, renders)), "paired_with": shifted}
-    return {
-        "photos": len(paths), "used": len(photo_descriptors), "render_size": render_size,
-        "skipped": {"unreadable": unreadable, "no_face": no_face,
-                    "no_face_in_render": {n: [p for p in photo_descriptors if p not in r]
-                                          for n, r in render_descriptors.items()}},
-        "adapters": own,
-        "mean_head": _summary(distances({p: "mean" for p in photo_descriptors}, {"mean": mean_head})),
-        "other_reconstruction": other,
-    }
+def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray) -> Recipe:
+    """The recipe of `face` predicted with `adapter`'s outputs and the members combined by `weights` (K, P)."""
+    continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights)
+    return predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
+                                {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key)).recipe
+
+
+def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,
+                          embed: RenderEmbedder, default: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Metrics of one adapter and weighting: judge -> `LikenessMetrics` JSON, and "per_face": key ->
+    {"gender", "age" (MakeHuman units), "distance": judge -> cosine distance photo <-> render}."""
+    recipes = [reconstruct(predictor, face, adapter, weights) for face in faces]
+    renders = [embed(recipe) for recipe in recipes]
+    result: dict[str, Any] = {}
+    per_face: dict[str, Any] = {face.key: {"gender": recipe.value(GENDER), "age": recipe.value(AGE), "distance": {}}
+                                for face, recipe in zip(faces, recipes, strict=True)}
+    for judge in default:
+        photos = np.stack([face.embeddings[judge] for face in faces])
+        rendered = np.stack([render[judge] for render in renders])
+        result[judge] = likeness_metrics(photos, rendered, default[judge]).to_json()
+        for face, photo, render in zip(faces, photos, rendered, strict=True):
+            per_face[face.key]["distance"][judge] = float(1.0 - photo @ render)
+    result["per_face"] = per_face
+    return result
+
+
+def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[str]],
+                      adapters: Sequence[str] | None = None, *, variants: Sequence[str] | None = None,
+                      judges: Sequence[str] = JUDGES, min_face: float = 0.0, render_size: int = RENDER_SIZE,
+                      genders: Mapping[str, str] | None = None, progress: Callable[[int], None] | None = None
+                      ) -> dict[str, Any]:
+    """Likeness of every adapter x variant by every judge (see the module doc); a plain dict for metrics.json:
+
+    {"photos": files given, "people": faces used, "min_face": px, "render_size": S, "judges": [...],
+     "variants": {name: description}, "skipped": {"unreadable": {file: message}, "no_face": [file]},
+     "results": {adapter: {variant: {judge: LikenessMetrics JSON, "per_face": {...}, "gender": {...}}}}}
+
+    `genders`: file name -> "female" | "male" (`read_gender_labels`); with it, every result has
+    "gender" (`gender_agreement`). `progress(1)` after each photo. AssetError when a judge's model is not installed.
+    """
+    adapters = list(adapters if adapters is not None else available_adapters())
+    variants = list(variants if variants is not None else VARIANTS)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise InputError(f"unknown variants {unknown} (known: {', '.join(VARIANTS)})")
+    instances = {name: create_judge(name) for name in judges}
+    faces, skipped = collect_faces(predictor, photos, adapters, instances, min_face=min_face, progress=progress)
+    embed = RenderEmbedder(instances, render_size)
+    default = embed(Recipe(name="default head"))
+    results: dict[str, dict[str, Any]] = {adapter: {} for adapter in adapters}
+    for adapter in adapters:
+        for variant in variants if faces else ():
+            result = judge_reconstructions(predictor, faces, adapter, VARIANTS[variant][1](predictor), embed, default)
+            if genders is not None:
+                result["gender"] = gender_agreement(result["per_face"], genders)
+            results[adapter][variant] = result
+    return {"photos": len(photos), "people": len(faces), "min_face": min_face, "render_size": render_size,
+            "judges": list(judges), "variants": {v: VARIANTS[v][0] for v in variants},
+            "skipped": {"unreadable": skipped.unreadable, "no_face": skipped.no_face}, "results": results}
+
+
+def read_gender_labels(path: str | os.PathLike[str]) -> dict[str, str]:
+    """file name -> "female" | "male" from a CSV with columns file,gender (`#` lines are comments)."""
+    path = Path(path)
+    try:
+        lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    labels = {}
+    for row in csv.DictReader(lines):
+        gender = (row.get("gender") or "").strip()
+        if gender not in ("female", "male") or not row.get("file"):
+            raise InputError(f"{path}: each row needs a file and gender female or male, got {row}")
+        labels[Path(row["file"]).name] = gender
+    return labels
+
+
+def gender_agreement(per_face: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str]) -> dict[str, Any]:
+    """Share of labelled faces whose predicted Gender is on the labelled side of 0.5 (female < 0.5 <= male),
+    with the faces that flipped. A face `file#k` takes its file's label."""
+    judged = {key: face["gender"] for key, face in per_face.items() if key.split("#")[0] in labels}
+    flipped = sorted(key for key, value in judged.items()
+                     if (value >= 0.5) != (labels[key.split("#")[0]] == "male"))
+    share = 1.0 - len(flipped) / len(judged) if judged else None
+    return {"labelled": len(judged), "right_side": share, "flipped": flipped}
+

@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from f2p_engine.ensemble import AGGREGATE, softmax
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.manifest import AGGREGATE
 from f2p_engine.infer.pipeline import Predictor
-from f2p_engine.train.ensemble import assemble_local
-from f2p_engine.train.metrics import ensemble_metrics, softmax
+from f2p_engine.train.metrics import ensemble_metrics
 from f2p_engine.train.plot import bar_plot
 
 if TYPE_CHECKING:  # torch-free at run time: a photo-only evaluation needs no training code
@@ -47,7 +46,9 @@ def evaluate_models(predictor: Predictor, source: SampleSource, batch_size: int 
         samples = [source[i] for i in range(start, min(start + batch_size, len(source)))]
         images = np.stack([s.image for s in samples])
         landmarks = np.stack([s.landmarks for s in samples])
-        for name, result in predictor.run_all(images, landmarks).items():
+        stored = [s.descriptor for s in samples]
+        descriptors = np.stack(stored) if all(d is not None for d in stored) else None
+        for name, result in predictor.run_all(images, landmarks, descriptors).items():
             outputs.setdefault(name, []).append(result)
         target[start:start + len(samples)] = [s.continuous for s in samples]
         labels[start:start + len(samples)] = [s.discrete for s in samples]
@@ -56,15 +57,13 @@ def evaluate_models(predictor: Predictor, source: SampleSource, batch_size: int 
     merged = {name: [np.concatenate(parts) for parts in zip(*batches, strict=True)]
               for name, batches in outputs.items()}
     manifest = predictor.manifest
-    _, ensemble_probs, _ = predictor.combine(merged)
     aggregate_probs = {g: softmax(z) for (g, _), z in zip(manifest.aggregate.layout.groups, merged[AGGREGATE][1:],
                                                           strict=True)}
-    local = assemble_local({n: o[0] for n, o in merged.items() if n != AGGREGATE},
-                           {m.name: m.layout for m in manifest.models})
     train_mean = np.asarray([manifest.calibration["train_mean"][p.name] for p in schema.CONTINUOUS])
-    metrics = ensemble_metrics(target=target, labels=labels, aggregate=merged[AGGREGATE][0], local=local,
-                               weights=predictor.weights, train_mean=train_mean, aggregate_probs=aggregate_probs,
-                               ensemble_probs=ensemble_probs)
+    metrics = ensemble_metrics(target=target, labels=labels, members=predictor.members(merged),
+                               weights=predictor.fitted_weights, photo_weights=predictor.weights,
+                               train_mean=train_mean, aggregate_probs=aggregate_probs,
+                               ensemble_probs=predictor.group_probabilities(merged))
     metrics["transfer"] = manifest.metrics.get("transfer", {})
     metrics["samples"] = len(source)
     return metrics
@@ -95,17 +94,22 @@ def _synthetic_section(metrics: dict[str, Any], out: Path) -> list[str]:
     """Report lines of the held-out synthetic evaluation; writes its two plots into `out`."""
     regions = metrics["regions"]
     names = list(regions)
-    columns = ("baseline_l1", "aggregate_l1", "local_l1", "ensemble_l1")
-    bar_plot(names, {c.removesuffix("_l1"): [regions[r][c] for r in names] for c in columns},
+    columns = ("baseline_l1", "aggregate_l1", "local_l1", "identity_l1", "ensemble_l1", "photo_l1")
+    bar_plot(names, {c.removesuffix("_l1"): [regions[r][c] or 0.0 for r in names] for c in columns},
              out / "l1_by_region.png", title="mean L1 per region (normalised units)", ylabel="L1")
     constant = metrics["constant_weights"]
     bar_plot(list(constant), {"L1 on local-model parameters": list(constant.values())},
              out / "constant_weights.png", title="ensemble weight w on the aggregate", ylabel="L1")
 
     lines = [f"Held-out samples: {metrics.get('samples', '?')}. L1 in normalised parameter units "
-             "(0..1 = the slider's full range); baseline = predicting the training mean.", "",
-             "## Per region: aggregate vs local vs ensemble (full frame vs crop)", "",
-             "| region | baseline | aggregate | local | ensemble | ensemble / baseline |", "|---|---|---|---|---|---|"]
+             "(0..1 = the slider's full range); baseline = predicting the training mean. Members: the "
+             "aggregate CNN (full frame), the local CNNs (crops), the identity member (dlib's face-recognition "
+             "descriptor, a frozen backbone trained on real faces, + a regressor: feature extraction). "
+             "`ensemble`: weights fitted on renders; `photo`: the weights applied to photos (moved toward "
+             "the identity member).", "",
+             "## Per region: members vs ensemble (full frame vs crop vs identity)", "",
+             "| region | baseline | aggregate | local | identity | ensemble | photo weights | ensemble / baseline |",
+             "|---|---|---|---|---|---|---|---|"]
     for region in names:
         row = regions[region]
         lines.append(f"| {region} | " + " | ".join(_cell(row[c]) for c in columns)
@@ -124,45 +128,60 @@ def _synthetic_section(metrics: dict[str, Any], out: Path) -> list[str]:
     return [*lines, ""]
 
 
-def _likeness_rows(likeness: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """The likeness table's rows, (label, summary with "photos", "mean_distance", "median_distance"):
-    each adapter's own reconstructions, then the mean head and each adapter's other-photo baseline."""
-    rows = [(f"adapter {a}: own reconstruction", row) for a, row in likeness["adapters"].items()]
-    rows.append(("baseline: mean head (default recipe)", likeness["mean_head"]))
-    return rows + [(f"baseline: another photo's reconstruction ({a})", row)
-                   for a, row in likeness["other_reconstruction"].items()]
+def _judge_cells(row: dict[str, Any]) -> str:
+    """Table cells of one judge's `LikenessMetrics` JSON: distance, closer than default, top-1, top-5, rank."""
+    keys = ("mean_distance", "closer_than_default", "top1", "top5", "mean_rank_percentile")
+    return " | ".join(_cell(row[k]) for k in keys)
 
 
 def likeness_summary(likeness: dict[str, Any]) -> str:
-    """One line for the console: photos used, mean / median cosine distance of every table row."""
-    return (f"likeness on {likeness['used']}/{likeness['photos']} photos, mean/median cosine distance: "
-            + "; ".join(f"{label} {_cell(row['mean_distance'])}/{_cell(row['median_distance'])}"
-                        for label, row in _likeness_rows(likeness)))
+    """One line for the console: people used, and per adapter the shipped weighting's rank percentile
+    (0 perfect, 0.5 chance) and closer-than-default share by every judge."""
+    parts = []
+    for adapter, variants in likeness["results"].items():
+        row = variants.get("shipped") or next(iter(variants.values()), None)
+        if row is not None:
+            parts.append(f"{adapter}: " + ", ".join(
+                f"{j} rank {_cell(row[j]['mean_rank_percentile'])} closer {_cell(row[j]['closer_than_default'])}"
+                for j in likeness["judges"]))
+    return f"likeness on {likeness['people']} faces of {likeness['photos']} photos: " + "; ".join(parts)
 
 
 def _likeness_section(likeness: dict[str, Any], out: Path) -> list[str]:
     """Report lines of the real-photo likeness evaluation (`likeness.evaluate_likeness`); writes its plot."""
-    adapters = list(likeness["adapters"])
-    others = likeness["other_reconstruction"]
-    bar_plot(adapters, {"own reconstruction": [likeness["adapters"][a]["mean_distance"] for a in adapters],
-                        "another photo's reconstruction": [others[a]["mean_distance"] for a in adapters],
-                        "mean head": [likeness["mean_head"]["mean_distance"]] * len(adapters)},
-             out / "likeness.png", title="mean cosine distance, photo vs render (lower = more alike)",
-             ylabel="cosine distance")
+    judges, results = likeness["judges"], likeness["results"]
+    labels = [f"{a}/{v}" for a, variants in results.items() for v in variants]
+    bar_plot(labels, {j: [results[a][v][j]["mean_rank_percentile"] or 0.0 for a, vs in results.items() for v in vs]
+                      for j in judges},
+             out / "likeness.png", title="mean rank percentile among the photos (0 perfect, 0.5 chance)",
+             ylabel="rank percentile")
     skipped = likeness["skipped"]
     lines = ["## Likeness on real photos (paper Table 4)", "",
-             f"Photos: {likeness['photos']}; used: {likeness['used']}; skipped: {len(skipped['unreadable'])} "
-             f"unreadable, {len(skipped['no_face'])} without a face. Cosine distance between the dlib identity "
-             "descriptor of the photo's largest face and that of a head-on render of the reconstruction "
-             f"({likeness['render_size']} px); lower = more alike.", "",
-             "| reconstruction | photos | mean distance | median distance |", "|---|---|---|---|"]
-    lines += [f"| {label} | {row['photos']} | {_cell(row['mean_distance'])} | {_cell(row['median_distance'])} |"
-              for label, row in _likeness_rows(likeness)]
+             f"Photos: {likeness['photos']}; faces used (at least {likeness['min_face']:g} px wide): "
+             f"{likeness['people']}; skipped: {len(skipped['unreadable'])} unreadable, {len(skipped['no_face'])} "
+             f"without such a face. Each face's reconstruction is rendered head-on ({likeness['render_size']} px) "
+             "and compared with the photo by each judge: cosine distance (lower = more alike), the share of "
+             "faces whose render is closer than the default head's, re-identification top-1 / top-5 among "
+             "the faces, and the mean rank percentile (share of other photos closer to a render than its own; "
+             "0 perfect, 0.5 chance). The identity member reads dlib's descriptor, so the dlib judge is not "
+             "independent of it: FaceNet decides.", "",
+             "Variants: " + "; ".join(f"`{v}` {d}" for v, d in likeness["variants"].items()) + ".", ""]
+    for judge in judges:
+        lines += [f"### Judge: {judge}", "",
+                  "| adapter | variant | distance | closer than default | top-1 | top-5 | rank percentile |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {a} | {v} | {_judge_cells(row[judge])} |" for a, vs in results.items() for v, row in vs.items()]
+        lines.append("")
+    genders = [(a, v, row["gender"]) for a, vs in results.items() for v, row in vs.items() if "gender" in row]
+    if genders:
+        lines += ["### Gender on the right side of 0.5 (faces whose gender is obvious, labelled by hand)", "",
+                  "| adapter | variant | labelled faces | right side | flipped |", "|---|---|---|---|---|"]
+        lines += [f"| {a} | {v} | {g['labelled']} | {_cell(g['right_side'])} | {', '.join(g['flipped'][:8])}"
+                  f"{' ...' if len(g['flipped']) > 8 else ''} |" for a, v, g in genders]
+        lines.append("")
     notes = [f"- skipped: {message}" for message in skipped["unreadable"].values()]
     notes += [f"- skipped {name}: no face found" for name in skipped["no_face"]]
-    notes += [f"- {name}: no face found in the render ({adapter}), left out of that adapter's rows"
-              for adapter, names in skipped["no_face_in_render"].items() for name in names]
-    return [*lines, *(["", *notes] if notes else []), "", "![likeness](likeness.png)", ""]
+    return [*lines, *([*notes, ""] if notes else []), "![likeness](likeness.png)", ""]
 
 
 def write_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str], title: str = "f2p evaluation") -> None:

@@ -1,13 +1,17 @@
-"""Inference: photo -> align -> adapter -> crops -> ONNX models -> ensemble -> `Prediction` (a Recipe).
+"""Inference: photo -> align -> adapter -> crops + identity descriptor -> ONNX models -> ensemble -> `Prediction`.
 
 Runs on onnxruntime and numpy only (never torch). `Predictor.predict_aligned` starts from an
 aligned face (as the synthetic samples are); `predict_photo` runs the whole chain from a photo.
+The image models read crops of the aligned face; the identity model reads the dlib descriptor of
+the same aligned face (`face.identity.face_descriptor`, as the synthetic samples store it). The
+members are combined with the manifest's weights moved toward the identity member by its
+`photo_shift` (`ensemble.photo_weights`): the weights for photos.
 
 Confidence per region, in [0, 1]: the region's held-out skill s = 1 - ensemble L1 / b (b: the
-mean-prediction baseline L1; s = 0 means no better than guessing the mean), times, where the
-region has a local model, the agreement on this face 1 - d / b, d the mean |aggregate - local|
-over the region's parameters (two independent models that agree are more likely right).
-Agreement alone is not enough: two models that both learned nothing agree on the mean.
+mean-prediction baseline L1; s = 0 means no better than guessing the mean), times the agreement
+on this face 1 - d / b, d the mean |member - ensemble| over the region's parameters and the
+members that predict them (independent models that agree are more likely right). Agreement
+alone is not enough: two models that both learned nothing agree on the mean.
 """
 
 from __future__ import annotations
@@ -20,12 +24,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
+from f2p_engine.ensemble import (
+    AGGREGATE,
+    IDENTITY,
+    MEMBERS,
+    combine_members,
+    photo_weights,
+    scatter_params,
+    softmax,
+    stack_members,
+    weight_matrix,
+)
+from f2p_engine.face.identity import face_descriptor
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.manifest import AGGREGATE, ModelEntry, ModelManifest, load_manifest
-from f2p_engine.nets.spec import preprocess
+from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
+from f2p_engine.nets.spec import DESCRIPTOR_INPUT, IMAGE_INPUT, preprocess
 from f2p_engine.recipe import Recipe, recipe_from_parameters
-from f2p_engine.train.ensemble import assemble_local, combine, weight_vector
-from f2p_engine.train.metrics import softmax
 
 if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
@@ -36,7 +50,7 @@ if TYPE_CHECKING:
 class Prediction:
     """The ensemble's answer for one face.
 
-    `recipe`: the predicted character; `continuous`: (111,) float64 in [0, 1], schema order;
+    `recipe`: the predicted character; `continuous`: (P,) float64 in [0, 1], schema order;
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
     `timings`: stage -> seconds.
     """
@@ -61,22 +75,34 @@ class Predictor:
         self.sessions = {m.name: onnxruntime.InferenceSession(str(manifest.path(m)), options,
                                                               providers=["CPUExecutionProvider"])
                          for m in manifest.models}
-        self.weights = weight_vector(manifest.continuous_weights)
+        names = [p.name for p in schema.CONTINUOUS]
+        #: (K, P) weights fitted on held-out renders, and the ones applied to photos.
+        self.fitted_weights = weight_matrix(manifest.continuous_weights, names)
+        identity = [m for m in manifest.models if m.member == IDENTITY]
+        self.identity_params = np.isin(np.arange(len(names)), identity[0].layout.param_indices if identity else [])
+        self.weights = photo_weights(self.fitted_weights, manifest.photo_shift, self.identity_params)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str] | None = None, threads: int = 1) -> Predictor:
         """Verify (sha256) and load the models in `directory` (default: the shipped ones)."""
         return cls(load_manifest(directory), threads)
 
-    def run_model(self, entry: ModelEntry, images: np.ndarray, landmarks: np.ndarray) -> list[np.ndarray]:
+    def run_model(self, entry: ModelEntry, images: np.ndarray, landmarks: np.ndarray,
+                  descriptors: np.ndarray | None = None) -> list[np.ndarray]:
         """Outputs of one model for aligned images (N, S, S, 3) uint8 and landmarks (N, 68, 2):
-        [continuous (N, P), *logits (N, K)]."""
+        [continuous (N, P), *logits (N, K)]. The identity model reads `descriptors` (N, 128), computed
+        from the images when not given."""
+        if entry.preprocessing is None:
+            if descriptors is None:
+                descriptors = np.stack([face_descriptor(i, lm) for i, lm in zip(images, landmarks, strict=True)])
+            return self.sessions[entry.name].run(None, {DESCRIPTOR_INPUT: np.asarray(descriptors, np.float32)})
         batch = np.stack([preprocess(i, lm, entry.preprocessing) for i, lm in zip(images, landmarks, strict=True)])
-        return self.sessions[entry.name].run(None, {"image": batch})
+        return self.sessions[entry.name].run(None, {IMAGE_INPUT: batch})
 
-    def run_all(self, images: np.ndarray, landmarks: np.ndarray) -> dict[str, list[np.ndarray]]:
+    def run_all(self, images: np.ndarray, landmarks: np.ndarray, descriptors: np.ndarray | None = None
+                ) -> dict[str, list[np.ndarray]]:
         """Every model's outputs, by model name (see `run_model`)."""
-        return {m.name: self.run_model(m, images, landmarks) for m in self.manifest.models}
+        return {m.name: self.run_model(m, images, landmarks, descriptors) for m in self.manifest.models}
 
     def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base: Recipe | None = None) -> Prediction:
         """Predict from one aligned face: (S, S, 3) uint8 RGB and its (68, 2) aligned-pixel landmarks."""
@@ -84,39 +110,54 @@ class Predictor:
         outputs = self.run_all(image[None], np.asarray(landmarks)[None])
         models_done = time.perf_counter()
         continuous, probabilities, confidence = self.combine(outputs)
-        choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p[0]))] for g, p in probabilities.items()}
-        recipe = recipe_from_parameters(continuous[0], choices, base=base)
+        return self.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
+                               {r: float(c[0]) for r, c in confidence.items()}, base=base,
+                               timings={"models": models_done - began, "ensemble": time.perf_counter() - models_done})
+
+    def prediction(self, continuous: np.ndarray, probabilities: dict[str, np.ndarray], confidence: dict[str, float],
+                   *, base: Recipe | None = None, timings: dict[str, float] | None = None) -> Prediction:
+        """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities."""
+        choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
+        recipe = recipe_from_parameters(continuous, choices, base=base)
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
-        timings = {"models": models_done - began, "ensemble": time.perf_counter() - models_done}
-        return Prediction(recipe=recipe, continuous=continuous[0], probabilities={g: p[0] for g, p in
-                                                                                 probabilities.items()},
-                          confidence={r: float(c[0]) for r, c in confidence.items()}, timings=timings)
+        return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
+                          timings=dict(timings or {}))
 
-    def combine(self, outputs: dict[str, list[np.ndarray]]
-                ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Ensemble of batched model outputs: (continuous (N, 111) in [0, 1], group -> (N, K)
-        probabilities, region -> (N,) confidence)."""
+    def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
+        """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
+        a member does not predict a parameter, from batched model outputs."""
         entries = {m.name: m for m in self.manifest.models}
-        aggregate = outputs[AGGREGATE][0].astype(np.float64)
-        local = assemble_local({n: o[0] for n, o in outputs.items() if n != AGGREGATE},
-                               {n: e.layout for n, e in entries.items()})
-        continuous = _normalise_ethnic(np.clip(combine(aggregate, local, self.weights), 0.0, 1.0))
+        count = len(outputs[AGGREGATE][0])
+        layouts = {n: e.layout for n, e in entries.items()}
+        by_member = {member: scatter_params({n: o[0] for n, o in outputs.items() if entries[n].member == member},
+                                            layouts, count) for member in MEMBERS}
+        return stack_members(by_member, count, len(schema.CONTINUOUS))
 
-        aggregate_probs = {g: softmax(logits) for (g, _), logits in
-                           zip(entries[AGGREGATE].layout.groups, outputs[AGGREGATE][1:], strict=True)}
-        probabilities = dict(aggregate_probs)
-        for name, entry in entries.items():
-            if name == AGGREGATE:
-                continue
-            for (group, _), logits in zip(entry.layout.groups, outputs[name][1:], strict=True):
-                probs = softmax(logits)
-                if group in aggregate_probs:
-                    probs = combine(aggregate_probs[group], probs, self.manifest.group_weights.get(group, 1.0))
-                probabilities[group] = probs
-        return continuous, probabilities, self._confidence(aggregate, local)
+    def combine(self, outputs: dict[str, list[np.ndarray]], weights: np.ndarray | None = None
+                ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Ensemble of batched model outputs: (continuous (N, P) in [0, 1], group -> (N, K)
+        probabilities, region -> (N,) confidence). `weights` (K, P): default the photo weights."""
+        members = self.members(outputs)
+        combined = combine_members(members, self.weights if weights is None else weights)
+        continuous = _normalise_ethnic(np.clip(combined, 0.0, 1.0))
+        return continuous, self.group_probabilities(outputs), self._confidence(members, combined)
 
-    def _confidence(self, aggregate: np.ndarray, local: np.ndarray) -> dict[str, np.ndarray]:
+    def group_probabilities(self, outputs: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
+        """group -> (N, K) probabilities: each member's softmax, combined with the group's weights."""
+        by_group: dict[str, dict[str, np.ndarray]] = {}
+        for entry in self.manifest.models:
+            for (group, _), logits in zip(entry.layout.groups, outputs[entry.name][1:], strict=True):
+                by_group.setdefault(group, {})[entry.member] = softmax(logits)
+        probabilities = {}
+        for group, probs in by_group.items():
+            first = next(iter(probs.values()))
+            stacked = stack_members(probs, *first.shape)
+            weights = np.asarray(self.manifest.group_weights.get(group, [1.0 / len(probs)] * len(MEMBERS)))
+            probabilities[group] = combine_members(stacked, np.repeat(weights[:, None], first.shape[1], axis=1))
+        return probabilities
+
+    def _confidence(self, members: np.ndarray, combined: np.ndarray) -> dict[str, np.ndarray]:
         baseline = self.manifest.calibration.get("baseline_l1", {})
         ensemble_l1 = self.manifest.calibration.get("ensemble_l1", {})
         regions = np.asarray([p.region for p in schema.CONTINUOUS])
@@ -125,17 +166,15 @@ class Predictor:
             if region not in baseline:
                 continue
             columns = regions == region
-            skill = np.full(len(aggregate), 1.0 - ensemble_l1.get(region, baseline[region]) / baseline[region])
-            if np.isnan(local[:, columns]).all():
-                confidence[region] = skill
-            else:
-                disagreement = np.nanmean(np.abs(aggregate[:, columns] - local[:, columns]), axis=1)
-                confidence[region] = np.clip(skill, 0.0, 1.0) * (1.0 - disagreement / baseline[region])
-        return {r: np.clip(c, 0.0, 1.0) for r, c in confidence.items()}
+            skill = np.clip(1.0 - ensemble_l1.get(region, baseline[region]) / baseline[region], 0.0, 1.0)
+            deviation = np.abs(members[:, :, columns] - combined[None, :, columns])  # (K, N, p), NaN where absent
+            disagreement = np.nanmean(deviation.transpose(1, 0, 2).reshape(len(combined), -1), axis=1)
+            confidence[region] = np.clip(skill * (1.0 - disagreement / baseline[region]), 0.0, 1.0)
+        return confidence
 
 
 def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
-    """African/Asian/Caucasian rescaled to sum to 1, as MakeHuman keeps them ((N, 111) in, copy out)."""
+    """African/Asian/Caucasian rescaled to sum to 1, as MakeHuman keeps them ((N, P) in, copy out)."""
     columns = [i for i, p in enumerate(schema.CONTINUOUS) if p.name in schema.ETHNIC_MODIFIERS]
     out = continuous.copy()
     total = out[:, columns].sum(axis=1, keepdims=True)

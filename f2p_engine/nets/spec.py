@@ -20,6 +20,9 @@ import numpy as np
 from f2p_engine.face.align import Box, crop_box, region_boxes
 from f2p_engine.headmodel import schema
 
+#: ONNX input names: image models take a preprocessed image, identity models a face descriptor.
+IMAGE_INPUT = "image"
+DESCRIPTOR_INPUT = "descriptor"
 #: The crop of the whole aligned face (aggregate models); every other crop is a local region.
 FACE = "face"
 CROPS: tuple[str, ...] = (FACE, *schema.LOCAL_REGIONS)

@@ -24,8 +24,14 @@ def render_recipe(recipe: Recipe, renderer: Renderer, view: View = "front", head
     `head`: a `HeadModel` to evaluate the mesh with; pass one built with
     `vertex_ids=renderer.vertex_ids` when rendering many recipes (building it takes ~0.2 s).
     """
+    return render_recipe_face(recipe, renderer, view, head)[0]
+
+
+def render_recipe_face(recipe: Recipe, renderer: Renderer, view: View = "front", head: HeadModel | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """`render_recipe`'s picture and the (68, 2) float32 pixel positions of its mesh landmarks (dlib order)."""
     head = head or HeadModel(vertex_ids=renderer.vertex_ids)
     appearance = Appearance(skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"))
     rendering = renderer.render(head.vertices(recipe.modifiers), view_camera(), pose=Pose(yaw=VIEW_YAW[view]),
                                 appearance=appearance)
-    return np.where(rendering.labels[:, :, None] > 0, rendering.image, np.uint8(BACKGROUND))
+    return np.where(rendering.labels[:, :, None] > 0, rendering.image, np.uint8(BACKGROUND)), rendering.landmarks

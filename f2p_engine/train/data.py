@@ -31,13 +31,15 @@ class Sample:
 
     `image`: (S, S, 3) uint8 RGB aligned face; `landmarks`: (68, 2) float, aligned-image pixels;
     `continuous`: (len(schema.CONTINUOUS),) float32 in [0, 1], schema order;
-    `discrete`: (len(schema.DISCRETE_GROUPS),) int64 option indices, schema order.
+    `discrete`: (len(schema.DISCRETE_GROUPS),) int64 option indices, schema order;
+    `descriptor`: (128,) float32 identity descriptor of the image, when the source stores one.
     """
 
     image: np.ndarray = field(repr=False)
     landmarks: np.ndarray = field(repr=False)
     continuous: np.ndarray = field(repr=False)
     discrete: np.ndarray = field(repr=False)
+    descriptor: np.ndarray | None = field(default=None, repr=False)
 
 
 class SampleLike(Protocol):
@@ -47,6 +49,7 @@ class SampleLike(Protocol):
     landmarks: np.ndarray
     continuous: np.ndarray
     discrete: np.ndarray
+    descriptor: np.ndarray | None
 
 
 class SampleSource(Protocol):
@@ -107,7 +110,8 @@ class DatasetSource:
             self._shards[shard] = self.dataset.arrays(shard)
         arrays = self._shards[shard]
         return Sample(image=arrays["images"][offset], landmarks=arrays["landmarks"][offset],
-                      continuous=arrays["continuous"][offset], discrete=arrays["discrete"][offset])
+                      continuous=arrays["continuous"][offset], discrete=arrays["discrete"][offset],
+                      descriptor=arrays["descriptor"][offset])
 
 
 class Subset:

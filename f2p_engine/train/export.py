@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from f2p_engine.files import atomic_output
+from f2p_engine.nets.spec import IMAGE_INPUT
 
 OPSET = 17
 PARITY_TOLERANCE = 1e-4
-INPUT_NAME = "image"
 
 
 class ExportError(RuntimeError):
@@ -22,10 +22,12 @@ class ExportError(RuntimeError):
 
 
 def export_onnx(model: nn.Module, path: str | os.PathLike[str], example: torch.Tensor,
-                output_names: tuple[str, ...] | None = None, tolerance: float = PARITY_TOLERANCE) -> float:
+                output_names: tuple[str, ...] | None = None, tolerance: float = PARITY_TOLERANCE,
+                input_name: str = IMAGE_INPUT) -> float:
     """Export `model` (in eval mode) to ONNX at `path`; return the largest |torch - onnxruntime| difference.
 
-    `example`: float32 (N, 3, H, W) input; the batch axis is exported as dynamic. The file is
+    `example`: float32 input named `input_name` ((N, 3, H, W) images by default, (N, 128)
+    descriptors for identity models); the batch axis is exported as dynamic. The file is
     written only after `onnx.checker` passes and every output agrees within `tolerance` on
     `example`, else ExportError is raised and nothing is written.
     """
@@ -39,8 +41,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], example: torch.T
         # The TorchScript exporter is deprecated in favour of the dynamo one, which needs
         # onnxscript; this one needs nothing more and exports these plain CNNs exactly.
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, (example,), buffer, dynamo=False, opset_version=OPSET, input_names=[INPUT_NAME],
-                          output_names=list(names), dynamic_axes={n: {0: "batch"} for n in (INPUT_NAME, *names)})
+        torch.onnx.export(model, (example,), buffer, dynamo=False, opset_version=OPSET, input_names=[input_name],
+                          output_names=list(names), dynamic_axes={n: {0: "batch"} for n in (input_name, *names)})
     data = buffer.getvalue()
     try:
         onnx.checker.check_model(onnx.load_from_string(data), full_check=True)
@@ -51,7 +53,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike[str], example: torch.T
         expected = model(example)
     expected = expected if isinstance(expected, tuple) else (expected,)
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
-    got = session.run(list(names), {INPUT_NAME: example.numpy()})
+    got = session.run(list(names), {input_name: example.numpy()})
     worst = max(float(np.max(np.abs(e.numpy() - g))) for e, g in zip(expected, got, strict=True))
     if not worst <= tolerance:
         raise ExportError(f"onnxruntime and torch differ by {worst:.2e} (> {tolerance:.0e})")

@@ -1,11 +1,12 @@
-"""Training the whole ensemble: aggregate + local models -> ONNX files + fitted ensemble weights.
+"""Training the whole ensemble: aggregate + local CNNs + identity member -> ONNX files + fitted weights.
 
 `train_ensemble` splits the dataset once (seeded) into a training part and a holdout; trains
-every member on the training part (`loop.train_model`, resumable per member); exports each to
-ONNX; predicts the holdout and fits the per-parameter ensemble weights on it in closed form;
-and returns everything the model manifest needs. The holdout numbers it reports are optimistic
-(the weights were fitted on them): `f2p evaluate` on a set generated with another seed is the
-real test.
+every CNN on the training part (`loop.train_model`, resumable per model) and the identity member
+on the training part's descriptors (`identity.train_identity`, seconds); exports each to ONNX;
+predicts the holdout and fits the per-parameter member weights on it in closed form
+(`ensemble.fit_member_weights`); and returns everything the model manifest needs. The holdout
+numbers it reports are optimistic (the weights were fitted on them): `f2p evaluate` on a set
+generated with another seed is the real test.
 """
 
 from __future__ import annotations
@@ -19,30 +20,42 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 from torch.utils.data import DataLoader
 
+from f2p_engine.ensemble import (
+    AGGREGATE,
+    IDENTITY,
+    MEMBERS,
+    combine_members,
+    fit_member_weights,
+    model_member,
+    scatter_params,
+    softmax,
+    stack_members,
+)
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
-from f2p_engine.nets.model import ParamNet
-from f2p_engine.nets.spec import FACE
+from f2p_engine.nets.spec import DESCRIPTOR_INPUT, FACE
 from f2p_engine.train.data import CropDataset, SampleSource, Subset, split_indices, targets_of
-from f2p_engine.train.ensemble import assemble_local, combine, fit_group_weight, fit_weights
 from f2p_engine.train.export import export_onnx
+from f2p_engine.train.identity import IdentityConfig, descriptors_of, train_identity
 from f2p_engine.train.loop import LOG_CSV, TrainConfig, predict, train_model
-from f2p_engine.train.metrics import ensemble_metrics, softmax
+from f2p_engine.train.metrics import ensemble_metrics
 
-AGGREGATE = "aggregate"
 ENSEMBLE_JSON = "ensemble_config.json"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnsembleConfig:
     """The aggregate model's config, one config template for every local model (its crop is set
-    per region), the regions with local models, and the holdout split."""
+    per region), the regions with local models, the identity member's config, and the holdout split."""
 
     aggregate: TrainConfig = field(default_factory=lambda: TrainConfig(input_size=64, finetune_epochs=12))
     local: TrainConfig = field(default_factory=TrainConfig)
     regions: tuple[str, ...] = schema.LOCAL_REGIONS
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
     holdout_fraction: float = 0.1
     split_seed: int = 0
 
@@ -57,19 +70,20 @@ class EnsembleConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnsembleConfig:
         return cls(aggregate=TrainConfig(**data["aggregate"]), local=TrainConfig(**data["local"]),
-                   regions=tuple(data["regions"]), holdout_fraction=float(data["holdout_fraction"]),
-                   split_seed=int(data["split_seed"]))
+                   regions=tuple(data["regions"]), identity=IdentityConfig.from_dict(data.get("identity", {})),
+                   holdout_fraction=float(data["holdout_fraction"]), split_seed=int(data["split_seed"]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnsembleResult:
-    """Trained members (eval mode) and their ONNX files, the fitted weights (on the aggregate,
-    per parameter / group), calibration for confidences and holdout metrics."""
+    """Trained models (eval mode, by model name: "aggregate", regions, "identity") and their ONNX
+    files, the fitted weights (per parameter / group, one per member in `ensemble.MEMBERS` order),
+    calibration for confidences and holdout metrics."""
 
-    nets: dict[str, ParamNet] = field(repr=False)
+    nets: dict[str, nn.Module] = field(repr=False)
     onnx_files: dict[str, Path]
-    continuous_weights: dict[str, float]
-    group_weights: dict[str, float]
+    continuous_weights: dict[str, list[float]]
+    group_weights: dict[str, list[float]]
     calibration: dict[str, dict[str, float]]
     metrics: dict[str, Any]
 
@@ -96,36 +110,49 @@ def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | 
         export_onnx(net, files[name], example)
         nets[name] = net
 
-    aggregate = outputs[AGGREGATE][0]
-    local = assemble_local({n: o[0] for n, o in outputs.items() if n != AGGREGATE},
-                           {n: net.layout for n, net in nets.items()})
-    weights = fit_weights(aggregate, local, target)
-    aggregate_probs = {g: softmax(z) for (g, _), z in zip(nets[AGGREGATE].layout.groups, outputs[AGGREGATE][1:],
-                                                          strict=True)}
-    group_index = {g.name: i for i, g in enumerate(schema.DISCRETE_GROUPS)}
-    ensemble_probs, group_weights = dict(aggregate_probs), {}
+    descriptors = descriptors_of(holdout)
+    nets[IDENTITY], identity_record = train_identity(config.identity, descriptors_of(train), train_target)
+    with torch.no_grad():
+        outputs[IDENTITY] = [nets[IDENTITY](torch.from_numpy(descriptors)).numpy()]
+    files[IDENTITY] = out / "models" / f"{IDENTITY}.onnx"
+    export_onnx(nets[IDENTITY], files[IDENTITY], torch.from_numpy(descriptors[:2]), input_name=DESCRIPTOR_INPUT)
+    if progress:
+        progress(f"identity member ({identity_record['kind']})")
+
+    member_of = {name: model_member(name) for name in nets}
+    layouts = {name: net.layout for name, net in nets.items()}
+    members = stack_members({m: scatter_params({n: o[0] for n, o in outputs.items() if member_of[n] == m}, layouts,
+                                               len(target)) for m in MEMBERS}, len(target), len(schema.CONTINUOUS))
+    weights = fit_member_weights(members, target)
+    group_probs: dict[str, dict[str, np.ndarray]] = {}
     for name, net in nets.items():
         for (group, _), logits in zip(net.layout.groups, outputs[name][1:], strict=True):
-            if name == AGGREGATE or group not in aggregate_probs:
-                continue
-            local_probs = softmax(logits)
-            group_weights[group] = fit_group_weight(aggregate_probs[group], local_probs, labels[:, group_index[group]])
-            ensemble_probs[group] = combine(aggregate_probs[group], local_probs, group_weights[group])
+            group_probs.setdefault(group, {})[member_of[name]] = softmax(logits)
+    group_index = {g.name: i for i, g in enumerate(schema.DISCRETE_GROUPS)}
+    ensemble_probs, group_weights = {}, {}
+    for group, probs in group_probs.items():
+        options = next(iter(probs.values())).shape[1]
+        one_hot = np.eye(options)[labels[:, group_index[group]]]
+        flat = stack_members({m: p.reshape(-1, 1) for m, p in probs.items()}, one_hot.size, 1)
+        group_weights[group] = fit_member_weights(flat, one_hot.reshape(-1, 1))[:, 0]
+        ensemble_probs[group] = combine_members(flat, group_weights[group][:, None]).reshape(-1, options)
 
     train_mean = train_target.mean(axis=0)
-    metrics = ensemble_metrics(target=target, labels=labels, aggregate=aggregate, local=local, weights=weights,
-                               train_mean=train_mean, aggregate_probs=aggregate_probs, ensemble_probs=ensemble_probs)
-    metrics["transfer"] = {name: transfer_summary(out / name / LOG_CSV) for name in nets}
+    aggregate_probs = {g: p[AGGREGATE] for g, p in group_probs.items()}
+    metrics = ensemble_metrics(target=target, labels=labels, members=members, weights=weights,
+                               photo_weights=weights, train_mean=train_mean, aggregate_probs=aggregate_probs,
+                               ensemble_probs=ensemble_probs)
+    metrics["transfer"] = {name: transfer_summary(out / name / LOG_CSV) for name in config.members()}
+    metrics["identity"] = identity_record
     regions = metrics["regions"]
     calibration = {"baseline_l1": {r: v["baseline_l1"] for r, v in regions.items()},
                    "ensemble_l1": {r: v["ensemble_l1"] for r, v in regions.items()},
                    "train_mean": {p.name: float(m) for p, m in zip(schema.CONTINUOUS, train_mean, strict=True)}}
     names = [p.name for p in schema.CONTINUOUS]
-    has_local = ~np.isnan(local).all(axis=0)
     return EnsembleResult(nets=nets, onnx_files=files,
-                          continuous_weights={n: float(w) for n, w, k in zip(names, weights, has_local, strict=True)
-                                              if k},
-                          group_weights=group_weights, calibration=calibration, metrics=metrics)
+                          continuous_weights={n: weights[:, i].tolist() for i, n in enumerate(names)},
+                          group_weights={g: w.tolist() for g, w in group_weights.items()},
+                          calibration=calibration, metrics=metrics)
 
 
 def transfer_summary(log_csv: Path) -> dict[str, float | None]:

@@ -98,9 +98,9 @@ def test_only_the_latest_request_is_delivered(qtbot):
     runner = LatestOnly(work)
     delivered = []
     runner.finished.connect(lambda request_id, result: delivered.append(result))
-    first = pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="identity")
+    first = pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="none")
     runner.submit(first)
-    runner.submit(pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="identity"))
+    runner.submit(pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="none"))
     qtbot.waitUntil(lambda: delivered == [2], timeout=5000)
     release.set()
     qtbot.waitUntil(lambda: not runner.busy, timeout=5000)

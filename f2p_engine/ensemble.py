@@ -1,0 +1,143 @@
+"""The ensemble (numpy only): K members combined per parameter with weights that sum to 1.
+
+Members, in weight-row order (`MEMBERS`): the aggregate CNN (whole aligned face), the local CNNs
+(one per region, scattered into one array by `scatter_params`) and the identity member (the
+face-recognition descriptor regressed to every parameter). Training fits the weights, inference
+and evaluation apply them, all through this module, so the three cannot disagree.
+
+Predictions are batched and stacked by member: (K, N, P) float, NaN where a member does not
+predict a parameter (the local member outside the local regions, a member left out). For
+parameter p the ensemble is sum_k w[k, p] * m[k, :, p] over the members that predict p, and the
+weights of those members sum to 1 (the paper's w and 1 - w for K = 2).
+
+Fitting (`fit_member_weights`) is least squares on held-out predictions under that constraint:
+with r the last available member, y - m_r = sum_{k != r} w_k (m_k - m_r), solved per parameter in
+closed form. Signs are unrestricted (weights may leave [0, 1], as in the paper). Discrete groups
+use the same fit on softmax probabilities against one-hot targets, one weight row per group.
+
+Weights fitted on clean renders trust the pixel CNNs where they fail on photos (the identity
+member reads a representation trained on real faces). `shift_toward` moves a weight set toward
+one member by a per-parameter amount in [0, 1]; `photo_weights` does it per region, with amounts
+chosen on real photos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from f2p_engine.headmodel import schema
+
+if TYPE_CHECKING:
+    from f2p_engine.nets.spec import OutputLayout
+
+AGGREGATE, LOCAL, IDENTITY = "aggregate", "local", "identity"
+#: Member order of every weight array and prediction stack.
+MEMBERS: tuple[str, ...] = (AGGREGATE, LOCAL, IDENTITY)
+#: Least-squares systems whose matrix is this close to singular carry no information: equal weights.
+_SINGULAR = 1e-12
+
+
+def model_member(model_name: str) -> str:
+    """The member a model belongs to: "aggregate" and "identity" are their own; a region's model is local."""
+    return model_name if model_name in (AGGREGATE, IDENTITY) else LOCAL
+
+
+def stack_members(predictions: Mapping[str, np.ndarray], count: int, width: int) -> np.ndarray:
+    """(K, N, P) float64 stack in `MEMBERS` order from member -> (N, P) arrays; absent members are NaN."""
+    stacked = np.full((len(MEMBERS), count, width), np.nan)
+    for k, member in enumerate(MEMBERS):
+        if member in predictions:
+            stacked[k] = predictions[member]
+    return stacked
+
+
+def available(predictions: np.ndarray) -> np.ndarray:
+    """(K, P) bool: member k predicts parameter p (no NaN in its column)."""
+    return ~np.isnan(predictions).any(axis=1)
+
+
+def fit_member_weights(predictions: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares weights (K, P) float64 from held-out (K, N, P) predictions and (N, P) targets.
+
+    Per parameter the weights of the members that predict it sum to 1; the others get 0. Where
+    the available members' predictions never differ (no information either way) they share equally.
+    """
+    predictions, target = np.asarray(predictions, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if predictions.ndim != 3 or predictions.shape[1:] != target.shape:
+        raise ValueError(f"expected (K, N, P) predictions and (N, P) targets, got {predictions.shape}, {target.shape}")
+    present = available(predictions)
+    weights = np.zeros(present.shape)
+    for p in range(target.shape[1]):
+        members = np.flatnonzero(present[:, p])
+        if len(members) == 0:
+            raise ValueError(f"parameter {p}: no member predicts it")
+        reference, others = members[-1], members[:-1]
+        design = (predictions[others, :, p] - predictions[reference, :, p]).T
+        gram = design.T @ design
+        if len(others) == 0 or np.linalg.cond(gram) > 1 / _SINGULAR:
+            weights[members, p] = 1.0 / len(members)
+            continue
+        solved = np.linalg.solve(gram, design.T @ (target[:, p] - predictions[reference, :, p]))
+        weights[others, p] = solved
+        weights[reference, p] = 1.0 - solved.sum()
+    return weights
+
+
+def combine_members(predictions: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The ensemble (N, P) float64 of (K, N, P) predictions with (K, P) weights.
+
+    Members that do not predict a parameter are left out and the weights of the others are
+    renormalised to sum to 1 there (an untrained member's weight is then shared, not lost).
+    """
+    predictions = np.asarray(predictions, dtype=np.float64)
+    present = available(predictions)
+    weights = np.where(present, np.asarray(weights, dtype=np.float64), 0.0)
+    total = weights.sum(axis=0)
+    uniform = present / np.maximum(present.sum(axis=0), 1)
+    weights = np.where(np.abs(total) > _SINGULAR, weights / np.where(np.abs(total) > _SINGULAR, total, 1.0), uniform)
+    return np.einsum("kp,knp->np", weights, np.nan_to_num(predictions))
+
+
+def shift_toward(weights: np.ndarray, member: str, amounts: np.ndarray, predicts: np.ndarray) -> np.ndarray:
+    """(1 - a) * weights + a * (all weight on `member`), per parameter, where `member` predicts.
+
+    `weights` (K, P); `amounts` (P,) in [0, 1]; `predicts` (P,) bool: columns `member` covers.
+    """
+    target = np.zeros_like(weights)
+    target[MEMBERS.index(member)] = 1.0
+    amounts = np.where(predicts, np.clip(amounts, 0.0, 1.0), 0.0)
+    return (1.0 - amounts) * weights + amounts * target
+
+
+def scatter_params(outputs: Mapping[str, np.ndarray], layouts: Mapping[str, OutputLayout], count: int) -> np.ndarray:
+    """Models' continuous outputs ((N, P_model) each, N = `count`) scattered into one (N, P) schema-ordered
+    array, NaN where none of them predicts (the local models make one member this way)."""
+    scattered = np.full((count, len(schema.CONTINUOUS)), np.nan)
+    for name, values in outputs.items():
+        scattered[:, layouts[name].param_indices] = values
+    return scattered
+
+
+def photo_weights(fitted: np.ndarray, shift: Mapping[str, float], identity_params: np.ndarray) -> np.ndarray:
+    """(K, P) weights for photos: `fitted` (K, P) moved toward the identity member by `shift`
+    (region -> amount in [0, 1]; regions not named stay as fitted) on the parameters it predicts
+    (`identity_params`, (P,) bool)."""
+    amounts = np.asarray([shift.get(p.region, 0.0) for p in schema.CONTINUOUS], dtype=np.float64)
+    return shift_toward(fitted, IDENTITY, amounts, identity_params)
+
+
+def weight_matrix(weights: Mapping[str, Sequence[float]], names: Sequence[str]) -> np.ndarray:
+    """(K, len(names)) float64 from name -> K weights (`MEMBERS` order); a name without an entry
+    trusts the aggregate alone."""
+    default = [1.0 if m == AGGREGATE else 0.0 for m in MEMBERS]
+    return np.asarray([list(weights.get(n, default)) for n in names], dtype=np.float64).T
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (N, K) logits, float64."""
+    shifted = np.asarray(logits, dtype=np.float64) - np.max(logits, axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
