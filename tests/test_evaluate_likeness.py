@@ -1,7 +1,7 @@
 """Likeness on real photos (paper Table 4): `evaluate_likeness`, its report section and `f2p evaluate --photos`.
 
-Real components throughout: the shipped models, the renderer on EGL, dlib. Photos: the astronaut,
-its mirror image (a second "person"), a grey picture without a face and a text file named .jpg.
+Real components throughout: the shipped models, the renderer on EGL, dlib and FaceNet. Photos: the
+astronaut, its mirror image (a second "person"), a grey picture without a face and a text file named .jpg.
 """
 
 import json
@@ -13,16 +13,23 @@ from skimage.data import astronaut
 from f2p_engine.adapt import available_adapters
 from f2p_engine.cli import main
 from f2p_engine.errors import InputError
-from f2p_engine.evaluate.likeness import evaluate_likeness, photo_files
+from f2p_engine.evaluate.judges import create_judge
+from f2p_engine.evaluate.likeness import (
+    evaluate_likeness,
+    gender_agreement,
+    photo_files,
+    read_gender_labels,
+)
 from f2p_engine.evaluate.report import write_report
 from f2p_engine.face.detect import detect_faces
-from f2p_engine.face.identity import cosine_distance, identity_descriptor
 from f2p_engine.face.image import RGBImage, load_image, write_png
 from f2p_engine.infer.pipeline import Predictor, predict_photo
-from f2p_engine.render.recipe_view import render_recipe
+from f2p_engine.render.recipe_view import render_recipe_face
 from f2p_engine.render.renderer import Renderer
 
 TABLE = "## Likeness on real photos (paper Table 4)"
+VARIANTS = ["identity", "shipped"]
+GENDERS = {"astronaut.png": "male", "mirrored.png": "male"}
 
 
 @pytest.fixture(scope="module")
@@ -44,78 +51,104 @@ def predictor():
 @pytest.fixture(scope="module")
 def likeness(photos, predictor):
     done = []
-    result = evaluate_likeness(predictor, photo_files(photos), progress=done.append)
+    result = evaluate_likeness(predictor, photo_files(photos), variants=VARIANTS, genders=GENDERS,
+                               progress=done.append)
     assert done == [1, 1, 1, 1]
     return result
 
 
 def test_photo_files_picks_image_endings_sorted(photos, tmp_path):
     assert [p.name for p in photo_files(photos)] == ["astronaut.png", "blank.png", "mirrored.png", "notes.jpg"]
+    assert [p.name for p in photo_files(photos, limit=2)] == ["astronaut.png", "blank.png"]
     with pytest.raises(InputError, match="no photos"):
         photo_files(tmp_path)
 
 
 def test_photos_without_a_usable_face_are_skipped_and_listed(likeness):
     assert likeness["photos"] == 4
-    assert likeness["used"] == 2
+    assert likeness["people"] == 2
     assert likeness["skipped"]["no_face"] == ["blank.png"]
     assert list(likeness["skipped"]["unreadable"]) == ["notes.jpg"]
     assert "not a readable image" in likeness["skipped"]["unreadable"]["notes.jpg"]
-    assert likeness["skipped"]["no_face_in_render"] == {name: [] for name in available_adapters()}
 
 
-def test_every_adapter_and_both_baselines_have_distances(likeness):
-    assert list(likeness["adapters"]) == list(available_adapters())
-    rows = [*likeness["adapters"].values(), likeness["mean_head"], *likeness["other_reconstruction"].values()]
-    for row in rows:
-        assert set(row["per_photo"]) == {"astronaut.png", "mirrored.png"}
-        values = list(row["per_photo"].values())
-        assert all(np.isfinite(v) and 0.0 <= v <= 2.0 for v in values)
-        assert row["photos"] == 2
-        assert row["mean_distance"] == pytest.approx(np.mean(values))
-        assert row["median_distance"] == pytest.approx(np.median(values))
-    for row in likeness["other_reconstruction"].values():
-        assert row["paired_with"] == {"astronaut.png": "mirrored.png", "mirrored.png": "astronaut.png"}
-    # A reconstruction differs from the neutral head, so its distance to the photo does too.
-    assert likeness["adapters"]["identity"]["per_photo"]["astronaut.png"] != pytest.approx(
-        likeness["mean_head"]["per_photo"]["astronaut.png"], abs=1e-6)
+def test_every_adapter_variant_and_judge_has_metrics(likeness):
+    assert list(likeness["results"]) == list(available_adapters())
+    for variants in likeness["results"].values():
+        assert list(variants) == VARIANTS
+        for row in variants.values():
+            assert set(row["per_face"]) == {"astronaut.png", "mirrored.png"}
+            for judge in ("dlib", "facenet"):
+                metrics = row[judge]
+                assert metrics["people"] == metrics["renders"] == 2
+                distances = [face["distance"][judge] for face in row["per_face"].values()]
+                assert metrics["mean_distance"] == pytest.approx(np.mean(distances))
+                assert 0.0 <= metrics["mean_rank_percentile"] <= 1.0
+                assert 0.0 <= metrics["closer_than_default"] <= 1.0
+            assert row["gender"]["labelled"] == 2
+    # The identity member alone and the shipped blend are different heads.
+    photometric = likeness["results"]["photometric"]
+    assert photometric["identity"]["per_face"]["astronaut.png"]["distance"]["facenet"] != pytest.approx(
+        photometric["shipped"]["per_face"]["astronaut.png"]["distance"]["facenet"], abs=1e-6)
 
 
 def test_distance_matches_the_chain_run_by_hand(likeness, photos, predictor):
-    # predict_photo + render + detect, composed here rather than by evaluate_likeness.
+    # predict_photo + render + FaceNet, composed here rather than by evaluate_likeness.
     image = load_image(photos / "astronaut.png")
-    prediction, face = predict_photo(predictor, image, adapter="photometric")
-    render = RGBImage(pixels=render_recipe(prediction.recipe, Renderer(256)), source="render")
-    expected = cosine_distance(identity_descriptor(image, face.detection),
-                               identity_descriptor(render, detect_faces(render)[0]))
-    assert likeness["adapters"]["photometric"]["per_photo"]["astronaut.png"] == pytest.approx(expected, abs=1e-9)
+    prediction, _ = predict_photo(predictor, image, adapter="photometric")
+    pixels, landmarks = render_recipe_face(prediction.recipe, Renderer(256))
+    judge = create_judge("facenet")
+    photo = judge.embed(image, detect_faces(image)[0].landmarks)
+    render = judge.embed(RGBImage(pixels=pixels, source="render"), landmarks)
+    row = likeness["results"]["photometric"]["shipped"]
+    assert row["per_face"]["astronaut.png"]["distance"]["facenet"] == pytest.approx(1.0 - photo @ render, abs=1e-6)
+    assert row["per_face"]["astronaut.png"]["gender"] == pytest.approx(prediction.recipe.value("macrodetails/Gender"))
+
+
+def test_gender_agreement_and_labels(tmp_path):
+    per_face = {"a.jpg": {"gender": 0.2}, "b.jpg#0": {"gender": 0.7}, "b.jpg#1": {"gender": 0.4},
+                "c.jpg": {"gender": 0.9}}
+    agreement = gender_agreement(per_face, {"a.jpg": "female", "b.jpg": "male"})
+    assert agreement == {"labelled": 3, "right_side": pytest.approx(2 / 3), "flipped": ["b.jpg#1"]}
+    path = tmp_path / "labels.csv"
+    path.write_text("# comment\nfile,gender\nceleba/x.jpg,female\ny.jpg,male\n")
+    assert read_gender_labels(path) == {"x.jpg": "female", "y.jpg": "male"}
+    path.write_text("file,gender\nx.jpg,unknown\n")
+    with pytest.raises(InputError, match="female or male"):
+        read_gender_labels(path)
 
 
 def test_report_with_only_the_likeness_section(likeness, tmp_path):
     write_report({"likeness": likeness}, tmp_path)
     report = (tmp_path / "report.md").read_text()
     assert TABLE in report
-    assert "| baseline: mean head (default recipe) | 2 |" in report
+    for judge in ("dlib", "facenet"):
+        assert f"### Judge: {judge}" in report
     for name in available_adapters():
-        assert f"| adapter {name}: own reconstruction | 2 |" in report
-        assert f"| baseline: another photo's reconstruction ({name}) | 2 |" in report
+        assert f"| {name} | shipped |" in report
+    assert "Gender on the right side" in report
     assert "skipped blank.png: no face found" in report
     assert "notes.jpg: not a readable image" in report
     assert "## Goals" not in report
     assert "Per region" not in report
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["goals"] == {}
-    assert saved["likeness"]["mean_head"]["mean_distance"] == pytest.approx(likeness["mean_head"]["mean_distance"])
+    assert saved["likeness"]["people"] == 2
     assert (tmp_path / "likeness.png").stat().st_size > 0
     assert not (tmp_path / "l1_by_region.png").exists()
 
 
 def test_cli_evaluates_photos(photos, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["evaluate", "--photos", str(photos), "--out", str(out)]) == 0
-    assert "likeness on 2/4 photos" in capsys.readouterr().out
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,gender\nastronaut.png,male\n")
+    assert main(["evaluate", "--photos", str(photos), "--variants", "shipped", "--adapters", "none",
+                 "--genders", str(labels), "--out", str(out)]) == 0
+    assert "likeness on 2 faces of 4 photos" in capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"likeness", "goals"}
+    assert list(metrics["likeness"]["results"]) == ["none"]
+    assert metrics["likeness"]["results"]["none"]["shipped"]["gender"]["labelled"] == 1
     assert TABLE in (out / "report.md").read_text()
 
 
@@ -125,10 +158,11 @@ def test_cli_evaluates_synthetic_data_and_photos_together(photos, tmp_path):
 
     generate(tmp_path / "heldout", 2, GenerateSettings(seed=5, shard_size=2), workers=1)
     out = tmp_path / "out"
-    assert main(["evaluate", "--data", str(tmp_path / "heldout"), "--photos", str(photos), "--out", str(out)]) == 0
+    assert main(["evaluate", "--data", str(tmp_path / "heldout"), "--photos", str(photos), "--max-photos", "2",
+                 "--variants", "shipped", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["samples"] == 2
-    assert metrics["likeness"]["used"] == 2
+    assert metrics["likeness"]["people"] == 1  # astronaut.png and blank.png
     assert len(metrics["goals"]) == 4
     report = (out / "report.md").read_text()
     assert report.index("Per region") < report.index(TABLE) < report.index("## Goals")
