@@ -146,15 +146,25 @@ def tidied(onnx_bytes: bytes, input_name: str, output_names: tuple[str, ...]) ->
                   helper.make_node("Relu", [y + "/neg_x"], [y + "/neg"]),
                   helper.make_node("Mul", [y + "/neg", slope], [y + "/scaled"]),
                   helper.make_node("Sub", [y + "/pos", y + "/scaled"], [y])]
-    initializers = []
+    # Weights exact in float16 are stored so and cast back just before their first use (graph order,
+    # which unlike tf2onnx's initializer order is the same on every run).
+    halves, initializers = {}, []
     for tensor in graph.initializer:
         values = numpy_helper.to_array(tensor)
         half = values.astype(np.float16)
         if values.dtype == np.float32 and values.size >= 16 and np.array_equal(half.astype(np.float32), values):
-            initializers.append(numpy_helper.from_array(half, tensor.name + "/f16"))
-            nodes.insert(0, helper.make_node("Cast", [tensor.name + "/f16"], [tensor.name], to=onnx.TensorProto.FLOAT))
+            halves[tensor.name] = numpy_helper.from_array(half, tensor.name + "/f16")
+            initializers.append(halves[tensor.name])
         else:
             initializers.append(tensor)
+    ordered_nodes = []
+    for node in nodes:
+        for name in node.input:
+            if name in halves and halves[name] is not None:
+                ordered_nodes.append(helper.make_node("Cast", [name + "/f16"], [name], to=onnx.TensorProto.FLOAT))
+                halves[name] = None
+        ordered_nodes.append(node)
+    nodes = ordered_nodes
     # Renumber: tensors in order of first use, nodes in graph order; graph input/outputs get role names.
     names = {graph.input[0].name: input_name} | {o.name: n for o, n in zip(graph.output, output_names, strict=True)}
     by_name = {t.name: t for t in initializers}
@@ -219,7 +229,8 @@ def parity(tflite: bytes, onnx_bytes: bytes, side: int, value_range: tuple[float
         reference = [interpreter.get_tensor(o["index"]) for o in interpreter.get_output_details()]
         ours = session.run(None, {"image": x})
         (coords, logits), (ref_coords, ref_logits) = ours, reference
-        probability, ref_probability = (1 / (1 + np.exp(-np.clip(v.ravel().astype(np.float64), -100, 100))) for v in (logits, ref_logits))
+        probability, ref_probability = (1 / (1 + np.exp(-np.clip(v.ravel().astype(np.float64), -100, 100)))
+                                        for v in (logits, ref_logits))
         worst = max(worst, float(np.abs(coords.ravel() - ref_coords.ravel()).max()) / side,
                     float(np.abs(probability - ref_probability).max()))
     return worst

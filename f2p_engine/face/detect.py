@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from f2p_engine.errors import AssetError, InputError
-from f2p_engine.face.facedetect import find_faces
+from f2p_engine.face.facedetect import FaceBox, find_faces, surest
 from f2p_engine.face.facemesh import MIN_PRESENCE, face_mesh
 from f2p_engine.face.facemodels import face_model
 from f2p_engine.face.image import RGBImage
@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 #: Faces whose detector box is smaller than this (pixels) are refused: the landmark model needs
 #: detail it cannot invent from a thumbnail of a face.
 MIN_FACE_SIDE = 40.0
+#: Upright faces scored at least this are not looked for at other quarter turns (see `detect_faces`).
+SURE_UPRIGHT = 0.8
+#: Photos at least this long (pixels) with no face in the whole view are searched again in tiles: the
+#: full-range detector misses faces under ~6 % of the long side, 60 px here.
+TILES_FROM = 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,28 +73,40 @@ def load_models() -> None:
         model.run(np.zeros((model.side, model.side, 3), np.uint8))
 
 
+def _meshed(image: RGBImage, boxes: list[FaceBox]) -> tuple[list[Detection], float]:
+    """Detections of the boxes the landmark model confirms, and the side of the largest box too small
+    to try (0 if none)."""
+    faces, too_small = [], 0.0
+    for box in boxes:
+        if box.side < MIN_FACE_SIDE:
+            too_small = max(too_small, box.side)
+            continue
+        mesh = face_mesh(image.pixels, box)
+        if mesh.presence >= MIN_PRESENCE:
+            faces.append(Detection(box=box.box, score=box.score, landmarks=landmarks_68(mesh.points), mesh=mesh.points))
+    return faces, too_small
+
+
 def detect_faces(image: RGBImage) -> list[Detection]:
     """Every face found, largest first. Empty when there is no face; the caller decides whether that
     is an error. InputError if faces were found but all are under `MIN_FACE_SIDE` pixels.
 
-    The detectors are trained on upright faces: when no face is found upright (a face the landmark
-    model also sees), the photo is tried turned by 90°, 180° and 270°.
+    The photo is looked at upright first. Unless every face found there is a sure one, it is also
+    looked at turned by 90°, 180° and 270° and each face keeps the turn where the detector is surest
+    (an upside-down face may pass for an upright one, with a low score). A big photo with no face at
+    any turn is searched again upright in tiles, for small faces.
     """
-    too_small = 0.0
-    for turns in range(4):
-        faces = []
-        for box in find_faces(image, turns):
-            if box.side < MIN_FACE_SIDE:
-                too_small = max(too_small, box.side)
-                continue
-            mesh = face_mesh(image.pixels, box)
-            if mesh.presence >= MIN_PRESENCE:
-                faces.append(Detection(box=box.box, score=box.score, landmarks=landmarks_68(mesh.points),
-                                       mesh=mesh.points))
-        if faces:
-            log.debug("%s: %d face(s) at %d quarter turn(s)", image.source, len(faces), turns)
-            return sorted(faces, key=lambda face: -face.area)
-    if too_small:
+    faces, too_small = _meshed(image, find_faces(image))
+    if not faces or min(face.score for face in faces) < SURE_UPRIGHT:
+        for turns in (1, 2, 3):
+            turned, small = _meshed(image, find_faces(image, turns))
+            faces, too_small = faces + turned, max(too_small, small)
+        faces = surest(faces)
+    if not faces and max(image.width, image.height) >= TILES_FROM:
+        faces, small = _meshed(image, find_faces(image, tiles=True))
+        too_small = max(too_small, small)
+    if not faces and too_small:
         raise InputError(f"{image.source}: face too small ({too_small:.0f} px across; at least "
                          f"{MIN_FACE_SIDE:.0f} px needed)")
-    return []
+    log.debug("%s: %d face(s)", image.source, len(faces))
+    return sorted(faces, key=lambda face: -face.area)

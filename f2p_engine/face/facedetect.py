@@ -9,14 +9,16 @@ Overlapping boxes are merged by score-weighted averaging (as BlazeFace was train
 not by dropping all but one: the average is steadier than any single anchor.
 Both detectors run on every photo: the full-range one finds the small faces of group photos (and
 places their eye keypoints better), the short-range one the close-ups that fill the frame.
-They are trained on upright faces, so `find_faces` can also look at the photo turned by quarter turns.
-A big photo where the whole view shows no face is searched again in overlapping tiles.
+They are trained on upright faces: `find_faces` can look at the photo turned by quarter turns, or in
+overlapping tiles for small faces (`detect` decides when).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -43,6 +45,9 @@ class FaceBox:
         return max(self.box[2] - self.box[0], self.box[3] - self.box[1])
 
 
+FaceT = TypeVar("FaceT", bound="Scored")
+
+
 @dataclass(frozen=True, slots=True)
 class _Detector:
     model: FaceModelName
@@ -54,10 +59,8 @@ class _Detector:
 #: Short range: faces over ~1/8 of the photo. Full range: down to ~1/30 (faces in group photos).
 SHORT_RANGE = _Detector("face_detection_short_range", ((8, 2), (16, 6)), 0.5)
 FULL_RANGE = _Detector("face_detection_full_range", ((4, 1),), 0.6)
-#: The full-range detector misses faces under ~6 % of the long side (11 px of its 192): photos at least
-#: this long are searched again in tiles a third of the long side when the whole view shows no face,
-#: which finds faces down to ~2 % (80 px in a 4000 px photo).
-TILES_FROM = 1000
+#: The full-range detector misses faces under ~6 % of the long side (11 px of its 192); in tiles a third
+#: of the long side it finds them down to ~2 % (80 px in a 4000 px photo).
 TILES_PER_SIDE = 3
 #: Boxes overlapping more than this (intersection over union) are one face.
 MERGE_IOU = 0.3
@@ -171,20 +174,41 @@ def _tiles(width: int, height: int) -> list[tuple[int, int, int]]:
     return [(x, y, side) for y in ys for x in xs]
 
 
-def find_faces(image: RGBImage, turns: int = 0) -> list[FaceBox]:
-    """Every face both detectors find in the photo turned by `turns` quarter turns counter-clockwise
-    (coordinates are always the unturned photo's). Where both found a face, the surer box is kept.
-    A big photo where the whole view shows no face is searched again in tiles (small faces)."""
-    pixels = image.pixels
-    faces = [face for detector in (SHORT_RANGE, FULL_RANGE) for face in _find(detector, pixels, turns)]
-    if not faces and max(image.width, image.height) >= TILES_FROM:
-        faces = [face for x, y, side in _tiles(image.width, image.height)
-                 for face in _find(FULL_RANGE, pixels[y:y + side, x:x + side], turns, (x, y))]
-    kept: list[FaceBox] = []
+class Scored(Protocol):
+    """Anything with an axis-aligned `box` (x0, y0, x1, y1) and a detector `score`."""
+
+    @property
+    def box(self) -> tuple[float, float, float, float]: ...
+
+    @property
+    def score(self) -> float: ...
+
+
+def surest(faces: Sequence[FaceT]) -> list[FaceT]:
+    """One per face: where boxes overlap, or one holds the other's centre (the same face seen at two
+    quarter turns gives boxes of different shapes), the one the detectors are surest of; surest first."""
+    kept: list[FaceT] = []
     for face in sorted(faces, key=lambda f: -f.score):
-        if not any(_iou(_centre_size(face.box), _centre_size(k.box)[None])[0] > MERGE_IOU for k in kept):
+        box = _centre_size(face.box)
+        if not any(_iou(box, _centre_size(k.box)[None])[0] > MERGE_IOU or _holds(k.box, box[:2])
+                   or _holds(face.box, _centre_size(k.box)[:2]) for k in kept):
             kept.append(face)
     return kept
+
+
+def _holds(box: tuple[float, float, float, float], point: np.ndarray) -> bool:
+    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
+
+
+def find_faces(image: RGBImage, turns: int = 0, *, tiles: bool = False) -> list[FaceBox]:
+    """Faces in the photo turned by `turns` quarter turns counter-clockwise (coordinates are always the
+    unturned photo's): both detectors on the whole view, or with `tiles` the full-range detector on
+    overlapping squares a third of the long side (small faces in big photos). One box per face."""
+    pixels = image.pixels
+    if tiles:
+        return surest([face for x, y, side in _tiles(image.width, image.height)
+                       for face in _find(FULL_RANGE, pixels[y:y + side, x:x + side], turns, (x, y))])
+    return surest([face for detector in (SHORT_RANGE, FULL_RANGE) for face in _find(detector, pixels, turns)])
 
 
 def _centre_size(box: tuple[float, float, float, float]) -> np.ndarray:
