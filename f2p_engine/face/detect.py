@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from f2p_engine.errors import AssetError, InputError
-from f2p_engine.face.facedetect import FaceBox, find_faces, surest
+from f2p_engine.face.facedetect import SURE_SCORE, FaceBox, find_faces, surest
 from f2p_engine.face.facemesh import MIN_PRESENCE, face_mesh
 from f2p_engine.face.facemodels import face_model
 from f2p_engine.face.image import RGBImage
@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 #: Faces whose detector box is smaller than this (pixels) are refused: the landmark model needs
 #: detail it cannot invent from a thumbnail of a face.
 MIN_FACE_SIDE = 40.0
-#: Upright faces scored at least this are not looked for at other quarter turns (see `detect_faces`).
-SURE_UPRIGHT = 0.8
 #: Photos at least this long (pixels) with no face in the whole view are searched again in tiles: the
 #: full-range detector misses faces under ~6 % of the long side, 60 px here.
 TILES_FROM = 1000
@@ -97,7 +95,7 @@ def detect_faces(image: RGBImage) -> list[Detection]:
     any turn is searched again upright in tiles, for small faces.
     """
     faces, too_small = _meshed(image, find_faces(image))
-    if not faces or min(face.score for face in faces) < SURE_UPRIGHT:
+    if not faces or min(face.score for face in faces) < SURE_SCORE:
         for turns in (1, 2, 3):
             turned, small = _meshed(image, find_faces(image, turns))
             faces, too_small = faces + turned, max(too_small, small)

@@ -7,8 +7,9 @@ belongs to one SSD anchor: an anchor is the centre of a cell of a feature map (s
 nose tip, mouth, ears) as offsets from the anchor, all in input pixels, followed by a score logit.
 Overlapping boxes are merged by score-weighted averaging (as BlazeFace was trained to be used),
 not by dropping all but one: the average is steadier than any single anchor.
-Both detectors run on every photo: the full-range one finds the small faces of group photos (and
-places their eye keypoints better), the short-range one the close-ups that fill the frame.
+The full-range detector finds the small faces of group photos (and places their eye keypoints better
+than the short-range one), the short-range one the close-ups that fill the frame; it runs when the
+full-range one found no sure face.
 They are trained on upright faces: `find_faces` can look at the photo turned by quarter turns, or in
 overlapping tiles for small faces (`detect` decides when).
 """
@@ -62,6 +63,8 @@ FULL_RANGE = _Detector("face_detection_full_range", ((4, 1),), 0.6)
 #: The full-range detector misses faces under ~6 % of the long side (11 px of its 192); in tiles a third
 #: of the long side it finds them down to ~2 % (80 px in a 4000 px photo).
 TILES_PER_SIDE = 3
+#: Detector probability of a sure face: no need to look further (other detector, other quarter turns).
+SURE_SCORE = 0.8
 #: Boxes overlapping more than this (intersection over union) are one face.
 MERGE_IOU = 0.3
 #: Before area averaging, huge photos are subsampled to this many times the detector input: area
@@ -202,13 +205,17 @@ def _holds(box: tuple[float, float, float, float], point: np.ndarray) -> bool:
 
 def find_faces(image: RGBImage, turns: int = 0, *, tiles: bool = False) -> list[FaceBox]:
     """Faces in the photo turned by `turns` quarter turns counter-clockwise (coordinates are always the
-    unturned photo's): both detectors on the whole view, or with `tiles` the full-range detector on
-    overlapping squares a third of the long side (small faces in big photos). One box per face."""
+    unturned photo's), one box per face: on the whole view the full-range detector, then the
+    short-range one unless every face found is a sure one; with `tiles` the full-range detector on
+    overlapping squares a third of the long side (small faces in big photos)."""
     pixels = image.pixels
     if tiles:
         return surest([face for x, y, side in _tiles(image.width, image.height)
                        for face in _find(FULL_RANGE, pixels[y:y + side, x:x + side], turns, (x, y))])
-    return surest([face for detector in (SHORT_RANGE, FULL_RANGE) for face in _find(detector, pixels, turns)])
+    faces = _find(FULL_RANGE, pixels, turns)
+    if not faces or min(face.score for face in faces) < SURE_SCORE:
+        faces += _find(SHORT_RANGE, pixels, turns)
+    return surest(faces)
 
 
 def _centre_size(box: tuple[float, float, float, float]) -> np.ndarray:
