@@ -1,10 +1,11 @@
-"""dlib's 68-point predictor vs the projected mesh landmarks on renders: mean px at 256 px. Goal: <= 4 px.
+"""The face finder's 68 points vs the projected mesh landmarks on renders: mean px at 256 px. Goal: <= 4 px.
 
 Two sets, recipes from seeds other than the one the landmark vertices were picked on (1000):
 - near-frontal: random recipes, neutral expression, yaw/pitch/roll U(-5, 5) degrees, random
   lighting, rendered at 256 px framed like an aligned face, on a grey background;
 - augmented: finished dataset samples (full pose, expression, lighting, background, degradation).
-For each render dlib's HOG detector and 68-point predictor run as on a photo (`face.detect`); the
+For each render the face finder runs as on a photo (`face.detect`: MediaPipe's detector and mesh, 68
+points from `face.mesh68`); the
 mean distance over all 68 points, and per group, is reported for the renders where a face was found.
 Usage: python3 benchmarks/bench_landmarks.py [--count 200]
 """

@@ -28,7 +28,7 @@ def main() -> None:
     start = time.perf_counter()
     predictor = Predictor.load(args.models, threads=args.threads)
     load_models()
-    print(f"load models (sha256 check, ONNX sessions, dlib): {(time.perf_counter() - start) * 1000:.0f} ms")
+    print(f"load models (sha256 check, ONNX sessions, face models): {(time.perf_counter() - start) * 1000:.0f} ms")
     sizes = {m.name: (predictor.manifest.path(m).stat().st_size / 2**20) for m in predictor.manifest.models}
     print(f"model files: {sum(sizes.values()):.1f} MB in {len(sizes)} files")
 

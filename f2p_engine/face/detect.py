@@ -1,52 +1,50 @@
-"""Face detection and 68 landmarks: `RGBImage` -> `list[Detection]` (dlib HOG + 68-point predictor).
+"""Face detection and landmarks: `RGBImage` -> `list[Detection]` (MediaPipe detector + 468-point mesh).
 
-The HOG detector runs on a grey copy resized so its long side is at most 1024 px (photos from
-cameras are 20-40 Mpx; detection time grows with pixels) and at least 480 px (the HOG window is
-80 px, so faces in thumbnails must be enlarged). Landmarks are then predicted on the full-size
-image for precision. dlib models load once per process (`load_models` warms them up).
-The 68-point model was trained on iBUG 300-W, whose terms exclude commercial use.
+`facedetect` finds face boxes on a small copy of the photo, `facemesh` puts the 468-point mesh on
+each at full resolution, and `mesh68` derives the project's 68-point (dlib order) landmarks from it,
+which alignment and region crops use. All models are MediaPipe's (Apache-2.0), run by onnxruntime
+and loaded once per process (`load_models` warms them up). dlib is only used for the identity
+descriptor (`identity`), whose model file `model_path` finds.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import cv2
 import numpy as np
 
-from f2p_engine.errors import AssetError
+from f2p_engine.errors import AssetError, InputError
+from f2p_engine.face.facedetect import SURE_SCORE, FaceBox, find_faces, surest
+from f2p_engine.face.facemesh import MIN_PRESENCE, face_mesh
+from f2p_engine.face.facemodels import face_model
 from f2p_engine.face.image import RGBImage
+from f2p_engine.face.mesh68 import landmarks_68
 
 log = logging.getLogger(__name__)
 
-#: Long sides of the detection copy, tried in order: the second only if the first finds nothing in
-#: a photo big enough for it to matter (small faces in a group shot from a 40 Mpx camera).
-DETECT_LONG_SIDES = (1024, 2048)
-#: Smaller pictures are enlarged to this long side before detection.
-DETECT_MIN_LONG_SIDE = 480
-#: HOG SVM margin below which a detection is dropped. dlib's own threshold, 0, lets through
-#: low-margin false positives (the mission patch on the astronaut photo scores 0.12-0.14).
-MIN_SCORE = 0.3
-#: Faces whose box area is at least this fraction of the largest count as equally large (HOG boxes
-#: come in pyramid steps of 1.44x area); among those, the highest score wins.
-_SAME_SIZE = 0.8
+#: Faces whose detector box is smaller than this (pixels) are refused: the landmark model needs
+#: detail it cannot invent from a thumbnail of a face.
+MIN_FACE_SIDE = 40.0
+#: Photos at least this long (pixels) with no face in the whole view are searched again in tiles: the
+#: full-range detector misses faces under ~6 % of the long side, 60 px here.
+TILES_FROM = 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Detection:
-    """One face in source-image pixels (x right, y down).
+    """One face in source-image pixels (x right, y down, pixel centres on integers).
 
-    `box`: (x0, y0, x1, y1) float64; `score`: HOG SVM margin (higher is surer, typically 0.3-3);
-    `landmarks`: (68, 2) float64 in dlib's 68-point order.
+    `box`: (x0, y0, x1, y1) float64 from the detector; `score`: detector probability in [0, 1];
+    `landmarks`: (68, 2) float64 in dlib's 68-point order, derived from the mesh;
+    `mesh`: (468, 3) float64 MediaPipe face mesh, x and y pixels, z relative depth in the same units.
     """
 
     box: tuple[float, float, float, float]
     score: float
     landmarks: np.ndarray = field(repr=False)
+    mesh: np.ndarray = field(repr=False)
 
     @property
     def area(self) -> float:
@@ -66,62 +64,47 @@ def model_path(filename: str) -> Path:
     return path
 
 
-@functools.cache
-def _detector() -> Any:
-    import dlib
-
-    return dlib.get_frontal_face_detector()
-
-
-@functools.cache
-def _predictor() -> Any:
-    import dlib
-
-    return dlib.shape_predictor(str(model_path("shape_predictor_68_face_landmarks.dat")))
-
-
 def load_models() -> None:
-    """Load the detector and the landmark model now (otherwise the first photo pays for it)."""
-    _detector()
-    _predictor()
+    """Verify and load the face models now and run each once (otherwise the first photo pays for it)."""
+    for name in ("face_detection_short_range", "face_detection_full_range", "face_landmark"):
+        model = face_model(name)
+        model.run(np.zeros((model.side, model.side, 3), np.uint8))
 
 
-def _detection_copy(image: RGBImage, long_side: int) -> tuple[np.ndarray, float]:
-    """Grey uint8 copy for the HOG detector, and its scale relative to the source."""
-    grey = cv2.cvtColor(image.pixels, cv2.COLOR_RGB2GRAY)
-    current = max(image.width, image.height)
-    scale = min(long_side, max(current, DETECT_MIN_LONG_SIDE)) / current
-    if scale == 1.0:
-        return grey, scale
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR), scale
-
-
-def _landmarks(pixels: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
-    import dlib
-
-    x0, y0, x1, y1 = (round(v) for v in box)
-    rect = dlib.rectangle(x0, y0, x1 - 1, y1 - 1)  # dlib rectangles include their right/bottom edge
-    shape = _predictor()(pixels, rect)
-    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
+def _meshed(image: RGBImage, boxes: list[FaceBox]) -> tuple[list[Detection], float]:
+    """Detections of the boxes the landmark model confirms, and the side of the largest box too small
+    to try (0 if none)."""
+    faces, too_small = [], 0.0
+    for box in boxes:
+        if box.side < MIN_FACE_SIDE:
+            too_small = max(too_small, box.side)
+            continue
+        mesh = face_mesh(image.pixels, box)
+        if mesh.presence >= MIN_PRESENCE:
+            faces.append(Detection(box=box.box, score=box.score, landmarks=landmarks_68(mesh.points), mesh=mesh.points))
+    return faces, too_small
 
 
 def detect_faces(image: RGBImage) -> list[Detection]:
-    """Every face found, the one to use first: the largest, ties in size broken by score.
+    """Every face found, largest first. Empty when there is no face; the caller decides whether that
+    is an error. InputError if faces were found but all are under `MIN_FACE_SIDE` pixels.
 
-    Empty when there is no face; the caller decides whether that is an error.
+    The photo is looked at upright first. Unless every face found there is a sure one, it is also
+    looked at turned by 90°, 180° and 270° and each face keeps the turn where the detector is surest
+    (an upside-down face may pass for an upright one, with a low score). A big photo with no face at
+    any turn is searched again upright in tiles, for small faces.
     """
-    boxes: list[tuple[tuple[float, float, float, float], float]] = []
-    for long_side in DETECT_LONG_SIDES:
-        copy, scale = _detection_copy(image, long_side)
-        rects, scores, _ = _detector().run(copy, 0, MIN_SCORE)
-        boxes = [((r.left() / scale, r.top() / scale, (r.right() + 1) / scale, (r.bottom() + 1) / scale),
-                  float(s)) for r, s in zip(rects, scores, strict=True)]
-        log.debug("%s: %d face(s) at detection long side %d", image.source, len(boxes), long_side)
-        if boxes or max(image.width, image.height) <= long_side:
-            break
-    faces = [Detection(box=box, score=score, landmarks=_landmarks(image.pixels, box)) for box, score in boxes]
-    if not faces:
-        return faces
-    largest = max(face.area for face in faces)
-    return sorted(faces, key=lambda f: (0, -f.score) if f.area >= _SAME_SIZE * largest else (1, -f.area))
+    faces, too_small = _meshed(image, find_faces(image))
+    if not faces or min(face.score for face in faces) < SURE_SCORE:
+        for turns in (1, 2, 3):
+            turned, small = _meshed(image, find_faces(image, turns))
+            faces, too_small = faces + turned, max(too_small, small)
+        faces = surest(faces)
+    if not faces and max(image.width, image.height) >= TILES_FROM:
+        faces, small = _meshed(image, find_faces(image, tiles=True))
+        too_small = max(too_small, small)
+    if not faces and too_small:
+        raise InputError(f"{image.source}: face too small ({too_small:.0f} px across; at least "
+                         f"{MIN_FACE_SIDE:.0f} px needed)")
+    log.debug("%s: %d face(s)", image.source, len(faces))
+    return sorted(faces, key=lambda face: -face.area)

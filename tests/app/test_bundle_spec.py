@@ -40,9 +40,11 @@ def test_spec_bundles_the_app_and_the_data_the_engine_reads(spec_calls):
     assert Path(entry) == ROOT / "app" / "__main__.py"
     assert all(Path(src).exists() for src, _ in analysis["datas"])
     pairs = {(Path(src).name, dest) for src, dest in analysis["datas"]}
-    # `files.resources_dir()` and dlib's `model_path()` look exactly here inside the bundle.
+    # `files.resources_dir()` looks exactly here inside the bundle.
     assert ("head", "resources/head") in pairs
-    assert ("shape_predictor_68_face_landmarks.dat", "face_recognition_models/models") in pairs
+    assert ("face", "resources/face") in pairs
+    # dlib's 68-point model (training data excludes commercial use) is not shipped in any form.
+    assert not any("shape_predictor" in src or "face_recognition_models" in dest for src, dest in analysis["datas"])
     assert (("models", "resources/models") in pairs) == (ROOT / "resources" / "models" / "manifest.json").is_file()
     assert {"torch", "moderngl"} <= set(analysis["excludes"])
     assert spec_calls["COLLECT"][1]["name"] == "f2p-studio"

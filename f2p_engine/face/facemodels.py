@@ -1,0 +1,82 @@
+"""Shipped face models: `resources/face/` (MediaPipe's detectors and 468-point mesh as ONNX) -> sessions.
+
+Every file is checked against the sha256 in `resources/face/manifest.json` before onnxruntime sees it
+(missing or tampered file: AssetError naming it). Sessions are made once per process and folder.
+The models are built by `scripts/build_face_models.py` (Apache-2.0, The MediaPipe Authors).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from f2p_engine.errors import AssetError
+from f2p_engine.files import resources_dir
+
+FaceModelName = Literal["face_detection_short_range", "face_detection_full_range", "face_landmark"]
+_REBUILD = "rebuild with scripts/build_face_models.py"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaceModel:
+    """One verified model: `run` takes (side, side, 3) uint8 RGB and returns the model's two outputs.
+
+    `side`: input size in pixels; `input_range`: what pixel values 0 and 255 become.
+    """
+
+    name: str
+    side: int
+    input_range: tuple[float, float]
+    session: Any
+
+    def run(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(coordinates, logits) of one (side, side, 3) uint8 image, batch axis dropped."""
+        low, high = self.input_range
+        batch = (pixels.astype(np.float32) * np.float32((high - low) / 255.0) + np.float32(low))[None]
+        coordinates, logits = self.session.run(None, {"image": batch})
+        return coordinates[0], logits[0]
+
+
+def face_models_dir() -> Path:
+    return resources_dir() / "face"
+
+
+@functools.cache
+def _manifest(directory: Path) -> dict[str, Any]:
+    path = directory / "manifest.json"
+    try:
+        return json.loads(path.read_text())["models"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise AssetError(f"{path}: face model manifest missing or unreadable ({exc}); {_REBUILD}") from None
+
+
+@functools.cache
+def _load(directory: Path, name: str) -> FaceModel:
+    import onnxruntime
+
+    entry = _manifest(directory)[name]
+    path = directory / entry["file"]
+    if not path.is_file():
+        raise AssetError(f"{path}: face model file missing; {_REBUILD}")
+    data = path.read_bytes()
+    # Hash the very bytes handed to onnxruntime.
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise AssetError(f"{path}: sha256 does not match resources/face/manifest.json; {_REBUILD}")
+    options = onnxruntime.SessionOptions()
+    # Small models on a busy machine: one thread each (more costs time, see DESIGN.md).
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    low, high = entry["input_range"]
+    return FaceModel(name=name, side=int(entry["input_side"]), input_range=(float(low), float(high)), session=session)
+
+
+def face_model(name: FaceModelName) -> FaceModel:
+    """The verified model `name` from the shipped folder (F2P_RESOURCES or the bundle may move it)."""
+    return _load(face_models_dir(), name)
