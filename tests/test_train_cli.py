@@ -31,7 +31,9 @@ def trained(tmp_path_factory):
 
 def test_train_writes_a_verified_model_set(trained):
     manifest = json.loads((trained / "run" / "models" / "manifest.json").read_text())
-    assert [m["name"] for m in manifest["models"]] == ["aggregate", "eyes", "nose"]
+    assert [m["name"] for m in manifest["models"]] == ["aggregate", "eyes", "nose", "identity"]
+    assert manifest["models"][-1]["preprocessing"] is None  # the identity member reads a descriptor
+    assert manifest["ensemble"]["members"] == ["aggregate", "local", "identity"]
     assert manifest["data"]["seed"] == 3
     assert manifest["data"]["count"] == 8
     for name in ("aggregate", "eyes", "nose"):
@@ -44,7 +46,8 @@ def test_evaluate_writes_metrics_and_report(trained):
     assert main(["evaluate", "--data", str(trained / "heldout"), "--models", str(trained / "run" / "models"),
                  "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["regions"]["nose"]) == {"baseline_l1", "aggregate_l1", "local_l1", "ensemble_l1"}
+    assert set(metrics["regions"]["nose"]) == {"baseline_l1", "aggregate_l1", "local_l1", "identity_l1", "ensemble_l1",
+                                               "photo_l1"}
     assert set(metrics["constant_weights"]) == {"0.0", "0.5", "1.0", "learned"}
     assert set(metrics["discrete"]) == {"skin", "eye_colour"}
     assert metrics["samples"] == 4
