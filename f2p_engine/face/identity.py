@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from f2p_engine.face.detect import Detection, model_path
-from f2p_engine.face.image import RGBImage
+from f2p_engine.face.detect import model_path
 
 DESCRIPTOR_SIZE = 128
 
@@ -42,11 +41,6 @@ def face_descriptor(pixels: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     shape = dlib.full_object_detection(dlib.rectangle(int(x0), int(y0), int(x1), int(y1)),
                                        dlib.points([dlib.point(round(x), round(y)) for x, y in points]))
     return np.asarray(_recogniser().compute_face_descriptor(np.ascontiguousarray(pixels), shape), dtype=np.float32)
-
-
-def identity_descriptor(image: RGBImage, detection: Detection) -> np.ndarray:
-    """(128,) float32 descriptor of the face `detection` in `image` (`face_descriptor` on the photo)."""
-    return face_descriptor(image.pixels, detection.landmarks)
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -43,8 +43,10 @@ def test_spec_bundles_the_app_and_the_data_the_engine_reads(spec_calls):
     # `files.resources_dir()` looks exactly here inside the bundle.
     assert ("head", "resources/head") in pairs
     assert ("face", "resources/face") in pairs
-    # dlib's 68-point model (training data excludes commercial use) is not shipped in any form.
-    assert not any("shape_predictor" in src or "face_recognition_models" in dest for src, dest in analysis["datas"])
+    # dlib's identity ResNet (CC0) is, for the identity member; its 68-point model (training data
+    # excludes commercial use) is not shipped in any form.
+    assert ("dlib_face_recognition_resnet_model_v1.dat", "face_recognition_models/models") in pairs
+    assert not any("shape_predictor" in src or "mmod" in src for src, _ in analysis["datas"])
     assert (("models", "resources/models") in pairs) == (ROOT / "resources" / "models" / "manifest.json").is_file()
     assert {"torch", "moderngl"} <= set(analysis["excludes"])
     assert spec_calls["COLLECT"][1]["name"] == "f2p-studio"
