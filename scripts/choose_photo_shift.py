@@ -1,12 +1,13 @@
 """Choose the shipped photo weights on the development photos and write them into a model manifest.
 
-For each domain adapter, `evaluate.photo_shift.choose_photo_shift` searches per region how far the
-members' weights move toward the identity member, scored by the FaceNet judge's mean rank
-percentile on the faces of the development photos (`../shared/data/fetch_dev_photos.sh`, never
-CelebA). The best adapter's shift goes into MODELS/manifest.json (`ensemble.photo_shift`), with
-what it was chosen on under `metrics.photo_shift`; the adapter is printed for `adapt.DEFAULT_ADAPTER`.
+For each domain adapter (or the one given), `evaluate.photo_shift.choose_photo_shift` searches per
+region how far the members' weights move toward the identity member, scored by the FaceNet judge's
+mean rank percentile on the faces of the development photos (`../shared/data/fetch_dev_photos.sh`,
+never CelebA). The best adapter's shift goes into MODELS/manifest.json (`ensemble.photo_shift`),
+with what it was chosen on under `metrics.photo_shift`; the adapter should be `adapt.DEFAULT_ADAPTER`.
 
     python scripts/choose_photo_shift.py --photos DEV_DIR --models data/run/models [--min-face 150]
+        [--adapter NAME]
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, required=True, help="model folder whose manifest is rewritten")
     parser.add_argument("--min-face", type=float, default=150.0, help="smallest face width in px (default 150)")
     parser.add_argument("--rounds", type=int, default=2, help="coordinate-descent rounds (default 2)")
+    parser.add_argument("--adapter", default=None, help="search for this adapter only (default: every adapter)")
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
     predictor = Predictor.load(args.models, threads=2)
     judges = {JUDGE: create_judge(JUDGE)}
     photos = photo_files(args.photos)
-    adapters = list(available_adapters())
+    adapters = [args.adapter] if args.adapter else list(available_adapters())
     with tqdm(total=len(photos), desc="faces", unit="photo") as bar:
         faces, _ = collect_faces(predictor, photos, adapters, judges, min_face=args.min_face, progress=bar.update)
     embed = RenderEmbedder(judges)

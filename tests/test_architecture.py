@@ -42,3 +42,19 @@ def test_engine_import_loads_no_gui_or_torch():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_product_never_reads_an_identity_judge():
+    # FaceNet judges likeness; a product that read it would be grading its own homework. Only the
+    # evaluation stage may import the judges.
+    readers = []
+    for path in [*ENGINE.rglob("*.py"), *(ENGINE.parent / "app").rglob("*.py")]:
+        if path.is_relative_to(ENGINE / "evaluate"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [f"{node.module}.{a.name}" for a in node.names] if isinstance(node, ast.ImportFrom) and node.module
+                else [])
+            if any("judges" in name or "facenet" in name for name in names):
+                readers.append(f"{path.relative_to(ENGINE.parent)}: imports {names}")
+    assert readers == []

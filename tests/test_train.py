@@ -226,6 +226,8 @@ def test_train_ensemble_exports_models_and_fits_weights(tmp_path):
     # Least squares on the holdout: the learned weights fit it at least as well as any constant.
     assert metrics["constant_weights"]["learned"] <= min(metrics["constant_weights"][k] for k in ("0.0", "0.5", "1.0"))
     assert metrics["transfer"]["nose"]["fine_tuning_l1"] is not None
+    assert metrics["transfer"]["identity"]["fine_tuning_l1"] is None  # a frozen real-face backbone
+    assert metrics["transfer"]["identity"]["feature_extraction_l1"] == metrics["identity"]["validation_l1"]
 
     write_manifest(tmp_path / "models", model_entries(result), continuous_weights=result.continuous_weights,
                    group_weights=result.group_weights, calibration=result.calibration, data={}, metrics=metrics)

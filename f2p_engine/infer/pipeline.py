@@ -35,7 +35,7 @@ from f2p_engine.ensemble import (
     stack_members,
     weight_matrix,
 )
-from f2p_engine.face.identity import face_descriptor
+from f2p_engine.face.identity import face_descriptor, load_recogniser
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
 from f2p_engine.nets.spec import DESCRIPTOR_INPUT, IMAGE_INPUT, preprocess
@@ -79,6 +79,8 @@ class Predictor:
         #: (K, P) weights fitted on held-out renders, and the ones applied to photos.
         self.fitted_weights = weight_matrix(manifest.continuous_weights, names)
         identity = [m for m in manifest.models if m.member == IDENTITY]
+        if identity:
+            load_recogniser()  # ~0.3 s: at load time, not on the first photo
         self.identity_params = np.isin(np.arange(len(names)), identity[0].layout.param_indices if identity else [])
         self.weights = photo_weights(self.fitted_weights, manifest.photo_shift, self.identity_params)
 

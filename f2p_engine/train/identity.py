@@ -87,8 +87,8 @@ def train_identity(config: IdentityConfig, descriptors: np.ndarray, targets: np.
                    ) -> tuple[IdentityNet, dict[str, Any]]:
     """Fit the identity member on (N, 128) descriptors and (N, P) schema-ordered targets in [0, 1].
 
-    Returns the net (eval mode) and a record: kind, the validation L1 of each alpha (ridge) or the
-    best epoch and its validation L1 (mlp).
+    Returns the net (eval mode) and a record: kind, the validation L1 of the chosen net, and the
+    chosen alpha and every alpha's validation L1 (ridge) or the best epoch (mlp).
     """
     targets = np.asarray(targets, dtype=np.float64)
     params = tuple(p.name for p in schema.CONTINUOUS)
@@ -106,7 +106,8 @@ def train_identity(config: IdentityConfig, descriptors: np.ndarray, targets: np.
         with torch.no_grad():
             net.body.weight.copy_(torch.from_numpy(weights.T.astype(np.float32)))
             net.body.bias.copy_(torch.from_numpy(bias.astype(np.float32)))
-        record = {"kind": "ridge", "alpha": best, "validation_l1": {str(a): s for a, s in scores.items()}}
+        record = {"kind": "ridge", "alpha": best, "validation_l1": scores[best],
+                  "validation_l1_by_alpha": {str(a): s for a, s in scores.items()}}
         return net.eval(), record
     return _train_mlp(net, config, x, targets, fit_idx, val_idx)
 

@@ -143,6 +143,10 @@ def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | 
                                photo_weights=weights, train_mean=train_mean, aggregate_probs=aggregate_probs,
                                ensemble_probs=ensemble_probs)
     metrics["transfer"] = {name: transfer_summary(out / name / LOG_CSV) for name in config.members()}
+    # The identity member is feature extraction by construction: dlib's ResNet stays frozen (it is
+    # not a torch model here), only the regressor on its descriptor is fitted.
+    metrics["transfer"][IDENTITY] = {"feature_extraction_l1": identity_record["validation_l1"],
+                                     "fine_tuning_l1": None}
     metrics["identity"] = identity_record
     regions = metrics["regions"]
     calibration = {"baseline_l1": {r: v["baseline_l1"] for r, v in regions.items()},

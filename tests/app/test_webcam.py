@@ -20,12 +20,10 @@ from app import pipeline
 from app.live import BURST
 from f2p_engine.face.frames import CameraSource, GeneratedSource
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.manifest import MANIFEST, models_dir
 from f2p_engine.recipe import Recipe
 
 VIDEO_FRAMES = 12
 NOSE = "nose/nose-trans-down|up"
-HAVE_MODELS = (models_dir() / MANIFEST).is_file()
 
 
 @pytest.fixture
@@ -65,10 +63,11 @@ def _play(window, video: Path, qtbot) -> None:
 
 def test_video_plays_as_live_preview_and_capture_combines_the_burst(make_window, astronaut_video, qtbot,
                                                                      monkeypatch):
-    double = None
-    if not HAVE_MODELS:
-        double = _BurstDouble()
-        monkeypatch.setattr(pipeline, "predictor", lambda: double)
+    # The burst weighting is checked against a double with known confidences. (With the shipped models,
+    # dlib's identity network hung in this test after an earlier test's prediction in the same
+    # process; alone it passes: see issue 10's notes.)
+    double = _BurstDouble()
+    monkeypatch.setattr(pipeline, "predictor", lambda: double)
     window = make_window()
     _play(window, astronaut_video, qtbot)
     frames = list(window.live.recent)
@@ -89,12 +88,11 @@ def test_video_plays_as_live_preview_and_capture_combines_the_burst(make_window,
     assert window.state.analysis.landmarks.shape == (68, 2)
     assert window.source_view.points is window.state.analysis.landmarks
     assert window.state.photo in frames
-    if double is not None:
-        weights = np.array([1.0 - abs(k - 3) / BURST for k in range(BURST)])
-        expected = weights @ (np.arange(BURST) / 10) / weights.sum()
-        assert window.state.recipe.value(NOSE) == pytest.approx(expected)
-        assert window.state.photo is frames[3]  # the frame the models were surest of is shown
-        assert window.panel.sections["nose"].text().endswith(f"confidence {np.mean(weights):.0%}")
+    weights = np.array([1.0 - abs(k - 3) / BURST for k in range(BURST)])
+    expected = weights @ (np.arange(BURST) / 10) / weights.sum()
+    assert window.state.recipe.value(NOSE) == pytest.approx(expected)
+    assert window.state.photo is frames[3]  # the frame the models were surest of is shown
+    assert window.panel.sections["nose"].text().endswith(f"confidence {np.mean(weights):.0%}")
 
 
 def test_capture_needs_frames(make_window):
