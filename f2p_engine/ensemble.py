@@ -121,6 +121,15 @@ def scatter_params(outputs: Mapping[str, np.ndarray], layouts: Mapping[str, Outp
     return scattered
 
 
+def member_predictions(continuous: Mapping[str, np.ndarray], layouts: Mapping[str, OutputLayout]) -> np.ndarray:
+    """(K, N, P) stack (`stack_members`) from model name -> its (N, P_model) continuous outputs: each
+    model's columns scattered into its member's row (`model_member`, `scatter_params`)."""
+    count = len(next(iter(continuous.values())))
+    by_member = {member: scatter_params({n: v for n, v in continuous.items() if model_member(n) == member},
+                                        layouts, count) for member in MEMBERS}
+    return stack_members(by_member, count, len(schema.CONTINUOUS))
+
+
 def photo_weights(fitted: np.ndarray, shift: Mapping[str, float], identity_params: np.ndarray) -> np.ndarray:
     """(K, P) weights for photos: `fitted` (K, P) moved toward the identity member by `shift`
     (region -> amount in [0, 1]; regions not named stay as fitted) on the parameters it predicts

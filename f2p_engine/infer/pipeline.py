@@ -25,12 +25,11 @@ import numpy as np
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.ensemble import (
-    AGGREGATE,
     IDENTITY,
     MEMBERS,
     combine_members,
+    member_predictions,
     photo_weights,
-    scatter_params,
     softmax,
     stack_members,
     weight_matrix,
@@ -129,12 +128,8 @@ class Predictor:
     def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
         """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
         a member does not predict a parameter, from batched model outputs."""
-        entries = {m.name: m for m in self.manifest.models}
-        count = len(outputs[AGGREGATE][0])
-        layouts = {n: e.layout for n, e in entries.items()}
-        by_member = {member: scatter_params({n: o[0] for n, o in outputs.items() if entries[n].member == member},
-                                            layouts, count) for member in MEMBERS}
-        return stack_members(by_member, count, len(schema.CONTINUOUS))
+        layouts = {m.name: m.layout for m in self.manifest.models}
+        return member_predictions({n: o[0] for n, o in outputs.items()}, layouts)
 
     def combine(self, outputs: dict[str, list[np.ndarray]], weights: np.ndarray | None = None
                 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:

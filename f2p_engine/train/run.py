@@ -27,11 +27,10 @@ from torch.utils.data import DataLoader
 from f2p_engine.ensemble import (
     AGGREGATE,
     IDENTITY,
-    MEMBERS,
     combine_members,
     fit_member_weights,
+    member_predictions,
     model_member,
-    scatter_params,
     softmax,
     stack_members,
 )
@@ -119,15 +118,12 @@ def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | 
     if progress:
         progress(f"identity member ({identity_record['kind']})")
 
-    member_of = {name: model_member(name) for name in nets}
-    layouts = {name: net.layout for name, net in nets.items()}
-    members = stack_members({m: scatter_params({n: o[0] for n, o in outputs.items() if member_of[n] == m}, layouts,
-                                               len(target)) for m in MEMBERS}, len(target), len(schema.CONTINUOUS))
+    members = member_predictions({n: o[0] for n, o in outputs.items()}, {n: net.layout for n, net in nets.items()})
     weights = fit_member_weights(members, target)
     group_probs: dict[str, dict[str, np.ndarray]] = {}
     for name, net in nets.items():
         for (group, _), logits in zip(net.layout.groups, outputs[name][1:], strict=True):
-            group_probs.setdefault(group, {})[member_of[name]] = softmax(logits)
+            group_probs.setdefault(group, {})[model_member(name)] = softmax(logits)
     group_index = {g.name: i for i, g in enumerate(schema.DISCRETE_GROUPS)}
     ensemble_probs, group_weights = {}, {}
     for group, probs in group_probs.items():
