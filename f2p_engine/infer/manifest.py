@@ -75,7 +75,8 @@ def _text(value: object, where: str) -> str:
 def _finite(value: object, where: str, low: float = -math.inf, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high \
             or not math.isfinite(value):
-        raise _Malformed(f"{where} must be a finite number in [{low:g}, {high:g}], got {value!r:.40}")
+        bounds = f" in [{low:g}, {high:g}]" if math.isfinite(low) or math.isfinite(high) else ""
+        raise _Malformed(f"{where} must be a finite number{bounds}, got {value!r:.40}")
     return float(value)
 
 
