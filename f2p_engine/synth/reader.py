@@ -6,8 +6,7 @@ checked when it is opened, so a broken one fails at once with one line naming th
   follow from `count` and `shard_size`, the array specs that follow from `size` and the schema;
 - every shard: each `.npy` file readable with the manifest's dtype and shape and the shard's row count;
   targets finite and in [0, 1], discrete labels inside their groups, stored indices in order,
-  landmarks, poses and descriptors finite.
-The region label maps (the largest array but one) are checked when their shard is first read.
+  landmarks, poses and descriptors finite, region ids of the label maps known.
 Images cannot be checked: any byte is a pixel.
 
 Training and evaluation read samples through `DatasetSource` (or `ArraySource` over arrays in memory).
@@ -237,7 +236,7 @@ def shard_problem(folder: Path, rows: int, specs: Mapping[str, ArraySpec]) -> st
 
 
 def _check_values(arrays: Mapping[str, np.ndarray], first: int, manifest: DatasetManifest, folder: Path) -> None:
-    """The small arrays' values: finite, targets in [0, 1], labels inside their groups, indices in order."""
+    """The values: finite, targets in [0, 1], labels inside their groups, indices in order, region ids known."""
     for name in ("continuous", "landmarks", "pose", "descriptor"):
         if not np.isfinite(arrays[name]).all():
             raise InputError(f"{folder / name}.npy: holds NaN or infinite values")
@@ -250,6 +249,9 @@ def _check_values(arrays: Mapping[str, np.ndarray], first: int, manifest: Datase
         raise InputError(f"{folder}/discrete.npy: labels outside their groups' options")
     if not np.array_equal(arrays["index"], np.arange(first, first + len(discrete))):
         raise InputError(f"{folder}/index.npy: sample indices out of order (expected {first}..)")
+    labels = arrays["labels"]
+    if labels.size and int(labels.max()) >= len(manifest.labels):
+        raise InputError(f"{folder}/labels.npy: region ids outside 0..{len(manifest.labels) - 1}")
 
 
 # -- the reader ----------------------------------------------------------------------------------
@@ -286,12 +288,8 @@ class SyntheticDataset:
         return load_shard(self.folder / self.manifest.shards[shard], end - first, self.manifest.arrays, self.mmap)
 
     def arrays(self, shard: int) -> dict[str, np.ndarray]:
-        """Every array of shard `shard` (first axis: its samples); region labels checked here."""
-        arrays = self._load(shard)
-        if arrays["labels"].size and int(arrays["labels"].max()) >= len(self.manifest.labels):
-            raise InputError(f"{self.folder / self.manifest.shards[shard]}/labels.npy: region ids outside "
-                             f"0..{len(self.manifest.labels) - 1}")
-        return arrays
+        """Every array of shard `shard` (first axis: its samples)."""
+        return self._load(shard)
 
     def iter_shards(self) -> Iterator[dict[str, np.ndarray]]:
         for shard in range(self.shard_count):
