@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,20 +210,32 @@ class DatasetManifest:
 
 
 # -- shards --------------------------------------------------------------------------------------
+def _header(path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    """dtype and shape from a .npy header, read before any data (a damaged header cannot ask for memory)."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in readers:
+            raise ValueError(f".npy format version {version} is not supported")
+        shape, _, dtype = readers[version](handle)
+    return dtype, shape
+
+
 def load_shard(folder: Path, rows: int, specs: Mapping[str, ArraySpec], mmap: bool = True) -> dict[str, np.ndarray]:
     """Every array of one shard folder, read-only, each checked against its spec and `rows`."""
     arrays = {}
     for name, spec in specs.items():
         path = folder / f"{name}.npy"
         try:
-            array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+            dtype, shape = _header(path)
+            if str(dtype) != spec.dtype or shape != (rows, *spec.shape):
+                raise InputError(f"{path}: holds {dtype} {shape}, expected {spec.dtype} {(rows, *spec.shape)}")
+            arrays[name] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         except FileNotFoundError:
             raise InputError(f"{path}: missing (the dataset is incomplete; rerun f2p generate)") from None
-        except (OSError, ValueError, EOFError) as exc:
+        # numpy reports a damaged header as any of these (its header is parsed as a Python literal)
+        except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError) as exc:
             raise InputError(f"{path}: unreadable array ({str(exc)[:80]})") from None
-        if str(array.dtype) != spec.dtype or array.shape != (rows, *spec.shape):
-            raise InputError(f"{path}: holds {array.dtype} {array.shape}, expected {spec.dtype} {(rows, *spec.shape)}")
-        arrays[name] = array
     return arrays
 
 
