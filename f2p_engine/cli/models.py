@@ -184,7 +184,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
             metrics["likeness"] = evaluate_likeness(
                 predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
-                genders=genders, progress=bar.update)
+                genders=genders, progress=bar.update).to_json()
     write_report(metrics, args.output)
     report = args.output / "report.md"
     if source is not None:
