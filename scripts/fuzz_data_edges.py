@@ -58,7 +58,7 @@ def random_json(rng: random.Random, depth: int = 0) -> object:
     if kind == 1:
         return rng.choice([True, False])
     if kind == 2:
-        return rng.choice([0, -1, 1, 2, 7, 117, 10**6, 10**30, -(10**30), 2**63])
+        return rng.choice([0, -1, 1, 2, 7, 117, 10**6, 10**30, -(10**30), 2**63, 10**400, -(10**1000)])
     if kind == 3:
         return rng.choice([0.0, -0.0, 1e-300, 1e308, float("nan"), float("inf"), -float("inf"), 0.5, -2.5])
     if kind == 4:

@@ -100,6 +100,7 @@ MANIFEST_EDITS = {
     "size a string": lambda m: {**m, "size": "64"},
     "array spec changed": lambda m: {**m, "arrays": {**m["arrays"], "images": {"dtype": "uint8", "shape": [1]}}},
     "eye targets NaN": lambda m: {**m, "eye_targets": [[float("nan"), 1.0], [2.0, 1.0]]},
+    "eye target beyond float": lambda m: {**m, "eye_targets": [[10**400, 1.0], [2.0, 1.0]]},
 }
 
 

@@ -73,11 +73,11 @@ def _text(value: object, where: str) -> str:
 
 
 def _finite(value: object, where: str, low: float = -math.inf, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high \
-            or not math.isfinite(value):
+    number = float(value) if isinstance(value, float) or (isinstance(value, int) and abs(value) < 2**1000) else None
+    if isinstance(value, bool) or number is None or not math.isfinite(number) or not low <= number <= high:
         bounds = f" in [{low:g}, {high:g}]" if math.isfinite(low) or math.isfinite(high) else ""
         raise _Malformed(f"{where} must be a finite number{bounds}, got {value!r:.40}")
-    return float(value)
+    return number
 
 
 def _get(data: Mapping[str, Any], key: str, where: str) -> Any:

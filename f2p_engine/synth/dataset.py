@@ -178,10 +178,11 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
     todo = []
     for first, end in ranges:
         problem = shard_problem(folder / shard_name(first, end), end - first, specs)
-        if problem is not None and (folder / shard_name(first, end)).exists():
+        if problem is None:
+            continue
+        if (folder / shard_name(first, end)).exists():
             log.warning("%s; making it again", problem)
-        if problem is not None:
-            todo.append((folder, settings.seed, first, end))
+        todo.append((folder, settings.seed, first, end))
     done_already = count - sum(b - a for _, _, a, b in todo)
     if progress and done_already:
         progress(done_already)

@@ -107,9 +107,10 @@ class _Fields:
         return tuple(value)
 
     def numbers(self, value: object, key: str, length: int) -> tuple[float, ...]:
+        # Integers beyond float range would raise OverflowError in isfinite: not numbers a manifest holds.
         if (not isinstance(value, list) or len(value) != length
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-                           for v in value)):
+                or not all((isinstance(v, float) and math.isfinite(v))
+                           or (isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**53) for v in value)):
             raise self.fail(key, f"must be a list of {length} finite numbers")
         return tuple(float(v) for v in value)
 
