@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from hostile_json import JSON
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
@@ -146,9 +147,6 @@ def test_generate_over_a_shrunk_count_keeps_old_shards_until_the_new_manifest(da
 
 
 # -- property: any JSON in place of a manifest field, any array in place of a shard file -----------------
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats() | st.text(max_size=12),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                    max_leaves=10)
 ARRAY_NAMES = ("images", "labels", "landmarks", "boxes", "continuous", "discrete", "pose", "index", "descriptor")
 ARRAYS = st.tuples(st.sampled_from(["uint8", "int32", "int64", "float32", "float64"]),
                    st.lists(st.integers(0, 4), max_size=3),
