@@ -45,7 +45,8 @@ def _fails(folder, tmp_path, capsys, command, names):
     """`command` on `folder` exits 2 with one line naming `names`, and writes nothing."""
     out = tmp_path / "out"
     argv = {"contact-sheet": ["contact-sheet", str(folder), "-o", str(out / "sheet.png")],
-            "evaluate": ["evaluate", "--data", str(folder), "--out", str(out)]}[command]
+            "evaluate": ["evaluate", "--data", str(folder), "--out", str(out)],
+            "train": ["train", "--data", str(folder), "-o", str(out)]}[command]
     assert main(argv) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
@@ -62,6 +63,13 @@ def test_the_copy_reads(data, tmp_path, command):
     argv = {"contact-sheet": ["contact-sheet", str(data), "-o", str(tmp_path / "sheet.png")],
             "evaluate": ["evaluate", "--data", str(data), "--out", str(tmp_path / "report")]}[command]
     assert main(argv) == 0
+
+
+@pytest.mark.parametrize("edit", ["NaN targets", "fewer rows"])
+def test_training_refuses_a_broken_dataset_before_any_work(data, tmp_path, capsys, edit):
+    pytest.importorskip("torch")
+    ARRAY_EDITS[edit](data)
+    _fails(data, tmp_path, capsys, "train", data / SHARD)
 
 
 def _save(folder, name, array):
