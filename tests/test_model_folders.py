@@ -97,13 +97,18 @@ def _edit_shift_range(d):
     d["ensemble"]["photo_shift"]["nose"] = 7
 
 
+def _edit_long_file_name(d):
+    d["models"][2]["file"] = "[" * 5000
+
+
 def _edit_huge_integer(d):
     d["calibration"]["baseline_l1"]["nose"] = 10**400  # beyond float: no OverflowError either
 
 
 @pytest.mark.parametrize("edit", [_edit_nan_weight, _edit_std_zero, _edit_string_weight, _edit_baseline_zero,
                                   _edit_calibration_list, _edit_groups, _edit_absolute_file, _edit_parent_file,
-                                  _edit_member_count, _edit_shift_range, _edit_huge_integer])
+                                  _edit_member_count, _edit_shift_range, _edit_huge_integer,
+                                  _edit_long_file_name])
 def test_malformed_values_are_refused(models, tmp_path, capsys, edit):
     document = _document(models)
     edit(document)

@@ -175,7 +175,8 @@ class ModelEntry:
         name = _text(_get(data, "name", f"{where}."), f"{where}.name")
         where = f"model {name!r:.40}"
         file = _text(_get(data, "file", f"{where}."), f"{where}.file")
-        if not file or Path(file).is_absolute() or Path(file).name != file or file in (".", ".."):
+        # A plain name inside the folder, short enough for any file system (NAME_MAX 255 bytes).
+        if not file or Path(file).name != file or file in (".", "..") or len(file.encode(errors="replace")) > 255:
             raise _Malformed(f"{where}: file {file!r:.60} must be a file name inside the model folder")
         sha256 = _text(_get(data, "sha256", f"{where}."), f"{where}.sha256")
         if not _HEX64.match(sha256):
