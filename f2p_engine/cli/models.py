@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.cli import positive_int, warn
-from f2p_engine.errors import InputError
+from f2p_engine.errors import F2PError, InputError
 
 if TYPE_CHECKING:  # torch: only training needs these
     from f2p_engine.infer.manifest import ModelEntry
-    from f2p_engine.train.run import EnsembleResult
+    from f2p_engine.train.run import EnsembleConfig, EnsembleResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(run=run_predict)
 
 
-def _load_config(path: Path | None) -> Any:
+def _load_config(path: Path | None) -> EnsembleConfig:
     from f2p_engine.train.run import EnsembleConfig
 
     config = EnsembleConfig().to_dict()
@@ -117,11 +117,15 @@ def model_entries(result: EnsembleResult) -> list[ModelEntry]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise F2PError("training needs torch, which is not installed: pip install torch==2.13.0 "
+                       "(or the f2p[train] extra)") from None
     from tqdm import tqdm
 
     from f2p_engine.infer.manifest import write_manifest
-    from f2p_engine.train.data import DatasetSource
+    from f2p_engine.synth.reader import DatasetSource
     from f2p_engine.train.run import train_ensemble
 
     config = _load_config(args.config)
@@ -140,10 +144,10 @@ def run_train(args: argparse.Namespace) -> int:
     data = {**source.info, "holdout_fraction": config.holdout_fraction, "split_seed": config.split_seed,
             "train_seconds": round(time.perf_counter() - began, 1)}
     write_manifest(models, entries, continuous_weights=result.continuous_weights, group_weights=result.group_weights,
-                   calibration=result.calibration, data=data, metrics=result.metrics)
+                   calibration=result.calibration, data=data, metrics={**result.metrics.to_json(), **result.records})
     size = sum(p.stat().st_size for p in models.iterdir()) / 2**20
     print(f"models: {models} ({len(entries)} ONNX files, {size:.1f} MB); holdout ensemble L1 per region: "
-          + ", ".join(f"{r} {v['ensemble_l1']:.3f}" for r, v in result.metrics["regions"].items()))
+          + ", ".join(f"{r} {e.ensemble:.3f}" for r, e in result.metrics.regions.items()))
     return 0
 
 
@@ -164,7 +168,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     # Open every input before the long work, so a bad folder fails at once.
     source = None
     if args.data is not None:
-        from f2p_engine.train.data import DatasetSource  # torch: only synthetic data needs it
+        from f2p_engine.synth.reader import DatasetSource
 
         source = DatasetSource.open(args.data)
     photos = photo_files(args.photos, args.max_photos) if args.photos is not None else []
@@ -173,13 +177,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     metrics: dict[str, Any] = {}
     if source is not None:
         with tqdm(total=len(source), desc="evaluate", unit="sample") as bar:
-            metrics = evaluate_models(predictor, source, progress=bar.update)
-        metrics["data"] = source.info
+            held_out = evaluate_models(predictor, source, progress=bar.update)
+        metrics = {**held_out.to_json(), "transfer": predictor.manifest.metrics.get("transfer", {}),
+                   "data": source.info}
     if photos:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
             metrics["likeness"] = evaluate_likeness(
                 predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
-                genders=genders, progress=bar.update)
+                genders=genders, progress=bar.update).to_json()
     write_report(metrics, args.output)
     report = args.output / "report.md"
     if source is not None:

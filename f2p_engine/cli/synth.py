@@ -70,7 +70,8 @@ def run_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from f2p_engine.face.image import write_png
-    from f2p_engine.synth.dataset import DEFAULT_SHARD_SIZE, GenerateSettings, SyntheticDataset, generate
+    from f2p_engine.synth.dataset import DEFAULT_SHARD_SIZE, GenerateSettings, generate
+    from f2p_engine.synth.reader import SyntheticDataset
     from f2p_engine.synth.sheet import contact_sheet
 
     if args.output.exists() and not args.output.is_dir():
@@ -87,7 +88,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def run_contact_sheet(args: argparse.Namespace) -> int:
     from f2p_engine.face.image import write_png
-    from f2p_engine.synth.dataset import SyntheticDataset
+    from f2p_engine.synth.reader import SyntheticDataset
     from f2p_engine.synth.sheet import contact_sheet
 
     _check_png(args.output)
