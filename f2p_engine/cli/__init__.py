@@ -77,13 +77,13 @@ def _stop_on_first_interrupt() -> Any:
 
 def read_recipe_reporting(command: str, path: Path) -> Recipe:
     """Read an .mhm or JSON recipe; one warning line per problem found and per part not applied."""
-    from f2p_engine.recipe import read_recipe
+    from f2p_engine.recipe import read_recipe, summarised
 
     result = read_recipe(path)
     for message in result.warnings:
         warn(command, message)
-    for message in result.recipe.unapplied():
-        warn(command, f"{path}: {message}")
+    for message in summarised([f"{path}: {note}" for note in result.recipe.unapplied()], str(path)):
+        warn(command, message)
     return result.recipe
 
 
