@@ -5,7 +5,16 @@ nets/train -> infer -> evaluate -> cli. Heavy optional modules (onnxruntime, tor
 are imported inside the functions that need them so this import stays light.
 """
 
+import os
+
 from f2p_engine.errors import F2PError
 
-__all__ = ["F2PError", "__version__"]
+__all__ = ["MAX_IMAGE_PIXELS", "F2PError", "__version__"]
 __version__ = "0.1.0"
+
+#: Largest image decoded: Pillow's own decompression-bomb limit. f2p_engine.face.image checks every
+#: header against it before decoding.
+MAX_IMAGE_PIXELS = 178_956_970
+# A second guard behind those header checks: OpenCV reads its own limit once, when it loads, so it
+# is set here, before any stage imports cv2.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))

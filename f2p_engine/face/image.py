@@ -8,7 +8,10 @@ and decodes the formats OpenCV lacks (GIF, ...).
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from f2p_engine import MAX_IMAGE_PIXELS
 from f2p_engine.errors import F2PError, InputError
 from f2p_engine.files import atomic_output
 
-#: Refuse images above this many pixels: Pillow's own decompression-bomb limit (a 12000 x 8000
-#: photo is 96 Mpx, 288 MB decoded).
-MAX_PIXELS = 178_956_970
+#: Refuse images above this many pixels (a 12000 x 8000 photo is 96 Mpx, 288 MB decoded).
+MAX_PIXELS = MAX_IMAGE_PIXELS
 #: EXIF tag 0x0112.
 _ORIENTATION_TAG = 0x0112
 
@@ -97,45 +100,112 @@ def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
     return array if transform is None else transform(array)
 
 
-def _read_header(path: Path) -> int | None:
-    """EXIF orientation (1 if none) from the file header, None if Pillow cannot identify the file.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageHeader:
+    """What an image file announces before any pixel is decoded: its size and EXIF orientation (1-8)."""
 
-    Raises InputError if the header announces more than MAX_PIXELS, before anything is decoded.
+    width: int
+    height: int
+    orientation: int = 1
+    #: True if Pillow can decode it (the fallback for formats OpenCV lacks).
+    pillow: bool = True
+
+
+#: Radiance RGBE (.hdr, .pic): OpenCV decodes it, Pillow cannot even read its header.
+_RADIANCE_MAGIC = (b"#?RADIANCE", b"#?RGBE")
+#: OpenCV reads the size with sscanf("-Y %d +X %d") after the header lines; this matches every such line.
+_RADIANCE_SIZE = re.compile(rb"-Y\s*([+-]?\d+)\s*\+X\s*([+-]?\d+)")
+#: Bytes searched for the Radiance size line (its header is a few short text lines).
+_RADIANCE_HEADER_BYTES = 1 << 16
+
+
+def read_image_header(data: bytes, source: str) -> ImageHeader:
+    """Size and orientation from the header of an encoded image, checked against MAX_PIXELS.
+
+    Every format a decoder here may accept is sized first: Pillow reads the headers it knows,
+    Radiance .hdr is read here; any other format is refused as unreadable, never decoded unchecked.
+    Raises InputError naming `source`.
     """
+    header = _pillow_header(data, source) or _radiance_header(data, source)
+    if header is None:
+        raise InputError(f"{source}: not a readable image (unknown format or corrupt file)")
+    if header.width < 1 or header.height < 1:
+        raise InputError(f"{source}: not a readable image (its header gives a size of {header.width}x{header.height})")
+    if header.width * header.height > MAX_PIXELS:
+        raise InputError(f"{source}: image too large ({header.width}x{header.height}; "
+                         f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels)")
+    return header
+
+
+def _pillow_header(data: bytes, source: str) -> ImageHeader | None:
+    """The header as Pillow reads it, or None if Pillow does not know the format."""
     from PIL import Image, UnidentifiedImageError
 
-    too_large = InputError(f"{path}: image too large (more than {MAX_PIXELS / 1e6:.0f} megapixels)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise too_large
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
                 try:
-                    return int(image.getexif().get(_ORIENTATION_TAG, 1))
+                    orientation = int(image.getexif().get(_ORIENTATION_TAG, 1))
                 except Exception:  # a broken EXIF block must not make a good photo unreadable
-                    return 1
-        except Image.DecompressionBombError as exc:
-            raise too_large from exc
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+                    orientation = 1
+                return ImageHeader(width=width, height=height, orientation=orientation)
+        except Image.DecompressionBombError:
+            raise InputError(f"{source}: image too large (more than {MAX_PIXELS / 1e6:.0f} megapixels)") from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error, EOFError):
             return None
 
 
-def _decode_with_pillow(path: Path) -> np.ndarray | None:
+def _radiance_header(data: bytes, source: str) -> ImageHeader | None:
+    """A Radiance RGBE header's size (the largest any size line of the header gives), or None."""
+    if not data.startswith(_RADIANCE_MAGIC):
+        return None
+    sizes = [(int(w), int(h)) for h, w in _RADIANCE_SIZE.findall(data[:_RADIANCE_HEADER_BYTES])]
+    if not sizes:
+        return None
+    width, height = max(sizes, key=lambda size: abs(size[0] * size[1]))
+    return ImageHeader(width=width, height=height, pillow=False)
+
+
+def _decode_with_pillow(data: bytes) -> np.ndarray | None:
     from PIL import Image, ImageOps
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as image:
+            with Image.open(io.BytesIO(data)) as image:
                 image = ImageOps.exif_transpose(image)
                 return np.asarray(image.convert("RGBA"))
-        except Exception:  # any decoder failure means "not readable"; the caller says so
+        except MemoryError:
+            raise
+        except Exception:  # any other decoder failure means "not readable"; the caller says so
             return None
 
 
+def _decode(data: bytes, header: ImageHeader) -> np.ndarray | None:
+    """Decoded pixels (upright), or None if no decoder could read them. MemoryError propagates."""
+    try:
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        if exc.code == cv2.Error.StsNoMem:
+            raise MemoryError from None
+        decoded = None  # e.g. OpenCV's own pixel limit (set from MAX_PIXELS in f2p_engine/__init__)
+    if decoded is not None:
+        if decoded.ndim == 3:
+            decoded = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA if decoded.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        return _apply_orientation(decoded, header.orientation)
+    if header.pillow:
+        return _decode_with_pillow(data)  # formats OpenCV does not read; Pillow applies EXIF itself
+    return None
+
+
 def load_image(path: str | os.PathLike[str]) -> RGBImage:
-    """Read an image file as upright 8-bit RGB. Raises InputError naming the file and the problem."""
+    """Read an image file as upright 8-bit RGB. Raises InputError naming the file and the problem.
+
+    The header is read and its size checked against MAX_PIXELS before anything is decoded; running
+    out of memory while decoding is reported as such, not as an unreadable file.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -147,18 +217,14 @@ def load_image(path: str | os.PathLike[str]) -> RGBImage:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
     if not data:
         raise InputError(f"{path}: empty file")
-    orientation = _read_header(path)
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if decoded is not None:
-        if decoded.ndim == 3:
-            decoded = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA if decoded.shape[2] == 4 else cv2.COLOR_BGR2RGB)
-        decoded = _apply_orientation(decoded, orientation or 1)
-    elif orientation is not None:
-        decoded = _decode_with_pillow(path)  # formats OpenCV does not read; Pillow applies EXIF itself
-    if decoded is None:
-        raise InputError(f"{path}: not a readable image (unknown format or corrupt file)")
+    header = read_image_header(data, str(path))
     try:
+        decoded = _decode(data, header)
+        if decoded is None:
+            raise InputError(f"{path}: not a readable image (unknown format or corrupt file)")
         return RGBImage(pixels=to_rgb8(decoded), source=str(path))
+    except MemoryError:
+        raise InputError(f"{path}: not enough memory to decode this {header.width}x{header.height} image") from None
     except ValueError as exc:
         raise InputError(f"{path}: {exc}") from exc
 
