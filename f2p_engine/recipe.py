@@ -169,8 +169,6 @@ def _read_text(path: Path) -> str:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     if len(raw) > MAX_RECIPE_BYTES:
         raise InputError(f"{path}: too large for a recipe (over {MAX_RECIPE_BYTES >> 20} MB; MakeHuman's are a few KB)")
-    if b"\0" in raw:
-        raise InputError(f"{path}: binary data, not an .mhm file")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -179,6 +177,8 @@ def _read_text(path: Path) -> str:
 
 def parse_mhm(text: str, source: str = "<mhm>") -> ReadResult:
     """Parse .mhm text. Refuses text that is not an .mhm; reports and skips malformed lines."""
+    if "\0" in text:
+        raise InputError(f"{source}: binary data, not an .mhm file")
     warnings: list[str] = []
     version = None
     name, uid, tags = "", "", ()
