@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from mounts import full_folder, leftovers, read_only_folder
 
 from f2p_engine.cli import main
 from f2p_engine.files import resources_dir
-from mounts import full_folder, leftovers, read_only_folder
 
 SAMPLES = resources_dir() / "samples"
 
@@ -129,10 +129,6 @@ def test_real_process_read_only_output_is_one_line(recipe, tmp_path):
         result = subprocess.run([sys.executable, "-m", "f2p_engine", "mesh", str(recipe), "-o",
                                  str(locked / "head.obj")], capture_output=True, text=True, timeout=120)
         assert result.returncode == 2
-        assert result.stderr.strip().splitlines() == [
-            f"f2p mesh: error: {locked / 'head.obj'}: {'Read-only file system' if _is_mount(locked) else 'Permission denied'}"]
+        reason = "Read-only file system" if locked.is_mount() else "Permission denied"
+        assert result.stderr.strip().splitlines() == [f"f2p mesh: error: {locked / 'head.obj'}: {reason}"]
         assert leftovers(locked) == []
-
-
-def _is_mount(folder: Path) -> bool:
-    return folder.is_mount()
