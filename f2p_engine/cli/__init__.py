@@ -23,6 +23,8 @@ from f2p_engine.errors import F2PError
 if TYPE_CHECKING:
     from f2p_engine.recipe import Recipe
 
+#: Set by the first Ctrl-C during `main`.
+_INTERRUPTED = threading.Event()
 #: Command modules, in data-flow order; each defines `register(subparsers)`.
 COMMAND_MODULES = ("head", "synth", "photo", "models")
 
@@ -46,19 +48,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args.command
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
         return int(args.run(args) or 0)
-    except F2PError as exc:
-        print(f"f2p {command}: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # an output path that cannot be written: the user's to fix, no traceback
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"f2p {command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # anywhere, argument parsing and imports included
-        print(f"f2p {command}: interrupted" if command else "f2p: interrupted", file=sys.stderr)
-        return 130
+    except BaseException as exc:
+        code = _reported(exc, f"f2p {command}" if command else "f2p")
+        if code is None:
+            raise
+        return code
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+
+
+def _reported(exc: BaseException, prefix: str) -> int | None:
+    """Print the one line for an error the user can act on and return the exit code; None for bugs."""
+    if _INTERRUPTED.is_set() or isinstance(exc, KeyboardInterrupt):
+        # Anywhere, argument parsing and imports included, whatever the KeyboardInterrupt became on
+        # its way up (numpy turns one during its import into an ImportError).
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(exc, F2PError):
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, OSError):  # an output path that cannot be written: the user's to fix
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{prefix}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return None
 
 
 def _stop_on_first_interrupt() -> Any:
@@ -70,8 +84,10 @@ def _stop_on_first_interrupt() -> Any:
 
     def interrupted(signum: int, frame: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _INTERRUPTED.set()
         raise KeyboardInterrupt
 
+    _INTERRUPTED.clear()
     return signal.signal(signal.SIGINT, interrupted)
 
 

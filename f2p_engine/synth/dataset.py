@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.resource_tracker
 import os
 import re
 import shutil
@@ -104,6 +105,8 @@ def _worker_environment() -> Iterator[None]:
     """
     saved = {name: os.environ.get(name) for name in _WORKER_ENVIRONMENT}
     os.environ.update(_WORKER_ENVIRONMENT)
+    # Started first: starting it later unblocks SIGINT in this process behind our back.
+    multiprocessing.resource_tracker.ensure_running()
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
