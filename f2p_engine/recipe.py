@@ -355,11 +355,15 @@ def _from_json(data: object, source: str) -> ReadResult:
         if not isinstance(name, str) or not name or name != "".join(name.split()):
             raise bad(f"modifier name {name!r} is not a word")
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad(f"modifier {name} has the value {value!r}, not a number")
-        if not math.isfinite(value):
-            raise bad(f"modifier {name} has the non-finite value {value}")
+            raise bad(f"modifier {name} has the value {str(value)[:40]!r}, not a number")
+        try:
+            number = float(value)
+        except OverflowError:  # JSON integers are unbounded
+            number = math.inf
+        if not math.isfinite(number):
+            raise bad(f"modifier {name} has the non-finite value {number}")
         modifiers.pop(name, None)  # repeated: the last one counts, at its place (as in .mhm)
-        modifiers[name] = _in_range(name, float(value), source, warnings)
+        modifiers[name] = _in_range(name, number, source, warnings)
     properties = []
     for keyword, rest in _pairs(data.get("properties", []), "properties", bad):
         if not isinstance(keyword, str) or not isinstance(rest, str):
@@ -408,6 +412,8 @@ def read_recipe(path: str | os.PathLike[str]) -> ReadResult:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
+        except ValueError:  # an integer of more than 4300 digits
+            raise InputError(f"{path}: malformed JSON (a number too long to read)") from None
         except RecursionError:  # json's parser recurses per bracket; a recipe is three levels deep
             raise InputError(f"{path}: JSON nested too deeply, not an f2p recipe") from None
         return _from_json(data, str(path))

@@ -39,7 +39,12 @@ def _run_mesh(recipe, out):
 
 
 def _json(**fields) -> str:
-    return json.dumps({"format": "f2p-recipe-1", "modifiers": [], **fields})
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)  # to write the 5000-digit case; readers keep Python's limit
+    try:
+        return json.dumps({"format": "f2p-recipe-1", "modifiers": [], **fields})
+    finally:
+        sys.set_int_max_str_digits(limit)
 
 
 @pytest.mark.parametrize(("content", "problem"), [
@@ -52,8 +57,10 @@ def _json(**fields) -> str:
     (_json(properties=[["skinMaterial", "a\rb"]]), "line break"),
     (_json(modifiers=[[AGE, "1"]]), "not a number"),
     (_json(modifiers={"a": 1}), "pairs"),
+    (_json(modifiers=[[AGE, 10**400]]), "non-finite"),
+    (_json(modifiers=[[AGE, 10**5000]]), "number too long"),
 ], ids=["nested", "nan", "inf", "newline-name", "tag-types", "fake-modifier", "cr-property", "string-value",
-        "modifier-dict"])
+        "modifier-dict", "huge-int", "5000-digits"])
 def test_hostile_json_recipe_exits_2_with_one_line(tmp_path, content, problem):
     recipe = tmp_path / "r.json"
     recipe.write_text(content)
