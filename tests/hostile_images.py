@@ -10,9 +10,7 @@ import io
 import struct
 import zlib
 
-import cv2
 import numpy as np
-from PIL import Image
 
 #: Formats OpenCV encodes; Pillow adds GIF. Radiance .hdr is the one Pillow cannot size.
 _CV2_FORMATS = (".png", ".jpg", ".bmp", ".tiff", ".webp", ".ppm", ".pgm", ".hdr", ".pfm", ".ras", ".jp2")
@@ -20,6 +18,9 @@ _CV2_FORMATS = (".png", ".jpg", ".bmp", ".tiff", ".webp", ".ppm", ".pgm", ".hdr"
 
 def seed_images(width: int = 32, height: int = 24) -> dict[str, bytes]:
     """A small gradient encoded in each format: extension -> file bytes."""
+    import cv2  # here, so an importer can load f2p_engine (which sets OpenCV's limits) first
+    from PIL import Image
+
     ramp = np.linspace(0, 255, width * height * 3).reshape(height, width, 3).astype(np.uint8)
     seeds = {}
     for extension in _CV2_FORMATS:

@@ -95,3 +95,14 @@ def test_mutated_headers_are_sized_or_refused(extension, positions, values, cut,
         except InputError:
             return
         assert image.pixels.ndim == 3
+
+
+@pytest.mark.parametrize("extension", [".png", ".hdr", ".tiff"])
+def test_a_corrupt_image_is_one_line_without_decoder_chatter(extension, tmp_path):
+    path = tmp_path / f"cut{extension}"
+    path.write_bytes(SEEDS[extension][: len(SEEDS[extension]) // 2])
+    result = subprocess.run([sys.executable, "-m", "f2p_engine", "align", str(path), "-o", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"f2p align: error: {path}: not a readable image (unknown format or "
+                                          "corrupt file)"]

@@ -103,7 +103,7 @@ def test_an_output_that_is_a_folder_is_named_as_given(recipe, tmp_path, capsys):
 
 @pytest.mark.parametrize("command", ["mesh", "render"])
 def test_recipe_commands_refuse_to_overwrite_their_recipe(command, tmp_path, capsys):
-    recipe = tmp_path / "head.png"  # a recipe may have any name
+    recipe = tmp_path / ("head.obj" if command == "mesh" else "head.png")  # a recipe may have any name
     shutil.copy(SAMPLES / "synthetic_face.mhm", recipe)
     before = recipe.read_bytes()
     assert main([command, str(recipe), "-o", str(recipe)]) == 2

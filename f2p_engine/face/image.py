@@ -142,7 +142,7 @@ def _pillow_header(data: bytes, source: str) -> ImageHeader | None:
     from PIL import Image, UnidentifiedImageError
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore")  # Pillow's chatter (corrupt EXIF, ...): the loader reports problems
         try:
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
@@ -172,7 +172,7 @@ def _decode_with_pillow(data: bytes) -> np.ndarray | None:
     from PIL import Image, ImageOps
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore")  # Pillow's chatter (corrupt EXIF, ...): the loader reports problems
         try:
             with Image.open(io.BytesIO(data)) as image:
                 image = ImageOps.exif_transpose(image)
