@@ -59,6 +59,7 @@ class Tally:
     uncaught: list[str] = field(default_factory=list)
     hangs: int = 0
     slowest: float = 0.0
+    slowest_case: int = 0
 
     @property
     def survived(self) -> int:
@@ -67,7 +68,7 @@ class Tally:
     def line(self) -> str:
         return (f"{self.area}: tried {self.tried}, survived {self.survived} ({self.accepted} read, {self.refused} "
                 f"refused with one line), uncaught {len(self.uncaught)}, hangs over {HANG_SECONDS} s {self.hangs}, "
-                f"slowest {self.slowest:.2f} s")
+                f"slowest {self.slowest:.2f} s (case {self.slowest_case})")
 
 
 def _alarm(signum: int, frame: object) -> None:
@@ -93,7 +94,8 @@ def run_cases(tally: Tally, cases: Iterator[bytes], path: Path, read: Callable[[
             tally.uncaught.append(f"case {tally.tried}: {traceback.format_exc(limit=3)}")
         finally:
             signal.alarm(0)
-        tally.slowest = max(tally.slowest, time.perf_counter() - began)
+        if time.perf_counter() - began > tally.slowest:
+            tally.slowest, tally.slowest_case = time.perf_counter() - began, tally.tried
 
 
 # -- recipes -------------------------------------------------------------------------------------

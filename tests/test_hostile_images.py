@@ -34,6 +34,23 @@ def test_a_huge_radiance_image_is_refused_before_decoding(tmp_path):
     assert str(caught.value).startswith(f"{path}: ")
 
 
+def test_pixels_under_the_limit_that_would_decode_too_large_are_refused(tmp_path):
+    path = tmp_path / "wide.hdr"
+    path.write_bytes(radiance_header(10000, 5000))  # 50 Mpx, under the pixel limit, but 12 bytes each
+    with pytest.raises(InputError, match=r"too large to decode \(10000x5000 at 12 bytes a pixel"):
+        load_image(path)
+
+
+def test_a_png_chunk_longer_than_its_file_is_refused_unread(tmp_path):
+    """Found by scripts/fuzz_inputs.py: OpenCV allocated the 3.7 GB an IDAT length claimed, for 17 s."""
+    path = tmp_path / "claims.png"
+    path.write_bytes(mutate(SEEDS[".png"], [33], [0xE1], None))  # the high byte of IDAT's length
+    began = time.perf_counter()
+    with pytest.raises(InputError, match="not a readable image"):
+        load_image(path)
+    assert time.perf_counter() - began < 2.0
+
+
 def test_a_small_radiance_image_still_loads(tmp_path):
     path = tmp_path / "small.hdr"
     path.write_bytes(SEEDS[".hdr"])
