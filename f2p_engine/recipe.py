@@ -169,6 +169,8 @@ def _read_text(path: Path) -> str:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     if len(raw) > MAX_RECIPE_BYTES:
         raise InputError(f"{path}: too large for a recipe (over {MAX_RECIPE_BYTES >> 20} MB; MakeHuman's are a few KB)")
+    if b"\0" in raw:  # before decoding: a picture or archive is "binary", not "not UTF-8"
+        raise InputError(f"{path}: binary data, not an .mhm file")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
