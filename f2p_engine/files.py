@@ -38,11 +38,14 @@ def same_path(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> 
 
 
 def check_outputs(outputs: Sequence[str | os.PathLike[str]], inputs: Sequence[str | os.PathLike[str]] = ()) -> None:
-    """Refuse (InputError naming it) an output that is also an input, or that repeats another output.
+    """Refuse (InputError naming it) an output file that is also an input, repeats another output or
+    is an existing folder.
 
     Commands call this before their work, so a typo such as `-o PHOTO.png` never costs the photo.
     """
     for index, output in enumerate(outputs):
+        if os.path.isdir(output):
+            raise InputError(f"{output}: is a folder; give a file name")
         for source in inputs:
             if same_path(output, source):
                 raise InputError(f"{output}: is also the input {source}; choose another output name")
@@ -85,9 +88,6 @@ def atomic_outputs(*paths: str | os.PathLike[str],
         except OSError as exc:
             raise _naming(exc, [_STAGED[outputs[0]]], outputs) from None
         return
-    for output in outputs:
-        if output.is_dir():
-            raise InputError(f"{output}: is a folder; give a file name")
     temporaries: list[Path] = []
     try:
         for output in outputs:
