@@ -178,11 +178,12 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
         shutil.rmtree(stale, ignore_errors=True)
     ranges = shard_ranges(count, settings.shard_size)
     wanted = {shard_name(a, b) for a, b in ranges}
-    for old in folder.iterdir():
-        if _SHARD.match(old.name) and old.name not in wanted:
-            shutil.rmtree(old)
-    (folder / MANIFEST).unlink(missing_ok=True)
+    stale = [old for old in folder.iterdir() if _SHARD.match(old.name) and old.name not in wanted]
     todo = [(folder, settings.seed, a, b) for a, b in ranges if not (folder / shard_name(a, b)).is_dir()]
+    if stale or todo:  # the manifest stops describing the folder once a shard goes or comes; else it stays
+        (folder / MANIFEST).unlink(missing_ok=True)  # until the new one replaces it, whatever happens
+    for old in stale:
+        shutil.rmtree(old)
     done_already = count - sum(b - a for _, _, a, b in todo)
     if progress and done_already:
         progress(done_already)
