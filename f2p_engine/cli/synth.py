@@ -73,6 +73,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from f2p_engine.face.image import write_png
+    from f2p_engine.files import check_outputs
     from f2p_engine.synth.dataset import DEFAULT_SHARD_SIZE, GenerateSettings, SyntheticDataset, generate
     from f2p_engine.synth.sheet import contact_sheet
 
@@ -80,6 +81,7 @@ def run_generate(args: argparse.Namespace) -> int:
         raise InputError(f"{args.output}: exists and is not a directory")
     if args.contact_sheet is not None:
         _check_png(args.contact_sheet)
+        check_outputs([args.contact_sheet])  # before the long work, not after it
     settings = GenerateSettings(seed=args.seed, size=args.size, shard_size=args.shard_size or DEFAULT_SHARD_SIZE)
     with tqdm(total=args.count, desc="generate", unit="sample", disable=args.count < 50) as bar:
         generate(args.output, args.count, settings, workers=args.workers, progress=bar.update)
