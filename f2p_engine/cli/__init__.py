@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _INTERRUPTED.clear()
     previous = _stop_on_first_interrupt()
     command = None
     try:
@@ -87,7 +88,6 @@ def _stop_on_first_interrupt() -> Any:
         _INTERRUPTED.set()
         raise KeyboardInterrupt
 
-    _INTERRUPTED.clear()
     return signal.signal(signal.SIGINT, interrupted)
 
 
