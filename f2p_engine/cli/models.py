@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
-from f2p_engine.cli import positive_int, warn
+from f2p_engine.cli import positive_int, warn, wrote
 from f2p_engine.errors import F2PError, InputError
 
 if TYPE_CHECKING:  # torch: only training needs these
@@ -161,6 +161,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from f2p_engine.evaluate.likeness import evaluate_likeness, photo_files, read_gender_labels
     from f2p_engine.evaluate.report import evaluate_models, goals, likeness_summary, write_report
+    from f2p_engine.files import atomic_directory
     from f2p_engine.infer.pipeline import Predictor
 
     if args.data is None and args.photos is None:
@@ -185,7 +186,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             metrics["likeness"] = evaluate_likeness(
                 predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
                 genders=genders, progress=bar.update).to_json()
-    write_report(metrics, args.output)
+    with atomic_directory(args.output, inputs=[p for p in (args.genders,) if p is not None]) as staging:
+        write_report(metrics, staging)  # metrics.json, report.md and plots appear together
     report = args.output / "report.md"
     if source is not None:
         print(f"{report}: {sum(goals(metrics).values())}/{len(goals(metrics))} goals met")
@@ -196,9 +198,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     from f2p_engine.face.image import load_image
+    from f2p_engine.files import atomic_outputs, check_outputs
     from f2p_engine.infer.pipeline import Predictor, predict_photo
     from f2p_engine.recipe import Recipe, write_json, write_mhm
 
+    outputs = [args.output] if args.json is None else [args.output, args.json]
+    check_outputs(outputs, inputs=[args.photo])  # before the work: a typo must not cost the photo
     began = time.perf_counter()
     predictor = Predictor.load(args.models)
     loaded = time.perf_counter()
@@ -208,11 +213,14 @@ def run_predict(args: argparse.Namespace) -> int:
     if face.faces_found > 1:
         warn("predict", f"{args.photo}: {face.faces_found} faces found, using the largest")
     timings = {"load_models": loaded - began, "read_image": read - loaded, **prediction.timings}
-    write_mhm(prediction.recipe, args.output)
-    if args.json:
-        extra = {"source": str(args.photo), "adapter": args.adapter,
-                 "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
-                 "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
-                 "timings_ms": {k: round(v * 1000, 2) for k, v in timings.items()}}
-        write_json(prediction.recipe, args.json, extra=extra)
+    extra = {"source": str(args.photo), "adapter": args.adapter,
+             "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
+             "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
+             "timings_ms": {k: round(v * 1000, 2) for k, v in timings.items()}}
+    # Both files appear together or neither does (a read-only folder for the JSON keeps the .mhm out too).
+    with atomic_outputs(*outputs, inputs=[args.photo]) as staged:
+        write_mhm(prediction.recipe, staged[0])
+        if args.json is not None:
+            write_json(prediction.recipe, staged[1], extra=extra)
+    wrote("predict", *outputs)
     return 0
