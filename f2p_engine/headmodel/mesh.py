@@ -17,6 +17,7 @@ import numpy as np
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.asset import BODY, L_EYE, R_EYE, TARGET_UNIT, HeadAsset, SparseTargets, default_asset
 from f2p_engine.headmodel.macro import macro_target_weights, macro_targets
+from f2p_engine.headmodel.threads import single_threaded_blas
 
 #: Body vertices above this height (dm, base mesh) belong to the bust: head, neck and the top of the
 #: shoulders, so no cut edge shows inside an aligned face frame.
@@ -109,6 +110,7 @@ class HeadModel:
             face[self._face_pos[name]] = w
         return macro, face
 
+    @single_threaded_blas()  # small products: BLAS threads only wait for cores on a busy machine
     def vertices(self, modifiers: Modifiers) -> np.ndarray:
         """hm08 vertices, (19158, 3) float32 (or (len(vertex_ids), 3)), decimetres, Y up, for modifiers
         in file order."""
