@@ -87,3 +87,26 @@ def test_refuses_other_settings_and_foreign_folders(dataset_dir, tmp_path):
         generate(foreign, 2, SETTINGS)
     with pytest.raises(InputError, match="no manifest"):
         SyntheticDataset.open(foreign)
+
+
+def test_dataset_without_descriptors_has_the_same_samples_and_training_computes_them(dataset_dir, tmp_path):
+    from f2p_engine.train.data import DatasetSource
+    from f2p_engine.train.identity import descriptors_of
+
+    lean = tmp_path / "lean"
+    settings = GenerateSettings(seed=SEED, size=SIZE, shard_size=3, descriptors=False)
+    generate(lean, COUNT, settings, workers=1)
+    manifest = json.loads((lean / "manifest.json").read_text())
+    assert "descriptor" not in manifest["arrays"]
+    assert not list(lean.rglob("descriptor.npy"))
+    full = _files(dataset_dir)
+    for name, data in _files(lean).items():
+        if name.endswith(".npy"):  # every array but the descriptors is byte-identical
+            assert data == full[name], name
+    source = DatasetSource.open(lean)
+    assert source[0].descriptor is None
+    # Computed at training time from image and landmarks == stored by the dataset workers.
+    stored = np.concatenate([np.load(dataset_dir / shard / "descriptor.npy") for shard in manifest["shards"]])
+    np.testing.assert_array_equal(descriptors_of(source), stored)
+    with pytest.raises(InputError, match="other settings"):  # a resume cannot mix the two kinds
+        generate(lean, COUNT, SETTINGS)

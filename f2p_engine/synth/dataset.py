@@ -12,7 +12,9 @@ Layout of a dataset directory:
   first axis the sample: `images` (n, S, S, 3) uint8 RGB, `labels` (n, S, S) uint8 region ids,
   `landmarks` (n, 68, 2) float32 aligned pixels, `boxes` (n, 7, 4) int32, `continuous` (n, P)
   float32 in [0, 1], `discrete` (n, G) int64, `pose` (n, 3) float32 degrees, `index` (n,) int64,
-  `descriptor` (n, 128) float32 dlib identity descriptor of the image.
+  `descriptor` (n, 128) float32 dlib identity descriptor of the image (left out by
+  `GenerateSettings(descriptors=False)`, `f2p generate --no-descriptors`; `arrays` in the manifest
+  lists the arrays a dataset has).
   Plain `.npy` files: memory-mappable (`np.load(..., mmap_mode="r")`), byte-identical for a seed.
 A shard directory appears by an atomic rename when complete, so an interrupted run resumes by
 making only the missing shards.
@@ -61,11 +63,13 @@ class GenerateSettings:
     size: int = 256
     shard_size: int = DEFAULT_SHARD_SIZE
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
+    descriptors: bool = True  # store each sample's identity descriptor (95% of a sample's CPU time)
 
     def as_dict(self) -> dict:
+        # `descriptors` is written only when off, so datasets made before the option still resume.
         return {"seed": self.seed, "size": self.size, "shard_size": self.shard_size,
                 "augmentation": asdict(self.augmentation), "generator_version": GENERATOR_VERSION,
-                "schema_version": schema.SCHEMA_VERSION}
+                "schema_version": schema.SCHEMA_VERSION, **({} if self.descriptors else {"descriptors": False})}
 
 
 def shard_name(first: int, end: int) -> str:
@@ -84,14 +88,14 @@ _WORKER_ENVIRONMENT = {"LP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_
 _factory: SampleFactory | None = None
 
 
-def _init_worker(size: int, config: AugmentConfig) -> None:
+def _init_worker(size: int, config: AugmentConfig, descriptors: bool) -> None:
     """Process initialiser: one head model and GL renderer per worker process; OpenCV single-threaded
     like the rest (its thread pool only competes with the other workers)."""
     import cv2
 
     global _factory
     cv2.setNumThreads(1)
-    _factory = SampleFactory(size, config)
+    _factory = SampleFactory(size, config, descriptors)
 
 
 @contextlib.contextmanager
@@ -110,10 +114,11 @@ def _worker_environment() -> Iterator[None]:
 
 
 def _columns(sample: Sample) -> dict[str, np.ndarray]:
-    """One sample's row of every shard array (`ARRAYS` order)."""
-    return {"images": sample.image, "labels": sample.labels, "landmarks": sample.landmarks, "boxes": sample.boxes,
+    """One sample's row of every shard array it has (`ARRAYS` order)."""
+    columns = {"images": sample.image, "labels": sample.labels, "landmarks": sample.landmarks, "boxes": sample.boxes,
             "continuous": sample.continuous, "discrete": sample.discrete, "pose": sample.pose,
             "index": np.int64(sample.index), "descriptor": sample.descriptor}
+    return {name: value for name, value in columns.items() if value is not None}
 
 
 def _make_shard(job: tuple[Path, int, int, int]) -> int:
@@ -182,7 +187,7 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
         context = multiprocessing.get_context("spawn")
         with _worker_environment():
             pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
-                                initargs=(settings.size, settings.augmentation))
+                                initargs=(settings.size, settings.augmentation, settings.descriptors))
         with pool:
             for made in pool.imap_unordered(_make_shard, todo):
                 if progress:
@@ -200,7 +205,7 @@ def build_manifest(folder: Path, count: int, settings: GenerateSettings) -> dict
     for name in shards:
         landmarks = np.load(folder / name / "landmarks.npy", mmap_mode="r")
         total += landmarks.sum(axis=0, dtype=np.float64)
-    for array in ARRAYS:
+    for array in (name for name in ARRAYS if (folder / shards[0] / f"{name}.npy").is_file()):
         sample = np.load(folder / shards[0] / f"{array}.npy", mmap_mode="r")
         arrays[array] = {"dtype": str(sample.dtype), "shape": list(sample.shape[1:])}
     boxes = region_boxes(total / max(count, 1), settings.size)
@@ -257,7 +262,7 @@ class SyntheticDataset:
         folder = self.folder / self.manifest["shards"][shard]
         try:
             return {name: np.load(folder / f"{name}.npy", mmap_mode="r" if self.mmap else None,
-                                  allow_pickle=False) for name in ARRAYS}
+                                  allow_pickle=False) for name in self.manifest["arrays"]}
         except (OSError, ValueError) as exc:
             raise InputError(f"{folder}: unreadable shard ({exc})") from None
 

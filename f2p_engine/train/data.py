@@ -111,7 +111,7 @@ class DatasetSource:
         arrays = self._shards[shard]
         return Sample(image=arrays["images"][offset], landmarks=arrays["landmarks"][offset],
                       continuous=arrays["continuous"][offset], discrete=arrays["discrete"][offset],
-                      descriptor=arrays["descriptor"][offset])
+                      descriptor=arrays["descriptor"][offset] if "descriptor" in arrays else None)
 
 
 class Subset:
