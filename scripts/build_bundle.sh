@@ -41,6 +41,7 @@ background = np.abs(shot - (46, 48, 54)).sum(axis=2) < 6  # the 3D view's clear 
 assert background.mean() > 0.05, f"{sys.argv[1]}: no 3D view in the screenshot"
 print(f"screenshot {sys.argv[1]}: {shot.shape[1]}x{shot.shape[0]}, 3D view drawn")
 PY
-echo "bundle dist/f2p-studio: $(du -sh dist/f2p-studio | cut -f1)"
+echo "bundle dist/f2p-studio: $(du -sh dist/f2p-studio | cut -f1); largest parts (MB):"
+du -sm dist/f2p-studio/_internal/* | sort -rn | head -12 | sed 's/^/  /'
 echo "start to first frame and exit (--screenshot, no photo): ${empty_s} s"
 echo "with the photo pipeline ($(basename "$photo")): ${photo_s} s"
