@@ -52,9 +52,14 @@ def _dense(targets: SparseTargets, names: list[str], columns: np.ndarray) -> np.
     return out.reshape(len(names), -1)
 
 
+@cache
+def _face_modifier_set() -> frozenset[str]:
+    return frozenset(schema.face_modifiers())
+
+
 def face_target_weights(modifiers: Iterable[tuple[str, float]]) -> dict[str, float]:
     """Weights of face target files: a value v drives `<min>` by -min(v, 0) and `<max>` by max(v, 0)."""
-    known = set(schema.face_modifiers())
+    known = _face_modifier_set()
     weights: dict[str, float] = {}
     for name, value in modifiers:
         if name not in known:
