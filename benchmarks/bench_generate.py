@@ -74,7 +74,9 @@ def steps(size: int, runs: int) -> dict[str, float]:
     for index in range(runs):
         factory.make(7, index)
     whole = time.process_time() - start
-    result = {step: seconds / runs * 1000 for step, seconds in spent.items()}
+    order = ["recipe", "augmentation draw", "mesh", "expression", "render", "  of which vertex normals", "background",
+             "degrade", "region boxes", "labels", "descriptor"]
+    result = {step: spent[step] / runs * 1000 for step in order}
     result["rest"] = (whole - sum(s for step, s in spent.items() if not step.startswith(" "))) / runs * 1000
     result["whole sample"] = whole / runs * 1000
     result["whole sample without descriptor"] = result["whole sample"] - result["descriptor"]
@@ -109,7 +111,7 @@ def main() -> None:
               f"{count / elapsed:.0f} samples/s (goal >= 400), {cpu / count * 1000:.2f} CPU ms per sample all-in, "
               f"of which system {system / count * 1000:.2f} and command overhead {cpu / count * 1000 - made:.2f}; "
               f"load average after it: {os.getloadavg()[0]:.2f}")
-    print(f"steps of one sample, CPU ms, one thread, median of {args.runs} samples' mean:")
+    print(f"steps of one sample, CPU ms, one thread, mean over {args.runs} samples:")
     for step, ms in per_step.items():
         print(f"  {step:34s} {ms:7.2f}")
 
