@@ -116,8 +116,8 @@ def _worker_environment() -> Iterator[None]:
 def _columns(sample: Sample) -> dict[str, np.ndarray]:
     """One sample's row of every shard array it has (`ARRAYS` order)."""
     columns = {"images": sample.image, "labels": sample.labels, "landmarks": sample.landmarks, "boxes": sample.boxes,
-            "continuous": sample.continuous, "discrete": sample.discrete, "pose": sample.pose,
-            "index": np.int64(sample.index), "descriptor": sample.descriptor}
+               "continuous": sample.continuous, "discrete": sample.discrete, "pose": sample.pose,
+               "index": np.int64(sample.index), "descriptor": sample.descriptor}
     return {name: value for name, value in columns.items() if value is not None}
 
 
