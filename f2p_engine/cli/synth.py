@@ -36,8 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.add_argument("--shard-size", type=positive_int, default=None, metavar="N",
                           help="samples per shard (default 200)")
     generate.add_argument("--no-descriptors", dest="descriptors", action="store_false",
-                          help="leave out each sample's identity descriptor (20x faster; `f2p train` then "
-                               "computes them for the identity member)")
+                          help="leave out each sample's identity descriptor (10x faster): for data that trains "
+                               "only the CNN members (`f2p train` computes missing descriptors itself, on one "
+                               "core)")
     generate.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     generate.add_argument("--contact-sheet", type=Path, default=None, metavar="SHEET.png",
                           help="also write a contact sheet of the first samples with their masks")

@@ -63,7 +63,7 @@ class GenerateSettings:
     size: int = 256
     shard_size: int = DEFAULT_SHARD_SIZE
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
-    descriptors: bool = True  # store each sample's identity descriptor (95% of a sample's CPU time)
+    descriptors: bool = True  # store each sample's identity descriptor (90% of a sample's CPU time)
 
     def as_dict(self) -> dict:
         # `descriptors` is written only when off, so datasets made before the option still resume.

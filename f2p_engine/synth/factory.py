@@ -7,7 +7,7 @@ the fixed pixels), render straight into that aligned frame (the similarity is fo
 projection: no resampling, no pixels drawn outside the frame), composite over a procedural
 background, degrade photometrically, compute the region boxes from the aligned landmarks, and
 describe the face with dlib's identity ResNet (`face.identity.face_descriptor`, the procedure the
-identity member applies to photos; ~80-180 ms a sample, 95% of a sample's cost; optional: training
+identity member applies to photos; ~80-180 ms a sample, 90% of a sample's cost; optional: training
 computes the descriptors of samples that lack them with the same function).
 Sample `index` of `seed` depends on nothing else, so shards can be made in any order, by any
 worker, and come out byte-identical.
@@ -70,7 +70,7 @@ class SampleFactory:
     """Makes samples of one size; holds the head model and a GL renderer (one per process).
 
     `model` evaluates only the renderer's vertices (`renderer.vertex_ids`). With `descriptors=False`
-    samples carry no identity descriptor (20x faster).
+    samples carry no identity descriptor (10x faster).
     """
 
     def __init__(self, size: int = 256, config: AugmentConfig | None = None, descriptors: bool = True) -> None:
