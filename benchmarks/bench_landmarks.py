@@ -67,7 +67,7 @@ def report(name: str, found: list[np.ndarray], count: int) -> None:
         return
     all_points = np.stack(found)
     per_group = ", ".join(f"{g} {all_points[:, list(r)].mean():.2f}" for g, r in GROUPS.items())
-    print(f"{name}: dlib found a face in {len(found)}/{count}; mean {all_points.mean():.2f} px, "
+    print(f"{name}: the face finder found a face in {len(found)}/{count}; mean {all_points.mean():.2f} px, "
           f"median per render {np.median(all_points.mean(axis=1)):.2f} px ({per_group})")
 
 
