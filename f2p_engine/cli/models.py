@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.cli import positive_int, warn
 from f2p_engine.errors import InputError
+from f2p_engine.infer.batch import REPORT_NAME
 
 if TYPE_CHECKING:  # torch: only training needs these
     from f2p_engine.infer.manifest import ModelEntry
@@ -65,12 +66,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(run=run_evaluate, usage_error=evaluate.error)
 
     predict = subparsers.add_parser(
-        "predict", help="photo -> MakeHuman recipe",
-        description="Find the largest face in PHOTO, align it, adapt it, run the ensemble and write a "
-                    "MakeHuman .mhm recipe (and optionally JSON with the recipe, confidences and timings).")
-    predict.add_argument("photo", type=Path, metavar="PHOTO")
-    predict.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mhm")
-    predict.add_argument("--json", type=Path, default=None, metavar="OUT.json")
+        "predict", help="photos -> MakeHuman recipes (one, a batch, or several photos fused)",
+        description="Find the largest face in each PHOTO, align it, adapt it, run the ensemble and write a "
+                    "MakeHuman .mhm recipe (and optionally JSON with the recipe, confidences and timings). "
+                    "One photo with -o OUT.mhm writes that file. Several photos, folders or globs with -o DIR "
+                    f"write DIR/<photo name>.mhm per photo and DIR/{REPORT_NAME} (one line per photo); a bad "
+                    "photo is reported and skipped, a rerun skips photos already done, and the exit code is 2 "
+                    "if any photo failed. --fuse combines several photos of one person into one OUT.mhm.")
+    predict.add_argument("photos", nargs="+", metavar="PHOTO", help="photo files, folders of photos or globs")
+    predict.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mhm|DIR")
+    predict.add_argument("--json", nargs="?", const=True, default=None, metavar="OUT.json",
+                         help="also write JSON: to OUT.json for one photo or --fuse, beside each recipe in a batch")
+    predict.add_argument("--fuse", action="store_true",
+                         help="several photos of one person -> one recipe, combined per region by confidence")
+    predict.add_argument("--all-faces", action="store_true",
+                         help="batch: one recipe per face (NAME.mhm for the largest, then NAME_face2.mhm, ...)")
+    predict.add_argument("--workers", type=positive_int, default=1,
+                         help="batch: worker processes, each loading the models once (default 1)")
     predict.add_argument("--adapter", default=DEFAULT_ADAPTER, metavar="NAME",
                          help=f"domain adapter: none or photometric (default: {DEFAULT_ADAPTER})")
     predict.add_argument("--models", type=Path, default=None, metavar="DIR",
@@ -189,25 +201,110 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _single_output(args: argparse.Namespace) -> bool:
+    """One photo file to one OUT.mhm (the original form of the command), rather than a batch."""
+    import glob
+
+    one = len(args.photos) == 1 and not Path(args.photos[0]).is_dir() and not glob.has_magic(args.photos[0])
+    return one and args.output.suffix.lower() == ".mhm" and not args.all_faces
+
+
 def run_predict(args: argparse.Namespace) -> int:
-    from f2p_engine.face.image import load_image
-    from f2p_engine.infer.pipeline import Predictor, predict_photo
-    from f2p_engine.recipe import Recipe, write_json, write_mhm
+    from f2p_engine.adapt import create_adapter
+
+    create_adapter(args.adapter)  # an unknown adapter is bad usage, before any model loads
+    if args.fuse:
+        return _run_fuse(args)
+    if _single_output(args):
+        return _run_single(args)
+    return _run_batch(args)
+
+
+def _json_path(args: argparse.Namespace) -> Path | None:
+    if args.json is True:
+        return args.output.with_suffix(".json")
+    return None if args.json is None else Path(args.json)
+
+
+def _run_single(args: argparse.Namespace) -> int:
+    from f2p_engine.infer.batch import predict_faces, prediction_extra
+    from f2p_engine.infer.pipeline import Predictor
+    from f2p_engine.recipe import write_json, write_mhm
 
     began = time.perf_counter()
     predictor = Predictor.load(args.models)
     loaded = time.perf_counter()
-    image = load_image(args.photo)
-    read = time.perf_counter()
-    prediction, face = predict_photo(predictor, image, adapter=args.adapter, base=Recipe(name=args.photo.stem))
-    if face.faces_found > 1:
-        warn("predict", f"{args.photo}: {face.faces_found} faces found, using the largest")
-    timings = {"load_models": loaded - began, "read_image": read - loaded, **prediction.timings}
+    photo = Path(args.photos[0])
+    (prediction,), found = predict_faces(predictor, photo, args.adapter, all_faces=False)
+    if found > 1:
+        warn("predict", f"{photo}: {found} faces found, using the largest")
+    prediction.timings["load_models"] = loaded - began
     write_mhm(prediction.recipe, args.output)
-    if args.json:
-        extra = {"source": str(args.photo), "adapter": args.adapter,
-                 "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
-                 "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
-                 "timings_ms": {k: round(v * 1000, 2) for k, v in timings.items()}}
-        write_json(prediction.recipe, args.json, extra=extra)
+    json_path = _json_path(args)
+    if json_path:
+        write_json(prediction.recipe, json_path, extra=prediction_extra(photo, args.adapter, prediction))
+    print(f"wrote {args.output}" + (f" and {json_path}" if json_path else ""))
     return 0
+
+
+def _run_fuse(args: argparse.Namespace) -> int:
+    from f2p_engine.infer.batch import collect_photos, predict_faces, prediction_extra
+    from f2p_engine.infer.fusion import fuse_predictions
+    from f2p_engine.infer.pipeline import Predictor
+    from f2p_engine.recipe import Recipe, write_json, write_mhm
+
+    if args.output.suffix.lower() != ".mhm":
+        raise InputError(f"{args.output}: with --fuse the output is one .mhm file")
+    if args.all_faces:
+        raise InputError("--fuse and --all-faces exclude each other (fusion reads one person's face per photo)")
+    photos = collect_photos(args.photos)
+    if len(photos) < 2:
+        raise InputError(f"--fuse needs at least two photos of the person, got {len(photos)}")
+    predictor = Predictor.load(args.models)
+    predictions = []
+    for photo in photos:  # any bad photo stops the fusion: a recipe of fewer photos than asked is not what was asked
+        (prediction,), found = predict_faces(predictor, photo, args.adapter, all_faces=False)
+        if found > 1:
+            warn("predict", f"{photo}: {found} faces found, using the largest")
+        predictions.append(prediction)
+    fusion = fuse_predictions(predictions, base=Recipe(name=args.output.stem))
+    write_mhm(fusion.prediction.recipe, args.output)
+    json_path = _json_path(args)
+    if json_path:
+        extra = prediction_extra(photos, args.adapter, fusion.prediction,
+                                 disagreement={r: round(d, 4) for r, d in fusion.disagreement.items()},
+                                 weights={r: [round(float(w), 4) for w in ws] for r, ws in fusion.weights.items()})
+        write_json(fusion.prediction.recipe, json_path, extra=extra)
+    worst = max(fusion.disagreement, key=fusion.disagreement.get)
+    print(f"wrote {args.output}" + (f" and {json_path}" if json_path else "") + f" from {len(photos)} photos; "
+          "disagreement per region (mean |photo - fused|, 0..1): "
+          + ", ".join(f"{r} {d:.3f}" for r, d in fusion.disagreement.items()) + f"; most: {worst}")
+    return 0
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from f2p_engine.infer.batch import BatchSettings, collect_photos, predict_batch
+
+    if args.json not in (None, True):
+        raise InputError(f"{args.json}: in a batch --json takes no file name (each JSON goes beside its recipe)")
+    if args.output.suffix.lower() == ".mhm":
+        raise InputError(f"{args.output}: with several photos, folders or globs -o names a folder")
+    photos = collect_photos(args.photos)
+    settings = BatchSettings(output=args.output, write_json=bool(args.json), all_faces=args.all_faces,
+                             adapter=args.adapter, models=args.models, inputs=frozenset(p.resolve() for p in photos))
+    began = time.perf_counter()
+    with tqdm(total=len(photos), desc="predict", unit="photo", disable=len(photos) < 2) as bar:
+        results, skipped = predict_batch(photos, settings, workers=args.workers,
+                                         progress=lambda _: bar.update(1))
+    seconds = time.perf_counter() - began
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        print(f"f2p predict: error: {result.error}", file=sys.stderr)
+    recipes = sum(1 for r in results for p in r.outputs if p.endswith(".mhm"))
+    print(f"wrote {recipes} recipes for {len(results) - len(failed)} photos to {args.output} in {seconds:.1f} s "
+          f"({len(failed)} failed, {skipped} already done); report: {args.output / REPORT_NAME}")
+    return 2 if failed else 0

@@ -79,7 +79,7 @@ def shard_ranges(count: int, shard_size: int) -> list[tuple[int, int]]:
 # -- workers -------------------------------------------------------------------------------------
 #: Worker processes run one per core: the renderer's rasteriser threads and BLAS threads would only
 #: compete with the other workers (measured: threaded BLAS made mesh evaluation 9x slower under load).
-_WORKER_ENVIRONMENT = {"LP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+WORKER_ENVIRONMENT = {"LP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                        "MKL_NUM_THREADS": "1"}
 _factory: SampleFactory | None = None
 
@@ -95,10 +95,10 @@ def _init_worker(size: int, config: AugmentConfig) -> None:
 
 
 @contextlib.contextmanager
-def _worker_environment() -> Iterator[None]:
-    """Set `_WORKER_ENVIRONMENT` while worker processes start (they copy the environment)."""
-    saved = {name: os.environ.get(name) for name in _WORKER_ENVIRONMENT}
-    os.environ.update(_WORKER_ENVIRONMENT)
+def single_threaded_workers() -> Iterator[None]:
+    """Set `WORKER_ENVIRONMENT` while worker processes start (they copy the environment)."""
+    saved = {name: os.environ.get(name) for name in WORKER_ENVIRONMENT}
+    os.environ.update(WORKER_ENVIRONMENT)
     try:
         yield
     finally:
@@ -180,7 +180,7 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
     if todo:
         # Spawned, not forked: a fresh interpreter reads the thread settings when it loads numpy.
         context = multiprocessing.get_context("spawn")
-        with _worker_environment():
+        with single_threaded_workers():
             pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
                                 initargs=(settings.size, settings.augmentation))
         with pool:
