@@ -42,8 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "accuracies. With --photos: every face in PHOTOS is reconstructed with each domain adapter "
                     "and each weighting of the ensemble's members, rendered head-on and compared with the "
                     "photo by two identity judges (dlib's ResNet, FaceNet): distance, share closer than the "
-                    "default head, re-identification top-1/top-5, mean rank percentile. Give --data, --photos "
-                    "or both.")
+                    "default head, re-identification top-1/top-5, mean rank percentile. With --fusion N: L1 of "
+                    "single renders vs 3 renders of one recipe fused. Give at least one of --data, --photos, --fusion.")
     evaluate.add_argument("--data", type=Path, default=None, metavar="DIR", help="dataset written by f2p generate")
     evaluate.add_argument("--photos", type=Path, default=None, metavar="DIR",
                           help="folder of face photos (.jpg .jpeg .png .bmp .webp); unreadable ones and "
@@ -60,6 +60,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--variants", default=None, metavar="V,W",
                           help="member weightings to compare (default: all of "
                                "aggregate,cnn,identity,fitted,shipped)")
+    evaluate.add_argument("--fusion", type=positive_int, default=None, metavar="N",
+                          help="render N recipes 3 times each (other pose, light, camera) and compare the single "
+                               "renders' L1 with the fused prediction's (what predict --fuse does)")
+    evaluate.add_argument("--fusion-seed", type=int, default=9100, metavar="S",
+                          help="recipe seed of --fusion (default 9100; not a training seed)")
     evaluate.add_argument("--models", type=Path, default=None, metavar="DIR",
                           help="model folder with manifest.json (default: the shipped models)")
     evaluate.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", dest="output")
@@ -171,8 +176,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from f2p_engine.evaluate.report import evaluate_models, goals, likeness_summary, write_report
     from f2p_engine.infer.pipeline import Predictor
 
-    if args.data is None and args.photos is None:
-        args.usage_error("give --data DIR, --photos DIR or both")
+    if args.data is None and args.photos is None and args.fusion is None:
+        args.usage_error("give --data DIR, --photos DIR, --fusion N or several")
     # Open every input before the long work, so a bad folder fails at once.
     source = None
     if args.data is not None:
@@ -187,6 +192,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         with tqdm(total=len(source), desc="evaluate", unit="sample") as bar:
             metrics = evaluate_models(predictor, source, progress=bar.update)
         metrics["data"] = source.info
+    if args.fusion is not None:
+        from f2p_engine.evaluate.fusion import evaluate_fusion
+
+        with tqdm(total=args.fusion, desc="fusion", unit="recipe") as bar:
+            metrics["fusion"] = evaluate_fusion(predictor, args.fusion, args.fusion_seed, progress=bar.update)
     if photos:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
             metrics["likeness"] = evaluate_likeness(
@@ -194,7 +204,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 genders=genders, progress=bar.update)
     write_report(metrics, args.output)
     report = args.output / "report.md"
-    if source is not None:
+    if source is not None or args.fusion is not None:
         print(f"{report}: {sum(goals(metrics).values())}/{len(goals(metrics))} goals met")
     if photos:
         print(f"{report}: {likeness_summary(metrics['likeness'])}")
