@@ -88,6 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="batch: one recipe per face (NAME.mhm for the largest, then NAME_face2.mhm, ...)")
     predict.add_argument("--workers", type=positive_int, default=1,
                          help="batch: worker processes, each loading the models once (default 1)")
+    predict.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                         help="batch: predict on the Ray cluster at ADDRESS (host:port; without one, a local Ray); "
+                              "photos, models and DIR must be storage every node sees. Needs pip install -e .[cluster]")
     predict.add_argument("--adapter", default=DEFAULT_ADAPTER, metavar="NAME",
                          help=f"domain adapter: none or photometric (default: {DEFAULT_ADAPTER})")
     predict.add_argument("--models", type=Path, default=None, metavar="DIR",
@@ -225,7 +228,7 @@ def run_predict(args: argparse.Namespace) -> int:
     create_adapter(args.adapter)  # an unknown adapter is bad usage, before any model loads
     if args.fuse:
         return _run_fuse(args)
-    if _single_output(args):
+    if _single_output(args) and args.ray is None:
         return _run_single(args)
     return _run_batch(args)
 
@@ -304,12 +307,17 @@ def _run_batch(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() == ".mhm":
         raise InputError(f"{args.output}: with several photos, folders or globs -o names a folder")
     photos = collect_photos(args.photos)
+    runner = None
+    if args.ray is not None:
+        from f2p_engine.infer.cluster import ray_batch_runner
+
+        runner = ray_batch_runner(args.ray or None)
     settings = BatchSettings(output=args.output, write_json=bool(args.json), all_faces=args.all_faces,
                              adapter=args.adapter, models=args.models, inputs=frozenset(p.resolve() for p in photos))
     began = time.perf_counter()
     with tqdm(total=len(photos), desc="predict", unit="photo", disable=len(photos) < 2) as bar:
         results, skipped = predict_batch(photos, settings, workers=args.workers,
-                                         progress=lambda _: bar.update(1))
+                                         progress=lambda _: bar.update(1), runner=runner)
     seconds = time.perf_counter() - began
     failed = [r for r in results if not r.ok]
     for result in failed:

@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.add_argument("--shard-size", type=positive_int, default=None, metavar="N",
                           help="samples per shard (default 200)")
     generate.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    generate.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                          help="render the shards on the Ray cluster at ADDRESS (host:port; without one, a local "
+                               "Ray); DIR must be storage every node sees. Needs pip install -e .[cluster]")
     generate.add_argument("--contact-sheet", type=Path, default=None, metavar="SHEET.png",
                           help="also write a contact sheet of the first samples with their masks")
     generate.set_defaults(run=run_generate)
@@ -78,8 +81,15 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.contact_sheet is not None:
         _check_png(args.contact_sheet)
     settings = GenerateSettings(seed=args.seed, size=args.size, shard_size=args.shard_size or DEFAULT_SHARD_SIZE)
+    runner = None
+    if args.ray is not None:
+        from f2p_engine.synth.cluster import ray_runner
+
+        runner = ray_runner(args.ray or None)  # Ray missing or unreachable: one line before any output exists
     with tqdm(total=args.count, desc="generate", unit="sample", disable=args.count < 50) as bar:
-        generate(args.output, args.count, settings, workers=args.workers, progress=bar.update)
+        manifest = generate(args.output, args.count, settings, workers=args.workers, progress=bar.update,
+                            runner=runner)
+    print(f"wrote {args.output}: {manifest['count']} samples in {len(manifest['shards'])} shards")
     if args.contact_sheet is not None:
         write_png(args.contact_sheet, contact_sheet(SyntheticDataset.open(args.output)))
     return 0

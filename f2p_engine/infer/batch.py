@@ -284,7 +284,8 @@ def init_worker(models: Path | None) -> None:
     load_models()
 
 
-def _worker_job(task: tuple[PhotoJob, BatchSettings]) -> PhotoResult:
+def worker_job(task: tuple[PhotoJob, BatchSettings]) -> PhotoResult:
+    """`predict_job` with the models `init_worker` loaded in this worker process."""
     return predict_job(_predictor, *task)
 
 
@@ -307,7 +308,7 @@ def run_batch(jobs: Sequence[PhotoJob], settings: BatchSettings, workers: int = 
     with single_threaded_workers():
         pool = context.Pool(min(workers, len(jobs)), initializer=init_worker, initargs=(settings.models,))
     with pool:
-        yield from pool.imap_unordered(_worker_job, [(job, settings) for job in jobs])
+        yield from pool.imap_unordered(worker_job, [(job, settings) for job in jobs])
 
 
 class BatchReport:
@@ -333,10 +334,16 @@ class BatchReport:
         self.close()
 
 
+#: Predicts jobs and yields their results as they finish (in any order).
+BatchRunner = Callable[[Sequence[PhotoJob], BatchSettings], Iterator[PhotoResult]]
+
+
 def predict_batch(photos: Sequence[Path], settings: BatchSettings, workers: int = 1,
-                  progress: Callable[[PhotoResult | None], None] | None = None) -> tuple[list[PhotoResult], int]:
+                  progress: Callable[[PhotoResult | None], None] | None = None,
+                  runner: BatchRunner | None = None) -> tuple[list[PhotoResult], int]:
     """Predict `photos` into `settings.output`, resuming: (results of the photos run, photos skipped as
-    complete). `progress(result)` is called per photo (None for each one skipped)."""
+    complete). `progress(result)` is called per photo (None for each one skipped). `runner` runs the
+    jobs (default `run_batch` with `workers` processes; `infer.cluster.ray_batch_runner` uses Ray)."""
     if settings.output.exists() and not settings.output.is_dir():
         raise InputError(f"{settings.output}: exists and is not a folder")
     settings.output.mkdir(parents=True, exist_ok=True)
@@ -346,7 +353,8 @@ def predict_batch(photos: Sequence[Path], settings: BatchSettings, workers: int 
             progress(None)
     results = []
     with BatchReport(settings.output / REPORT_NAME) as report:
-        for result in run_batch(todo, settings, workers):
+        results_of = runner or (lambda jobs, batch: run_batch(jobs, batch, workers))
+        for result in results_of(todo, settings):
             report.add(result)
             results.append(result)
             if progress:

@@ -27,7 +27,7 @@ import multiprocessing
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -51,6 +51,8 @@ SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200
 ARRAYS = ("images", "labels", "landmarks", "boxes", "continuous", "discrete", "pose", "index", "descriptor")
 _SHARD = re.compile(r"^shard-(\d{7})-(\d{7})$")
+#: One shard to make: (dataset folder, seed, first sample, end sample).
+ShardJob = tuple[Path, int, int, int]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,7 +118,7 @@ def _columns(sample: Sample) -> dict[str, np.ndarray]:
             "index": np.int64(sample.index), "descriptor": sample.descriptor}
 
 
-def _make_shard(job: tuple[Path, int, int, int]) -> int:
+def _make_shard(job: ShardJob) -> int:
     """Render samples first..end-1 and write them as one shard directory; returns the sample count.
 
     Samples go straight into memory-mapped `.npy` files (the page cache): no list of samples, no
@@ -155,12 +157,40 @@ def _check_settings(folder: Path, settings: GenerateSettings) -> None:
         tmp.write_text(json.dumps(wanted, indent=2) + "\n")
 
 
+#: Makes shards and yields each one's sample count as it completes (in any order).
+ShardRunner = Callable[[Sequence[ShardJob], GenerateSettings], Iterator[int]]
+
+
+def process_pool(workers: int) -> ShardRunner:
+    """The local runner: `workers` spawned processes on this machine, one thread each."""
+
+    def run(todo: Sequence[ShardJob], settings: GenerateSettings) -> Iterator[int]:
+        # Spawned, not forked: a fresh interpreter reads the thread settings when it loads numpy.
+        context = multiprocessing.get_context("spawn")
+        with single_threaded_workers():
+            pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
+                                initargs=(settings.size, settings.augmentation))
+        with pool:
+            yield from pool.imap_unordered(_make_shard, todo)
+
+    return run
+
+
+def make_shard_in_worker(job: ShardJob, settings: GenerateSettings) -> int:
+    """`_make_shard` in a long-lived worker of another runner (a Ray worker): the worker's factory is
+    made on its first shard and kept for the next ones of the same settings."""
+    if _factory is None or _factory.size != settings.size or _factory.config != settings.augmentation:
+        _init_worker(settings.size, settings.augmentation)
+    return _make_shard(job)
+
+
 def generate(folder: Path, count: int, settings: GenerateSettings, workers: int = 1,
-             progress: Callable[[int], None] | None = None) -> dict:
+             progress: Callable[[int], None] | None = None, runner: ShardRunner | None = None) -> dict:
     """Write (or complete) a dataset of `count` samples in `folder`; returns the manifest.
 
     Shards already present are kept (resume); `progress(n)` is called as n more samples are done.
-    `workers` processes (one per core is best) each render with one thread.
+    `runner` makes the missing shards (default `process_pool(workers)`: one process per core is
+    best, each rendering with one thread; `synth.cluster.ray_runner` spreads them over a Ray cluster).
     """
     folder.mkdir(parents=True, exist_ok=True)
     _check_settings(folder, settings)
@@ -178,15 +208,9 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
         progress(done_already)
     log.info("%s: %d of %d samples present, %d shards to make", folder, done_already, count, len(todo))
     if todo:
-        # Spawned, not forked: a fresh interpreter reads the thread settings when it loads numpy.
-        context = multiprocessing.get_context("spawn")
-        with single_threaded_workers():
-            pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
-                                initargs=(settings.size, settings.augmentation))
-        with pool:
-            for made in pool.imap_unordered(_make_shard, todo):
-                if progress:
-                    progress(made)
+        for made in (runner or process_pool(workers))(todo, settings):
+            if progress:
+                progress(made)
     manifest = build_manifest(folder, count, settings)
     with atomic_output(folder / MANIFEST) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2) + "\n")
