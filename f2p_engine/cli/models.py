@@ -25,13 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "DATA, fit the ensemble weights on a holdout split, export ONNX and write "
                     "OUT/models/ (models + manifest.json, ready to copy to resources/models/). Per model: "
                     "OUT/<name>/config.json, checkpoint.pt, log.csv, loss.png. Rerunning the same command "
-                    "resumes from the checkpoints.")
+                    "resumes from the checkpoints. Under torchrun (torchrun --nproc_per_node=N -m f2p_engine "
+                    "train ...) each model trains with DistributedDataParallel (gloo, CPU) and rank 0 writes.")
     train.add_argument("--data", type=Path, required=True, metavar="DIR", help="dataset written by f2p generate")
     train.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
     train.add_argument("--config", type=Path, default=None, metavar="CONFIG.json",
                        help="ensemble config overrides (keys of f2p_engine.train.run.EnsembleConfig; "
                             "'aggregate' and 'local' take TrainConfig keys)")
-    train.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2)")
+    train.add_argument("--threads", type=positive_int, default=2,
+                       help="torch CPU threads per process (default 2; under torchrun give each process its share)")
     train.set_defaults(run=run_train)
 
     evaluate = subparsers.add_parser(
@@ -137,30 +139,39 @@ def model_entries(result: EnsembleResult) -> list[ModelEntry]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise InputError("torch is not installed (training needs it): pip install -e .[train]") from None
     from tqdm import tqdm
 
     from f2p_engine.infer.manifest import write_manifest
     from f2p_engine.train.data import DatasetSource
+    from f2p_engine.train.distributed import finish, init_from_environment
     from f2p_engine.train.run import train_ensemble
 
     config = _load_config(args.config)
     source = DatasetSource.open(args.data)
+    ranks = init_from_environment()  # several processes under torchrun, else one
     torch.set_num_threads(args.threads)
     total = sum(m.total_epochs for m in config.members().values()) + 1  # + the identity member
     began = time.perf_counter()
-    with tqdm(total=total, desc="train", unit="epoch") as bar:
+    with tqdm(total=total, desc="train", unit="epoch", disable=not ranks.is_main) as bar:
         def progress(message: str) -> None:
             bar.set_postfix_str(message[:60])
             bar.update(1)
 
-        result = train_ensemble(config, source, args.output, progress)
+        result = train_ensemble(config, source, args.output, progress, ranks)
+    if result is None:  # not rank 0: rank 0 writes the model set
+        finish(ranks)
+        return 0
     models = args.output / "models"
     entries = model_entries(result)
     data = {**source.info, "holdout_fraction": config.holdout_fraction, "split_seed": config.split_seed,
-            "train_seconds": round(time.perf_counter() - began, 1)}
+            "train_seconds": round(time.perf_counter() - began, 1), "processes": ranks.world_size}
     write_manifest(models, entries, continuous_weights=result.continuous_weights, group_weights=result.group_weights,
                    calibration=result.calibration, data=data, metrics=result.metrics)
+    finish(ranks)
     size = sum(p.stat().st_size for p in models.iterdir()) / 2**20
     print(f"models: {models} ({len(entries)} ONNX files, {size:.1f} MB); holdout ensemble L1 per region: "
           + ", ".join(f"{r} {v['ensemble_l1']:.3f}" for r, v in result.metrics["regions"].items()))
