@@ -19,6 +19,7 @@ import pytest
 pytest.importorskip("torch")
 
 import torch
+from test_train_cli import TINY as CLI_TINY
 from torch.utils.data import DataLoader, TensorDataset
 
 from f2p_engine.cli import main
@@ -32,11 +33,9 @@ from f2p_engine.train.loss import MultiPartLoss
 ROOT = Path(__file__).resolve().parent.parent
 L1_TOLERANCE = 0.005
 PARAMS = tuple(p.name for p in schema.CONTINUOUS if p.region == "nose")
-TINY = {"regions": ["nose"], "holdout_fraction": 0.25,
-        "aggregate": {"net": "smallcnn", "pretrained": False, "input_size": 32, "hidden": 32, "feature_epochs": 0,
-                      "finetune_epochs": 2, "batch_size": 4},
-        "local": {"net": "smallcnn", "pretrained": False, "input_size": 16, "hidden": 32, "feature_epochs": 0,
-                  "finetune_epochs": 2, "batch_size": 4}}
+#: The CLI tests' tiny ensemble with one local model and two epochs each (the DDP run must move).
+TINY = {**CLI_TINY, "regions": ["nose"], "holdout_fraction": 0.25,
+        **{member: {**CLI_TINY[member], "finetune_epochs": 2} for member in ("aggregate", "local")}}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from f2p_engine.infer.batch import BatchRunner, BatchSettings, PhotoJob, PhotoResult, init_worker, worker_job
-from f2p_engine.synth.cluster import check_reachable, import_ray, ray_session
+from f2p_engine.synth.cluster import check_cluster, ray_session
 
 
 class PhotoWorker:
@@ -29,8 +29,7 @@ class PhotoWorker:
 def ray_batch_runner(address: str | None) -> BatchRunner:
     """A `batch.predict_batch` runner on the Ray cluster at `address` (None: a local Ray).
     InputError at once when Ray is missing or `address` cannot be reached."""
-    import_ray()
-    check_reachable(address)
+    check_cluster(address)
 
     def run(jobs: Sequence[PhotoJob], settings: BatchSettings) -> Iterator[PhotoResult]:
         with ray_session(address) as ray:

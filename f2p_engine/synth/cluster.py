@@ -42,9 +42,11 @@ def import_ray() -> Any:
     return ray
 
 
-def check_reachable(address: str | None, timeout: float = 5.0) -> None:
-    """InputError unless a TCP connection to `address` ("host:port" or "ray://host:port") opens within
-    `timeout` s: `ray.init` retries an unreachable cluster for minutes. None and "auto" pass."""
+def check_cluster(address: str | None, timeout: float = 5.0) -> None:
+    """InputError unless Ray is installed and a TCP connection to `address` ("host:port" or
+    "ray://host:port") opens within `timeout` s: `ray.init` retries an unreachable cluster for
+    minutes. None (a local Ray) and "auto" need only Ray."""
+    import_ray()
     if address is None or address == "auto":
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
@@ -81,8 +83,7 @@ def ray_session(address: str | None) -> Iterator[Any]:
 def ray_runner(address: str | None) -> ShardRunner:
     """A `dataset.generate` runner that renders every missing shard as one Ray task (one CPU each).
     InputError at once when Ray is missing or `address` cannot be reached."""
-    import_ray()
-    check_reachable(address)
+    check_cluster(address)
 
     def run(todo: Sequence[ShardJob], settings: GenerateSettings) -> Iterator[int]:
         with ray_session(address) as ray:
