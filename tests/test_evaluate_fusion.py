@@ -38,9 +38,3 @@ def test_evaluate_fusion_reports_single_and_fused_l1_per_region(tmp_path):
     assert metrics["goals"][goal] == all(r["fused_l1"] < r["single_l1"] for r in fusion["regions"].values())
     assert "## Fusion of several renders of one recipe" in (out / "report.md").read_text()
 
-
-def test_evaluate_without_any_source_is_bad_usage(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["evaluate", "-o", str(tmp_path / "r")])
-    assert exit_info.value.code == 2
-    assert "--fusion N" in capsys.readouterr().err
