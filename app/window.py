@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import pipeline
+from app import photo_pipeline as pipeline
 from app.edits import RecipeEditor
 from app.images import photo_from_qimage
 from app.live import LiveFeed, QtLiveBar

@@ -48,7 +48,7 @@ def _same_tree(left, right):
 def test_ray_generate_is_byte_identical_to_the_local_run_and_resumes(cluster, tmp_path):
     generate(tmp_path / "local", 6, SETTINGS, workers=1)
     manifest = generate(tmp_path / "ray", 6, SETTINGS, runner=ray_runner(cluster.address))
-    assert manifest["count"] == 6
+    assert manifest.count == 6
     _same_tree(tmp_path / "local", tmp_path / "ray")
 
     kept = (tmp_path / "ray" / "shard-0000000-0000002" / "images.npy").stat().st_mtime_ns

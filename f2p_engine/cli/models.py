@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.cli import positive_int, warn
-from f2p_engine.errors import InputError
+from f2p_engine.errors import F2PError, InputError
 from f2p_engine.infer.batch import REPORT_NAME
 
 if TYPE_CHECKING:  # torch: only training needs these
     from f2p_engine.infer.manifest import ModelEntry
-    from f2p_engine.train.run import EnsembleResult
+    from f2p_engine.train.run import EnsembleConfig, EnsembleResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(run=run_predict)
 
 
-def _load_config(path: Path | None) -> Any:
+def _load_config(path: Path | None) -> EnsembleConfig:
     from f2p_engine.train.run import EnsembleConfig
 
     config = EnsembleConfig().to_dict()
@@ -142,11 +142,12 @@ def run_train(args: argparse.Namespace) -> int:
     try:
         import torch
     except ImportError:
-        raise InputError("torch is not installed (training needs it): pip install -e .[train]") from None
+        raise F2PError("training needs torch, which is not installed: pip install torch==2.13.0 "
+                       "(or the f2p[train] extra)") from None
     from tqdm import tqdm
 
     from f2p_engine.infer.manifest import write_manifest
-    from f2p_engine.train.data import DatasetSource
+    from f2p_engine.synth.reader import DatasetSource
     from f2p_engine.train.distributed import finish, init_from_environment
     from f2p_engine.train.run import train_ensemble
 
@@ -170,11 +171,11 @@ def run_train(args: argparse.Namespace) -> int:
     data = {**source.info, "holdout_fraction": config.holdout_fraction, "split_seed": config.split_seed,
             "train_seconds": round(time.perf_counter() - began, 1), "processes": ranks.world_size}
     write_manifest(models, entries, continuous_weights=result.continuous_weights, group_weights=result.group_weights,
-                   calibration=result.calibration, data=data, metrics=result.metrics)
+                   calibration=result.calibration, data=data, metrics={**result.metrics.to_json(), **result.records})
     finish(ranks)
     size = sum(p.stat().st_size for p in models.iterdir()) / 2**20
     print(f"models: {models} ({len(entries)} ONNX files, {size:.1f} MB); holdout ensemble L1 per region: "
-          + ", ".join(f"{r} {v['ensemble_l1']:.3f}" for r, v in result.metrics["regions"].items()))
+          + ", ".join(f"{r} {e.ensemble:.3f}" for r, e in result.metrics.regions.items()))
     return 0
 
 
@@ -195,7 +196,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     # Open every input before the long work, so a bad folder fails at once.
     source = None
     if args.data is not None:
-        from f2p_engine.train.data import DatasetSource  # torch: only synthetic data needs it
+        from f2p_engine.synth.reader import DatasetSource
 
         source = DatasetSource.open(args.data)
     photos = photo_files(args.photos, args.max_photos) if args.photos is not None else []
@@ -204,8 +205,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     metrics: dict[str, Any] = {}
     if source is not None:
         with tqdm(total=len(source), desc="evaluate", unit="sample") as bar:
-            metrics = evaluate_models(predictor, source, progress=bar.update)
-        metrics["data"] = source.info
+            held_out = evaluate_models(predictor, source, progress=bar.update)
+        metrics = {**held_out.to_json(), "transfer": predictor.manifest.metrics.get("transfer", {}),
+                   "data": source.info}
     if args.fusion is not None:
         from f2p_engine.evaluate.fusion import evaluate_fusion
 
@@ -215,7 +217,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
             metrics["likeness"] = evaluate_likeness(
                 predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
-                genders=genders, progress=bar.update)
+                genders=genders, progress=bar.update).to_json()
     write_report(metrics, args.output)
     report = args.output / "report.md"
     if source is not None or args.fusion is not None:

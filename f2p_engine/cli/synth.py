@@ -73,7 +73,8 @@ def run_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from f2p_engine.face.image import write_png
-    from f2p_engine.synth.dataset import DEFAULT_SHARD_SIZE, GenerateSettings, SyntheticDataset, generate
+    from f2p_engine.synth.dataset import DEFAULT_SHARD_SIZE, GenerateSettings, generate
+    from f2p_engine.synth.reader import SyntheticDataset
     from f2p_engine.synth.sheet import contact_sheet
 
     if args.output.exists() and not args.output.is_dir():
@@ -89,7 +90,7 @@ def run_generate(args: argparse.Namespace) -> int:
     with tqdm(total=args.count, desc="generate", unit="sample", disable=args.count < 50) as bar:
         manifest = generate(args.output, args.count, settings, workers=args.workers, progress=bar.update,
                             runner=runner)
-    print(f"wrote {args.output}: {manifest['count']} samples in {len(manifest['shards'])} shards")
+    print(f"wrote {args.output}: {manifest.count} samples in {len(manifest.shards)} shards")
     if args.contact_sheet is not None:
         write_png(args.contact_sheet, contact_sheet(SyntheticDataset.open(args.output)))
     return 0
@@ -97,7 +98,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def run_contact_sheet(args: argparse.Namespace) -> int:
     from f2p_engine.face.image import write_png
-    from f2p_engine.synth.dataset import SyntheticDataset
+    from f2p_engine.synth.reader import SyntheticDataset
     from f2p_engine.synth.sheet import contact_sheet
 
     _check_png(args.output)

@@ -11,7 +11,7 @@ from app_doubles import prediction_of
 from PySide6.QtWidgets import QApplication
 from skimage import data
 
-from app import pipeline
+from app import photo_pipeline as pipeline
 from app.images import rgb_to_qimage
 from app.state import PhotoAnalysis
 from app.window import save_png

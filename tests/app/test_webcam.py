@@ -16,7 +16,7 @@ import pytest
 from app_doubles import prediction_of
 from skimage import data
 
-from app import pipeline
+from app import photo_pipeline as pipeline
 from app.live import BURST
 from f2p_engine.face.frames import CameraSource, GeneratedSource
 from f2p_engine.headmodel import schema
