@@ -3,6 +3,7 @@ shipped models on real photos."""
 
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -163,3 +164,17 @@ def test_fuse_refuses_a_bad_photo_and_writes_nothing(photos, tmp_path, capsys):
     assert "broken.jpg" in capsys.readouterr().err
     assert not out.exists()
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
+
+
+def test_hung_workers_are_stopped_and_the_batch_ends_in_one_error(photos, tmp_path):
+    """No result within the hang limit (here shorter than a worker's start-up) stops the workers."""
+    from f2p_engine.errors import F2PError
+    from f2p_engine.infer.batch import BatchSettings, PhotoJob, run_batch
+
+    settings = BatchSettings(output=tmp_path / "out")
+    jobs = [PhotoJob(photo=photos / "astronaut.png", stem="astronaut")]
+    began = time.perf_counter()
+    with pytest.raises(F2PError, match=r"no photo finished in 0\.01 s"):
+        list(run_batch(jobs, settings, workers=2, hang_seconds=0.01))
+    assert time.perf_counter() - began < 10
+    assert not (tmp_path / "out").exists()

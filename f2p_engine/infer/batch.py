@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 #: The JSON-lines report written into the output folder.
 REPORT_NAME = "predict-report.jsonl"
+#: Seconds without any photo finishing after which worker processes count as hung (a photo takes
+#: well under a second; dlib's descriptor has hung in a thread of the studio).
+HANG_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -289,10 +292,13 @@ def worker_job(task: tuple[PhotoJob, BatchSettings]) -> PhotoResult:
     return predict_job(_predictor, *task)
 
 
-def run_batch(jobs: Sequence[PhotoJob], settings: BatchSettings, workers: int = 1) -> Iterator[PhotoResult]:
+def run_batch(jobs: Sequence[PhotoJob], settings: BatchSettings, workers: int = 1,
+              hang_seconds: float = HANG_SECONDS) -> Iterator[PhotoResult]:
     """Predict every job, yielding results as they finish (in order with one worker).
 
     One worker runs in this process; more run in spawned processes, each loading the models once.
+    If no worker finishes a photo for `hang_seconds`, the workers are stopped and F2PError says so
+    (the photos done so far are kept: a rerun resumes).
     """
     if not jobs:
         return
@@ -308,7 +314,14 @@ def run_batch(jobs: Sequence[PhotoJob], settings: BatchSettings, workers: int = 
     with single_threaded_workers():
         pool = context.Pool(min(workers, len(jobs)), initializer=init_worker, initargs=(settings.models,))
     with pool:
-        yield from pool.imap_unordered(worker_job, [(job, settings) for job in jobs])
+        results = pool.imap_unordered(worker_job, [(job, settings) for job in jobs])
+        for _ in jobs:
+            try:
+                yield results.next(timeout=hang_seconds)
+            except multiprocessing.TimeoutError:
+                pool.terminate()
+                raise F2PError(f"no photo finished in {hang_seconds:g} s: the worker processes hung and were "
+                               "stopped; rerun the command to resume") from None
 
 
 class BatchReport:
