@@ -85,6 +85,7 @@ def test_rerun_skips_complete_photos_and_redoes_missing_outputs(photos, tmp_path
 
 def test_all_faces_writes_one_recipe_per_face_and_resumes(photos, tmp_path):
     out = tmp_path / "out"
+    assert main(["predict", str(photos / "group.png"), "-o", str(out)]) == 0  # the largest face only
     assert main(["predict", str(photos / "group.png"), "-o", str(out), "--all-faces"]) == 0
     assert sorted(p.name for p in out.glob("*.mhm")) == ["group.mhm", "group_face2.mhm"]
     assert read_recipe(out / "group_face2.mhm").recipe.name == "group_face2"
@@ -92,7 +93,7 @@ def test_all_faces_writes_one_recipe_per_face_and_resumes(photos, tmp_path):
     big, small = (continuous_vector(read_recipe(out / n).recipe) for n in ("group.mhm", "group_face2.mhm"))
     assert 0 < np.abs(big - small).mean() < 0.15
     assert main(["predict", str(photos / "group.png"), "-o", str(out), "--all-faces"]) == 0
-    assert len(_report(out)) == 1  # complete: nothing rerun
+    assert len(_report(out)) == 2  # the second run added the second face; the third had nothing to do
 
 
 def test_two_workers_write_the_same_recipes_as_one(photos, tmp_path):

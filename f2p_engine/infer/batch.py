@@ -161,6 +161,8 @@ def _complete(job: PhotoJob, settings: BatchSettings, previous: dict[str, Any] |
         if previous is None or previous.get("error") is not None:
             return False
         recipes = [Path(p) for p in previous["outputs"] if p.endswith(".mhm")]
+        if len(recipes) != previous.get("faces_found"):  # an earlier run wrote the largest face only
+            return False
     else:
         recipes = [settings.output / f"{job.stem}.mhm"]
     wanted = recipes + ([r.with_suffix(".json") for r in recipes] if settings.write_json else [])
