@@ -110,7 +110,7 @@ def test_a_photo_is_never_written_over(tmp_path, capsys):
     write_png(photo, astronaut())
     before = photo.read_bytes()
     assert main(["predict", str(photo), "-o", str(tmp_path)]) == 2
-    assert "is one of the input photos" in capsys.readouterr().err
+    assert "is also the input" in capsys.readouterr().err
     assert photo.read_bytes() == before
 
 
@@ -146,7 +146,7 @@ def test_fuse_combines_photos_of_one_person_and_reports_disagreement(photos, tmp
     sources = [photos / "astronaut.png", mirrored, darker]
     out = tmp_path / "person.mhm"
     assert main(["predict", "--fuse", *map(str, sources), "-o", str(out), "--json"]) == 0
-    assert "from 3 photos; disagreement per region" in capsys.readouterr().out
+    assert "fused 3 photos; disagreement per region" in capsys.readouterr().out
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["source"] == [str(p) for p in sources]
     assert set(record["disagreement"]) >= {"eyes", "nose", "mouth"}

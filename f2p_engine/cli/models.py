@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
-from f2p_engine.cli import positive_int, warn
+from f2p_engine.cli import positive_int, warn, wrote
 from f2p_engine.errors import F2PError, InputError
 from f2p_engine.infer.batch import REPORT_NAME
 
 if TYPE_CHECKING:  # torch: only training needs these
     from f2p_engine.infer.manifest import ModelEntry
+    from f2p_engine.infer.pipeline import Prediction
     from f2p_engine.train.run import EnsembleConfig, EnsembleResult
 
 
@@ -189,6 +190,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from f2p_engine.evaluate.likeness import evaluate_likeness, photo_files, read_gender_labels
     from f2p_engine.evaluate.report import evaluate_models, goals, likeness_summary, write_report
+    from f2p_engine.files import atomic_directory
     from f2p_engine.infer.pipeline import Predictor
 
     if args.data is None and args.photos is None and args.fusion is None:
@@ -218,7 +220,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             metrics["likeness"] = evaluate_likeness(
                 predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
                 genders=genders, progress=bar.update).to_json()
-    write_report(metrics, args.output)
+    with atomic_directory(args.output, inputs=[p for p in (args.genders,) if p is not None]) as staging:
+        write_report(metrics, staging)  # metrics.json, report.md and plots appear together
     report = args.output / "report.md"
     if source is not None or args.fusion is not None:
         print(f"{report}: {sum(goals(metrics).values())}/{len(goals(metrics))} goals met")
@@ -246,38 +249,50 @@ def run_predict(args: argparse.Namespace) -> int:
     return _run_batch(args)
 
 
-def _json_path(args: argparse.Namespace) -> Path | None:
-    if args.json is True:
-        return args.output.with_suffix(".json")
-    return None if args.json is None else Path(args.json)
+def _outputs(args: argparse.Namespace) -> list[Path]:
+    """The recipe and, with --json, its JSON (`--json` alone: beside the recipe)."""
+    if args.json is None:
+        return [args.output]
+    return [args.output, args.output.with_suffix(".json") if args.json is True else Path(args.json)]
+
+
+def _write_recipe(outputs: list[Path], inputs: list[Path], prediction: Prediction, extra: dict[str, Any]) -> None:
+    """The .mhm and the optional JSON: both appear together or neither does; never onto an input."""
+    from f2p_engine.files import atomic_outputs
+    from f2p_engine.recipe import write_json, write_mhm
+
+    with atomic_outputs(*outputs, inputs=inputs) as staged:
+        write_mhm(prediction.recipe, staged[0])
+        if len(staged) > 1:
+            write_json(prediction.recipe, staged[1], extra=extra)
+    wrote("predict", *outputs)
 
 
 def _run_single(args: argparse.Namespace) -> int:
+    from f2p_engine.files import check_outputs
     from f2p_engine.infer.batch import predict_faces, prediction_extra
     from f2p_engine.infer.pipeline import Predictor
-    from f2p_engine.recipe import write_json, write_mhm
 
+    photo = Path(args.photos[0])
+    outputs = _outputs(args)
+    check_outputs(outputs, inputs=[photo])  # before the work: a typo must not cost the photo
     began = time.perf_counter()
     predictor = Predictor.load(args.models)
     loaded = time.perf_counter()
-    photo = Path(args.photos[0])
     (prediction,), found = predict_faces(predictor, photo, args.adapter, all_faces=False)
     if found > 1:
         warn("predict", f"{photo}: {found} faces found, using the largest")
     prediction.timings["load_models"] = loaded - began
-    write_mhm(prediction.recipe, args.output)
-    json_path = _json_path(args)
-    if json_path:
-        write_json(prediction.recipe, json_path, extra=prediction_extra(photo, args.adapter, prediction))
-    print(f"wrote {args.output}" + (f" and {json_path}" if json_path else ""))
+    _write_recipe(outputs, [photo], prediction, prediction_extra(photo, args.adapter, prediction))
     return 0
 
 
 def _run_fuse(args: argparse.Namespace) -> int:
+    from f2p_engine.files import check_outputs
     from f2p_engine.infer.batch import collect_photos, predict_faces, prediction_extra
     from f2p_engine.infer.fusion import fuse_predictions
     from f2p_engine.infer.pipeline import Predictor
-    from f2p_engine.recipe import Recipe, write_json, write_mhm
+    from f2p_engine.recipe import Recipe
 
     if args.output.suffix.lower() != ".mhm":
         raise InputError(f"{args.output}: with --fuse the output is one .mhm file")
@@ -286,6 +301,8 @@ def _run_fuse(args: argparse.Namespace) -> int:
     photos = collect_photos(args.photos)
     if len(photos) < 2:
         raise InputError(f"--fuse needs at least two photos of the person, got {len(photos)}")
+    outputs = _outputs(args)
+    check_outputs(outputs, inputs=photos)
     predictor = Predictor.load(args.models)
     predictions = []
     for photo in photos:  # any bad photo stops the fusion: a recipe of fewer photos than asked is not what was asked
@@ -294,16 +311,12 @@ def _run_fuse(args: argparse.Namespace) -> int:
             warn("predict", f"{photo}: {found} faces found, using the largest")
         predictions.append(prediction)
     fusion = fuse_predictions(predictions, base=Recipe(name=args.output.stem))
-    write_mhm(fusion.prediction.recipe, args.output)
-    json_path = _json_path(args)
-    if json_path:
-        extra = prediction_extra(photos, args.adapter, fusion.prediction,
-                                 disagreement={r: round(d, 4) for r, d in fusion.disagreement.items()},
-                                 weights={r: [round(float(w), 4) for w in ws] for r, ws in fusion.weights.items()})
-        write_json(fusion.prediction.recipe, json_path, extra=extra)
+    extra = prediction_extra(photos, args.adapter, fusion.prediction,
+                             disagreement={r: round(d, 4) for r, d in fusion.disagreement.items()},
+                             weights={r: [round(float(w), 4) for w in ws] for r, ws in fusion.weights.items()})
+    _write_recipe(outputs, photos, fusion.prediction, extra)
     worst = max(fusion.disagreement, key=fusion.disagreement.get)
-    print(f"wrote {args.output}" + (f" and {json_path}" if json_path else "") + f" from {len(photos)} photos; "
-          "disagreement per region (mean |photo - fused|, 0..1): "
+    print(f"f2p predict: fused {len(photos)} photos; disagreement per region (mean |photo - fused|, 0..1): "
           + ", ".join(f"{r} {d:.3f}" for r, d in fusion.disagreement.items()) + f"; most: {worst}")
     return 0
 
@@ -336,6 +349,6 @@ def _run_batch(args: argparse.Namespace) -> int:
     for result in failed:
         print(f"f2p predict: error: {result.error}", file=sys.stderr)
     recipes = sum(1 for r in results for p in r.outputs if p.endswith(".mhm"))
-    print(f"wrote {recipes} recipes for {len(results) - len(failed)} photos to {args.output} in {seconds:.1f} s "
-          f"({len(failed)} failed, {skipped} already done); report: {args.output / REPORT_NAME}")
+    print(f"f2p predict: wrote {recipes} recipes for {len(results) - len(failed)} photos to {args.output} in "
+          f"{seconds:.1f} s ({len(failed)} failed, {skipped} already done); report: {args.output / REPORT_NAME}")
     return 2 if failed else 0

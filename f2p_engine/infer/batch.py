@@ -183,17 +183,18 @@ def plan_batch(photos: Sequence[Path], settings: BatchSettings) -> tuple[list[Ph
 
 # -- one photo -------------------------------------------------------------------------------------
 def write_outputs(settings: BatchSettings, stem: str, prediction: Prediction, extra: dict[str, Any]) -> list[Path]:
-    """Write `stem.mhm` (and `stem.json` with `extra`) into the output folder, each atomically;
-    returns the paths. InputError rather than write onto an input photo."""
+    """Write `stem.mhm` (and `stem.json` with `extra`) into the output folder, together and atomically
+    (`files.atomic_outputs`); returns the paths. InputError rather than write onto an input photo."""
+    from f2p_engine.files import atomic_outputs
     from f2p_engine.recipe import write_json, write_mhm
 
     paths = [settings.output / f"{stem}.mhm"] + ([settings.output / f"{stem}.json"] if settings.write_json else [])
-    for path in paths:
-        if path.resolve() in settings.inputs:
-            raise InputError(f"{path}: is one of the input photos; not writing over it")
-    write_mhm(prediction.recipe, paths[0])
-    if settings.write_json:
-        write_json(prediction.recipe, paths[1], extra=extra)
+    # Only inputs of the same name can be the same file (resolved paths): the check stays cheap in big batches.
+    inputs = [p for p in settings.inputs if p.name in {q.name for q in paths}]
+    with atomic_outputs(*paths, inputs=inputs) as staged:
+        write_mhm(prediction.recipe, staged[0])
+        if settings.write_json:
+            write_json(prediction.recipe, staged[1], extra=extra)
     return paths
 
 

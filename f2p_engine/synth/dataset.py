@@ -25,8 +25,10 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.resource_tracker
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -101,12 +103,20 @@ def _init_worker(size: int, config: AugmentConfig) -> None:
 
 @contextlib.contextmanager
 def single_threaded_workers() -> Iterator[None]:
-    """Set `WORKER_ENVIRONMENT` while worker processes start (they copy the environment)."""
+    """Set `WORKER_ENVIRONMENT` and block Ctrl-C while worker processes start (they inherit both).
+
+    Workers never see SIGINT (a terminal sends it to every process of the group): only this
+    process gets the KeyboardInterrupt, once the workers exist, and stops them quietly.
+    """
     saved = {name: os.environ.get(name) for name in WORKER_ENVIRONMENT}
     os.environ.update(WORKER_ENVIRONMENT)
+    # Started first: starting it later unblocks SIGINT in this process behind our back.
+    multiprocessing.resource_tracker.ensure_running()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a Ctrl-C meanwhile is delivered now
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -175,7 +185,7 @@ def process_pool(workers: int) -> ShardRunner:
         with single_threaded_workers():
             pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
                                 initargs=(settings.size, settings.augmentation))
-        with pool:
+        with pool:  # leaving it (Ctrl-C, an error) terminates the workers
             yield from pool.imap_unordered(_make_shard, todo)
 
     return run
@@ -218,9 +228,13 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
         progress(done_already)
     log.info("%s: %d of %d samples present, %d shards to make", folder, done_already, count, len(todo))
     if todo:
-        for made in (runner or process_pool(workers))(todo, settings):
-            if progress:
-                progress(made)
+        try:
+            for made in (runner or process_pool(workers))(todo, settings):
+                if progress:
+                    progress(made)
+        finally:  # a worker stopped mid-shard leaves its staging folder
+            for partial in folder.glob(".shard-*.part"):
+                shutil.rmtree(partial, ignore_errors=True)
     manifest = build_manifest(folder, count, settings)
     with atomic_output(folder / MANIFEST) as tmp:
         tmp.write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
