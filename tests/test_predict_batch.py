@@ -85,6 +85,7 @@ def test_rerun_skips_complete_photos_and_redoes_missing_outputs(photos, tmp_path
 
 def test_all_faces_writes_one_recipe_per_face_and_resumes(photos, tmp_path):
     out = tmp_path / "out"
+    out.mkdir()  # one photo and an existing folder: a batch
     assert main(["predict", str(photos / "group.png"), "-o", str(out)]) == 0  # the largest face only
     assert main(["predict", str(photos / "group.png"), "-o", str(out), "--all-faces"]) == 0
     assert sorted(p.name for p in out.glob("*.mhm")) == ["group.mhm", "group_face2.mhm"]

@@ -77,7 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "predict", help="photos -> MakeHuman recipes (one, a batch, or several photos fused)",
         description="Find the largest face in each PHOTO, align it, adapt it, run the ensemble and write a "
                     "MakeHuman .mhm recipe (and optionally JSON with the recipe, confidences and timings). "
-                    "One photo with -o OUT.mhm writes that file. Several photos, folders or globs with -o DIR "
+                    "One photo with -o OUT.mhm writes that file. Several photos, folders or globs (or one photo "
+                    "and an existing folder) with -o DIR "
                     f"write DIR/<photo name>.mhm per photo and DIR/{REPORT_NAME} (one line per photo); a bad "
                     "photo is reported and skipped, a rerun skips photos already done, and the exit code is 2 "
                     "if any photo failed. --fuse combines several photos of one person into one OUT.mhm.")
@@ -231,11 +232,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _single_output(args: argparse.Namespace) -> bool:
-    """One photo file to one OUT.mhm (the original form of the command), rather than a batch."""
+    """One photo file to one recipe file (the original form of the command: -o names the file unless
+    it is an existing folder), rather than a batch."""
     import glob
 
     one = len(args.photos) == 1 and not Path(args.photos[0]).is_dir() and not glob.has_magic(args.photos[0])
-    return one and args.output.suffix.lower() == ".mhm" and not args.all_faces
+    return one and not args.output.is_dir() and not args.all_faces
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -326,6 +328,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from f2p_engine.files import same_path
     from f2p_engine.infer.batch import BatchSettings, collect_photos, predict_batch
 
     if args.json not in (None, True):
@@ -333,6 +336,9 @@ def _run_batch(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() == ".mhm":
         raise InputError(f"{args.output}: with several photos, folders or globs -o names a folder")
     photos = collect_photos(args.photos)
+    for photo in photos:  # `-o` onto a photo: refused before the work, like every command's outputs
+        if same_path(args.output, photo):
+            raise InputError(f"{args.output}: is also the input {photo}; choose an output folder")
     runner = None
     if args.ray is not None:
         from f2p_engine.infer.cluster import ray_batch_runner

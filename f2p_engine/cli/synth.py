@@ -93,9 +93,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
         runner = ray_runner(args.ray or None)  # Ray missing or unreachable: one line before any output exists
     with tqdm(total=args.count, desc="generate", unit="sample", disable=args.count < 50) as bar:
-        manifest = generate(args.output, args.count, settings, workers=args.workers, progress=bar.update,
-                            runner=runner)
-    print(f"wrote {args.output}: {manifest.count} samples in {len(manifest.shards)} shards")
+        generate(args.output, args.count, settings, workers=args.workers, progress=bar.update, runner=runner)
     if args.contact_sheet is not None:
         write_png(args.contact_sheet, contact_sheet(SyntheticDataset.open(args.output)))
     wrote("generate", *([args.output] if args.contact_sheet is None else [args.output, args.contact_sheet]))
