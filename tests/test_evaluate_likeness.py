@@ -174,7 +174,7 @@ def test_cli_needs_data_or_photos(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["evaluate", "--out", str(tmp_path / "out")])
     assert exc.value.code == 2
-    assert "give --data DIR, --photos DIR or both" in capsys.readouterr().err
+    assert "give --data DIR, --photos DIR, --fusion N or several" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

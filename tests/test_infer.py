@@ -111,7 +111,7 @@ def test_predictor_combines_models_as_the_manifest_says(model_set):
     spread = np.mean([np.abs(m - unclipped[macro]).mean() for m in (aggregate[macro], identity[macro])])
     assert prediction.confidence["macro"] == pytest.approx(max(0.0, (1 - 0.1 / 0.25) * (1 - spread / 0.25)), abs=1e-5)
     assert "chin" not in prediction.confidence or 0 <= prediction.confidence["chin"] <= 1
-    assert set(prediction.timings) == {"models", "ensemble"}
+    assert set(prediction.timings) == {"descriptor", "models", "ensemble"}
 
 
 @pytest.fixture

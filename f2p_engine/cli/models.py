@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.cli import positive_int, warn, wrote
 from f2p_engine.errors import F2PError, InputError
+from f2p_engine.infer.batch import REPORT_NAME
 
 if TYPE_CHECKING:  # torch: only training needs these
     from f2p_engine.infer.manifest import ModelEntry
+    from f2p_engine.infer.pipeline import Prediction
     from f2p_engine.train.run import EnsembleConfig, EnsembleResult
 
 
@@ -24,13 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "DATA, fit the ensemble weights on a holdout split, export ONNX and write "
                     "OUT/models/ (models + manifest.json, ready to copy to resources/models/). Per model: "
                     "OUT/<name>/config.json, checkpoint.pt, log.csv, loss.png. Rerunning the same command "
-                    "resumes from the checkpoints.")
+                    "resumes from the checkpoints. Under torchrun (torchrun --nproc_per_node=N -m f2p_engine "
+                    "train ...) each model trains with DistributedDataParallel (gloo, CPU) and rank 0 writes.")
     train.add_argument("--data", type=Path, required=True, metavar="DIR", help="dataset written by f2p generate")
     train.add_argument("-o", "--output", type=Path, required=True, metavar="OUT")
     train.add_argument("--config", type=Path, default=None, metavar="CONFIG.json",
                        help="ensemble config overrides (keys of f2p_engine.train.run.EnsembleConfig; "
                             "'aggregate' and 'local' take TrainConfig keys)")
-    train.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2)")
+    train.add_argument("--threads", type=positive_int, default=2,
+                       help="torch CPU threads per process (default 2; under torchrun give each process its share)")
     train.set_defaults(run=run_train)
 
     evaluate = subparsers.add_parser(
@@ -41,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "accuracies. With --photos: every face in PHOTOS is reconstructed with each domain adapter "
                     "and each weighting of the ensemble's members, rendered head-on and compared with the "
                     "photo by two identity judges (dlib's ResNet, FaceNet): distance, share closer than the "
-                    "default head, re-identification top-1/top-5, mean rank percentile. Give --data, --photos "
-                    "or both.")
+                    "default head, re-identification top-1/top-5, mean rank percentile. With --fusion N: L1 of "
+                    "single renders vs 3 renders of one recipe fused. Give at least one of --data, --photos, --fusion.")
     evaluate.add_argument("--data", type=Path, default=None, metavar="DIR", help="dataset written by f2p generate")
     evaluate.add_argument("--photos", type=Path, default=None, metavar="DIR",
                           help="folder of face photos (.jpg .jpeg .png .bmp .webp); unreadable ones and "
@@ -59,18 +63,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--variants", default=None, metavar="V,W",
                           help="member weightings to compare (default: all of "
                                "aggregate,cnn,identity,fitted,shipped)")
+    evaluate.add_argument("--fusion", type=positive_int, default=None, metavar="N",
+                          help="render N recipes 3 times each (other pose, light, camera) and compare the single "
+                               "renders' L1 with the fused prediction's (what predict --fuse does)")
+    evaluate.add_argument("--fusion-seed", type=int, default=9100, metavar="S",
+                          help="recipe seed of --fusion (default 9100; not a training seed)")
     evaluate.add_argument("--models", type=Path, default=None, metavar="DIR",
                           help="model folder with manifest.json (default: the shipped models)")
     evaluate.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", dest="output")
     evaluate.set_defaults(run=run_evaluate, usage_error=evaluate.error)
 
     predict = subparsers.add_parser(
-        "predict", help="photo -> MakeHuman recipe",
-        description="Find the largest face in PHOTO, align it, adapt it, run the ensemble and write a "
-                    "MakeHuman .mhm recipe (and optionally JSON with the recipe, confidences and timings).")
-    predict.add_argument("photo", type=Path, metavar="PHOTO")
-    predict.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mhm")
-    predict.add_argument("--json", type=Path, default=None, metavar="OUT.json")
+        "predict", help="photos -> MakeHuman recipes (one, a batch, or several photos fused)",
+        description="Find the largest face in each PHOTO, align it, adapt it, run the ensemble and write a "
+                    "MakeHuman .mhm recipe (and optionally JSON with the recipe, confidences and timings). "
+                    "One photo with -o OUT.mhm writes that file. Several photos, folders or globs (or one photo "
+                    "and an existing folder) with -o DIR "
+                    f"write DIR/<photo name>.mhm per photo and DIR/{REPORT_NAME} (one line per photo); a bad "
+                    "photo is reported and skipped, a rerun skips photos already done, and the exit code is 2 "
+                    "if any photo failed. --fuse combines several photos of one person into one OUT.mhm.")
+    predict.add_argument("photos", nargs="+", metavar="PHOTO", help="photo files, folders of photos or globs")
+    predict.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mhm|DIR")
+    predict.add_argument("--json", nargs="?", const=True, default=None, metavar="OUT.json",
+                         help="also write JSON: to OUT.json for one photo or --fuse, beside each recipe in a batch")
+    predict.add_argument("--fuse", action="store_true",
+                         help="several photos of one person -> one recipe, combined per region by confidence")
+    predict.add_argument("--all-faces", action="store_true",
+                         help="batch: one recipe per face (NAME.mhm for the largest, then NAME_face2.mhm, ...)")
+    predict.add_argument("--workers", type=positive_int, default=1,
+                         help="batch: worker processes, each loading the models once (default 1)")
+    predict.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                         help="batch: predict on the Ray cluster at ADDRESS (host:port; without one, a local Ray); "
+                              "photos, models and DIR must be storage every node sees. Needs pip install -e .[cluster]")
     predict.add_argument("--adapter", default=DEFAULT_ADAPTER, metavar="NAME",
                          help=f"domain adapter: none or photometric (default: {DEFAULT_ADAPTER})")
     predict.add_argument("--models", type=Path, default=None, metavar="DIR",
@@ -126,25 +150,31 @@ def run_train(args: argparse.Namespace) -> int:
 
     from f2p_engine.infer.manifest import write_manifest
     from f2p_engine.synth.reader import DatasetSource
+    from f2p_engine.train.distributed import finish, init_from_environment
     from f2p_engine.train.run import train_ensemble
 
     config = _load_config(args.config)
     source = DatasetSource.open(args.data)
+    ranks = init_from_environment()  # several processes under torchrun, else one
     torch.set_num_threads(args.threads)
     total = sum(m.total_epochs for m in config.members().values()) + 1  # + the identity member
     began = time.perf_counter()
-    with tqdm(total=total, desc="train", unit="epoch") as bar:
+    with tqdm(total=total, desc="train", unit="epoch", disable=not ranks.is_main) as bar:
         def progress(message: str) -> None:
             bar.set_postfix_str(message[:60])
             bar.update(1)
 
-        result = train_ensemble(config, source, args.output, progress)
+        result = train_ensemble(config, source, args.output, progress, ranks)
+    if result is None:  # not rank 0: rank 0 writes the model set
+        finish(ranks)
+        return 0
     models = args.output / "models"
     entries = model_entries(result)
     data = {**source.info, "holdout_fraction": config.holdout_fraction, "split_seed": config.split_seed,
-            "train_seconds": round(time.perf_counter() - began, 1)}
+            "train_seconds": round(time.perf_counter() - began, 1), "processes": ranks.world_size}
     write_manifest(models, entries, continuous_weights=result.continuous_weights, group_weights=result.group_weights,
                    calibration=result.calibration, data=data, metrics={**result.metrics.to_json(), **result.records})
+    finish(ranks)
     size = sum(p.stat().st_size for p in models.iterdir()) / 2**20
     print(f"models: {models} ({len(entries)} ONNX files, {size:.1f} MB); holdout ensemble L1 per region: "
           + ", ".join(f"{r} {e.ensemble:.3f}" for r, e in result.metrics.regions.items()))
@@ -164,8 +194,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from f2p_engine.files import atomic_directory
     from f2p_engine.infer.pipeline import Predictor
 
-    if args.data is None and args.photos is None:
-        args.usage_error("give --data DIR, --photos DIR or both")
+    if args.data is None and args.photos is None and args.fusion is None:
+        args.usage_error("give --data DIR, --photos DIR, --fusion N or several")
     # Open every input before the long work, so a bad folder fails at once.
     source = None
     if args.data is not None:
@@ -181,6 +211,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
             held_out = evaluate_models(predictor, source, progress=bar.update)
         metrics = {**held_out.to_json(), "transfer": predictor.manifest.metrics.get("transfer", {}),
                    "data": source.info}
+    if args.fusion is not None:
+        from f2p_engine.evaluate.fusion import evaluate_fusion
+
+        with tqdm(total=args.fusion, desc="fusion", unit="recipe") as bar:
+            metrics["fusion"] = evaluate_fusion(predictor, args.fusion, args.fusion_seed, progress=bar.update)
     if photos:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
             metrics["likeness"] = evaluate_likeness(
@@ -189,38 +224,137 @@ def run_evaluate(args: argparse.Namespace) -> int:
     with atomic_directory(args.output, inputs=[p for p in (args.genders,) if p is not None]) as staging:
         write_report(metrics, staging)  # metrics.json, report.md and plots appear together
     report = args.output / "report.md"
-    if source is not None:
+    if source is not None or args.fusion is not None:
         print(f"{report}: {sum(goals(metrics).values())}/{len(goals(metrics))} goals met")
     if photos:
         print(f"{report}: {likeness_summary(metrics['likeness'])}")
     return 0
 
 
-def run_predict(args: argparse.Namespace) -> int:
-    from f2p_engine.face.image import load_image
-    from f2p_engine.files import atomic_outputs, check_outputs
-    from f2p_engine.infer.pipeline import Predictor, predict_photo
-    from f2p_engine.recipe import Recipe, write_json, write_mhm
+def _single_output(args: argparse.Namespace) -> bool:
+    """One photo file to one recipe file (the original form of the command: -o names the file unless
+    it is an existing folder), rather than a batch."""
+    import glob
 
-    outputs = [args.output] if args.json is None else [args.output, args.json]
-    check_outputs(outputs, inputs=[args.photo])  # before the work: a typo must not cost the photo
+    one = len(args.photos) == 1 and not Path(args.photos[0]).is_dir() and not glob.has_magic(args.photos[0])
+    return one and not args.output.is_dir() and not args.all_faces
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from f2p_engine.adapt import create_adapter
+
+    create_adapter(args.adapter)  # an unknown adapter is bad usage, before any model loads
+    if args.fuse:
+        return _run_fuse(args)
+    if _single_output(args) and args.ray is None:
+        return _run_single(args)
+    return _run_batch(args)
+
+
+def _outputs(args: argparse.Namespace) -> list[Path]:
+    """The recipe and, with --json, its JSON (`--json` alone: beside the recipe)."""
+    if args.json is None:
+        return [args.output]
+    return [args.output, args.output.with_suffix(".json") if args.json is True else Path(args.json)]
+
+
+def _write_recipe(outputs: list[Path], inputs: list[Path], prediction: Prediction, extra: dict[str, Any]) -> None:
+    """The .mhm and the optional JSON: both appear together or neither does; never onto an input."""
+    from f2p_engine.files import atomic_outputs
+    from f2p_engine.recipe import write_json, write_mhm
+
+    with atomic_outputs(*outputs, inputs=inputs) as staged:
+        write_mhm(prediction.recipe, staged[0])
+        if len(staged) > 1:
+            write_json(prediction.recipe, staged[1], extra=extra)
+    wrote("predict", *outputs)
+
+
+def _run_single(args: argparse.Namespace) -> int:
+    from f2p_engine.files import check_outputs
+    from f2p_engine.infer.batch import predict_faces, prediction_extra
+    from f2p_engine.infer.pipeline import Predictor
+
+    photo = Path(args.photos[0])
+    outputs = _outputs(args)
+    check_outputs(outputs, inputs=[photo])  # before the work: a typo must not cost the photo
     began = time.perf_counter()
     predictor = Predictor.load(args.models)
     loaded = time.perf_counter()
-    image = load_image(args.photo)
-    read = time.perf_counter()
-    prediction, face = predict_photo(predictor, image, adapter=args.adapter, base=Recipe(name=args.photo.stem))
-    if face.faces_found > 1:
-        warn("predict", f"{args.photo}: {face.faces_found} faces found, using the largest")
-    timings = {"load_models": loaded - began, "read_image": read - loaded, **prediction.timings}
-    extra = {"source": str(args.photo), "adapter": args.adapter,
-             "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
-             "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
-             "timings_ms": {k: round(v * 1000, 2) for k, v in timings.items()}}
-    # Both files appear together or neither does (a read-only folder for the JSON keeps the .mhm out too).
-    with atomic_outputs(*outputs, inputs=[args.photo]) as staged:
-        write_mhm(prediction.recipe, staged[0])
-        if args.json is not None:
-            write_json(prediction.recipe, staged[1], extra=extra)
-    wrote("predict", *outputs)
+    (prediction,), found = predict_faces(predictor, photo, args.adapter, all_faces=False)
+    if found > 1:
+        warn("predict", f"{photo}: {found} faces found, using the largest")
+    prediction.timings["load_models"] = loaded - began
+    _write_recipe(outputs, [photo], prediction, prediction_extra(photo, args.adapter, prediction))
     return 0
+
+
+def _run_fuse(args: argparse.Namespace) -> int:
+    from f2p_engine.files import check_outputs
+    from f2p_engine.infer.batch import collect_photos, predict_faces, prediction_extra
+    from f2p_engine.infer.fusion import fuse_predictions
+    from f2p_engine.infer.pipeline import Predictor
+    from f2p_engine.recipe import Recipe
+
+    if args.output.suffix.lower() != ".mhm":
+        raise InputError(f"{args.output}: with --fuse the output is one .mhm file")
+    if args.all_faces:
+        raise InputError("--fuse and --all-faces exclude each other (fusion reads one person's face per photo)")
+    photos = collect_photos(args.photos)
+    if len(photos) < 2:
+        raise InputError(f"--fuse needs at least two photos of the person, got {len(photos)}")
+    outputs = _outputs(args)
+    check_outputs(outputs, inputs=photos)
+    predictor = Predictor.load(args.models)
+    predictions = []
+    for photo in photos:  # any bad photo stops the fusion: a recipe of fewer photos than asked is not what was asked
+        (prediction,), found = predict_faces(predictor, photo, args.adapter, all_faces=False)
+        if found > 1:
+            warn("predict", f"{photo}: {found} faces found, using the largest")
+        predictions.append(prediction)
+    fusion = fuse_predictions(predictions, base=Recipe(name=args.output.stem))
+    extra = prediction_extra(photos, args.adapter, fusion.prediction,
+                             disagreement={r: round(d, 4) for r, d in fusion.disagreement.items()},
+                             weights={r: [round(float(w), 4) for w in ws] for r, ws in fusion.weights.items()})
+    _write_recipe(outputs, photos, fusion.prediction, extra)
+    worst = max(fusion.disagreement, key=fusion.disagreement.get)
+    print(f"f2p predict: fused {len(photos)} photos; disagreement per region (mean |photo - fused|, 0..1): "
+          + ", ".join(f"{r} {d:.3f}" for r, d in fusion.disagreement.items()) + f"; most: {worst}")
+    return 0
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from f2p_engine.files import same_path
+    from f2p_engine.infer.batch import BatchSettings, collect_photos, predict_batch
+
+    if args.json not in (None, True):
+        raise InputError(f"{args.json}: in a batch --json takes no file name (each JSON goes beside its recipe)")
+    if args.output.suffix.lower() == ".mhm":
+        raise InputError(f"{args.output}: with several photos, folders or globs -o names a folder")
+    photos = collect_photos(args.photos)
+    for photo in photos:  # `-o` onto a photo: refused before the work, like every command's outputs
+        if same_path(args.output, photo):
+            raise InputError(f"{args.output}: is also the input {photo}; choose an output folder")
+    runner = None
+    if args.ray is not None:
+        from f2p_engine.infer.cluster import ray_batch_runner
+
+        runner = ray_batch_runner(args.ray or None)
+    settings = BatchSettings(output=args.output, write_json=bool(args.json), all_faces=args.all_faces,
+                             adapter=args.adapter, models=args.models, inputs=frozenset(p.resolve() for p in photos))
+    began = time.perf_counter()
+    with tqdm(total=len(photos), desc="predict", unit="photo", disable=len(photos) < 2) as bar:
+        results, skipped = predict_batch(photos, settings, workers=args.workers,
+                                         progress=lambda _: bar.update(1), runner=runner)
+    seconds = time.perf_counter() - began
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        print(f"f2p predict: error: {result.error}", file=sys.stderr)
+    recipes = sum(1 for r in results for p in r.outputs if p.endswith(".mhm"))
+    print(f"f2p predict: wrote {recipes} recipes for {len(results) - len(failed)} photos to {args.output} in "
+          f"{seconds:.1f} s ({len(failed)} failed, {skipped} already done); report: {args.output / REPORT_NAME}")
+    return 2 if failed else 0

@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                "only the CNN members (`f2p train` computes missing descriptors itself, on one "
                                "core)")
     generate.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    generate.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                          help="render the shards on the Ray cluster at ADDRESS (host:port; without one, a local "
+                               "Ray); DIR must be storage every node sees. Needs pip install -e .[cluster]")
     generate.add_argument("--contact-sheet", type=Path, default=None, metavar="SHEET.png",
                           help="also write a contact sheet of the first samples with their masks")
     generate.set_defaults(run=run_generate)
@@ -89,8 +92,13 @@ def run_generate(args: argparse.Namespace) -> int:
         check_outputs([args.contact_sheet])  # before the long work, not after it
     settings = GenerateSettings(seed=args.seed, size=args.size, shard_size=args.shard_size or DEFAULT_SHARD_SIZE,
                                 descriptors=args.descriptors)
+    runner = None
+    if args.ray is not None:
+        from f2p_engine.synth.cluster import ray_runner
+
+        runner = ray_runner(args.ray or None)  # Ray missing or unreachable: one line before any output exists
     with tqdm(total=args.count, desc="generate", unit="sample", disable=args.count < 50) as bar:
-        generate(args.output, args.count, settings, workers=args.workers, progress=bar.update)
+        generate(args.output, args.count, settings, workers=args.workers, progress=bar.update, runner=runner)
     if args.contact_sheet is not None:
         write_png(args.contact_sheet, contact_sheet(SyntheticDataset.open(args.output)))
     wrote("generate", *([args.output] if args.contact_sheet is None else [args.output, args.contact_sheet]))

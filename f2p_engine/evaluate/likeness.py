@@ -36,6 +36,7 @@ from f2p_engine.face.aligned import align_face
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.image import RGBImage, load_image
 from f2p_engine.headmodel.mesh import HeadModel
+from f2p_engine.infer.batch import PHOTO_SUFFIXES, photos_in
 from f2p_engine.infer.pipeline import Predictor
 from f2p_engine.recipe import Recipe
 from f2p_engine.render.recipe_view import render_recipe_face
@@ -44,7 +45,6 @@ from f2p_engine.render.renderer import Renderer
 #: Side of the head-on renders in pixels (the face spans ~115 px: ample for both judges' crops).
 RENDER_SIZE = 256
 #: Image file endings `photo_files` picks up (lower case).
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 JUDGES = ("dlib", "facenet")
 GENDER = "macrodetails/Gender"
 AGE = "macrodetails/Age"
@@ -80,7 +80,7 @@ def photo_files(directory: str | os.PathLike[str], limit: int | None = None) -> 
     folder = Path(directory)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a directory")
-    photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+    photos = photos_in(folder)
     if not photos:
         raise InputError(f"{folder}: no photos ({', '.join(PHOTO_SUFFIXES)})")
     return photos[:limit]

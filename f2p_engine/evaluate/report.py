@@ -21,6 +21,7 @@ import numpy as np
 
 from f2p_engine.ensemble import AGGREGATE, EnsembleMetrics, ensemble_metrics, softmax
 from f2p_engine.errors import AssetError
+from f2p_engine.evaluate.fusion import fusion_goal, fusion_section
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import MANIFEST
@@ -72,13 +73,16 @@ def evaluate_models(predictor: Predictor, source: SampleSource, batch_size: int 
 
 
 def goals(metrics: dict[str, Any]) -> dict[str, bool]:
-    """The issue's acceptance goals (on held-out synthetic data), each True when met; none without
-    synthetic metrics."""
+    """The issues' acceptance goals (on synthetic data), each True when met; none without synthetic metrics."""
+    met = {}
+    if "fusion" in metrics:
+        met["3 renders fused: L1 below the mean single-render L1 in every region"] = fusion_goal(metrics["fusion"])
     if "regions" not in metrics:
-        return {}
+        return met
     regions = metrics["regions"]
     constant = metrics["constant_weights"]
     return {
+        **met,
         "ensemble <= 0.5 x baseline in every region": all(r["ensemble_l1"] <= 0.5 * r["baseline_l1"]
                                                           for r in regions.values()),
         "ensemble <= aggregate in every region": all(r["ensemble_l1"] <= r["aggregate_l1"] + 1e-12
@@ -198,6 +202,8 @@ def write_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str], title
     lines = [f"# {title}", ""]
     if "regions" in metrics:
         lines += _synthetic_section(metrics, out)
+    if "fusion" in metrics:
+        lines += fusion_section(metrics["fusion"])
     if "likeness" in metrics:
         lines += _likeness_section(metrics["likeness"], out)
     met = goals(metrics)

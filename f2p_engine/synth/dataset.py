@@ -32,7 +32,7 @@ import multiprocessing.resource_tracker
 import os
 import shutil
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 GENERATOR_VERSION = "f2p-synth-5"
 SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200
+#: One shard to make: (dataset folder, seed, first sample, end sample).
+ShardJob = tuple[Path, int, int, int]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,7 +93,7 @@ def _specs(settings: GenerateSettings) -> dict[str, ArraySpec]:
 # -- workers -------------------------------------------------------------------------------------
 #: Worker processes run one per core: the renderer's rasteriser threads and BLAS threads would only
 #: compete with the other workers (measured: threaded BLAS made mesh evaluation 9x slower under load).
-_WORKER_ENVIRONMENT = {"LP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+WORKER_ENVIRONMENT = {"LP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                        "MKL_NUM_THREADS": "1"}
 _factory: SampleFactory | None = None
 
@@ -107,14 +109,14 @@ def _init_worker(size: int, config: AugmentConfig, descriptors: bool) -> None:
 
 
 @contextlib.contextmanager
-def _worker_environment() -> Iterator[None]:
-    """Set `_WORKER_ENVIRONMENT` and block Ctrl-C while worker processes start (they inherit both).
+def single_threaded_workers() -> Iterator[None]:
+    """Set `WORKER_ENVIRONMENT` and block Ctrl-C while worker processes start (they inherit both).
 
     Workers never see SIGINT (a terminal sends it to every process of the group): only this
     process gets the KeyboardInterrupt, once the workers exist, and stops them quietly.
     """
-    saved = {name: os.environ.get(name) for name in _WORKER_ENVIRONMENT}
-    os.environ.update(_WORKER_ENVIRONMENT)
+    saved = {name: os.environ.get(name) for name in WORKER_ENVIRONMENT}
+    os.environ.update(WORKER_ENVIRONMENT)
     # Started first: starting it later unblocks SIGINT in this process behind our back.
     multiprocessing.resource_tracker.ensure_running()
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -137,7 +139,7 @@ def _columns(sample: Sample) -> dict[str, np.ndarray]:
     return {name: value for name, value in columns.items() if value is not None}
 
 
-def _make_shard(job: tuple[Path, int, int, int]) -> int:
+def _make_shard(job: ShardJob) -> int:
     """Render samples first..end-1 and write them as one shard directory; returns the sample count.
 
     Samples go straight into memory-mapped `.npy` files (the page cache): no list of samples, no
@@ -178,14 +180,43 @@ def _check_settings(folder: Path, settings: GenerateSettings) -> None:
         tmp.write_text(json.dumps(wanted, indent=2) + "\n")
 
 
+#: Makes shards and yields each one's sample count as it completes (in any order).
+ShardRunner = Callable[[Sequence[ShardJob], GenerateSettings], Iterator[int]]
+
+
+def process_pool(workers: int) -> ShardRunner:
+    """The local runner: `workers` spawned processes on this machine, one thread each."""
+
+    def run(todo: Sequence[ShardJob], settings: GenerateSettings) -> Iterator[int]:
+        # Spawned, not forked: a fresh interpreter reads the thread settings when it loads numpy.
+        context = multiprocessing.get_context("spawn")
+        with single_threaded_workers():
+            pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
+                                initargs=(settings.size, settings.augmentation, settings.descriptors))
+        with pool:  # leaving it (Ctrl-C, an error) terminates the workers
+            yield from pool.imap_unordered(_make_shard, todo)
+
+    return run
+
+
+def make_shard_in_worker(job: ShardJob, settings: GenerateSettings) -> int:
+    """`_make_shard` in a long-lived worker of another runner (a Ray worker): the worker's factory is
+    made on its first shard and kept for the next ones of the same settings."""
+    if (_factory is None or _factory.size != settings.size or _factory.config != settings.augmentation
+            or _factory.descriptors != settings.descriptors):
+        _init_worker(settings.size, settings.augmentation, settings.descriptors)
+    return _make_shard(job)
+
+
 def generate(folder: Path, count: int, settings: GenerateSettings, workers: int = 1,
-             progress: Callable[[int], None] | None = None) -> DatasetManifest:
+             progress: Callable[[int], None] | None = None, runner: ShardRunner | None = None) -> DatasetManifest:
     """Write (or complete) a dataset of `count` samples in `folder`; returns the manifest.
 
     Shards already present and well-formed are kept (resume); damaged ones are made again. The old
     manifest stays until the new one is complete, and shards of an old, larger count are removed
-    only after it. `progress(n)` is called as n more samples are done. `workers` processes (one
-    per core is best) each render with one thread.
+    only after it. `progress(n)` is called as n more samples are done. `runner` makes the missing
+    shards (default `process_pool(workers)`: one process per core is best, each rendering with one
+    thread; `synth.cluster.ray_runner` spreads them over a Ray cluster).
     """
     folder.mkdir(parents=True, exist_ok=True)
     _check_settings(folder, settings)
@@ -206,16 +237,10 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
         progress(done_already)
     log.info("%s: %d of %d samples present, %d shards to make", folder, done_already, count, len(todo))
     if todo:
-        # Spawned, not forked: a fresh interpreter reads the thread settings when it loads numpy.
-        context = multiprocessing.get_context("spawn")
-        with _worker_environment():
-            pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
-                                initargs=(settings.size, settings.augmentation, settings.descriptors))
         try:
-            with pool:  # leaving it (Ctrl-C, an error) terminates the workers
-                for made in pool.imap_unordered(_make_shard, todo):
-                    if progress:
-                        progress(made)
+            for made in (runner or process_pool(workers))(todo, settings):
+                if progress:
+                    progress(made)
         finally:  # a worker stopped mid-shard leaves its staging folder
             for partial in folder.glob(".shard-*.part"):
                 shutil.rmtree(partial, ignore_errors=True)

@@ -86,9 +86,12 @@ class SampleFactory:
         targets = eye_targets(size)
         self._eye_distance = float(np.hypot(*(targets[1] - targets[0]))) / size
 
-    def make(self, seed: int, index: int) -> Sample:
+    def make(self, seed: int, index: int, view: int = 0) -> Sample:
+        """Sample `index` of `seed`. `view` > 0 renders the same recipe under another draw of pose, light,
+        camera, background and degradation (view 0 is the dataset's own sample)."""
         recipe = recipe_at(seed, index)
-        rng = np.random.default_rng([seed, index, _AUGMENT_STREAM])
+        streams = [] if view == 0 else [view]  # view 0: the dataset's own seed sequences (same bytes)
+        rng = np.random.default_rng([seed, index, _AUGMENT_STREAM, *streams])
         augmentation = sample_augmentation(rng, recipe, self.config, eye_distance=self._eye_distance)
         vertices = self.model.vertices(recipe.modifiers)
         if augmentation.expression:
@@ -99,7 +102,8 @@ class SampleFactory:
                                          frame=lambda landmarks: alignment_transform(landmarks, size))
         # Head pixels (label > 0) over the background: cv2.copyTo is ~100x faster than np.where here.
         image = cv2.copyTo(rendering.image, rendering.labels, render_background(augmentation.background, size))
-        image = degrade(image, augmentation.photometric, np.random.default_rng([seed, index, _PHOTOMETRIC_STREAM]))
+        photometric_rng = np.random.default_rng([seed, index, _PHOTOMETRIC_STREAM, *streams])
+        image = degrade(image, augmentation.photometric, photometric_rng)
 
         boxes = region_boxes(rendering.landmarks, size)
         return Sample(

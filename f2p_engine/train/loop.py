@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from f2p_engine.ensemble import accuracy, region_l1
@@ -35,6 +36,7 @@ from f2p_engine.nets.spec import FACE, output_layout
 from f2p_engine.plot import plot_curves
 from f2p_engine.synth.reader import SampleSource
 from f2p_engine.train.data import CropDataset, embed_dataset
+from f2p_engine.train.distributed import SINGLE, RankBatches, Ranks, average_gradients, sum_over_ranks, wrap
 from f2p_engine.train.loss import MultiPartLoss, SliderLoss
 
 log = logging.getLogger(__name__)
@@ -100,19 +102,21 @@ def seed_everything(seed: int) -> None:
 
 
 def train_one_epoch(forward: Forward, loss_fn: MultiPartLoss, loader: Iterable, optimiser: torch.optim.Optimizer,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> float:
+                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, ranks: Ranks = SINGLE) -> float:
     """One pass over `loader` ((inputs, continuous, discrete) batches), stepping `scheduler` per batch;
-    returns the mean total loss."""
+    returns the mean total loss (over every rank's samples when training over several processes)."""
     total, count = 0.0, 0
     for inputs, continuous, discrete in loader:
         loss, _ = loss_fn(forward(inputs), continuous, discrete)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
+        average_gradients(loss_fn, ranks)  # DDP averages the net's; the loss's own weights are ours to average
         optimiser.step()
         if scheduler is not None:
             scheduler.step()
         total += float(loss.detach()) * len(inputs)
         count += len(inputs)
+    total, count = sum_over_ranks(total, count, ranks=ranks)
     return total / max(count, 1)
 
 
@@ -160,9 +164,10 @@ def net_from_checkpoint(state: dict[str, Any]) -> ParamNet:
     return net.eval()
 
 
-def _loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
-    generator = torch.Generator().manual_seed(seed)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+def _loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int, ranks: Ranks = SINGLE) -> DataLoader:
+    """Batches of `dataset` (this rank's slices of them when training over several processes)."""
+    return DataLoader(dataset, batch_sampler=RankBatches(len(dataset), batch_size, shuffle=shuffle, seed=seed,
+                                                         ranks=ranks))
 
 
 def _optimiser(net: ParamNet, loss_fn: MultiPartLoss, phase: Phase, config: TrainConfig) -> torch.optim.Optimizer:
@@ -183,11 +188,13 @@ def _append_csv(path: Path, row: dict[str, Any]) -> None:
 
 
 def train_model(config: TrainConfig, train_source: SampleSource, val_source: SampleSource,
-                out_dir: str | os.PathLike[str], progress: Callable[[str], None] | None = None) -> ParamNet:
+                out_dir: str | os.PathLike[str], progress: Callable[[str], None] | None = None,
+                ranks: Ranks = SINGLE) -> ParamNet:
     """Train one model as `config` says; outputs and checkpoints go to `out_dir`. Returns the net (eval mode).
 
     Resumes from `out_dir/checkpoint.pt` when its config equals `config`; refuses (InputError)
-    to resume a different config in the same folder.
+    to resume a different config in the same folder. Over several processes (`ranks`), each trains
+    on its slice of every batch (`distributed`); only rank 0 validates and writes.
     """
     if output_layout(config.crop).groups and not config.finetune_epochs:
         raise InputError(f"{config.crop}: its discrete groups (classifier branch) train in the fine-tuning "
@@ -202,8 +209,9 @@ def train_model(config: TrainConfig, train_source: SampleSource, val_source: Sam
     seed_everything(config.seed)
     net = create_net(config.net, pretrained=config.pretrained and state is None, **config.net_kwargs())
     loss_fn = MultiPartLoss(net.layout, config.slider_loss, config.adaptive_weights, config.discrete_weight)
-    with atomic_output(out / CONFIG_JSON) as tmp:
-        tmp.write_text(json.dumps(asdict(config), indent=2) + "\n")
+    if ranks.is_main:
+        with atomic_output(out / CONFIG_JSON) as tmp:
+            tmp.write_text(json.dumps(asdict(config), indent=2) + "\n")
     start = 0
     if state is not None:
         net.load_state_dict(state["model"])
@@ -218,15 +226,20 @@ def train_model(config: TrainConfig, train_source: SampleSource, val_source: Sam
             continue
         net.set_transfer_mode("feature_extraction" if phase == "features" else "fine_tuning")
         if phase == "features":
-            def forward(features: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            head = wrap(net.head, ranks)
+
+            def forward(features: torch.Tensor, head: nn.Module = head) -> tuple[torch.Tensor, ...]:
+                return (head(features),)
+
+            def evaluate(features: torch.Tensor) -> tuple[torch.Tensor, ...]:
                 return (net.head(features),)
             train_data, val_data = embed_dataset(net, train_set), embed_dataset(net, val_set)
         else:
-            forward, train_data, val_data = net, train_set, val_set
+            forward, evaluate, train_data, val_data = wrap(net, ranks), net, train_set, val_set
         optimiser = _optimiser(net, loss_fn, phase, config)
         # One-cycle schedule over the phase: warm-up then cosine decay (regression from scratch
         # measured to need it; a constant rate plateaus at the mean prediction for many epochs).
-        batches = -(-len(train_data) // config.batch_size)
+        batches = len(RankBatches(len(train_data), config.batch_size, shuffle=True, seed=0, ranks=ranks))
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=[g["lr"] for g in optimiser.param_groups],
                                                         total_steps=max(1, (last - first) * batches))
         if state is not None and state["phase"] == phase:
@@ -236,9 +249,12 @@ def train_model(config: TrainConfig, train_source: SampleSource, val_source: Sam
             began = time.perf_counter()
             net.train()
             train_loss = train_one_epoch(forward, loss_fn, _loader(train_data, config.batch_size, True,
-                                                                   config.seed + epoch), optimiser, scheduler)
+                                                                   config.seed + epoch, ranks), optimiser, scheduler,
+                                         ranks)
             net.eval()
-            metrics = validate(forward, loss_fn, _loader(val_data, 256, False, 0), net.layout.params)
+            if not ranks.is_main:
+                continue
+            metrics = validate(evaluate, loss_fn, _loader(val_data, 256, False, 0), net.layout.params)
             row = {"epoch": epoch, "phase": phase, "train_loss": train_loss,
                    **{f"val_{k}" if k == "loss" else k: v for k, v in metrics.items()},
                    "seconds": time.perf_counter() - began}

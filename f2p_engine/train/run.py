@@ -42,6 +42,7 @@ from f2p_engine.infer.manifest import Calibration
 from f2p_engine.nets.spec import DESCRIPTOR_INPUT, FACE
 from f2p_engine.synth.reader import SampleSource
 from f2p_engine.train.data import CropDataset, Subset, split_indices, targets_of
+from f2p_engine.train.distributed import SINGLE, Ranks
 from f2p_engine.train.export import export_onnx
 from f2p_engine.train.identity import IdentityConfig, descriptors_of, train_identity
 from f2p_engine.train.loop import LOG_CSV, TrainConfig, predict, train_model
@@ -93,12 +94,18 @@ class EnsembleResult:
 
 
 def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | os.PathLike[str],
-                   progress: Callable[[str], None] | None = None) -> EnsembleResult:
-    """Train every member into `out_dir/<name>/`, export to `out_dir/models/<name>.onnx`, fit the ensemble."""
+                   progress: Callable[[str], None] | None = None, ranks: Ranks = SINGLE) -> EnsembleResult | None:
+    """Train every member into `out_dir/<name>/`, export to `out_dir/models/<name>.onnx`, fit the ensemble.
+
+    Over several processes (`ranks`, under torchrun) every rank trains each CNN on its slices of the
+    batches; rank 0 alone exports, fits the identity member and the weights, and returns the result
+    (None on the other ranks).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out / ENSEMBLE_JSON) as tmp:
-        tmp.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    if ranks.is_main:
+        with atomic_output(out / ENSEMBLE_JSON) as tmp:
+            tmp.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     train_idx, holdout_idx = split_indices(len(source), config.holdout_fraction, config.split_seed)
     train, holdout = Subset(source, train_idx), Subset(source, holdout_idx)
     train_target, _ = targets_of(train)
@@ -106,7 +113,9 @@ def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | 
 
     nets, files, outputs = {}, {}, {}
     for name, member in config.members().items():
-        net = train_model(member, train, holdout, out / name, progress)
+        net = train_model(member, train, holdout, out / name, progress, ranks)
+        if not ranks.is_main:
+            continue
         loader = DataLoader(CropDataset(holdout, net.preprocessing, net.layout), batch_size=64)
         outputs[name], _, _ = predict(net, loader)
         example = next(iter(loader))[0][:2]
@@ -114,6 +123,8 @@ def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | 
         export_onnx(net, files[name], example)
         nets[name] = net
 
+    if not ranks.is_main:
+        return None
     descriptors = descriptors_of(holdout)
     nets[IDENTITY], identity_record = train_identity(config.identity, descriptors_of(train), train_target)
     with torch.no_grad():

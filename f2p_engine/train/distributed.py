@@ -1,0 +1,110 @@
+"""Training over several processes: torch DistributedDataParallel under `torchrun`, gloo on CPU.
+
+`torchrun --nproc_per_node=N -m f2p_engine train ...` starts N copies of `f2p train`; each reads
+its rank from the environment (`init_from_environment`). Every rank draws the same shuffled
+order (same seed), takes the same global batches of `batch_size` samples and trains on its own
+slice of each (`RankBatches`); DDP averages the gradients, so one optimiser step sees the whole
+global batch as in a single process. Differences from one process: BatchNorm normalises each
+rank's slice with that slice's statistics, dropout draws differ, float sums run in another order.
+Only rank 0 writes (checkpoints, logs, ONNX exports, the manifest); every rank reads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Sampler
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ranks:
+    """This process's place among the training processes (rank 0 of 1: a single process)."""
+
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes the outputs."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+SINGLE = Ranks()
+
+
+def init_from_environment() -> Ranks:
+    """Join the process group `torchrun` set up (RANK, WORLD_SIZE, MASTER_ADDR/PORT), gloo backend;
+    `SINGLE` when not started by torchrun (or with one process)."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return SINGLE
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("gloo")
+    return Ranks(rank=torch.distributed.get_rank(), world_size=torch.distributed.get_world_size())
+
+
+def finish(ranks: Ranks) -> None:
+    """Wait for every rank, then leave the process group (no-op for a single process)."""
+    if ranks.distributed and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
+class RankBatches(Sampler[list[int]]):
+    """Batches of dataset indices for one rank: the global batches of `batch_size` from a shuffled
+    (seeded) or sequential order, each split into `world_size` near-equal slices; this rank's slice.
+
+    Global batches too small to give every rank a sample are dropped (on every rank alike), so no
+    rank waits for a gradient another never computes.
+    """
+
+    def __init__(self, count: int, batch_size: int, *, shuffle: bool, seed: int, ranks: Ranks = SINGLE) -> None:
+        self.count, self.batch_size, self.shuffle, self.seed, self.ranks = count, batch_size, shuffle, seed, ranks
+
+    def _global_batches(self) -> list[np.ndarray]:
+        order = (torch.randperm(self.count, generator=torch.Generator().manual_seed(self.seed)).numpy()
+                 if self.shuffle else np.arange(self.count))
+        batches = [order[i:i + self.batch_size] for i in range(0, self.count, self.batch_size)]
+        return [b for b in batches if len(b) >= self.ranks.world_size]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self._global_batches():
+            yield np.array_split(batch, self.ranks.world_size)[self.ranks.rank].tolist()
+
+    def __len__(self) -> int:
+        return len(self._global_batches())
+
+
+def wrap(module: nn.Module, ranks: Ranks) -> nn.Module:
+    """`module` in DistributedDataParallel when training over several processes, else itself."""
+    if not ranks.distributed:
+        return module
+    return nn.parallel.DistributedDataParallel(module)
+
+
+def average_gradients(module: nn.Module, ranks: Ranks) -> None:
+    """Average the gradients of a module DDP does not wrap (the loss's adaptive term weights) over ranks."""
+    if not ranks.distributed:
+        return
+    for parameter in module.parameters():
+        if parameter.grad is not None:
+            torch.distributed.all_reduce(parameter.grad)
+            parameter.grad /= ranks.world_size
+
+
+def sum_over_ranks(*values: float, ranks: Ranks) -> list[float]:
+    """Each value summed over every rank (for epoch totals of the log)."""
+    if not ranks.distributed:
+        return list(values)
+    tensor = torch.tensor(values, dtype=torch.float64)
+    torch.distributed.all_reduce(tensor)
+    return tensor.tolist()
