@@ -28,8 +28,8 @@ from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QVector3D
-from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLWindow
+from PySide6.QtGui import QImage, QPainter, QPixmap, QSurfaceFormat, QVector3D
+from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.state import StudioState
@@ -109,6 +109,14 @@ class _HeadMeshData(gl.MeshData):
         return self._normals if indexed is None else self._normals[self.faces()]
 
 
+def surface_format() -> QSurfaceFormat:
+    """The 3D view's GL surface: a 24-bit depth buffer, and 4x multisampling where the driver has it."""
+    surface = QSurfaceFormat.defaultFormat()
+    surface.setDepthBufferSize(24)
+    surface.setSamples(4)
+    return surface
+
+
 class _Canvas(GLViewMixin, QOpenGLWindow):
     """pyqtgraph's GL view (orbit, zoom, items) as a QOpenGLWindow; reports each frame's draw time (ms)."""
 
@@ -116,6 +124,9 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
 
     def __init__(self) -> None:
         super().__init__()
+        # Without this the window's surface may come without a depth buffer (Xvfb's default visual has
+        # none): the depth test then passes everything and the back of the head draws over the face.
+        self.setFormat(surface_format())
         # Keyboard focus stays with the widgets, so the window's shortcuts keep working over the view.
         self.setFlag(Qt.WindowType.WindowDoesNotAcceptFocus)
 
@@ -123,19 +134,22 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         return self.devicePixelRatio()
 
     def render_image(self) -> QImage:
-        """The current scene drawn now into an offscreen framebuffer (the window's own back buffer
-        is undefined after a swap), at the window's device size."""
+        """The current scene drawn now into the window's own back buffer and read back, at the window's
+        device size: the same depth buffer and multisampling the artist's view gets (an offscreen
+        framebuffer would bring its own depth buffer and hide a window that has none). The back buffer
+        is read before any swap, so its content is defined."""
         self.makeCurrent()
-        size = (self.deviceWidth(), self.deviceHeight())
-        fbo = QOpenGLFramebufferObject(*size, QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
         try:
-            fbo.bind()
-            GL.glViewport(0, 0, *size)
-            self.paint(region=(0, 0, *size), viewport=(0, 0, *size))
-            image = fbo.toImage()
+            width, height = self.deviceWidth(), self.deviceHeight()
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.defaultFramebufferObject())
+            GL.glViewport(0, 0, width, height)
+            self.paint(region=(0, 0, width, height), viewport=(0, 0, width, height))
+            GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+            pixels = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
         finally:
-            fbo.release()
             self.doneCurrent()
+        rows = np.frombuffer(pixels, dtype=np.uint8).reshape(height, width, 3)[::-1]  # GL rows run bottom-up
+        image = QImage(np.ascontiguousarray(rows).data, width, height, width * 3, QImage.Format.Format_RGB888).copy()
         image.setDevicePixelRatio(self.devicePixelRatio())
         return image
 

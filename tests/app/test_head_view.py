@@ -81,3 +81,16 @@ def test_drag_orbits_and_wheel_zooms(make_window, qtbot):
                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(canvas, wheel)
     assert canvas.opts["distance"] < distance
+
+
+def test_window_has_a_depth_buffer_so_eyes_do_not_show_through_the_skull(make_window):
+    """Read from the window's own framebuffer (no offscreen buffer with a depth buffer of its own)."""
+    window = make_window()
+    assert window.head_view.canvas.format().depthBufferSize() >= 24
+    window.panel.combos["eye_colour"].activated.emit(window.panel.combos["eye_colour"].findData("blue"))
+    front = qimage_to_rgb(window.head_view.snapshot()).reshape(-1, 3).astype(int)
+    blue = front[:, 2] - front[:, 0] > 40  # iris pixels: the skin is red over blue, the background grey
+    assert np.count_nonzero(blue) > 20  # the eyes are seen from the front
+    window.head_view.canvas.setCameraPosition(azimuth=VIEW_AZIMUTH["front"] + 180)
+    back = qimage_to_rgb(window.head_view.snapshot()).reshape(-1, 3).astype(int)
+    assert np.count_nonzero(back[:, 2] - back[:, 0] > 40) == 0
