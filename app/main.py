@@ -98,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = StudioWindow(autosave_path=default_autosave_path())
     sys.excepthook = lambda kind, exc, tb: window.report(exc)
     window.show()
+    window.state.models.preload()  # the first photo should not wait for the models
     if args.file is not None:
         window.guarded(lambda: window.open_file(args.file))
     elif not window.restore_autosave():

@@ -9,22 +9,23 @@ installation problem): the failure ends up in `PhotoResult.problem`, never raise
 A webcam capture is the same request with a burst of frames: every frame goes through the
 pipeline, and the predictions are combined per region by confidence (`f2p_engine.infer.burst`).
 A single photo is a burst of one.
+
+The ONNX models come from the studio state's `Models` (loaded once, on first use or ahead).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.state import Photo, PhotoAnalysis
+from app.state import Models, Photo, PhotoAnalysis
 from f2p_engine.errors import F2PError
 
 if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
-    from f2p_engine.infer.pipeline import Prediction, Predictor
+    from f2p_engine.infer.pipeline import Prediction
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +38,7 @@ class PhotoRequest:
     id: int
     photos: tuple[Photo, ...]
     adapter: str
+    models: Models
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,29 +87,9 @@ def analyse_photo(photo: Photo, adapter: str) -> tuple[PhotoAnalysis, AlignedFac
     return analysis, adapted
 
 
-_predictor_lock = threading.Lock()
-_predictor = None
-
-
-def predictor() -> Predictor:
-    """The ONNX models, verified and loaded once per process (the first prediction pays for it)."""
-    global _predictor
-    from f2p_engine.infer.pipeline import Predictor
-
-    with _predictor_lock:
-        if _predictor is None:
-            _predictor = Predictor.load()
-        return _predictor
-
-
-def predict(adapted_face: AlignedFace) -> Prediction:
-    """The ensemble's prediction for an aligned, adapted face."""
-    return predictor().predict_aligned(adapted_face.image, adapted_face.landmarks)
-
-
 def process_photos(request: PhotoRequest) -> PhotoResult:
     """Run the whole pipeline for one request; user-facing failures end up in `problem`, not raised."""
-    from f2p_engine.infer.burst import combine_burst, sum_timings
+    from f2p_engine.infer.burst import combine_burst, steadiest_frame, sum_timings
 
     start = time.perf_counter()
     faces, problem = [], ""
@@ -122,20 +104,16 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
         return PhotoResult(request_id=request.id, photo=request.photos[-1] if request.photos else None,
                            analysis=PhotoAnalysis(note=problem), prediction=None,
                            seconds=time.perf_counter() - start, problem=problem)
-    predictions, prediction = [], None
+    prediction, steadiest = None, 0
     try:
-        predictions = [predict(adapted) for _, _, adapted in faces]
+        predictor = request.models.get()
+        predictions = [predictor.predict_aligned(adapted.image, adapted.landmarks) for _, _, adapted in faces]
         prediction = combine_burst(predictions)
+        steadiest = steadiest_frame(predictions)
     except F2PError as exc:
         problem = str(exc)
-    steadiest = max(range(len(predictions)), key=lambda i: _mean_confidence(predictions[i]), default=0)
     photo, analysis, _ = faces[steadiest]
     if len(faces) > 1:  # the status bar reports the whole burst's time per stage
         analysis = replace(analysis, timings=sum_timings(a.timings for _, a, _ in faces))
     return PhotoResult(request_id=request.id, photo=photo, analysis=analysis, prediction=prediction,
                        seconds=time.perf_counter() - start, photos_used=len(faces), problem=problem)
-
-
-def _mean_confidence(prediction: Prediction) -> float:
-    values = list(prediction.confidence.values())
-    return sum(values) / len(values) if values else 0.0

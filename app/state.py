@@ -7,15 +7,23 @@ methods, which emit only when something actually changed. The mesh is re-evaluat
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from psygnal import Signal
 
+from f2p_engine.errors import F2PError
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.recipe import Recipe
+
+if TYPE_CHECKING:
+    from f2p_engine.infer.pipeline import Predictor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +53,40 @@ class PhotoAnalysis:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+class Models:
+    """The ensemble's ONNX models for one studio state, verified and loaded once, when first needed.
+
+    `load` makes the predictor (default: the shipped models); tests pass a deterministic double.
+    Thread-safe: the pipeline worker and `preload` may ask at the same time; both get one predictor.
+    """
+
+    def __init__(self, load: Callable[[], Predictor] | None = None) -> None:
+        self._load = load or _load_shipped
+        self._lock = threading.Lock()
+        self._predictor: Predictor | None = None
+
+    def get(self) -> Predictor:
+        with self._lock:
+            if self._predictor is None:
+                self._predictor = self._load()
+            return self._predictor
+
+    def preload(self) -> None:
+        """Load in a background thread now, so the first photo does not wait for it. A failure
+        (models missing or tampered) is left for the first photo to report."""
+        threading.Thread(target=self._try_get, name="f2p-load-models", daemon=True).start()
+
+    def _try_get(self) -> None:
+        with contextlib.suppress(F2PError):  # reported with the first photo, where the artist can act on it
+            self.get()
+
+
+def _load_shipped() -> Predictor:
+    from f2p_engine.infer.pipeline import Predictor
+
+    return Predictor.load()
+
+
 class StudioState:
     """Everything the studio shows, without any Qt. One instance per window."""
 
@@ -63,8 +105,11 @@ class StudioState:
     #: The document's path or its unsaved-changes flag changed.
     document_changed = Signal()
 
-    def __init__(self, head_model: HeadModel | None = None) -> None:
+    def __init__(self, head_model: HeadModel | None = None, *,
+                 load_predictor: Callable[[], Predictor] | None = None) -> None:
         self.head_model = head_model or HeadModel()
+        #: The ensemble's models (the shipped ones unless `load_predictor` says otherwise).
+        self.models = Models(load_predictor)
         self.recipe = Recipe()
         self.predicted: Recipe | None = None
         #: Region -> confidence in [0, 1] of the prediction.

@@ -265,7 +265,7 @@ class StudioWindow(QMainWindow):
         self.state.set_photo(photos[-1])
         self._analysed = photos
         request = pipeline.PhotoRequest(id=self.photo_runner.next_id(), photos=photos,
-                                        adapter=self.strip.adapter.currentText())
+                                        adapter=self.strip.adapter.currentText(), models=self.state.models)
         self.photo_runner.submit(request)
 
     def _adapter_chosen(self, name: str) -> None:

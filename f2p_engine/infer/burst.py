@@ -61,6 +61,15 @@ def combine_burst(predictions: Sequence[Prediction], base: Recipe | None = None)
                       timings=sum_timings(p.timings for p in predictions))
 
 
+def steadiest_frame(predictions: Sequence[Prediction]) -> int:
+    """Index of the frame the models were surest of (highest mean confidence over its regions): the
+    frame to show for a burst. InputError if `predictions` is empty."""
+    if not predictions:
+        raise InputError("no frame of the burst gave a prediction")
+    means = [float(np.mean(list(p.confidence.values()))) if p.confidence else 0.0 for p in predictions]
+    return int(np.argmax(means))
+
+
 def sum_timings(timings: Iterable[Mapping[str, float]]) -> dict[str, float]:
     """Stage -> total seconds over several runs (stages in order of first appearance)."""
     total: dict[str, float] = {}

@@ -7,13 +7,13 @@ import time
 
 import numpy as np
 import pytest
-from app_doubles import prediction_of
+from app_doubles import FixedPredictor
 from PySide6.QtWidgets import QApplication
 from skimage import data
 
 from app import pipeline
 from app.images import rgb_to_qimage
-from app.state import PhotoAnalysis
+from app.state import Models
 from app.window import save_png
 from app.workers import LatestOnly
 from f2p_engine.headmodel.schema import LOCAL_REGIONS
@@ -61,22 +61,19 @@ def test_photo_without_a_face_says_so(make_window, tmp_path, qtbot):
     assert window.state.recipe == Recipe()
 
 
-def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot, monkeypatch):
+def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot):
     predicted = Recipe().with_values({"nose/nose-hump-decr|incr": 0.6, "macrodetails/Gender": 0.9}).with_choice(
         "eye_colour", "blue")
-    crops = {region: np.full((20, 30, 3), 10 * i, np.uint8) for i, region in enumerate(LOCAL_REGIONS)}
-    analysis = PhotoAnalysis(landmarks=np.full((68, 2), 100.0), aligned=np.zeros((64, 64, 3), np.uint8),
-                             stylised=np.ones((64, 64, 3), np.uint8), crops=crops)
-    monkeypatch.setattr(pipeline, "analyse_photo", lambda photo, adapter: (analysis, None))
-    monkeypatch.setattr(pipeline, "predict", lambda adapted: prediction_of(predicted, {"nose": 0.75}))
-
-    window = make_window()
+    models = FixedPredictor(predicted, {"nose": 0.75})
+    window = make_window(load_predictor=lambda: models)
     window.panel.combos["eyebrows"].activated.emit(5)
     window.open_photo(photo_file)
-    qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
 
+    assert models.faces == 1
+    assert set(window.strip.tiles) == {"aligned", "stylised", *LOCAL_REGIONS}
     assert all(tile.image is not None for tile in window.strip.tiles.values())
-    assert window.source_view.points is analysis.landmarks
+    assert window.source_view.points is window.state.analysis.landmarks
     row = window.panel.rows["nose/nose-hump-decr|incr"]
     assert row.spin.value() == pytest.approx(0.6)
     assert row.slider.marker == row.to_step(0.6)
@@ -98,9 +95,9 @@ def test_only_the_latest_request_is_delivered(qtbot):
     runner = LatestOnly(work)
     delivered = []
     runner.finished.connect(lambda request_id, result: delivered.append(result))
-    first = pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="none")
+    first = pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="none", models=Models())
     runner.submit(first)
-    runner.submit(pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="none"))
+    runner.submit(pipeline.PhotoRequest(id=runner.next_id(), photos=(), adapter="none", models=Models()))
     qtbot.waitUntil(lambda: delivered == [2], timeout=5000)
     release.set()
     qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
