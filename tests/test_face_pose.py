@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from f2p_engine.errors import InputError
-from f2p_engine.face.pose import estimate_pose, pose_from_rotation
+from f2p_engine.face.pose import estimate_pose, pose_from_rotation, render_fitted
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.recipe import Recipe
 from f2p_engine.render.landmarks import MESH_LANDMARKS
@@ -43,3 +43,19 @@ def test_rotation_round_trip():
 def test_non_finite_landmarks_are_refused():
     with pytest.raises(InputError):
         estimate_pose(np.full((68, 2), np.nan), np.zeros((68, 3)), 256)
+
+
+def test_fitted_render_lands_on_the_pictures_landmarks(renderer):
+    head = HeadModel()
+    vertices = head.vertices(Recipe().with_values({"chin/chin-width-decr|incr": 0.6}).modifiers)
+    pose = Pose(yaw=20.0, pitch=-5.0, roll=4.0)
+    # The "photo": the same head rendered turned, shifted and smaller than the fitted render's framing.
+    shift = np.array([[0.8, 0.0, 20.0], [0.0, 0.8, 35.0]])
+    photo = renderer.render(vertices, face_camera(fov=20.0), pose=pose, frame=shift)
+    rendering, estimate = render_fitted(renderer, vertices, photo.landmarks)
+    assert estimate.pose.yaw == pytest.approx(20.0, abs=2.0)
+    inner = list(range(17, 68))
+    distance = np.linalg.norm(rendering.landmarks[inner] - photo.landmarks[inner], axis=1)
+    assert distance.mean() < 1.5  # pixels, at 256 px
+    overlap = (rendering.labels > 0) & (photo.labels > 0)
+    assert overlap.sum() > 0.9 * (photo.labels > 0).sum()

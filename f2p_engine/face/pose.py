@@ -5,8 +5,10 @@ The mesh landmarks (`render.landmarks.MESH_LANDMARKS`, hm08 vertices with dlib's
 solver) with a pinhole camera of field of view `fov` gives the rotation, expressed in the
 renderer's terms (`scene.Pose`: yaw towards the subject's left, pitch raising the chin, roll
 clockwise in the image), so `Renderer.render(..., pose=estimate.pose)` draws the head turned as
-in the picture. The jaw points are left out by default: they are fixed vertices on the mesh but
-slide along the silhouette in photos (see `render.landmarks`).
+in the picture. `render_fitted` draws a head that way over a picture: posed, then moved and
+scaled so its landmarks fall on the picture's (the studio's fit check). The jaw points are left
+out by default: they are fixed vertices on the mesh but slide along the silhouette in photos
+(see `render.landmarks`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import cv2
 import numpy as np
 
 from f2p_engine.errors import InputError
-from f2p_engine.render.scene import Pose
+from f2p_engine.render.landmarks import MESH_LANDMARKS
+from f2p_engine.render.renderer import Renderer, Rendering
+from f2p_engine.render.scene import Appearance, Pose, face_camera
 
 #: dlib indices used by default: eyebrows, nose, eyes and lips (not the jaw line).
 INNER_POINTS: tuple[int, ...] = tuple(range(17, 68))
@@ -71,3 +75,22 @@ def estimate_pose(landmarks: np.ndarray, model_points: np.ndarray, image_size: f
     error = float(np.sqrt(np.mean(np.sum((projected - image) ** 2, axis=1))))
     rotation = _MODEL_TO_CV @ cv2.Rodrigues(rvec)[0]  # _MODEL_TO_CV is its own inverse
     return PoseEstimate(pose=pose_from_rotation(rotation), error=error)
+
+
+def render_fitted(renderer: Renderer, vertices: np.ndarray, landmarks: np.ndarray, *,
+                  appearance: Appearance | None = None, fov: float = 20.0) -> tuple[Rendering, PoseEstimate]:
+    """The head of hm08 `vertices` ((19158, 3), dm) drawn over a picture whose face has (68, 2) pixel
+    `landmarks` in the renderer's `size` x `size` frame: at the face's estimated pose, and moved,
+    scaled and turned in the image plane (a similarity fit of the inner landmarks) onto the face."""
+    estimate = estimate_pose(landmarks, np.asarray(vertices)[list(MESH_LANDMARKS)], renderer.size, fov=fov)
+    target = np.asarray(landmarks, dtype=np.float64)[list(INNER_POINTS)]
+
+    def onto_face(plain: np.ndarray) -> np.ndarray:
+        matrix, _ = cv2.estimateAffinePartial2D(plain[list(INNER_POINTS)], target, method=cv2.LMEDS)
+        if matrix is None:
+            raise InputError("fit check: the landmarks do not fit a head")
+        return matrix
+
+    rendering = renderer.render(vertices, face_camera(fov=fov), pose=estimate.pose, appearance=appearance,
+                                frame=onto_face)
+    return rendering, estimate
