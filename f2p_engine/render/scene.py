@@ -15,6 +15,7 @@ import numpy as np
 
 from f2p_engine.headmodel.schema import EYE_COLOURS, EYEBROWS, SKINS
 from f2p_engine.recipe import Recipe
+from f2p_engine.render.palette import BROW_ALBEDO
 
 #: Point the head rotates about (dm): between the ears, a little behind the eyes.
 PIVOT = np.array([0.0, 7.0, 0.4])
@@ -131,7 +132,7 @@ class Appearance:
     gaze_yaw: float = 0.0
     gaze_pitch: float = 0.0
     tone: float = 1.0
-    brow_colour: tuple[float, float, float] = (0.05, 0.035, 0.025)
+    brow_colour: tuple[float, float, float] = BROW_ALBEDO
     brow_thickness: float = 1.0
 
     def __post_init__(self) -> None:
