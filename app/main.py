@@ -59,7 +59,7 @@ def wait_until(app: QApplication, done: Callable[[], bool], timeout_s: float) ->
 
 def take_screenshot(app: QApplication, window, out: Path) -> None:
     """Show `window`, wait for its first GL frame and the photo pipeline, and save it as PNG."""
-    from app.window import save_png
+    from app.document import save_png
 
     frames: list[float] = []
     window.head_view.canvas.frame_drawn.connect(frames.append)
@@ -77,8 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     app = create_application()
 
+    from app.document import default_autosave_path
     from app.settings import StudioSettings
-    from app.window import StudioWindow, default_autosave_path
+    from app.window import StudioWindow
 
     if args.screenshot is not None:
         with tempfile.TemporaryDirectory() as scratch:
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.state.models.preload()  # the first photo should not wait for the models
     if args.file is not None:
         window.guarded(lambda: window.open_file(args.file))
-    elif not window.restore_autosave():
+    elif not window.document.restore_autosave():
         window.say(f"ready in {time.perf_counter() - started:.1f} s")
     return app.exec()
 

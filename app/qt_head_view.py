@@ -7,43 +7,53 @@ The view is pyqtgraph's GL view on a QOpenGLWindow in a window container, not th
 `GLViewWidget`: a QOpenGLWidget makes Qt compose the *whole* top-level window through GL on every
 frame (all of the 1520x920 window textured and blended in software GL under Xvfb); a native GL
 child window redraws only itself. A window container grabs as an empty rectangle, so
-`QtHeadView.paint_into` draws the GL frame into grabs of the window. Normals come from trimesh (vectorised, ~1 ms);
-pyqtgraph's own per-vertex loop would take tens of milliseconds per frame.
+`QtHeadView.paint_into` draws the GL frame into grabs of the window. Normals come from the engine
+(`render.renderer.VertexNormals`, the renderer's own); pyqtgraph's per-vertex loop would take tens
+of milliseconds per frame.
 
-Winding: hm08 triangles are counter-clockwise seen from outside, so trimesh's normals point
-outwards. pyqtgraph's built-in "shaded" shader lights normals that point *away* from the camera
-(its light vector is (1, -1, -1) in eye space), which renders an outward-facing head almost
-black; the head therefore uses its own shader below, written for outward eye-space normals.
+The look comes from the engine's palette (`render.palette`), as in the dataset renderer: skin and
+lips of the chosen skin, eyebrows of the chosen style (the renderer's eyebrow band and its
+coordinates), and eyeballs with sclera, iris in the chosen colour and pupil, drawn per pixel from
+the eyeball's model-space normal. Per vertex the colour attribute carries (lip weight, along-brow,
+across-brow, fade); eyeball vertices carry a lip weight of -1. pyqtgraph's built-in "shaded" shader
+lights normals that point *away* from the camera, so the head uses its own shader, written for
+the outward normals of hm08's counter-clockwise triangles.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Literal
 
 import numpy as np
 import pyqtgraph.opengl as gl
-import trimesh
 from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap, QSurfaceFormat, QVector3D
 from PySide6.QtOpenGL import QOpenGLWindow
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.state import StudioState
 from f2p_engine.errors import F2PError
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.recipe import Recipe
+from f2p_engine.render import palette
+from f2p_engine.render.regions import region_map
+from f2p_engine.render.renderer import VertexNormals
+from f2p_engine.render.scene import VIEW_YAW, View, appearance_of
 
-View = Literal["front", "three-quarter", "side"]
-#: Camera azimuth per view, degrees. The head is shown Z up (pyqtgraph's convention) facing -Y.
-VIEW_AZIMUTH: dict[View, float] = {"front": -90.0, "three-quarter": -55.0, "side": 0.0}
+#: Camera azimuth of the front view, degrees: the head is shown Z up (pyqtgraph's convention) facing -Y.
+_FRONT_AZIMUTH = -90.0
+#: Camera azimuth per engine view: the engine's yaw turns the head, here the camera orbits the other way.
+VIEW_AZIMUTH: dict[View, float] = {view: _FRONT_AZIMUTH + yaw for view, yaw in VIEW_YAW.items()}
 _CAMERA_DISTANCE = 4.0
-#: The camera aims this far (dm) below the eyes, and re-aims when that point moves more than this.
+#: The camera aims at the middle of the head (so turned views keep the back of the head in view),
+#: this far (dm) below the eyes, and re-aims when that point moves more than `_REAIM_DISTANCE`.
 _AIM_BELOW_EYES = 0.35
 _REAIM_DISTANCE = 0.15
+#: How far the old head fades towards the background while a photo is analysed.
+_BUSY_DIM = 0.35
 _BACKGROUND = (46, 48, 54)
 #: The bust ends in a jagged cut through the shoulders' quads (teeth up to ~0.25 dm): it is drawn in
 #: the background colour up to `_FADE_START` above its lowest point, then fades in over
@@ -51,46 +61,70 @@ _BACKGROUND = (46, 48, 54)
 _FADE_START = 0.25
 _FADE_HEIGHT = 0.8
 
-# Display colours only (the recipe stores material names; MakeHuman has the real textures).
-_SKIN_RGB = {"caucasian": (0.93, 0.76, 0.66), "african": (0.52, 0.36, 0.27), "asian": (0.90, 0.75, 0.60)}
-_EYE_RGB = {"brown": (0.36, 0.22, 0.12), "brownlight": (0.55, 0.38, 0.20), "green": (0.30, 0.48, 0.28),
-            "blue": (0.30, 0.45, 0.70), "lightblue": (0.50, 0.66, 0.85), "deepblue": (0.15, 0.25, 0.55)}
-
-_HEAD_SHADER = shaders.ShaderProgram("f2p_head", [
-    shaders.VertexShader("""
-        uniform mat4 u_mvp;
-        uniform mat3 u_normal;
-        attribute vec4 a_position;
-        attribute vec3 a_normal;
-        attribute vec4 a_color;
-        varying vec4 v_color;
-        varying vec3 v_normal;
-        void main() {
-            v_normal = normalize(u_normal * a_normal);
-            v_color = a_color;
-            gl_Position = u_mvp * a_position;
-        }
-    """),
-    shaders.FragmentShader("""
-        #ifdef GL_ES
-        precision mediump float;
-        #endif
-        uniform float u_background[3];  // pyqtgraph loads extra uniforms as float arrays
-        varying vec4 v_color;
-        varying vec3 v_normal;
-        void main() {
-            vec3 n = normalize(v_normal);
-            // Eye space: the camera looks down -z, so surfaces facing it have n.z > 0.
-            float key = max(dot(n, normalize(vec3(-0.45, 0.55, 0.75))), 0.0);
-            float fill = max(dot(n, normalize(vec3(0.7, -0.1, 0.6))), 0.0);
-            float rim = pow(1.0 - max(n.z, 0.0), 3.0);
-            vec3 rgb = v_color.rgb * (0.22 + 0.70 * key + 0.28 * fill) + vec3(0.10) * rim;
-            // Alpha is not transparency here: it is how far the bust has faded into the background.
-            vec3 background = vec3(u_background[0], u_background[1], u_background[2]);
-            gl_FragColor = vec4(mix(background, min(rgb, vec3(1.0)), v_color.a), 1.0);
-        }
-    """),
-], uniforms={"u_background": [c / 255 for c in _BACKGROUND]})
+def _head_shader() -> shaders.ShaderProgram:
+    """A fresh program per view: the palette uniforms belong to one view's head."""
+    return shaders.ShaderProgram("f2p_head", [
+        shaders.VertexShader("""
+            uniform mat4 u_mvp;
+            uniform mat3 u_normal;
+            attribute vec4 a_position;
+            attribute vec3 a_normal;
+            attribute vec4 a_color;  // lip weight (-1: eyeball), along-brow, across-brow, fade
+            varying vec4 v_paint;
+            varying vec3 v_normal;
+            varying vec3 v_model_normal;
+            void main() {
+                v_normal = normalize(u_normal * a_normal);
+                v_model_normal = a_normal;
+                v_paint = a_color;
+                gl_Position = u_mvp * a_position;
+            }
+        """),
+        shaders.FragmentShader("""
+            #ifdef GL_ES
+            precision mediump float;
+            #endif
+            // pyqtgraph loads extra uniforms as float arrays.
+            uniform float u_background[3];
+            uniform float u_skin[3];
+            uniform float u_lip[3];
+            uniform float u_brow[3];
+            uniform float u_iris[3];
+            uniform float u_sclera[3];
+            uniform float u_pupil[3];
+            uniform float u_shape[4];  // iris sine, pupil sine, brow thickness, dim
+            varying vec4 v_paint;
+            varying vec3 v_normal;
+            varying vec3 v_model_normal;
+            vec3 rgb(float c[3]) { return vec3(c[0], c[1], c[2]); }
+            void main() {
+                vec3 albedo;
+                if (v_paint.x < -0.5) {
+                    // Eyeball: sclera, iris and pupil around the gaze axis (+z of the head).
+                    vec3 d = normalize(v_model_normal);
+                    float radius = sqrt(max(0.0, 1.0 - d.z * d.z));
+                    albedo = rgb(u_sclera);
+                    if (d.z > 0.0 && radius < u_shape[0])
+                        albedo = mix(rgb(u_iris), rgb(u_iris) * 0.4, smoothstep(u_shape[0] - 0.1, u_shape[0], radius));
+                    if (d.z > 0.0 && radius < u_shape[1]) albedo = rgb(u_pupil);
+                } else {
+                    albedo = mix(rgb(u_skin), rgb(u_lip), v_paint.x);
+                    float across = 1.0 - smoothstep(0.6, 1.0, abs(v_paint.z) / u_shape[2]);
+                    float ends = smoothstep(0.0, 0.08, v_paint.y) * (1.0 - smoothstep(0.85, 1.0, v_paint.y));
+                    albedo = mix(albedo, rgb(u_brow), across * ends);
+                }
+                vec3 n = normalize(v_normal);
+                // Eye space: the camera looks down -z, so surfaces facing it have n.z > 0.
+                float key = max(dot(n, normalize(vec3(-0.45, 0.55, 0.75))), 0.0);
+                float fill = max(dot(n, normalize(vec3(0.7, -0.1, 0.6))), 0.0);
+                float rim = pow(1.0 - max(n.z, 0.0), 3.0);
+                vec3 lit = sqrt(min(albedo * (0.30 + 0.85 * key + 0.30 * fill), vec3(1.0))) + vec3(0.08) * rim;
+                // Alpha is not transparency here: it is how far the bust has faded into the background.
+                gl_FragColor = vec4(mix(rgb(u_background), min(lit, vec3(1.0)), v_paint.w * u_shape[3]), 1.0);
+            }
+        """),
+    ], uniforms={"u_background": [c / 255 for c in _BACKGROUND], "u_sclera": list(palette.SCLERA_ALBEDO),
+                 "u_pupil": list(palette.PUPIL_ALBEDO), "u_shape": [palette.IRIS_SINE, palette.PUPIL_SINE, 1.0, 1.0]})
 
 
 class _HeadMeshData(gl.MeshData):
@@ -160,20 +194,32 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
 
 
 class QtHeadView(QWidget):
-    """The head preview with view buttons and a wireframe toggle; follows `state.mesh_changed`."""
+    """The head preview with view buttons, wireframe and overlay toggles and a banner (analysing, or
+    the default head after a failed photo); follows `state.mesh_changed`."""
 
     def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self._topology = head_mesh(state.head_model.asset)
+        asset = state.head_model.asset
+        self._topology = head_mesh(asset)
         self.canvas = _Canvas()
         self.canvas.setBackgroundColor(_BACKGROUND)
         self.container = QWidget.createWindowContainer(self.canvas, self)
         self.container.setMinimumSize(320, 320)
         self._meshdata = _HeadMeshData(self._topology.triangles)
+        self._normals = VertexNormals(self._topology.triangles, len(self._topology.vertex_ids))
         self._eye_vertices = np.unique(self._topology.triangles[self._topology.part > 0])
-        self._fade = _bottom_fade(state.vertices[self._topology.vertex_ids])
-        self.item = gl.GLMeshItem(meshdata=self._meshdata, smooth=True, shader=_HEAD_SHADER,
+        self._head_vertices = np.unique(self._topology.triangles[self._topology.part == 0])
+        rest = asset.base_coords[self._topology.vertex_ids]
+        # Per-vertex paint (see the module docstring): fixed, only the palette uniforms change.
+        self._paint = np.empty((len(rest), 4), dtype=np.float32)
+        self._paint[:, 0] = region_map(asset).lips
+        self._paint[:, 1:3] = palette.brow_coordinates(rest)
+        self._paint[self._eye_vertices, 0] = -1.0
+        self._paint[:, 3] = _bottom_fade(state.vertices[self._topology.vertex_ids])
+        self._meshdata.setVertexColors(self._paint)
+        self.shader = _head_shader()
+        self.item = gl.GLMeshItem(meshdata=self._meshdata, smooth=True, shader=self.shader,
                                   glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
         # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
         self.item.rotate(90, 1, 0, 0)
@@ -181,6 +227,11 @@ class QtHeadView(QWidget):
         #: Milliseconds spent turning the last mesh into GL data (normals + upload preparation).
         self.update_ms = 0.0
 
+        self.banner = QLabel()
+        self.banner.setObjectName("head_banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #3a3f4b; color: #f0f0f0; padding: 4px; }")
+        self.banner.hide()
         self.view_buttons: dict[View, QPushButton] = {}
         buttons = QHBoxLayout()
         for view, shortcut in zip(VIEW_AZIMUTH, "123", strict=True):
@@ -193,16 +244,24 @@ class QtHeadView(QWidget):
         self.wireframe_button.setCheckable(True)
         self.wireframe_button.setToolTip("Show the mesh edges (W)")
         self.wireframe_button.toggled.connect(self.set_wireframe)
+        self.overlay_button = QPushButton("Overlay")
+        self.overlay_button.setCheckable(True)
+        self.overlay_button.setToolTip("Fit check: the head over the photo, at the photo's pose (O)")
         buttons.addStretch(1)
         buttons.addWidget(self.wireframe_button)
+        buttons.addWidget(self.overlay_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
         layout.addWidget(self.container, 1)
         layout.addLayout(buttons)
 
         state.mesh_changed.connect(self._show_vertices)
         state.recipe_changed.connect(self._update_colours)
-        self._colour_key: tuple[str, str] | None = None
+        state.busy_changed.connect(self._show_banner)
+        state.analysis_changed.connect(self._show_banner)
+        state.predicted_changed.connect(self._show_banner)
+        self._colour_key: tuple[str, str, str] | None = None
         self._update_colours(state.recipe)
         self._show_vertices(state.vertices)
         self.set_view("front")
@@ -210,31 +269,52 @@ class QtHeadView(QWidget):
     def _show_vertices(self, vertices: np.ndarray) -> None:
         start = time.perf_counter()
         positions = vertices[self._topology.vertex_ids]
-        triangles = self._topology.triangles
-        face_normals = trimesh.triangles.normals(positions[triangles])[0]
-        normals = trimesh.geometry.mean_vertex_normals(len(positions), triangles, face_normals)
-        self._meshdata.set_positions(positions, normals.astype(np.float32))
+        self._meshdata.set_positions(positions, self._normals(positions).astype(np.float32, copy=False))
         self.item.meshDataChanged()
         self._follow_face(positions)
         self.update_ms = (time.perf_counter() - start) * 1000
 
     def _update_colours(self, recipe: Recipe) -> None:
-        key = (recipe.choice("skin"), recipe.choice("eye_colour"))
+        """The palette of the recipe's skin, eye colour and eyebrow style (uniforms only)."""
+        key = (recipe.choice("skin"), recipe.choice("eye_colour"), recipe.choice("eyebrows"))
         if key == self._colour_key:
             return
         self._colour_key = key
-        skin = _SKIN_RGB[key[0].split("_")[1]]
-        colours = np.empty((len(self._topology.vertex_ids), 4), dtype=np.float32)
-        colours[:, :3] = skin
-        colours[self._eye_vertices, :3] = _EYE_RGB[key[1]]
-        colours[:, 3] = self._fade
-        self._meshdata.setVertexColors(colours)
-        self.item.meshDataChanged()
+        look = appearance_of(recipe)
+        skin = np.asarray(palette.SKIN_ALBEDO[look.skin])
+        self.shader.setUniformData("u_skin", list(skin))
+        self.shader.setUniformData("u_lip", list(skin * np.asarray(palette.LIP_TINT)))
+        self.shader.setUniformData("u_brow", list(look.brow_colour))
+        self.shader.setUniformData("u_iris", list(palette.IRIS_ALBEDO[look.eye_colour]))
+        self._set_shape(thickness=look.brow_thickness)
+
+    def _set_shape(self, *, thickness: float | None = None, dim: float | None = None) -> None:
+        shape = list(self.shader.uniformData["u_shape"])
+        shape[2] = shape[2] if thickness is None else thickness
+        shape[3] = shape[3] if dim is None else dim
+        self.shader.setUniformData("u_shape", shape)
+        self.canvas.update()
+
+    def _show_banner(self, *_: object) -> None:
+        """While a photo is analysed: its stage over a dimmed head. After a photo without a usable face:
+        says the head is the default one."""
+        busy, analysis = self.state.busy, self.state.analysis
+        failed = analysis is not None and analysis.landmarks is None and self.state.predicted is None
+        if busy:
+            name = self.state.photo.name if self.state.photo else "photo"
+            self.banner.setText(f"Analysing {name}: {busy}…")
+        elif failed:
+            self.banner.setText(f"Default head: {analysis.note or 'no face found'}")
+        self.banner.setVisible(bool(busy) or failed)
+        self._set_shape(dim=_BUSY_DIM if busy else 1.0)
 
     def _follow_face(self, positions: np.ndarray) -> None:
-        """Aim the camera a little below the eyes; only big moves (age, a new recipe) re-aim it,
-        so dragging an eye slider does not shake the view."""
-        x, y, z = positions[self._eye_vertices].mean(axis=0) - (0.0, _AIM_BELOW_EYES, 0.0)
+        """Aim the camera at the middle of the head, a little below the eyes; only big moves (age, a new
+        recipe) re-aim it, so dragging an eye slider does not shake the view."""
+        head = positions[self._head_vertices]
+        middle = (head.min(axis=0) + head.max(axis=0)) / 2
+        x, z = middle[0], middle[2]
+        y = positions[self._eye_vertices, 1].mean() - _AIM_BELOW_EYES
         target = QVector3D(float(x), float(-z), float(y))  # the item's rotation maps (x, y, z) to (x, -z, y)
         if (target - self.canvas.opts["center"]).length() > _REAIM_DISTANCE:
             self.canvas.setCameraPosition(pos=target)

@@ -45,9 +45,15 @@ class PhotoAnalysis:
 
     landmarks: np.ndarray | None = field(default=None, repr=False)
     aligned: np.ndarray | None = field(default=None, repr=False)
+    #: (68, 2) float landmarks in `aligned` pixels.
+    aligned_landmarks: np.ndarray | None = field(default=None, repr=False)
     stylised: np.ndarray | None = field(default=None, repr=False)
     crops: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    #: Shown where an image is missing, or beside the images (e.g. "3 faces found").
+    #: Every face found, largest first: (x0, y0, x1, y1) boxes in source-photo pixels.
+    faces: tuple[tuple[float, float, float, float], ...] = ()
+    #: Which of `faces` was analysed.
+    face: int = 0
+    #: Shown beside the images: "face 2 of 3", or why there are none ("no face found...").
     note: str = ""
     #: Stage -> seconds.
     timings: dict[str, float] = field(default_factory=dict)
@@ -64,6 +70,10 @@ class Models:
         self._load = load or _load_shipped
         self._lock = threading.Lock()
         self._predictor: Predictor | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._predictor is not None
 
     def get(self) -> Predictor:
         with self._lock:
@@ -104,6 +114,8 @@ class StudioState:
     live_frame_changed = Signal(object)
     #: The document's path or its unsaved-changes flag changed.
     document_changed = Signal()
+    #: The photo pipeline started a stage (its name) or finished (None).
+    busy_changed = Signal(object)
 
     def __init__(self, head_model: HeadModel | None = None, *,
                  load_predictor: Callable[[], Predictor] | None = None) -> None:
@@ -120,6 +132,8 @@ class StudioState:
         self.live_frame: Photo | None = None
         self.path: Path | None = None
         self.dirty = False
+        #: What the photo pipeline is doing ("finding the face", "predicting"...), None when idle.
+        self.busy: str | None = None
         #: Milliseconds the last mesh evaluation took.
         self.mesh_ms = 0.0
         self.vertices = self._evaluate(self.recipe)
@@ -175,6 +189,11 @@ class StudioState:
             return
         self.analysis = analysis
         self.analysis_changed.emit(analysis)
+
+    def set_busy(self, stage: str | None) -> None:
+        if stage != self.busy:
+            self.busy = stage
+            self.busy_changed.emit(stage)
 
     def set_live_frame(self, frame: Photo | None) -> None:
         if frame is self.live_frame:
