@@ -1,4 +1,4 @@
-"""`f2p-studio [FILE] [--screenshot OUT.png]`: start the desktop app.
+"""`f2p-studio [FILE] [--overlay] [--screenshot OUT.png]`: start the desktop app.
 
 FILE is a photo or a recipe (.mhm / f2p .json). With --screenshot the window is rendered to
 OUT.png once the head is drawn and the photo pipeline has finished, and the program exits
@@ -41,6 +41,8 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="f2p-studio", description="Photo of a face to a MakeHuman character.")
     parser.add_argument("file", nargs="?", type=Path, help="a photo, or a recipe (.mhm or f2p .json), to open")
+    parser.add_argument("--overlay", action="store_true",
+                        help="start in the fit check: the head over the photo, at the photo's pose")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
                         help="render the window to OUT.png once everything is shown, then exit")
     return parser
@@ -85,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as scratch:
             settings = StudioSettings(QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
             window = StudioWindow(settings=settings, autosave_path=None)
+            window.show_overlay(args.overlay)
             try:
                 if args.file is not None:
                     window.open_file(args.file)
@@ -100,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.excepthook = lambda kind, exc, tb: window.report(exc)
     window.show()
     window.state.models.preload()  # the first photo should not wait for the models
+    window.show_overlay(args.overlay)
     if args.file is not None:
         window.guarded(lambda: window.open_file(args.file))
     elif not window.document.restore_autosave():

@@ -14,7 +14,7 @@ of milliseconds per frame.
 The look comes from the engine's palette (`render.palette`), as in the dataset renderer: skin and
 lips of the chosen skin, eyebrows of the chosen style (the renderer's eyebrow band and its
 coordinates), and eyeballs with sclera, iris in the chosen colour and pupil, drawn per pixel from
-the eyeball's model-space normal. Per vertex the colour attribute carries (lip weight, along-brow,
+the direction from the eyeball's centre. Per vertex the colour attribute carries (lip weight, along-brow,
 across-brow, fade); eyeball vertices carry a lip weight of -1. pyqtgraph's built-in "shaded" shader
 lights normals that point *away* from the camera, so the head uses its own shader, written for
 the outward normals of hm08's counter-clockwise triangles.
@@ -72,10 +72,10 @@ def _head_shader() -> shaders.ShaderProgram:
             attribute vec4 a_color;  // lip weight (-1: eyeball), along-brow, across-brow, fade
             varying vec4 v_paint;
             varying vec3 v_normal;
-            varying vec3 v_model_normal;
+            varying vec3 v_model;
             void main() {
                 v_normal = normalize(u_normal * a_normal);
-                v_model_normal = a_normal;
+                v_model = a_position.xyz;
                 v_paint = a_color;
                 gl_Position = u_mvp * a_position;
             }
@@ -93,15 +93,19 @@ def _head_shader() -> shaders.ShaderProgram:
             uniform float u_sclera[3];
             uniform float u_pupil[3];
             uniform float u_shape[4];  // iris sine, pupil sine, brow thickness, dim
+            uniform float u_eyes[6];  // eyeball centres (model frame): left (+x), right
             varying vec4 v_paint;
             varying vec3 v_normal;
-            varying vec3 v_model_normal;
+            varying vec3 v_model;
             vec3 rgb(float c[3]) { return vec3(c[0], c[1], c[2]); }
             void main() {
                 vec3 albedo;
                 if (v_paint.x < -0.5) {
-                    // Eyeball: sclera, iris and pupil around the gaze axis (+z of the head).
-                    vec3 d = normalize(v_model_normal);
+                    // Eyeball: sclera, iris and pupil around the gaze axis (+z of the head), from the
+                    // direction of the point from its eyeball's centre (exact per pixel, unlike normals).
+                    vec3 centre = v_model.x > 0.0 ? vec3(u_eyes[0], u_eyes[1], u_eyes[2])
+                                                  : vec3(u_eyes[3], u_eyes[4], u_eyes[5]);
+                    vec3 d = normalize(v_model - centre);
                     float radius = sqrt(max(0.0, 1.0 - d.z * d.z));
                     albedo = rgb(u_sclera);
                     if (d.z > 0.0 && radius < u_shape[0])
@@ -124,7 +128,8 @@ def _head_shader() -> shaders.ShaderProgram:
             }
         """),
     ], uniforms={"u_background": [c / 255 for c in _BACKGROUND], "u_sclera": list(palette.SCLERA_ALBEDO),
-                 "u_pupil": list(palette.PUPIL_ALBEDO), "u_shape": [palette.IRIS_SINE, palette.PUPIL_SINE, 1.0, 1.0]})
+                 "u_pupil": list(palette.PUPIL_ALBEDO), "u_shape": [palette.IRIS_SINE, palette.PUPIL_SINE, 1.0, 1.0],
+                     "u_eyes": [0.0] * 6})
 
 
 class _HeadMeshData(gl.MeshData):
@@ -209,6 +214,7 @@ class QtHeadView(QWidget):
         self._meshdata = _HeadMeshData(self._topology.triangles)
         self._normals = VertexNormals(self._topology.triangles, len(self._topology.vertex_ids))
         self._eye_vertices = np.unique(self._topology.triangles[self._topology.part > 0])
+        self._eyeballs = [np.unique(self._topology.triangles[self._topology.part == p]) for p in (1, 2)]
         self._head_vertices = np.unique(self._topology.triangles[self._topology.part == 0])
         rest = asset.base_coords[self._topology.vertex_ids]
         # Per-vertex paint (see the module docstring): fixed, only the palette uniforms change.
@@ -270,6 +276,8 @@ class QtHeadView(QWidget):
         start = time.perf_counter()
         positions = vertices[self._topology.vertex_ids]
         self._meshdata.set_positions(positions, self._normals(positions).astype(np.float32, copy=False))
+        centres = [float(c) for ids in self._eyeballs for c in positions[ids].mean(axis=0)]
+        self.shader.setUniformData("u_eyes", centres)
         self.item.meshDataChanged()
         self._follow_face(positions)
         self.update_ms = (time.perf_counter() - start) * 1000
