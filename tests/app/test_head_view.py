@@ -151,4 +151,6 @@ def test_turned_views_keep_the_whole_head_in_view(make_window, qtbot, view):
     top = np.nonzero(diff.any(axis=1))[0].min()
     head = diff[top: top + (diff.shape[0] - top) // 2]  # the head, above the shoulders (which may be cut)
     columns = np.nonzero(head.any(axis=0))[0]
-    assert columns.min() > 5 and columns.max() < diff.shape[1] - 6  # neither the face nor the skull is cut
+    # Neither the face nor the skull is cut.
+    assert columns.min() > 5
+    assert columns.max() < diff.shape[1] - 6
