@@ -113,6 +113,7 @@ class SliderRow(QWidget):
         self.label.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
         #: The value differs from the prediction (or the default when nothing was predicted).
         self.edited = False
+        self._shown: tuple[float, float] | None = None  # (value, reference) last pushed into the widgets
         self.slider = MarkedSlider()
         self.slider.setToolTip(param.name)
         self.spin = QDoubleSpinBox()
@@ -151,8 +152,9 @@ class SliderRow(QWidget):
     def show_value(self, value: float, reference: float) -> None:
         """Push the recipe's value into the widgets without echoing it back as an edit; mark the row
         edited when it differs from `reference`. A non-finite value is not shown (see `unshowable`)."""
-        if not math.isfinite(value):
-            return
+        if not math.isfinite(value) or (value, reference) == self._shown:
+            return  # a drag changes one or two rows: the other hundred need nothing
+        self._shown = (value, reference)
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
             if not self.slider.isSliderDown():
                 self.slider.setValue(self.to_step(value))
