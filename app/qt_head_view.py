@@ -14,14 +14,17 @@ of milliseconds per frame.
 The look comes from the engine's palette (`render.palette`), as in the dataset renderer: skin and
 lips of the chosen skin, eyebrows of the chosen style (the renderer's eyebrow band and its
 coordinates), and eyeballs with sclera, iris in the chosen colour and pupil, drawn per pixel from
-the direction from the eyeball's centre. Per vertex the colour attribute carries (lip weight, along-brow,
-across-brow, fade); eyeball vertices carry a lip weight of -1. pyqtgraph's built-in "shaded" shader
+the direction from the eyeball's centre. As in the renderer, skin is lit per vertex and only the
+eyebrow hair and the eyeballs are shaded per pixel, by two programs (software GL pays for every
+instruction of a fragment shader on every pixel). Per vertex the skin's colour attribute carries
+(lip weight, along-brow, across-brow, fade). pyqtgraph's built-in "shaded" shader
 lights normals that point *away* from the camera, so the head uses its own shader, written for
 the outward normals of hm08's counter-clockwise triangles.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -30,7 +33,7 @@ from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QSurfaceFormat, QVector3D
+from PySide6.QtGui import QImage, QOffscreenSurface, QOpenGLContext, QPainter, QPixmap, QSurfaceFormat, QVector3D
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -61,22 +64,49 @@ _BACKGROUND = (46, 48, 54)
 _FADE_START = 0.25
 _FADE_HEIGHT = 0.8
 
-def _head_shader() -> shaders.ShaderProgram:
-    """A fresh program per view: the palette uniforms belong to one view's head."""
-    return shaders.ShaderProgram("f2p_head", [
+# The lighting of the preview (eye space: the camera looks down -z): key, fill and rim, in GLSL.
+_LIGHTING = """
+    vec3 lighting(vec3 n) {  // (diffuse factor, rim, 0)
+        float key = max(dot(n, normalize(vec3(-0.45, 0.55, 0.75))), 0.0);
+        float fill = max(dot(n, normalize(vec3(0.7, -0.1, 0.6))), 0.0);
+        return vec3(0.30 + 0.85 * key + 0.30 * fill, 0.08 * pow(1.0 - max(n.z, 0.0), 3.0), 0.0);
+    }
+    vec3 rgb(float c[3]) { return vec3(c[0], c[1], c[2]); }
+"""
+# Output: gamma 2 as the renderer; alpha is not transparency but how far the bust fades into the background.
+_OUTPUT = """
+    vec4 shade(vec3 albedo, vec3 light, float fade) {
+        vec3 lit = min(sqrt(min(albedo * light.x, vec3(1.0))) + vec3(light.y), vec3(1.0));
+        return vec4(mix(rgb(u_background), lit, fade * u_shape[3]), 1.0);
+    }
+"""
+_UNIFORMS = """
+    // pyqtgraph loads extra uniforms as float arrays.
+    uniform float u_background[3];
+    uniform float u_shape[4];  // iris sine, pupil sine, brow thickness, dim
+"""
+
+
+def _skin_shader() -> shaders.ShaderProgram:
+    """Skin and lips lit per vertex (llvmpipe pays per pixel for every instruction), eyebrow hair per pixel.
+    A fresh program per view: the palette uniforms belong to one view's head."""
+    return shaders.ShaderProgram("f2p_skin", [
         shaders.VertexShader("""
             uniform mat4 u_mvp;
             uniform mat3 u_normal;
+            uniform float u_skin[3];
+            uniform float u_lip[3];
             attribute vec4 a_position;
             attribute vec3 a_normal;
-            attribute vec4 a_color;  // lip weight (-1: eyeball), along-brow, across-brow, fade
-            varying vec4 v_paint;
-            varying vec3 v_normal;
-            varying vec3 v_model;
+            attribute vec4 a_color;  // lip weight, along-brow, across-brow, fade
+            varying vec3 v_albedo;
+            varying vec3 v_light;
+            varying vec3 v_paint;
+        """ + _LIGHTING + """
             void main() {
-                v_normal = normalize(u_normal * a_normal);
-                v_model = a_position.xyz;
-                v_paint = a_color;
+                v_light = lighting(normalize(u_normal * a_normal));
+                v_albedo = mix(rgb(u_skin), rgb(u_lip), a_color.x);
+                v_paint = a_color.yzw;
                 gl_Position = u_mvp * a_position;
             }
         """),
@@ -84,52 +114,66 @@ def _head_shader() -> shaders.ShaderProgram:
             #ifdef GL_ES
             precision mediump float;
             #endif
-            // pyqtgraph loads extra uniforms as float arrays.
-            uniform float u_background[3];
-            uniform float u_skin[3];
-            uniform float u_lip[3];
             uniform float u_brow[3];
+        """ + _UNIFORMS + """
+            varying vec3 v_albedo;
+            varying vec3 v_light;
+            varying vec3 v_paint;
+            vec3 rgb(float c[3]) { return vec3(c[0], c[1], c[2]); }
+        """ + _OUTPUT + """
+            void main() {
+                float across = 1.0 - smoothstep(0.6, 1.0, abs(v_paint.y) / u_shape[2]);
+                float ends = smoothstep(0.0, 0.08, v_paint.x) * (1.0 - smoothstep(0.85, 1.0, v_paint.x));
+                gl_FragColor = shade(mix(v_albedo, rgb(u_brow), across * ends), v_light, v_paint.z);
+            }
+        """),
+    ], uniforms={"u_background": [c / 255 for c in _BACKGROUND], "u_shape": [0.0, 0.0, 1.0, 1.0]})
+
+
+def _eye_shader() -> shaders.ShaderProgram:
+    """Eyeballs per pixel: sclera, iris and pupil around the gaze axis (+z of the head), from the direction
+    of the point from its eyeball's centre (exact per pixel, unlike interpolated normals)."""
+    return shaders.ShaderProgram("f2p_eyes", [
+        shaders.VertexShader("""
+            uniform mat4 u_mvp;
+            uniform mat3 u_normal;
+            attribute vec4 a_position;
+            attribute vec3 a_normal;
+            varying vec3 v_normal;
+            varying vec3 v_model;
+            void main() {
+                v_normal = normalize(u_normal * a_normal);
+                v_model = a_position.xyz;
+                gl_Position = u_mvp * a_position;
+            }
+        """),
+        shaders.FragmentShader("""
+            #ifdef GL_ES
+            precision mediump float;
+            #endif
             uniform float u_iris[3];
             uniform float u_sclera[3];
             uniform float u_pupil[3];
-            uniform float u_shape[4];  // iris sine, pupil sine, brow thickness, dim
             uniform float u_eyes[6];  // eyeball centres (model frame): left (+x), right
-            varying vec4 v_paint;
+        """ + _UNIFORMS + """
             varying vec3 v_normal;
             varying vec3 v_model;
-            vec3 rgb(float c[3]) { return vec3(c[0], c[1], c[2]); }
+        """ + _LIGHTING + _OUTPUT + """
             void main() {
-                vec3 albedo;
-                if (v_paint.x < -0.5) {
-                    // Eyeball: sclera, iris and pupil around the gaze axis (+z of the head), from the
-                    // direction of the point from its eyeball's centre (exact per pixel, unlike normals).
-                    vec3 centre = v_model.x > 0.0 ? vec3(u_eyes[0], u_eyes[1], u_eyes[2])
-                                                  : vec3(u_eyes[3], u_eyes[4], u_eyes[5]);
-                    vec3 d = normalize(v_model - centre);
-                    float radius = sqrt(max(0.0, 1.0 - d.z * d.z));
-                    albedo = rgb(u_sclera);
-                    if (d.z > 0.0 && radius < u_shape[0])
-                        albedo = mix(rgb(u_iris), rgb(u_iris) * 0.4, smoothstep(u_shape[0] - 0.1, u_shape[0], radius));
-                    if (d.z > 0.0 && radius < u_shape[1]) albedo = rgb(u_pupil);
-                } else {
-                    albedo = mix(rgb(u_skin), rgb(u_lip), v_paint.x);
-                    float across = 1.0 - smoothstep(0.6, 1.0, abs(v_paint.z) / u_shape[2]);
-                    float ends = smoothstep(0.0, 0.08, v_paint.y) * (1.0 - smoothstep(0.85, 1.0, v_paint.y));
-                    albedo = mix(albedo, rgb(u_brow), across * ends);
-                }
-                vec3 n = normalize(v_normal);
-                // Eye space: the camera looks down -z, so surfaces facing it have n.z > 0.
-                float key = max(dot(n, normalize(vec3(-0.45, 0.55, 0.75))), 0.0);
-                float fill = max(dot(n, normalize(vec3(0.7, -0.1, 0.6))), 0.0);
-                float rim = pow(1.0 - max(n.z, 0.0), 3.0);
-                vec3 lit = sqrt(min(albedo * (0.30 + 0.85 * key + 0.30 * fill), vec3(1.0))) + vec3(0.08) * rim;
-                // Alpha is not transparency here: it is how far the bust has faded into the background.
-                gl_FragColor = vec4(mix(rgb(u_background), min(lit, vec3(1.0)), v_paint.w * u_shape[3]), 1.0);
+                vec3 centre = v_model.x > 0.0 ? vec3(u_eyes[0], u_eyes[1], u_eyes[2])
+                                              : vec3(u_eyes[3], u_eyes[4], u_eyes[5]);
+                vec3 d = normalize(v_model - centre);
+                float radius = sqrt(max(0.0, 1.0 - d.z * d.z));
+                vec3 albedo = rgb(u_sclera);
+                if (d.z > 0.0 && radius < u_shape[0])
+                    albedo = mix(rgb(u_iris), rgb(u_iris) * 0.4, smoothstep(u_shape[0] - 0.1, u_shape[0], radius));
+                if (d.z > 0.0 && radius < u_shape[1]) albedo = rgb(u_pupil);
+                gl_FragColor = shade(albedo, lighting(normalize(v_normal)), 1.0);
             }
         """),
     ], uniforms={"u_background": [c / 255 for c in _BACKGROUND], "u_sclera": list(palette.SCLERA_ALBEDO),
-                 "u_pupil": list(palette.PUPIL_ALBEDO), "u_shape": [palette.IRIS_SINE, palette.PUPIL_SINE, 1.0, 1.0],
-                     "u_eyes": [0.0] * 6})
+                 "u_pupil": list(palette.PUPIL_ALBEDO), "u_eyes": [0.0] * 6,
+                 "u_shape": [palette.IRIS_SINE, palette.PUPIL_SINE, 1.0, 1.0]})
 
 
 class _HeadMeshData(gl.MeshData):
@@ -149,11 +193,26 @@ class _HeadMeshData(gl.MeshData):
 
 
 def surface_format() -> QSurfaceFormat:
-    """The 3D view's GL surface: a 24-bit depth buffer, and 4x multisampling where the driver has it."""
+    """The 3D view's GL surface: a 24-bit depth buffer, and 4x multisampling on hardware GL (software GL,
+    Mesa's llvmpipe, shades every sample: a drag step took 224 ms instead of 111 ms with it)."""
     surface = QSurfaceFormat.defaultFormat()
     surface.setDepthBufferSize(24)
-    surface.setSamples(4)
+    surface.setSamples(0 if software_gl() else 4)
     return surface
+
+
+@functools.cache
+def software_gl() -> bool:
+    """Whether the platform's OpenGL is a software rasteriser (asked once, of a throwaway context)."""
+    context, surface = QOpenGLContext(), QOffscreenSurface()
+    surface.create()
+    if not context.create() or not context.makeCurrent(surface):
+        return True
+    try:
+        renderer = (GL.glGetString(GL.GL_RENDERER) or b"").lower()
+    finally:
+        context.doneCurrent()
+    return any(name in renderer for name in (b"llvmpipe", b"softpipe", b"swrast", b"software"))
 
 
 class _Canvas(GLViewMixin, QOpenGLWindow):
@@ -211,25 +270,30 @@ class QtHeadView(QWidget):
         self.canvas.setBackgroundColor(_BACKGROUND)
         self.container = QWidget.createWindowContainer(self.canvas, self)
         self.container.setMinimumSize(320, 320)
-        self._meshdata = _HeadMeshData(self._topology.triangles)
-        self._normals = VertexNormals(self._topology.triangles, len(self._topology.vertex_ids))
-        self._eye_vertices = np.unique(self._topology.triangles[self._topology.part > 0])
-        self._eyeballs = [np.unique(self._topology.triangles[self._topology.part == p]) for p in (1, 2)]
-        self._head_vertices = np.unique(self._topology.triangles[self._topology.part == 0])
+        triangles, part = self._topology.triangles, self._topology.part
+        # Two items over the same vertices, as the renderer's programs: skin (with the eyebrows) and eyeballs.
+        self._meshdata = _HeadMeshData(triangles[part == 0])
+        self._eye_meshdata = _HeadMeshData(triangles[part > 0])
+        self._normals = VertexNormals(triangles, len(self._topology.vertex_ids))
+        self._eye_vertices = np.unique(triangles[part > 0])
+        self._eyeballs = [np.unique(triangles[part == p]) for p in (1, 2)]
+        self._head_vertices = np.unique(triangles[part == 0])
         rest = asset.base_coords[self._topology.vertex_ids]
         # Per-vertex paint (see the module docstring): fixed, only the palette uniforms change.
-        self._paint = np.empty((len(rest), 4), dtype=np.float32)
-        self._paint[:, 0] = region_map(asset).lips
-        self._paint[:, 1:3] = palette.brow_coordinates(rest)
-        self._paint[self._eye_vertices, 0] = -1.0
-        self._paint[:, 3] = _bottom_fade(state.vertices[self._topology.vertex_ids])
-        self._meshdata.setVertexColors(self._paint)
-        self.shader = _head_shader()
+        paint = np.empty((len(rest), 4), dtype=np.float32)
+        paint[:, 0] = region_map(asset).lips
+        paint[:, 1:3] = palette.brow_coordinates(rest)
+        paint[:, 3] = _bottom_fade(state.vertices[self._topology.vertex_ids])
+        self._meshdata.setVertexColors(paint)
+        self.shader, self.eye_shader = _skin_shader(), _eye_shader()
         self.item = gl.GLMeshItem(meshdata=self._meshdata, smooth=True, shader=self.shader,
                                   glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
-        # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
-        self.item.rotate(90, 1, 0, 0)
-        self.canvas.addItem(self.item)
+        self.eye_item = gl.GLMeshItem(meshdata=self._eye_meshdata, smooth=True, shader=self.eye_shader,
+                                      glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
+        for item in (self.item, self.eye_item):
+            # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
+            item.rotate(90, 1, 0, 0)
+            self.canvas.addItem(item)
         #: Milliseconds spent turning the last mesh into GL data (normals + upload preparation).
         self.update_ms = 0.0
 
@@ -275,10 +339,13 @@ class QtHeadView(QWidget):
     def _show_vertices(self, vertices: np.ndarray) -> None:
         start = time.perf_counter()
         positions = vertices[self._topology.vertex_ids]
-        self._meshdata.set_positions(positions, self._normals(positions).astype(np.float32, copy=False))
+        normals = self._normals(positions).astype(np.float32, copy=False)
+        self._meshdata.set_positions(positions, normals)
+        self._eye_meshdata.set_positions(positions, normals)
         centres = [float(c) for ids in self._eyeballs for c in positions[ids].mean(axis=0)]
-        self.shader.setUniformData("u_eyes", centres)
+        self.eye_shader.setUniformData("u_eyes", centres)
         self.item.meshDataChanged()
+        self.eye_item.meshDataChanged()
         self._follow_face(positions)
         self.update_ms = (time.perf_counter() - start) * 1000
 
@@ -293,14 +360,15 @@ class QtHeadView(QWidget):
         self.shader.setUniformData("u_skin", list(skin))
         self.shader.setUniformData("u_lip", list(skin * np.asarray(palette.LIP_TINT)))
         self.shader.setUniformData("u_brow", list(look.brow_colour))
-        self.shader.setUniformData("u_iris", list(palette.IRIS_ALBEDO[look.eye_colour]))
+        self.eye_shader.setUniformData("u_iris", list(palette.IRIS_ALBEDO[look.eye_colour]))
         self._set_shape(thickness=look.brow_thickness)
 
     def _set_shape(self, *, thickness: float | None = None, dim: float | None = None) -> None:
-        shape = list(self.shader.uniformData["u_shape"])
-        shape[2] = shape[2] if thickness is None else thickness
-        shape[3] = shape[3] if dim is None else dim
-        self.shader.setUniformData("u_shape", shape)
+        for shader in (self.shader, self.eye_shader):
+            shape = list(shader.uniformData["u_shape"])
+            shape[2] = shape[2] if thickness is None else thickness
+            shape[3] = shape[3] if dim is None else dim
+            shader.setUniformData("u_shape", shape)
         self.canvas.update()
 
     def _show_banner(self, *_: object) -> None:
@@ -335,6 +403,7 @@ class QtHeadView(QWidget):
             self.wireframe_button.setChecked(on)  # re-enters through `toggled`
             return
         self.item.setMeshData(meshdata=self._meshdata, drawEdges=on)
+        self.eye_item.setMeshData(meshdata=self._eye_meshdata, drawEdges=on)
 
     def snapshot(self) -> QImage:
         """The current 3D view as an image (what the artist sees, at the widget's resolution)."""
