@@ -10,6 +10,7 @@ photo every face is outlined; `choose_face` predicts for another one.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,11 +55,13 @@ class CaptureController(QObject):
         self._started = 0.0
 
     # -- photos ------------------------------------------------------------------------------------
-    def open_photo_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open photo", self.window.document.last_dir(),
-                                              _PHOTO_FILTER)
+    def _ask_and_open(self, title: str, name_filter: str, open_path: Callable[[Path], None]) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, title, self.window.document.last_dir(), name_filter)
         if path:
-            self.open_photo(Path(path))
+            open_path(Path(path))
+
+    def open_photo_dialog(self) -> None:
+        self._ask_and_open("Open photo", _PHOTO_FILTER, self.open_photo)
 
     def open_photo(self, path: Path) -> None:
         """Read the file (a dialog if it cannot be read) and start a session for it."""
@@ -157,10 +160,7 @@ class CaptureController(QObject):
         self.state.set_live_frame(None)
 
     def play_video_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Play video as webcam", self.window.document.last_dir(),
-                                              _VIDEO_FILTER)
-        if path:
-            self.play_video(Path(path))
+        self._ask_and_open("Play video as webcam", _VIDEO_FILTER, self.play_video)
 
     def play_video(self, path: Path) -> None:
         """A video file as the live source, at its own frame rate."""

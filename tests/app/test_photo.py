@@ -147,6 +147,9 @@ def test_unreadable_photo_is_reported(make_window, tmp_path):
     window.guarded(lambda: window.capture.open_photo(fake))
     assert "holiday.jpg" in window.statusBar().currentMessage()
     assert window.state.photo is None
+    dialogs = [box for box in window.findChildren(QMessageBox) if box.isVisible()]
+    assert len(dialogs) == 1  # a file that cannot be read is a dialog (a photo without a face is not)
+    assert "holiday.jpg" in dialogs[0].text()
 
 
 def test_paste_photo(make_window, qtbot):
