@@ -18,6 +18,7 @@ against ~200 ms for the network on this machine.
 from __future__ import annotations
 
 import functools
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,6 +33,10 @@ DESCRIPTOR_SIZE = 128
 def _dlib_thread() -> ThreadPoolExecutor:
     """The one thread dlib is imported and called on (see the module docstring)."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="f2p-dlib")
+
+
+# A forked child has no threads: it starts its own dlib thread instead of waiting on the parent's.
+os.register_at_fork(after_in_child=_dlib_thread.cache_clear)
 
 
 @functools.cache
