@@ -33,7 +33,16 @@ from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QImage, QOffscreenSurface, QOpenGLContext, QPainter, QPixmap, QSurfaceFormat, QVector3D
+from PySide6.QtGui import (
+    QImage,
+    QOffscreenSurface,
+    QOpenGLContext,
+    QPainter,
+    QPixmap,
+    QResizeEvent,
+    QSurfaceFormat,
+    QVector3D,
+)
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -297,10 +306,13 @@ class QtHeadView(QWidget):
         #: Milliseconds spent turning the last mesh into GL data (normals + upload preparation).
         self.update_ms = 0.0
 
-        self.banner = QLabel()
+        # Over the top of the 3D view: a native child, so it stacks above the GL window (a plain widget
+        # would be painted under it).
+        self.banner = QLabel(self)
         self.banner.setObjectName("head_banner")
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("QLabel { background: #3a3f4b; color: #f0f0f0; padding: 4px; }")
+        self.banner.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        self.banner.setStyleSheet("QLabel { background: #3a3f4b; color: #f0f0f0; padding: 6px; }")
         self.banner.hide()
         self.view_buttons: dict[View, QPushButton] = {}
         buttons = QHBoxLayout()
@@ -322,7 +334,6 @@ class QtHeadView(QWidget):
         buttons.addWidget(self.overlay_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.banner)
         layout.addWidget(self.container, 1)
         layout.addLayout(buttons)
 
@@ -382,7 +393,17 @@ class QtHeadView(QWidget):
         elif failed:
             self.banner.setText(f"Default head: {analysis.note or 'no face found'}")
         self.banner.setVisible(bool(busy) or failed)
+        self._place_banner()
         self._set_shape(dim=_BUSY_DIM if busy else 1.0)
+
+    def _place_banner(self) -> None:
+        top = self.container.geometry()
+        self.banner.setGeometry(top.x(), top.y(), top.width(), self.banner.heightForWidth(top.width()))
+        self.banner.raise_()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_banner()
 
     def _follow_face(self, positions: np.ndarray) -> None:
         """Aim the camera at the middle of the head, a little below the eyes; only big moves (age, a new

@@ -108,6 +108,9 @@ def test_progress_banner_with_the_stage_over_a_dimmed_head(make_window, astronau
     banner = window.head_view.banner
     assert banner.isVisibleTo(window)
     assert banner.text() == "Analysing astronaut.png: predicting…"
+    view = window.head_view.container.geometry()
+    assert view.contains(banner.geometry().topLeft())  # over the 3D view, not beside it
+    assert banner.geometry().width() == view.width()
     dimmed = qimage_to_rgb(window.head_view.snapshot()).astype(float).mean()
     assert dimmed < bright - 5  # the old head fades towards the background while it is not final
     models.release.set()
