@@ -100,6 +100,12 @@ class CaptureController(QObject):
         self.state.set_busy("finding the face")
         self.runner.submit(request)
 
+    def cancel(self) -> None:
+        """Drop the result of any photo still being analysed (another document was opened)."""
+        self.runner.next_id()
+        self.analysed = ()
+        self.state.set_busy(None)
+
     def choose_face(self, index: int) -> None:
         """Predict for face `index` (largest first) of the current photo: a new session for it."""
         if not self.analysed or self.state.analysis is None or not 0 <= index < len(self.state.analysis.faces):

@@ -72,6 +72,7 @@ class DocumentController(QObject):
         if problem := self.window.panel.unshowable(result.recipe):
             raise InputError(f"{path}: {problem}")
         self.window.capture.stop_camera()
+        self.window.capture.cancel()  # a photo still being analysed must not land on this recipe
         self.window.editor.open(result.recipe, path)
         self.remember(path)
         for warning in result.warnings:

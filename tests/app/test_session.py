@@ -129,3 +129,22 @@ def test_saved_files_are_named_after_the_photo(make_window, astronaut, qtbot, tm
     window.document.save_to(out)
     assert "name astronaut" in out.read_text().splitlines()
     assert read_recipe(out).recipe.name == "astronaut"
+
+
+def test_opening_a_recipe_while_a_photo_is_analysed_drops_that_photos_result(make_window, astronaut, tmp_path,
+                                                                             qtbot):
+    models = _SlowPredictor()
+    window = make_window(load_predictor=lambda: models)
+    window.capture.open_photo(astronaut)
+    qtbot.waitUntil(lambda: window.state.busy == "predicting", timeout=20000)
+    recipe = tmp_path / "mine.mhm"
+    recipe.write_text("version v1.1.1\nmodifier chin/chin-width-decr|incr 0.300000\n")
+    window.document.open_recipe(recipe)
+    assert window.state.busy is None
+    models.release.set()
+    qtbot.waitUntil(lambda: not window.photo_runner.busy, timeout=20000)
+    qtbot.wait(50)
+    assert window.state.predicted is None
+    assert window.state.recipe.value("chin/chin-width-decr|incr") == pytest.approx(0.3)
+    assert window.state.recipe.value("nose/nose-hump-decr|incr") == 0.0
+    assert window.undo_stack.count() == 0
