@@ -29,6 +29,7 @@ from app.qt_parameters import QtParameterPanel
 from app.qt_photo import QtPipelineStrip, QtSourceView
 from app.settings import StudioSettings
 from app.state import StudioState
+from app.workers import LatestOnly
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.errors import F2PError
 
@@ -75,7 +76,7 @@ class StudioWindow(QMainWindow):
         self._restore_settings()
 
     @property
-    def photo_runner(self):
+    def photo_runner(self) -> LatestOnly:
         """The pipeline worker (busy while a photo is analysed)."""
         return self.capture.runner
 
