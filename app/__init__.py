@@ -2,5 +2,5 @@
 
 Layout follows a model/view split: `state` is a Qt-free evented model (psygnal), `qt_*` modules
 hold the widgets that take the state, `edits` turns widget gestures into undoable commands, and
-`pipeline` is the app's only door to the engine's photo pipeline and predictor.
+`photo_pipeline` is the app's only door to the engine's photo pipeline and predictor.
 """

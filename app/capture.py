@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from app import pipeline
+from app import photo_pipeline as pipeline
 from app.images import photo_from_qimage
 from app.live import LiveFeed
 from app.state import Photo

@@ -1,6 +1,6 @@
 """Images between Qt and numpy: pasted or dropped images as photos, RGB arrays <-> QImage.
 
-Photo files are read by the engine (`pipeline.read_photo`); this module only handles images
+Photo files are read by the engine (`photo_pipeline.read_photo`); this module only handles images
 that arrive as QImages, and drawing numpy images.
 """
 

@@ -59,8 +59,11 @@ def wait_until(app: QApplication, done: Callable[[], bool], timeout_s: float) ->
     return True
 
 
-def take_screenshot(app: QApplication, window, out: Path) -> None:
-    """Show `window`, wait for its first GL frame and the photo pipeline, and save it as PNG."""
+def take_screenshot(app: QApplication, window, out: Path, problems: Sequence[str] = ()) -> None:
+    """Show `window`, wait for its first GL frame and the photo pipeline, and save it as PNG.
+
+    `problems` fills as the pipeline reports (no face, ...); any raises F2PError and nothing is saved,
+    as `f2p predict` writes nothing for such a photo."""
     from app.document import save_png
 
     frames: list[float] = []
@@ -70,6 +73,8 @@ def take_screenshot(app: QApplication, window, out: Path) -> None:
     if not ready:
         log.warning("screenshot taken before the window finished drawing")
     wait_until(app, lambda: False, 0.2)  # let queued repaints (strip, panel) land
+    if problems:
+        raise F2PError(problems[-1])
     save_png(window.screenshot(), out)
 
 
@@ -88,12 +93,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = StudioSettings(QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
             window = StudioWindow(settings=settings, autosave_path=None)
             window.show_overlay(args.overlay)
+            problems: list[str] = []  # connected before the pipeline starts, so no report is missed
+            window.photo_runner.finished.connect(lambda _id, result: result.problem and problems.append(result.problem))
+            window.photo_runner.failed.connect(lambda _id, exc: problems.append(str(exc)))
             try:
                 if args.file is not None:
                     window.open_file(args.file)
-                take_screenshot(app, window, args.screenshot)
+                take_screenshot(app, window, args.screenshot, problems)
             except F2PError as exc:
                 print(f"f2p-studio: {exc}", file=sys.stderr)  # noqa: T201 (command-line output)
+                return 2
+            except OSError as exc:  # an unwritable OUT.png: the user's to fix, no traceback
+                print(f"f2p-studio: {exc.filename}: {exc.strerror}", file=sys.stderr)  # noqa: T201
                 return 2
             finally:
                 window.close()

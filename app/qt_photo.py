@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app import pipeline
+from app import photo_pipeline as pipeline
 from app.images import rgb_to_qimage
 from app.state import Photo, PhotoAnalysis, StudioState
 from f2p_engine.headmodel.schema import LOCAL_REGIONS

@@ -46,7 +46,7 @@ def time_photo(photo: RGBImage, folder: Path, runs: int) -> None:
     steps = {
         f"{photo.width}x{photo.height} photo -> aligned face + crops (goal <= {goal} ms)": lambda: align_photo(photo),
         "  detection + 468-point mesh + 68 points": lambda: detect_faces(photo),
-        "    detection (both detectors, small copy)": lambda: find_faces(photo),
+        "    detection (full range, short range when unsure; small copy)": lambda: find_faces(photo),
         "    mesh (two landmark passes)": lambda: face_mesh(photo.pixels, box),
         "  warp + crops": lambda: align_face(photo, face.detection),
         "decode the JPEG (not in the goal)": lambda: load_image(jpeg),

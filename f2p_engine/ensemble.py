@@ -19,12 +19,16 @@ Weights fitted on clean renders trust the pixel CNNs where they fail on photos (
 member reads a representation trained on real faces). `shift_toward` moves a weight set toward
 one member by a per-parameter amount in [0, 1]; `photo_weights` does it per region, with amounts
 chosen on real photos.
+
+Held-out measures live here too (`region_l1`, `accuracy`, `ensemble_metrics` -> `EnsembleMetrics`):
+training records them in the model manifest and evaluation reports them, with the same code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
 AGGREGATE, LOCAL, IDENTITY = "aggregate", "local", "identity"
 #: Member order of every weight array and prediction stack.
 MEMBERS: tuple[str, ...] = (AGGREGATE, LOCAL, IDENTITY)
+#: Constant weights on the aggregate (1 - w on the local model) the learned ones are compared with.
+CONSTANT_WEIGHTS = (0.0, 0.5, 1.0)
 #: Least-squares systems whose matrix is this close to singular carry no information: equal weights.
 _SINGULAR = 1e-12
 
@@ -150,3 +156,107 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.asarray(logits, dtype=np.float64) - np.max(logits, axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+# -- held-out measures ---------------------------------------------------------------------------
+def region_l1(predicted: np.ndarray, target: np.ndarray, params: Sequence[str]) -> dict[str, float]:
+    """Mean absolute error per region: (N, P) predictions and targets whose columns are `params`.
+
+    Regions appear in schema order; units are normalised parameter units ([0, 1] = full range).
+    """
+    region_of = {p.name: p.region for p in schema.CONTINUOUS}
+    regions = np.asarray([region_of[name] for name in params])
+    error = np.abs(np.asarray(predicted, dtype=np.float64) - np.asarray(target, dtype=np.float64))
+    return {region: float(error[:, regions == region].mean()) for region in schema.REGIONS if region in regions}
+
+
+def accuracy(logits_or_probs: np.ndarray, labels: np.ndarray) -> float:
+    """Top-1 accuracy of (N, K) scores against (N,) int labels."""
+    return float(np.mean(np.argmax(logits_or_probs, axis=1) == np.asarray(labels)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegionErrors:
+    """Mean L1 of one region on held-out data, normalised units: the mean-prediction `baseline`, each
+    member over the parameters it predicts (`members`, `MEMBERS` order; None where it predicts none),
+    the `ensemble` with the weights fitted on renders and the `photo`-weighted one."""
+
+    baseline: float
+    members: tuple[float | None, ...]
+    ensemble: float
+    photo: float
+
+    def to_json(self) -> dict[str, float | None]:
+        return {"baseline_l1": self.baseline, **{f"{m}_l1": v for m, v in zip(MEMBERS, self.members, strict=True)},
+                "ensemble_l1": self.ensemble, "photo_l1": self.photo}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupAccuracy:
+    """Top-1 accuracy of one discrete group: the ensemble's and the aggregate model's alone."""
+
+    ensemble: float
+    aggregate: float
+
+    def to_json(self) -> dict[str, float]:
+        return {"accuracy": self.ensemble, "aggregate_accuracy": self.aggregate}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnsembleMetrics:
+    """The held-out comparison of the paper's Tables 2 and 3 over `samples` samples.
+
+    `regions`: region -> `RegionErrors` (schema order); `discrete`: group -> `GroupAccuracy`;
+    `constant_weights`: L1 over the parameters with a local model of the aggregate/local pair at
+    w = 0, 0.5, 1 on the aggregate ("0.0", "0.5", "1.0") and of the learned ensemble ("learned").
+    """
+
+    samples: int
+    regions: Mapping[str, RegionErrors]
+    discrete: Mapping[str, GroupAccuracy]
+    constant_weights: Mapping[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"samples": self.samples, "regions": {r: e.to_json() for r, e in self.regions.items()},
+                "discrete": {g: a.to_json() for g, a in self.discrete.items()},
+                "constant_weights": dict(self.constant_weights)}
+
+
+def ensemble_metrics(*, target: np.ndarray, labels: np.ndarray, members: np.ndarray, weights: np.ndarray,
+                     photo_weights: np.ndarray, train_mean: np.ndarray, aggregate_probs: Mapping[str, np.ndarray],
+                     ensemble_probs: Mapping[str, np.ndarray]) -> EnsembleMetrics:
+    """The held-out comparison (`EnsembleMetrics`) of members and ensemble.
+
+    `target` (N, P) in [0, 1] and `labels` (N, G) int in schema order; `members` (K, N, P) the
+    members' predictions (`MEMBERS` order, NaN where a member does not predict); `weights` (K, P)
+    the weights fitted on renders and `photo_weights` (K, P) the ones applied to photos;
+    `train_mean` (P,) the mean-prediction baseline; group -> (N, K) probabilities of the aggregate
+    model and of the ensemble.
+    """
+    params = [p.name for p in schema.CONTINUOUS]
+    baseline = np.broadcast_to(train_mean, target.shape)
+    ensemble = combine_members(members, weights)
+    member_l1 = []
+    for predicted in members:
+        covered = ~np.isnan(predicted).any(axis=0)
+        names = [n for n, keep in zip(params, covered, strict=True) if keep]
+        member_l1.append(region_l1(predicted[:, covered], target[:, covered], names) if names else {})
+    ensemble_l1 = region_l1(ensemble, target, params)
+    photo_l1 = region_l1(combine_members(members, photo_weights), target, params)
+    regions = {region: RegionErrors(baseline=base, members=tuple(m.get(region) for m in member_l1),
+                                    ensemble=ensemble_l1[region], photo=photo_l1[region])
+               for region, base in region_l1(baseline, target, params).items()}
+    group_index = {g.name: i for i, g in enumerate(schema.DISCRETE_GROUPS)}
+    discrete = {g: GroupAccuracy(ensemble=accuracy(probs, labels[:, group_index[g]]),
+                                 aggregate=accuracy(aggregate_probs[g], labels[:, group_index[g]]))
+                for g, probs in ensemble_probs.items()}
+
+    aggregate, local = members[MEMBERS.index(AGGREGATE)], members[MEMBERS.index(LOCAL)]
+    has_local = ~np.isnan(local).any(axis=0)
+
+    def local_params_l1(predicted: np.ndarray) -> float:
+        return float(np.abs(predicted - target)[:, has_local].mean()) if has_local.any() else float("nan")
+
+    constant = {f"{w:.1f}": local_params_l1(w * aggregate + (1.0 - w) * local) for w in CONSTANT_WEIGHTS}
+    constant["learned"] = local_params_l1(ensemble)
+    return EnsembleMetrics(samples=len(target), regions=regions, discrete=discrete, constant_weights=constant)

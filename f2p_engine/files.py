@@ -10,10 +10,12 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from f2p_engine.errors import InputError
 
 
 def resources_dir() -> Path:
@@ -27,61 +29,150 @@ def resources_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources"
 
 
+def same_path(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """True if both name the same file: the same inode (links included) or, if missing, the same path."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one does not exist yet: compare where they would be
+        return Path(first).resolve() == Path(second).resolve()
+
+
+def check_outputs(outputs: Sequence[str | os.PathLike[str]], inputs: Sequence[str | os.PathLike[str]] = ()) -> None:
+    """Refuse (InputError naming it) an output file that is also an input, repeats another output or
+    is an existing folder.
+
+    Commands call this before their work, so a typo such as `-o PHOTO.png` never costs the photo.
+    """
+    for index, output in enumerate(outputs):
+        if os.path.isdir(output):
+            raise InputError(f"{output}: is a folder; give a file name")
+        for source in inputs:
+            if same_path(output, source):
+                raise InputError(f"{output}: is also the input {source}; choose another output name")
+        for earlier in outputs[:index]:
+            if same_path(output, earlier):
+                raise InputError(f"{output}: given for two outputs of this command; choose different names")
+
+
+#: Temporary file -> the user's output it stands for, while an `atomic_outputs` block runs. Writers
+#: that are handed one of these (write_mhm, write_png, ...) write it in place instead of staging again.
+_STAGED: dict[Path, Path] = {}
+
+
+def _naming(exc: OSError, outputs: Sequence[Path], temporaries: Sequence[Path]) -> OSError:
+    """The same OSError naming the user's output instead of its temporary (or instead of nothing)."""
+    named = Path(exc.filename) if exc.filename else None
+    if named in temporaries:
+        where = str(outputs[temporaries.index(named)])
+    elif named is None:  # e.g. a full disk while writing: the outputs being written
+        where = ", ".join(map(str, outputs))
+    else:
+        return exc  # an output or another file (an input, say): already named as the user knows it
+    return OSError(exc.errno, exc.strerror, where)
+
+
+@contextlib.contextmanager
+def atomic_outputs(*paths: str | os.PathLike[str],
+                   inputs: Sequence[str | os.PathLike[str]] = ()) -> Iterator[tuple[Path, ...]]:
+    """Yield one temporary path beside each output; move them all into place only if the block succeeds.
+
+    Refuses outputs that are inputs, repeat each other or are folders, before anything is written.
+    A failed block (an exception, Ctrl-C, a full disk) removes every temporary and leaves the outputs
+    as they were; OSErrors name the user's output, never the temporary.
+    """
+    outputs = [Path(p) for p in paths]
+    check_outputs(outputs, inputs)
+    if len(outputs) == 1 and outputs[0] in _STAGED:  # already a temporary of an enclosing block
+        try:
+            yield (outputs[0],)
+        except OSError as exc:
+            raise _naming(exc, [_STAGED[outputs[0]]], outputs) from None
+        return
+    temporaries: list[Path] = []
+    try:
+        for output in outputs:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd, name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=output.suffix + ".part",
+                                            dir=output.parent)
+            except OSError as exc:  # e.g. a read-only folder: name the user's file, not the temporary
+                raise OSError(exc.errno, exc.strerror, str(output)) from None
+            os.close(fd)
+            temporaries.append(Path(name))
+            _STAGED[temporaries[-1]] = output
+        yield tuple(temporaries)
+        for temporary in temporaries:
+            os.chmod(temporary, 0o644)
+        for temporary, output in zip(temporaries, outputs, strict=True):
+            os.replace(temporary, output)
+    except OSError as exc:
+        raise _naming(exc, outputs, temporaries) from None
+    finally:
+        for temporary in temporaries:
+            _STAGED.pop(temporary, None)
+            temporary.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
 
-    A failed write never leaves a partial file behind under the final name. If the temporary file
-    cannot be created (folder not writable), the OSError names `path`, not the temporary name.
+    A failed write never leaves a partial file behind under the final name, and its OSError names
+    `path`, not the temporary. Inside `atomic_outputs`, a temporary it handed out is written in place.
     """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix + ".part", dir=final.parent)
-    except OSError as exc:  # name the file the caller asked for, not the temporary one
-        raise OSError(exc.errno, exc.strerror, str(final)) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_outputs(path) as (temporary,):
+        yield temporary
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_directory(path: str | os.PathLike[str], inputs: Sequence[str | os.PathLike[str]] = ()) -> Iterator[Path]:
     """Yield a fresh folder beside `path` (`.<name>.*.part`); move its files to `path` only if the
     block succeeds: a rename if `path` does not exist, else file by file (other files of `path` stay).
 
-    A failed block leaves `path` as it was and removes the staged folder.
+    A failed block leaves `path` as it was and removes the staged folder; OSErrors name the file
+    under `path` (or `path`), never the staged one. A staged file that would replace one of
+    `inputs` is refused (InputError) before anything moves.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists() and not final.is_dir():
+        raise InputError(f"{final}: exists and is not a folder")
+    staging: Path | None = None
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
-    except OSError as exc:  # name the folder the caller asked for, not the temporary one
-        raise OSError(exc.errno, exc.strerror, str(final)) from None
-    try:
         os.chmod(staging, 0o755)  # mkdtemp makes it private; it may become `path` itself
         yield staging
-        _merge_into(staging, final)
+        _merge_into(staging, final, inputs)
+    except OSError as exc:
+        raise _naming_in_folder(exc, staging, final) from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
-def _merge_into(staging: Path, output: Path) -> None:
+def _naming_in_folder(exc: OSError, staging: Path | None, final: Path) -> OSError:
+    """The same OSError naming the file under `final` that a staged file stands for."""
+    named = Path(exc.filename) if exc.filename else None
+    if staging is None or named is None:  # the staged folder could not be made, or a full disk
+        where = final
+    elif named.is_relative_to(staging):
+        where = final / named.relative_to(staging)
+    else:
+        return exc
+    return OSError(exc.errno, exc.strerror, str(where))
+
+
+def _merge_into(staging: Path, output: Path, inputs: Sequence[str | os.PathLike[str]]) -> None:
     """Move the staged files to `output`: a rename if it does not exist, else file by file."""
+    staged = sorted(p for p in staging.rglob("*") if p.is_file())
+    check_outputs([output / p.relative_to(staging) for p in staged], inputs)
     if not output.exists():
         os.replace(staging, output)
         return
-    for path in sorted(staging.rglob("*")):
-        if path.is_file():
-            target = output / path.relative_to(staging)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
+    for file in staged:
+        target = output / file.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(file, target)
 
 
 def write_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> None:

@@ -9,10 +9,11 @@ so it is preserved on read and on write. Values are written so they read back ex
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import uuid as uuid_module
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -32,6 +33,15 @@ _EYE_MATERIAL = "eyes/materials/{0}.mhmat"
 _PROPERTY_ORDER = ("camera", "eyes", "eyebrows", "eyelashes", "teeth", "tongue", "hair", "proxy", "clothes",
                    "clothesHideFaces", "skinMaterial", "material", "subdivide")
 _KEPT_QUIETLY = {"camera", "subdivide", "eyes", "eyebrows", "skinMaterial", "clothesHideFaces", "skeleton"}
+#: Largest recipe file read. MakeHuman recipes are a few KB; 1 MiB leaves room for hand-made ones
+#: while bounding the time and memory a hostile file can cost (a 200 MB .mhm took 33 s and 1.4 GB).
+MAX_RECIPE_BYTES = 1 << 20
+#: Problems listed one by one per file; the rest are counted in one summary line.
+MAX_WARNINGS = 20
+#: Characters that end a line for str.splitlines() (which reads .mhm files) or end a C string.
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\0")
+#: .mhm keywords with their own meaning: a property line may not pose as one of them.
+_RESERVED_KEYWORDS = frozenset({"version", "uuid", "name", "tags", "modifier"})
 
 
 def format_value(value: float) -> str:
@@ -149,14 +159,17 @@ _VERSION = re.compile(r"^v(\d+)\.(\d+)")
 
 def _read_text(path: Path) -> str:
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_RECIPE_BYTES + 1)  # never more, whatever the file claims to be
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not an .mhm file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if b"\0" in raw:
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise InputError(f"{path}: too large for a recipe (over {MAX_RECIPE_BYTES >> 20} MB; MakeHuman's are a few KB)")
+    if b"\0" in raw:  # before decoding: a picture or archive is "binary", not "not UTF-8"
         raise InputError(f"{path}: binary data, not an .mhm file")
     try:
         return raw.decode("utf-8")
@@ -166,6 +179,8 @@ def _read_text(path: Path) -> str:
 
 def parse_mhm(text: str, source: str = "<mhm>") -> ReadResult:
     """Parse .mhm text. Refuses text that is not an .mhm; reports and skips malformed lines."""
+    if "\0" in text:
+        raise InputError(f"{source}: binary data, not an .mhm file")
     warnings: list[str] = []
     version = None
     name, uid, tags = "", "", ()
@@ -197,13 +212,7 @@ def parse_mhm(text: str, source: str = "<mhm>") -> ReadResult:
             if not np.isfinite(value):
                 warnings.append(f"{where}: modifier {words[1]} has a non-finite value; skipped")
                 continue
-            param = schema.continuous_by_name().get(words[1])
-            low, high = (param.minimum, param.maximum) if param else _range_of(words[1])
-            if not low <= value <= high:
-                clamped = min(high, max(low, value))
-                warnings.append(f"{where}: modifier {words[1]} {words[2]} out of [{low:g}, {high:g}]; "
-                                f"clamped to {clamped:g}")
-                value = clamped
+            value = _in_range(words[1], value, where, warnings)
             if words[1] in modifiers:
                 warnings.append(f"{where}: modifier {words[1]} repeated; the last value is kept")
                 del modifiers[words[1]]
@@ -218,12 +227,76 @@ def parse_mhm(text: str, source: str = "<mhm>") -> ReadResult:
     if not match or match.group(1) != "1":
         raise InputError(f"{source}: unsupported .mhm version {version!r} (MakeHuman 1.x files only)")
     recipe = Recipe(name=name, uuid=uid, tags=tags, modifiers=modifiers, properties=tuple(properties))
-    return ReadResult(recipe=recipe, warnings=tuple(warnings))
+    return ReadResult(recipe=recipe, warnings=summarised(warnings, source))
 
 
 def _range_of(modifier: str) -> tuple[float, float]:
     """Range MakeHuman clamps a modifier to: [-1, 1] for two-sided ones, [0, 1] otherwise."""
+    param = schema.continuous_by_name().get(modifier)
+    if param is not None:
+        return param.minimum, param.maximum
     return (-1.0, 1.0) if "|" in modifier else (0.0, 1.0)
+
+
+def _in_range(modifier: str, value: float, where: str, warnings: list[str]) -> float:
+    """`value` clamped to the modifier's range as MakeHuman does, with a warning if it had to be."""
+    low, high = _range_of(modifier)
+    if low <= value <= high:
+        return value
+    clamped = min(high, max(low, value))
+    warnings.append(f"{where}: modifier {modifier} {value:.6g} out of [{low:g}, {high:g}]; "
+                    f"clamped to {clamped:g}")
+    return clamped
+
+
+def summarised(warnings: Sequence[str], source: str) -> tuple[str, ...]:
+    """The first MAX_WARNINGS messages, then one line counting the rest (a hostile file has thousands)."""
+    if len(warnings) <= MAX_WARNINGS:
+        return tuple(warnings)
+    return (*warnings[:MAX_WARNINGS], f"{source}: {len(warnings) - MAX_WARNINGS} more like these not listed")
+
+
+def _line_problem(text: str) -> str | None:
+    """Why `text` cannot be one .mhm line value (None if it can)."""
+    if any(character in _LINE_BREAKS for character in text):
+        return "contains a line break or NUL"
+    return None
+
+
+def _keyword_problem(keyword: str) -> str | None:
+    """Why `keyword` cannot start an .mhm property line (None if it can)."""
+    if not keyword or keyword != "".join(keyword.split()):
+        return "is empty or contains white space"
+    if keyword in _RESERVED_KEYWORDS or keyword.startswith("#"):
+        return "would read back as another kind of line"
+    return _line_problem(keyword)
+
+
+def recipe_problem(recipe: Recipe) -> str | None:
+    """Why `recipe` cannot be written as an .mhm that reads back the same (None if it can): line
+    breaks in a name, uuid, tag or property, property keywords that pose as other lines, ';' in a
+    tag, white space in a modifier name, non-finite values."""
+    for label, text in (("name", recipe.name), ("uuid", recipe.uuid)):
+        problem = _line_problem(text)
+        if problem:
+            return f"{label} {text[:40]!r} {problem}"
+    for tag in recipe.tags:
+        problem = _line_problem(tag) or ("contains ';' (the tag separator)" if ";" in tag else None)
+        if problem:
+            return f"tag {tag[:40]!r} {problem}"
+    for name, value in recipe.modifiers.items():
+        if not name or name != "".join(name.split()):
+            return f"modifier name {name[:40]!r} is empty or contains white space"
+        if not math.isfinite(value):
+            return f"modifier {name} has the non-finite value {value}"
+    for keyword, rest in recipe.properties:
+        problem = _keyword_problem(keyword)
+        if problem:
+            return f"property keyword {keyword[:40]!r} {problem}"
+        problem = _line_problem(rest)
+        if problem:
+            return f"property {keyword} value {rest[:40]!r} {problem}"
+    return None
 
 
 def read_mhm(path: str | os.PathLike[str]) -> ReadResult:
@@ -232,7 +305,13 @@ def read_mhm(path: str | os.PathLike[str]) -> ReadResult:
 
 
 def format_mhm(recipe: Recipe) -> str:
-    """MakeHuman 1.1 .mhm text; modifiers in the recipe's order, other lines as they were."""
+    """MakeHuman 1.1 .mhm text; modifiers in the recipe's order, other lines as they were.
+
+    Refuses (InputError) a recipe whose text would read back differently (`recipe_problem`): a
+    line break in a name must never become a line of its own."""
+    problem = recipe_problem(recipe)
+    if problem:
+        raise InputError(f"recipe {recipe.name[:40]!r} cannot be written as .mhm: {problem}")
     uid = recipe.uuid or str(uuid_module.uuid4())
     lines = ["# Written by f2p", f"version {MHM_VERSION}", f"uuid {uid}", f"name {recipe.name or 'f2p'}",
              f"tags {';'.join(recipe.tags)}"]
@@ -257,16 +336,67 @@ def recipe_to_dict(recipe: Recipe) -> dict:
     }
 
 
-def recipe_from_dict(data: Mapping, source: str = "<json>") -> Recipe:
+def recipe_from_dict(data: object, source: str = "<json>") -> Recipe:
+    """A recipe from f2p's JSON form, validated (InputError naming `source`); out-of-range values
+    are clamped silently here, `read_recipe` reports them."""
+    return _from_json(data, source).recipe
+
+
+def _from_json(data: object, source: str) -> ReadResult:
+    """Validate JSON recipe data at the edge: structure, types, finite values, single-line strings."""
     if not isinstance(data, Mapping) or data.get("format") != JSON_FORMAT:
         raise InputError(f"{source}: not an f2p recipe (expected format {JSON_FORMAT!r})")
-    try:
-        modifiers = {str(n): float(v) for n, v in data["modifiers"]}
-        properties = tuple((str(k), str(r)) for k, r in data.get("properties", []))
-        return Recipe(name=str(data.get("name", "")), uuid=str(data.get("uuid", "")),
-                      tags=tuple(data.get("tags", ())), modifiers=modifiers, properties=properties)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"{source}: malformed f2p recipe ({exc})") from None
+
+    def bad(problem: str) -> InputError:
+        return InputError(f"{source}: malformed f2p recipe ({problem})")
+
+    warnings: list[str] = []
+    modifiers: dict[str, float] = {}
+    for item in _pairs(data.get("modifiers"), "modifiers", bad, required=True):
+        name, value = item
+        if not isinstance(name, str) or not name or name != "".join(name.split()):
+            raise bad(f"modifier name {name!r} is not a word")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad(f"modifier {name} has the value {str(value)[:40]!r}, not a number")
+        try:
+            number = float(value)
+        except OverflowError:  # JSON integers are unbounded
+            number = math.inf
+        if not math.isfinite(number):
+            raise bad(f"modifier {name} has the non-finite value {number}")
+        modifiers.pop(name, None)  # repeated: the last one counts, at its place (as in .mhm)
+        modifiers[name] = _in_range(name, number, source, warnings)
+    properties = []
+    for keyword, rest in _pairs(data.get("properties", []), "properties", bad):
+        if not isinstance(keyword, str) or not isinstance(rest, str):
+            raise bad(f"property {keyword!r} {rest!r} is not two strings")
+        problem = _keyword_problem(keyword) or _line_problem(rest)
+        if problem:
+            raise bad(f"property {keyword[:40]!r} {problem}")
+        properties.append((keyword, rest))
+    texts = {}
+    for label in ("name", "uuid"):
+        text = data.get(label, "")
+        if not isinstance(text, str) or _line_problem(text):
+            raise bad(f"{label} must be one line of text")
+        texts[label] = text
+    tags = data.get("tags", [])
+    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) and not _line_problem(t) and ";" not in t
+                                             for t in tags):
+        raise bad("tags must be a list of one-line strings without ';'")
+    recipe = Recipe(name=texts["name"], uuid=texts["uuid"], tags=tuple(t for t in tags if t), modifiers=modifiers,
+                    properties=tuple(properties))
+    return ReadResult(recipe=recipe, warnings=summarised(warnings, source))
+
+
+def _pairs(items: object, label: str, bad: Callable[[str], InputError], *,
+           required: bool = False) -> list[tuple[object, object]]:
+    """`items` as a list of 2-element lists, or the InputError `bad` makes."""
+    if items is None and not required:
+        return []
+    if not isinstance(items, list) or not all(isinstance(i, list | tuple) and len(i) == 2 for i in items):
+        raise bad(f"{label} must be a list of [name, value] pairs")
+    return [(i[0], i[1]) for i in items]
 
 
 def write_json(recipe: Recipe, path: str | os.PathLike[str], extra: Mapping | None = None) -> None:
@@ -284,7 +414,11 @@ def read_recipe(path: str | os.PathLike[str]) -> ReadResult:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
-        return ReadResult(recipe=recipe_from_dict(data, str(path)), warnings=())
+        except ValueError:  # an integer of more than 4300 digits
+            raise InputError(f"{path}: malformed JSON (a number too long to read)") from None
+        except RecursionError:  # json's parser recurses per bracket; a recipe is three levels deep
+            raise InputError(f"{path}: JSON nested too deeply, not an f2p recipe") from None
+        return _from_json(data, str(path))
     return parse_mhm(text, str(path))
 
 

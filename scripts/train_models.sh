@@ -5,7 +5,7 @@
 # local CNNs, identity member), the photo weights chosen on the development photos by the FaceNet
 # judge (scripts/choose_photo_shift.py; never on CelebA), the evaluation report (held-out synthetic
 # tables and likeness on the development photos), then the copy into resources/models/ (ONNX files
-# + manifest.json with sha256, data seed/size, metrics) and resources/models/evaluation/.
+# + manifest.json with sha256, data seed/size, metrics, + manifest.sha256) and resources/models/evaluation/.
 # Measured on 2 shared cores: data 31 min (the descriptors are most of it), training about 45 min,
 # photo weights about 6 min. Usage: scripts/train_models.sh [WORK_DIR] (needs npm and pip for the photos)
 set -euo pipefail

@@ -10,7 +10,7 @@ import numpy as np
 
 from f2p_engine.face.align import eye_targets
 from f2p_engine.headmodel import schema
-from f2p_engine.train.data import ArraySource
+from f2p_engine.synth.reader import ArraySource
 
 EYE_RGB = [(120, 70, 20), (160, 110, 50), (40, 140, 40), (40, 80, 200), (120, 170, 230), (20, 30, 140)]
 NAMES = [p.name for p in schema.CONTINUOUS]

@@ -15,6 +15,7 @@ from f2p_engine.cli import main
 from f2p_engine.errors import InputError
 from f2p_engine.evaluate.judges import create_judge
 from f2p_engine.evaluate.likeness import (
+    FaceLikeness,
     evaluate_likeness,
     gender_agreement,
     photo_files,
@@ -54,7 +55,7 @@ def likeness(photos, predictor):
     result = evaluate_likeness(predictor, photo_files(photos), variants=VARIANTS, genders=GENDERS,
                                progress=done.append)
     assert done == [1, 1, 1, 1]
-    return result
+    return result.to_json()  # as metrics.json holds it
 
 
 def test_photo_files_picks_image_endings_sorted(photos, tmp_path):
@@ -106,10 +107,10 @@ def test_distance_matches_the_chain_run_by_hand(likeness, photos, predictor):
 
 
 def test_gender_agreement_and_labels(tmp_path):
-    per_face = {"a.jpg": {"gender": 0.2}, "b.jpg#0": {"gender": 0.7}, "b.jpg#1": {"gender": 0.4},
-                "c.jpg": {"gender": 0.9}}
+    per_face = {key: FaceLikeness(gender=gender, age=0.5, distance={})
+                for key, gender in (("a.jpg", 0.2), ("b.jpg#0", 0.7), ("b.jpg#1", 0.4), ("c.jpg", 0.9))}
     agreement = gender_agreement(per_face, {"a.jpg": "female", "b.jpg": "male"})
-    assert agreement == {"labelled": 3, "right_side": pytest.approx(2 / 3), "flipped": ["b.jpg#1"]}
+    assert agreement.to_json() == {"labelled": 3, "right_side": pytest.approx(2 / 3), "flipped": ["b.jpg#1"]}
     path = tmp_path / "labels.csv"
     path.write_text("# comment\nfile,gender\nceleba/x.jpg,female\ny.jpg,male\n")
     assert read_gender_labels(path) == {"x.jpg": "female", "y.jpg": "male"}

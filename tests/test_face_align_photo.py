@@ -6,10 +6,11 @@ import pytest
 from face_samples import astronaut, dlib_eye_centres, no_face, two_faces
 
 from f2p_engine.errors import InputError
-from f2p_engine.face.align import LOCAL_REGIONS, eye_centres, eye_targets
+from f2p_engine.face.align import LOCAL_REGIONS, Box, crop_box, eye_centres, eye_targets
 from f2p_engine.face.aligned import align_photo, warp_face
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.image import RGBImage
+from f2p_engine.face.mesh68 import landmarks_68
 
 
 def _image(pixels, source="test"):
@@ -107,3 +108,26 @@ def test_warp_shrink_path_lands_pixels_where_the_matrix_says():
     back -= np.linalg.inv(matrix[:, :2]) @ matrix[:, 2]
     expected = _pattern(back[:, 0], back[:, 1]).reshape(96, 96)
     assert np.abs(ours - expected).mean() < 4.0
+
+
+def test_aligned_mesh_travels_with_the_landmarks():
+    face = align_photo(_image(astronaut()), size=256)
+    assert face.mesh.shape == (468, 3)
+    # The 468 points went through the same transform as the 68 derived from them.
+    np.testing.assert_allclose(landmarks_68(face.mesh), face.landmarks, atol=1e-9)
+    # Depth scales with the image: the nose tip stays nearer than the cheek edges by the same fraction
+    # of the inter-eye distance as in the source.
+    source_eyes = np.linalg.norm(np.subtract(*eye_centres(face.detection.landmarks)))
+    aligned_eyes = np.linalg.norm(np.subtract(*eye_centres(face.landmarks)))
+    relief = face.detection.mesh[234, 2] - face.detection.mesh[4, 2]
+    assert face.mesh[234, 2] - face.mesh[4, 2] == pytest.approx(relief * aligned_eyes / source_eyes, rel=1e-6)
+
+
+def test_crop_box_inside_is_the_slice_and_across_the_edge_replicates():
+    image = np.random.default_rng(3).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(crop_box(image, Box(5, 6, 25, 30)), image[6:30, 5:25])
+    across = crop_box(image, Box(40, -3, 55, 10))
+    assert across.shape == (13, 15, 3)
+    np.testing.assert_array_equal(across[3:, :10], image[0:10, 40:50])
+    np.testing.assert_array_equal(across[:3, :10], np.broadcast_to(image[0, 40:50], (3, 10, 3)))
+    np.testing.assert_array_equal(across[3:, 10:], np.broadcast_to(image[0:10, 49:50], (10, 5, 3)))

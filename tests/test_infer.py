@@ -11,15 +11,15 @@ from drawn_faces import drawn_faces
 from f2p_engine.errors import AssetError
 from f2p_engine.face.identity import face_descriptor
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.manifest import MANIFEST, ModelEntry, load_manifest, write_manifest
+from f2p_engine.infer.manifest import MANIFEST, Calibration, ModelEntry, load_manifest, seal_manifest, write_manifest
 from f2p_engine.infer.pipeline import Predictor
 from f2p_engine.nets.spec import DESCRIPTOR_INPUT, FACE, output_layout, preprocess
 
 NOSE_WEIGHT = 0.3
 EYE_COLOUR_WEIGHT = 0.6
 PHOTO_SHIFT = {"nose": 0.5, "macro": 0.25}
-CALIBRATION = {"baseline_l1": {r: 0.25 for r in schema.REGIONS},
-               "ensemble_l1": {"macro": 0.1, "head": 0.2, "nose": 0.15, "eyes": 0.3}}
+CALIBRATION = Calibration(baseline_l1={r: 0.25 for r in schema.REGIONS},
+                          ensemble_l1={"macro": 0.1, "head": 0.2, "nose": 0.15, "eyes": 0.3})
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +137,12 @@ def test_manifest_refuses_missing_files_and_other_schemas(copied_set, tmp_path_f
     document = json.loads((copied_set / MANIFEST).read_text())
     document["schema_version"] = schema.SCHEMA_VERSION + 1
     (copied_set / MANIFEST).write_text(json.dumps(document))
+    seal_manifest(copied_set)
     with pytest.raises(AssetError, match="parameter schema"):
         load_manifest(copied_set)
     document["schema_version"] = schema.SCHEMA_VERSION
     (copied_set / MANIFEST).write_text(json.dumps(document))
+    seal_manifest(copied_set)
     (copied_set / "eyes.onnx").unlink()
     with pytest.raises(AssetError, match=r"eyes\.onnx: model file is missing"):
         load_manifest(copied_set)

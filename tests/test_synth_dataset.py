@@ -8,8 +8,9 @@ import pytest
 
 from f2p_engine.errors import InputError
 from f2p_engine.headmodel import schema
-from f2p_engine.synth.dataset import GenerateSettings, SyntheticDataset, generate
+from f2p_engine.synth.dataset import GenerateSettings, generate
 from f2p_engine.synth.factory import SampleFactory
+from f2p_engine.synth.reader import SyntheticDataset
 
 SIZE, COUNT, SEED = 64, 7, 21
 SETTINGS = GenerateSettings(seed=SEED, size=SIZE, shard_size=3)

@@ -10,11 +10,17 @@ from drawn_faces import drawn_faces
 
 torch = pytest.importorskip("torch")
 
-from f2p_engine.ensemble import MEMBERS, combine_members, fit_member_weights  # noqa: E402
+from f2p_engine.ensemble import (  # noqa: E402
+    MEMBERS,
+    combine_members,
+    fit_member_weights,
+    region_l1,
+)
 from f2p_engine.errors import InputError  # noqa: E402
 from f2p_engine.headmodel import schema  # noqa: E402
 from f2p_engine.nets.registry import create_net  # noqa: E402
 from f2p_engine.nets.spec import FACE, output_layout  # noqa: E402
+from f2p_engine.plot import line_plot  # noqa: E402
 from f2p_engine.train.data import CropDataset, Subset, split_indices  # noqa: E402
 from f2p_engine.train.export import ExportError, export_onnx  # noqa: E402
 from f2p_engine.train.loop import (  # noqa: E402
@@ -26,8 +32,6 @@ from f2p_engine.train.loop import (  # noqa: E402
     train_one_epoch,
 )
 from f2p_engine.train.loss import MultiPartLoss  # noqa: E402
-from f2p_engine.train.metrics import region_l1  # noqa: E402
-from f2p_engine.train.plot import line_plot  # noqa: E402
 
 
 def test_fit_member_weights_recovers_known_weights():
@@ -217,7 +221,7 @@ def test_train_ensemble_exports_models_and_fits_weights(tmp_path):
     assert (weights[MEMBERS.index("local"), chin] == 0.0).all()  # no chin model in this config
     assert set(result.group_weights) == {"skin", "eye_colour"}
     np.testing.assert_allclose(sum(result.group_weights["eye_colour"]), 1.0)
-    metrics = result.metrics
+    metrics = {**result.metrics.to_json(), **result.records}  # as the model manifest stores them
     assert set(metrics["regions"]) == set(schema.REGIONS)
     assert metrics["regions"]["chin"]["local_l1"] is None
     assert metrics["regions"]["chin"]["identity_l1"] is not None
@@ -239,11 +243,11 @@ def test_train_ensemble_exports_models_and_fits_weights(tmp_path):
     from f2p_engine.evaluate.report import evaluate_models, write_report
 
     evaluated = evaluate_models(predictor, drawn_faces(10, size=64, seed=11), batch_size=4)
-    assert evaluated["samples"] == 10
-    assert evaluated["regions"]["nose"]["local_l1"] is not None
-    assert evaluated["regions"]["nose"]["photo_l1"] == pytest.approx(evaluated["regions"]["nose"]["ensemble_l1"])
-    write_report(evaluated, tmp_path / "report")
+    assert evaluated.samples == 10
+    assert evaluated.regions["nose"].members[MEMBERS.index("local")] is not None
+    assert evaluated.regions["nose"].photo == pytest.approx(evaluated.regions["nose"].ensemble)
+    write_report(evaluated.to_json(), tmp_path / "report")
     saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
-    assert saved["regions"]["eyes"]["ensemble_l1"] == pytest.approx(evaluated["regions"]["eyes"]["ensemble_l1"])
+    assert saved["regions"]["eyes"]["ensemble_l1"] == pytest.approx(evaluated.regions["eyes"].ensemble)
     assert len(saved["goals"]) == 4
     assert "| nose |" in (tmp_path / "report" / "report.md").read_text()

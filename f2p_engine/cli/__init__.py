@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from f2p_engine import __version__
 from f2p_engine.errors import F2PError
@@ -21,6 +23,8 @@ from f2p_engine.errors import F2PError
 if TYPE_CHECKING:
     from f2p_engine.recipe import Recipe
 
+#: Set by the first Ctrl-C during `main`.
+_INTERRUPTED = threading.Event()
 #: Command modules, in data-flow order; each defines `register(subparsers)`.
 COMMAND_MODULES = ("head", "synth", "photo", "models")
 
@@ -36,32 +40,66 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    _INTERRUPTED.clear()
+    previous = _stop_on_first_interrupt()
+    command = None
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = args.command
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
         return int(args.run(args) or 0)
-    except F2PError as exc:
-        print(f"f2p {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # an output path that cannot be written: the user's to fix, no traceback
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"f2p {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"f2p {args.command}: interrupted", file=sys.stderr)
+    except BaseException as exc:
+        code = _reported(exc, f"f2p {command}" if command else "f2p")
+        if code is None:
+            raise
+        return code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _reported(exc: BaseException, prefix: str) -> int | None:
+    """Print the one line for an error the user can act on and return the exit code; None for bugs."""
+    if _INTERRUPTED.is_set() or isinstance(exc, KeyboardInterrupt):
+        # Anywhere, argument parsing and imports included, whatever the KeyboardInterrupt became on
+        # its way up (numpy turns one during its import into an ImportError).
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
+    if isinstance(exc, F2PError):
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, OSError):  # an output path that cannot be written: the user's to fix
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{prefix}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return None
+
+
+def _stop_on_first_interrupt() -> Any:
+    """Make the first Ctrl-C raise KeyboardInterrupt and ignore later ones, so the clean-up it starts
+    (temporary files removed, worker processes stopped) runs to its end. Returns the previous handler
+    (None off the main thread, where Python cannot install one)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupted(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, interrupted)
 
 
 def read_recipe_reporting(command: str, path: Path) -> Recipe:
     """Read an .mhm or JSON recipe; one warning line per problem found and per part not applied."""
-    from f2p_engine.recipe import read_recipe
+    from f2p_engine.recipe import read_recipe, summarised
 
     result = read_recipe(path)
     for message in result.warnings:
         warn(command, message)
-    for message in result.recipe.unapplied():
-        warn(command, f"{path}: {message}")
+    for message in summarised([f"{path}: {note}" for note in result.recipe.unapplied()], str(path)):
+        warn(command, message)
     return result.recipe
 
 
@@ -90,6 +128,11 @@ def _integer(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def wrote(command: str, *paths: Path) -> None:
+    """The line saying what a command wrote (stdout: the command's result)."""
+    print(f"f2p {command}: wrote {', '.join(map(str, paths))}")
 
 
 def warn(command: str, message: str) -> None:

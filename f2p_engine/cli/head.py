@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from f2p_engine.cli import positive_int, read_recipe_reporting
+from f2p_engine.cli import positive_int, read_recipe_reporting, wrote
 from f2p_engine.errors import InputError
 
 
@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_mesh(args: argparse.Namespace) -> int:
+    from f2p_engine.files import check_outputs
     from f2p_engine.headmodel.export import HEAD_FORMATS, export_head, write_basemesh_obj
     from f2p_engine.headmodel.mesh import HeadModel
 
@@ -37,24 +38,28 @@ def run_mesh(args: argparse.Namespace) -> int:
         raise InputError(f"{args.output}: --basemesh writes OBJ only")
     if suffix not in HEAD_FORMATS:
         raise InputError(f"{args.output}: unsupported mesh format {suffix!r} (use {', '.join(HEAD_FORMATS)})")
+    check_outputs([args.output], inputs=[args.recipe])
     recipe = read_recipe_reporting("mesh", args.recipe)
     vertices = HeadModel().vertices(recipe.modifiers)
     if args.basemesh:
         write_basemesh_obj(vertices, args.output)
     else:
         export_head(vertices, args.output)
+    wrote("mesh", args.output)
     return 0
 
 
 def run_sample(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from f2p_engine.files import atomic_directory
     from f2p_engine.recipe import write_mhm
     from f2p_engine.synth.sampler import sample_recipes
 
-    args.output.mkdir(parents=True, exist_ok=True)
     recipes = sample_recipes(args.count, args.seed)
-    for index, recipe in enumerate(tqdm(recipes, total=args.count, desc="sample", unit="recipe",
-                                        disable=args.count < 50)):
-        write_mhm(recipe, args.output / f"sample_{index:04d}.mhm")
+    with atomic_directory(args.output) as staging:  # all recipes appear together, or none
+        for index, recipe in enumerate(tqdm(recipes, total=args.count, desc="sample", unit="recipe",
+                                            disable=args.count < 50)):
+            write_mhm(recipe, staging / f"sample_{index:04d}.mhm")
+    wrote("sample", args.output)
     return 0

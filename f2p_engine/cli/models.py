@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
-from f2p_engine.cli import positive_int, warn
-from f2p_engine.errors import InputError
+from f2p_engine.cli import positive_int, warn, wrote
+from f2p_engine.errors import F2PError, InputError
 
 if TYPE_CHECKING:  # torch: only training needs these
     from f2p_engine.infer.manifest import ModelEntry
-    from f2p_engine.train.run import EnsembleResult
+    from f2p_engine.train.run import EnsembleConfig, EnsembleResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(run=run_predict)
 
 
-def _load_config(path: Path | None) -> Any:
+def _load_config(path: Path | None) -> EnsembleConfig:
     from f2p_engine.train.run import EnsembleConfig
 
     config = EnsembleConfig().to_dict()
@@ -117,11 +117,15 @@ def model_entries(result: EnsembleResult) -> list[ModelEntry]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise F2PError("training needs torch, which is not installed: pip install torch==2.13.0 "
+                       "(or the f2p[train] extra)") from None
     from tqdm import tqdm
 
     from f2p_engine.infer.manifest import write_manifest
-    from f2p_engine.train.data import DatasetSource
+    from f2p_engine.synth.reader import DatasetSource
     from f2p_engine.train.run import train_ensemble
 
     config = _load_config(args.config)
@@ -140,10 +144,10 @@ def run_train(args: argparse.Namespace) -> int:
     data = {**source.info, "holdout_fraction": config.holdout_fraction, "split_seed": config.split_seed,
             "train_seconds": round(time.perf_counter() - began, 1)}
     write_manifest(models, entries, continuous_weights=result.continuous_weights, group_weights=result.group_weights,
-                   calibration=result.calibration, data=data, metrics=result.metrics)
+                   calibration=result.calibration, data=data, metrics={**result.metrics.to_json(), **result.records})
     size = sum(p.stat().st_size for p in models.iterdir()) / 2**20
     print(f"models: {models} ({len(entries)} ONNX files, {size:.1f} MB); holdout ensemble L1 per region: "
-          + ", ".join(f"{r} {v['ensemble_l1']:.3f}" for r, v in result.metrics["regions"].items()))
+          + ", ".join(f"{r} {e.ensemble:.3f}" for r, e in result.metrics.regions.items()))
     return 0
 
 
@@ -157,6 +161,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from f2p_engine.evaluate.likeness import evaluate_likeness, photo_files, read_gender_labels
     from f2p_engine.evaluate.report import evaluate_models, goals, likeness_summary, write_report
+    from f2p_engine.files import atomic_directory
     from f2p_engine.infer.pipeline import Predictor
 
     if args.data is None and args.photos is None:
@@ -164,7 +169,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     # Open every input before the long work, so a bad folder fails at once.
     source = None
     if args.data is not None:
-        from f2p_engine.train.data import DatasetSource  # torch: only synthetic data needs it
+        from f2p_engine.synth.reader import DatasetSource
 
         source = DatasetSource.open(args.data)
     photos = photo_files(args.photos, args.max_photos) if args.photos is not None else []
@@ -173,14 +178,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     metrics: dict[str, Any] = {}
     if source is not None:
         with tqdm(total=len(source), desc="evaluate", unit="sample") as bar:
-            metrics = evaluate_models(predictor, source, progress=bar.update)
-        metrics["data"] = source.info
+            held_out = evaluate_models(predictor, source, progress=bar.update)
+        metrics = {**held_out.to_json(), "transfer": predictor.manifest.metrics.get("transfer", {}),
+                   "data": source.info}
     if photos:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
             metrics["likeness"] = evaluate_likeness(
                 predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
-                genders=genders, progress=bar.update)
-    write_report(metrics, args.output)
+                genders=genders, progress=bar.update).to_json()
+    with atomic_directory(args.output, inputs=[p for p in (args.genders,) if p is not None]) as staging:
+        write_report(metrics, staging)  # metrics.json, report.md and plots appear together
     report = args.output / "report.md"
     if source is not None:
         print(f"{report}: {sum(goals(metrics).values())}/{len(goals(metrics))} goals met")
@@ -191,9 +198,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     from f2p_engine.face.image import load_image
+    from f2p_engine.files import atomic_outputs, check_outputs
     from f2p_engine.infer.pipeline import Predictor, predict_photo
     from f2p_engine.recipe import Recipe, write_json, write_mhm
 
+    outputs = [args.output] if args.json is None else [args.output, args.json]
+    check_outputs(outputs, inputs=[args.photo])  # before the work: a typo must not cost the photo
     began = time.perf_counter()
     predictor = Predictor.load(args.models)
     loaded = time.perf_counter()
@@ -203,11 +213,14 @@ def run_predict(args: argparse.Namespace) -> int:
     if face.faces_found > 1:
         warn("predict", f"{args.photo}: {face.faces_found} faces found, using the largest")
     timings = {"load_models": loaded - began, "read_image": read - loaded, **prediction.timings}
-    write_mhm(prediction.recipe, args.output)
-    if args.json:
-        extra = {"source": str(args.photo), "adapter": args.adapter,
-                 "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
-                 "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
-                 "timings_ms": {k: round(v * 1000, 2) for k, v in timings.items()}}
-        write_json(prediction.recipe, args.json, extra=extra)
+    extra = {"source": str(args.photo), "adapter": args.adapter,
+             "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
+             "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
+             "timings_ms": {k: round(v * 1000, 2) for k, v in timings.items()}}
+    # Both files appear together or neither does (a read-only folder for the JSON keeps the .mhm out too).
+    with atomic_outputs(*outputs, inputs=[args.photo]) as staged:
+        write_mhm(prediction.recipe, staged[0])
+        if args.json is not None:
+            write_json(prediction.recipe, staged[1], extra=extra)
+    wrote("predict", *outputs)
     return 0

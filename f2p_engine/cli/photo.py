@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
-from f2p_engine.cli import image_side, warn
+from f2p_engine.cli import image_side, warn, wrote
 from f2p_engine.errors import InputError
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def run_align(args: argparse.Namespace) -> int:
                       "landmarks": _rounded(face.detection.landmarks)},
     }
     # Everything goes into a fresh folder beside DIR that replaces DIR's files only when complete.
-    with atomic_directory(args.output) as staging:
+    with atomic_directory(args.output, inputs=[args.photo]) as staging:
         write_png(staging / "aligned.png", face.image)
         write_png(staging / "stylised.png", stylised.image)
         for region, crop in stylised.crops.items():
@@ -65,6 +65,7 @@ def run_align(args: argparse.Namespace) -> int:
         # One key per line, each value on one line: readable and diff-friendly.
         lines = ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in record.items())
         (staging / "landmarks.json").write_text("{\n" + lines + "\n}\n")
+    wrote("align", args.output)
     return 0
 
 

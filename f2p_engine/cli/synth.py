@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from f2p_engine.cli import image_side, positive_int, read_recipe_reporting
+from f2p_engine.cli import image_side, positive_int, read_recipe_reporting, wrote
 from f2p_engine.errors import InputError
 
 VIEWS = ("front", "three-quarter", "side")
@@ -57,12 +57,15 @@ def _check_png(path: Path) -> None:
 
 def run_render(args: argparse.Namespace) -> int:
     from f2p_engine.face.image import write_png
+    from f2p_engine.files import check_outputs
     from f2p_engine.render.recipe_view import render_recipe
     from f2p_engine.render.renderer import Renderer
 
     _check_png(args.output)
+    check_outputs([args.output], inputs=[args.recipe])
     recipe = read_recipe_reporting("render", args.recipe)
     write_png(args.output, render_recipe(recipe, Renderer(args.size), view=args.view))
+    wrote("render", args.output)
     return 0
 
 
@@ -70,27 +73,34 @@ def run_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from f2p_engine.face.image import write_png
-    from f2p_engine.synth.dataset import DEFAULT_SHARD_SIZE, GenerateSettings, SyntheticDataset, generate
+    from f2p_engine.files import check_outputs
+    from f2p_engine.synth.dataset import DEFAULT_SHARD_SIZE, GenerateSettings, generate
+    from f2p_engine.synth.reader import SyntheticDataset
     from f2p_engine.synth.sheet import contact_sheet
 
     if args.output.exists() and not args.output.is_dir():
         raise InputError(f"{args.output}: exists and is not a directory")
     if args.contact_sheet is not None:
         _check_png(args.contact_sheet)
+        check_outputs([args.contact_sheet])  # before the long work, not after it
     settings = GenerateSettings(seed=args.seed, size=args.size, shard_size=args.shard_size or DEFAULT_SHARD_SIZE)
     with tqdm(total=args.count, desc="generate", unit="sample", disable=args.count < 50) as bar:
         generate(args.output, args.count, settings, workers=args.workers, progress=bar.update)
     if args.contact_sheet is not None:
         write_png(args.contact_sheet, contact_sheet(SyntheticDataset.open(args.output)))
+    wrote("generate", *([args.output] if args.contact_sheet is None else [args.output, args.contact_sheet]))
     return 0
 
 
 def run_contact_sheet(args: argparse.Namespace) -> int:
     from f2p_engine.face.image import write_png
-    from f2p_engine.synth.dataset import SyntheticDataset
+    from f2p_engine.files import check_outputs
+    from f2p_engine.synth.reader import SyntheticDataset
     from f2p_engine.synth.sheet import contact_sheet
 
     _check_png(args.output)
+    check_outputs([args.output], inputs=[args.dataset])
     sheet = contact_sheet(SyntheticDataset.open(args.dataset), count=args.count, columns=args.columns)
     write_png(args.output, sheet)
+    wrote("contact-sheet", args.output)
     return 0

@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 from f2p_engine.adapt import available_adapters, create_adapter, stylise
 from f2p_engine.ensemble import AGGREGATE, IDENTITY, MEMBERS
 from f2p_engine.errors import InputError
-from f2p_engine.evaluate.judges import Judge, create_judge, likeness_metrics
+from f2p_engine.evaluate.judges import Judge, LikenessMetrics, create_judge, likeness_metrics
 from f2p_engine.face.aligned import align_face
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.image import RGBImage, load_image
@@ -107,6 +107,74 @@ class Skipped:
     no_face: list[str]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaceLikeness:
+    """One face's reconstruction: predicted `gender` and `age` (MakeHuman units) and `distance`:
+    judge -> cosine distance photo <-> render."""
+
+    gender: float
+    age: float
+    distance: Mapping[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"gender": self.gender, "age": self.age, "distance": dict(self.distance)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenderAgreement:
+    """Labelled faces judged, the share whose predicted Gender is on the labelled side of 0.5 (None
+    without any), and the keys of the faces that flipped."""
+
+    labelled: int
+    right_side: float | None
+    flipped: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"labelled": self.labelled, "right_side": self.right_side, "flipped": list(self.flipped)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VariantLikeness:
+    """One adapter and member weighting: judge -> `LikenessMetrics`, face key -> `FaceLikeness`, and
+    the gender agreement when labels were given."""
+
+    judges: Mapping[str, LikenessMetrics]
+    per_face: Mapping[str, FaceLikeness]
+    gender: GenderAgreement | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {judge: metrics.to_json() for judge, metrics in self.judges.items()}
+        document["per_face"] = {key: face.to_json() for key, face in self.per_face.items()}
+        if self.gender is not None:
+            document["gender"] = self.gender.to_json()
+        return document
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LikenessReport:
+    """Likeness of every adapter x variant by every judge (see the module doc).
+
+    `photos`: files given; `people`: faces used (at least `min_face` px wide); `render_size`: side
+    of the renders; `variants`: name -> description; `skipped`: photos left out; `results`:
+    adapter -> variant -> `VariantLikeness`. `to_json` is the "likeness" part of metrics.json.
+    """
+
+    photos: int
+    people: int
+    min_face: float
+    render_size: int
+    judges: tuple[str, ...]
+    variants: Mapping[str, str]
+    skipped: Skipped
+    results: Mapping[str, Mapping[str, VariantLikeness]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"photos": self.photos, "people": self.people, "min_face": self.min_face,
+                "render_size": self.render_size, "judges": list(self.judges), "variants": dict(self.variants),
+                "skipped": {"unreadable": dict(self.skipped.unreadable), "no_face": list(self.skipped.no_face)},
+                "results": {a: {v: r.to_json() for v, r in variants.items()} for a, variants in self.results.items()}}
+
+
 class RenderEmbedder:
     """Recipe -> judge -> embedding of its head-on render (from the render's mesh landmarks)."""
 
@@ -165,37 +233,32 @@ def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np
 
 
 def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,
-                          embed: RenderEmbedder, default: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """Metrics of one adapter and weighting: judge -> `LikenessMetrics` JSON, and "per_face": key ->
-    {"gender", "age" (MakeHuman units), "distance": judge -> cosine distance photo <-> render}."""
+                          embed: RenderEmbedder, default: Mapping[str, np.ndarray]) -> VariantLikeness:
+    """Likeness of one adapter and weighting by every judge in `default` (judge -> default head's embedding)."""
     recipes = [reconstruct(predictor, face, adapter, weights) for face in faces]
     renders = [embed(recipe) for recipe in recipes]
-    result: dict[str, Any] = {}
-    per_face: dict[str, Any] = {face.key: {"gender": recipe.value(GENDER), "age": recipe.value(AGE), "distance": {}}
-                                for face, recipe in zip(faces, recipes, strict=True)}
+    judged: dict[str, LikenessMetrics] = {}
+    distances: dict[str, dict[str, float]] = {face.key: {} for face in faces}
     for judge in default:
         photos = np.stack([face.embeddings[judge] for face in faces])
         rendered = np.stack([render[judge] for render in renders])
-        result[judge] = likeness_metrics(photos, rendered, default[judge]).to_json()
+        judged[judge] = likeness_metrics(photos, rendered, default[judge])
         for face, photo, render in zip(faces, photos, rendered, strict=True):
-            per_face[face.key]["distance"][judge] = float(1.0 - photo @ render)
-    result["per_face"] = per_face
-    return result
+            distances[face.key][judge] = float(1.0 - photo @ render)
+    per_face = {face.key: FaceLikeness(gender=recipe.value(GENDER), age=recipe.value(AGE), distance=distances[face.key])
+                for face, recipe in zip(faces, recipes, strict=True)}
+    return VariantLikeness(judges=judged, per_face=per_face)
 
 
 def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[str]],
                       adapters: Sequence[str] | None = None, *, variants: Sequence[str] | None = None,
                       judges: Sequence[str] = JUDGES, min_face: float = 0.0, render_size: int = RENDER_SIZE,
                       genders: Mapping[str, str] | None = None, progress: Callable[[int], None] | None = None
-                      ) -> dict[str, Any]:
-    """Likeness of every adapter x variant by every judge (see the module doc); a plain dict for metrics.json:
+                      ) -> LikenessReport:
+    """Likeness of every adapter x variant by every judge (see the module doc and `LikenessReport`).
 
-    {"photos": files given, "people": faces used, "min_face": px, "render_size": S, "judges": [...],
-     "variants": {name: description}, "skipped": {"unreadable": {file: message}, "no_face": [file]},
-     "results": {adapter: {variant: {judge: LikenessMetrics JSON, "per_face": {...}, "gender": {...}}}}}
-
-    `genders`: file name -> "female" | "male" (`read_gender_labels`); with it, every result has
-    "gender" (`gender_agreement`). `progress(1)` after each photo. AssetError when a judge's model is not installed.
+    `genders`: file name -> "female" | "male" (`read_gender_labels`); with it, every result has its
+    `gender` agreement. `progress(1)` after each photo. AssetError when a judge's model is not installed.
     """
     adapters = list(adapters if adapters is not None else available_adapters())
     variants = list(variants if variants is not None else VARIANTS)
@@ -206,16 +269,16 @@ def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[s
     faces, skipped = collect_faces(predictor, photos, adapters, instances, min_face=min_face, progress=progress)
     embed = RenderEmbedder(instances, render_size)
     default = embed(Recipe(name="default head"))
-    results: dict[str, dict[str, Any]] = {adapter: {} for adapter in adapters}
+    results: dict[str, dict[str, VariantLikeness]] = {adapter: {} for adapter in adapters}
     for adapter in adapters:
         for variant in variants if faces else ():
             result = judge_reconstructions(predictor, faces, adapter, VARIANTS[variant][1](predictor), embed, default)
             if genders is not None:
-                result["gender"] = gender_agreement(result["per_face"], genders)
+                result = replace(result, gender=gender_agreement(result.per_face, genders))
             results[adapter][variant] = result
-    return {"photos": len(photos), "people": len(faces), "min_face": min_face, "render_size": render_size,
-            "judges": list(judges), "variants": {v: VARIANTS[v][0] for v in variants},
-            "skipped": {"unreadable": skipped.unreadable, "no_face": skipped.no_face}, "results": results}
+    return LikenessReport(photos=len(photos), people=len(faces), min_face=min_face, render_size=render_size,
+                          judges=tuple(judges), variants={v: VARIANTS[v][0] for v in variants}, skipped=skipped,
+                          results=results)
 
 
 def read_gender_labels(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -234,12 +297,12 @@ def read_gender_labels(path: str | os.PathLike[str]) -> dict[str, str]:
     return labels
 
 
-def gender_agreement(per_face: Mapping[str, Mapping[str, Any]], labels: Mapping[str, str]) -> dict[str, Any]:
+def gender_agreement(per_face: Mapping[str, FaceLikeness], labels: Mapping[str, str]) -> GenderAgreement:
     """Share of labelled faces whose predicted Gender is on the labelled side of 0.5 (female < 0.5 <= male),
     with the faces that flipped. A face `file#k` takes its file's label."""
-    judged = {key: face["gender"] for key, face in per_face.items() if key.split("#")[0] in labels}
+    judged = {key: face.gender for key, face in per_face.items() if key.split("#")[0] in labels}
     flipped = sorted(key for key, value in judged.items()
                      if (value >= 0.5) != (labels[key.split("#")[0]] == "male"))
     share = 1.0 - len(flipped) / len(judged) if judged else None
-    return {"labelled": len(judged), "right_side": share, "flipped": flipped}
+    return GenderAgreement(labelled=len(judged), right_side=share, flipped=tuple(flipped))
 

@@ -41,8 +41,8 @@ def choose_photo_shift(predictor: Predictor, faces: Sequence[PhotoFace], adapter
 
     def score(shift: dict[str, float]) -> tuple[float, float]:
         weights = photo_weights(predictor.fitted_weights, shift, predictor.identity_params)
-        result = judge_reconstructions(predictor, faces, adapter, weights, embed, {judge: default[judge]})[judge]
-        value = (result["mean_rank_percentile"], result["mean_distance"])
+        result = judge_reconstructions(predictor, faces, adapter, weights, embed, {judge: default[judge]}).judges[judge]
+        value = (result.mean_rank_percentile, result.mean_distance)
         tried.append((dict(shift), value))
         if progress:
             progress(1)

@@ -19,22 +19,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from f2p_engine.ensemble import AGGREGATE, softmax
+from f2p_engine.ensemble import AGGREGATE, EnsembleMetrics, ensemble_metrics, softmax
+from f2p_engine.errors import AssetError
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
+from f2p_engine.infer.manifest import MANIFEST
 from f2p_engine.infer.pipeline import Predictor
-from f2p_engine.train.metrics import ensemble_metrics
-from f2p_engine.train.plot import bar_plot
+from f2p_engine.plot import bar_plot
 
-if TYPE_CHECKING:  # torch-free at run time: a photo-only evaluation needs no training code
-    from f2p_engine.train.data import SampleSource
+if TYPE_CHECKING:
+    from f2p_engine.synth.reader import SampleSource
 
 METRICS_JSON = "metrics.json"
 REPORT_MD = "report.md"
 
 
 def evaluate_models(predictor: Predictor, source: SampleSource, batch_size: int = 64,
-                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                    progress: Callable[[int], None] | None = None) -> EnsembleMetrics:
     """Metrics of `predictor`'s model set on every sample of `source` (see `ensemble_metrics`).
 
     `progress(n)` is called with the number of samples done after each batch.
@@ -59,14 +60,15 @@ def evaluate_models(predictor: Predictor, source: SampleSource, batch_size: int 
     manifest = predictor.manifest
     aggregate_probs = {g: softmax(z) for (g, _), z in zip(manifest.aggregate.layout.groups, merged[AGGREGATE][1:],
                                                           strict=True)}
-    train_mean = np.asarray([manifest.calibration["train_mean"][p.name] for p in schema.CONTINUOUS])
-    metrics = ensemble_metrics(target=target, labels=labels, members=predictor.members(merged),
-                               weights=predictor.fitted_weights, photo_weights=predictor.weights,
-                               train_mean=train_mean, aggregate_probs=aggregate_probs,
-                               ensemble_probs=predictor.group_probabilities(merged))
-    metrics["transfer"] = manifest.metrics.get("transfer", {})
-    metrics["samples"] = len(source)
-    return metrics
+    missing = [p.name for p in schema.CONTINUOUS if p.name not in manifest.calibration.train_mean]
+    if missing:
+        raise AssetError(f"{manifest.directory / MANIFEST}: calibration.train_mean lacks {missing[0]} "
+                         f"({len(missing)} parameters); retrain with `f2p train`")
+    train_mean = np.asarray([manifest.calibration.train_mean[p.name] for p in schema.CONTINUOUS])
+    return ensemble_metrics(target=target, labels=labels, members=predictor.members(merged),
+                            weights=predictor.fitted_weights, photo_weights=predictor.weights,
+                            train_mean=train_mean, aggregate_probs=aggregate_probs,
+                            ensemble_probs=predictor.group_probabilities(merged))
 
 
 def goals(metrics: dict[str, Any]) -> dict[str, bool]:

@@ -105,8 +105,11 @@ def region_boxes(aligned_landmarks: np.ndarray, size: int) -> dict[str, Box]:
 
 
 def crop_box(image: np.ndarray, box: Box) -> np.ndarray:
-    """Pixels of `box` from an HxW[xC] image; parts outside the image are filled by edge replication."""
+    """Pixels of `box` from an HxW[xC] image; parts outside the image are filled by edge replication.
+    A box inside the image gives a view of it."""
     h, w = image.shape[:2]
+    if min(box.x0, box.y0) >= 0 and box.x1 <= w and box.y1 <= h:
+        return image[box.y0:box.y1, box.x0:box.x1]  # the common case, ~10x faster than the gather below
     ys = np.clip(np.arange(box.y0, box.y1), 0, h - 1)
     xs = np.clip(np.arange(box.x0, box.x1), 0, w - 1)
     return image[ys[:, None], xs[None, :]]

@@ -29,6 +29,7 @@ class AlignedFace:
 
     `image`: (S, S, 3) uint8 RGB, eye centres on `align.eye_targets(S)`.
     `landmarks`: (68, 2) float64, dlib order, in `image` pixels.
+    `mesh`: (468, 3) float64, MediaPipe's face mesh in `image` pixels (z: relative depth, same scale).
     `transform`: (2, 3) float64 similarity matrix, source-image pixels -> `image` pixels.
     `boxes`: region -> crop `Box` in `image` pixels; `crops`: region -> (h, w, 3) uint8 pixels of `image`.
     `detection`: the face in the source image; `faces_found`: faces detected in the source.
@@ -36,6 +37,7 @@ class AlignedFace:
 
     image: np.ndarray = field(repr=False)
     landmarks: np.ndarray = field(repr=False)
+    mesh: np.ndarray = field(repr=False)
     transform: np.ndarray = field(repr=False)
     boxes: dict[str, Box]
     crops: dict[str, np.ndarray] = field(repr=False)
@@ -65,8 +67,11 @@ def align_face(image: RGBImage, detection: Detection, *, size: int = DEFAULT_SIZ
     matrix = alignment_transform(detection.landmarks, size)
     aligned = warp_face(image.pixels, matrix, size)
     landmarks = transform_points(matrix, detection.landmarks)
+    # A similarity transform scales depth like x and y.
+    mesh = np.column_stack([transform_points(matrix, detection.mesh[:, :2]),
+                            detection.mesh[:, 2] * np.sqrt(abs(np.linalg.det(matrix[:, :2])))])
     boxes = region_boxes(landmarks, size)
-    return AlignedFace(image=aligned, landmarks=landmarks, transform=matrix, boxes=boxes,
+    return AlignedFace(image=aligned, landmarks=landmarks, mesh=mesh, transform=matrix, boxes=boxes,
                        crops=crop_regions(aligned, boxes), detection=detection, faces_found=faces_found,
                        source=image.source)
 

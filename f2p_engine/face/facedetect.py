@@ -67,8 +67,9 @@ TILES_PER_SIDE = 3
 SURE_SCORE = 0.8
 #: Boxes overlapping more than this (intersection over union) are one face.
 MERGE_IOU = 0.3
-#: Before area averaging, huge photos are subsampled to this many times the detector input: area
-#: averaging every pixel of a 12 Mpx photo costs 70 ms, and detection does not need it.
+#: Before area averaging, photos are subsampled to a whole multiple (at most this) of the detector
+#: input: area averaging every pixel of a 12 Mpx photo costs 70 ms, and by a fractional factor (640 px
+#: to 192) 1 ms, against 0.1 ms for a whole one; detection does not need every pixel.
 _PRESHRINK = 4
 
 
@@ -90,8 +91,9 @@ def letterbox(pixels: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
     height, width = pixels.shape[:2]
     scale = side / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if scale < 1.0 / _PRESHRINK:
-        pixels = cv2.resize(pixels, (size[0] * _PRESHRINK, size[1] * _PRESHRINK), interpolation=cv2.INTER_NEAREST)
+    multiple = min(_PRESHRINK, int(1.0 / scale))
+    if multiple >= 2 and (width, height) != (size[0] * multiple, size[1] * multiple):
+        pixels = cv2.resize(pixels, (size[0] * multiple, size[1] * multiple), interpolation=cv2.INTER_NEAREST)
     shrunk = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     square = np.zeros((side, side, 3), np.uint8)
     x0, y0 = (side - size[0]) // 2, (side - size[1]) // 2

@@ -34,7 +34,8 @@ from f2p_engine.ensemble import (
     stack_members,
     weight_matrix,
 )
-from f2p_engine.face.identity import face_descriptor, load_recogniser
+from f2p_engine.errors import AssetError
+from f2p_engine.face.identity import DESCRIPTOR_SIZE, face_descriptor, load_recogniser
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
 from f2p_engine.nets.spec import DESCRIPTOR_INPUT, IMAGE_INPUT, preprocess
@@ -71,9 +72,15 @@ class Predictor:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.manifest = manifest
-        self.sessions = {m.name: onnxruntime.InferenceSession(str(manifest.path(m)), options,
-                                                              providers=["CPUExecutionProvider"])
-                         for m in manifest.models}
+        self.sessions = {}
+        for entry in manifest.models:
+            try:
+                self.sessions[entry.name] = onnxruntime.InferenceSession(str(manifest.path(entry)), options,
+                                                                         providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime's errors share no base class but Exception
+                raise AssetError(f"{manifest.path(entry)}: not a loadable ONNX model "
+                                 f"({str(exc).splitlines()[0][:100]}); reinstall f2p or retrain") from None
+            self._check_sizes(entry)
         names = [p.name for p in schema.CONTINUOUS]
         #: (K, P) weights fitted on held-out renders, and the ones applied to photos.
         self.fitted_weights = weight_matrix(manifest.continuous_weights, names)
@@ -82,6 +89,22 @@ class Predictor:
             load_recogniser()  # ~0.3 s: at load time, not on the first photo
         self.identity_params = np.isin(np.arange(len(names)), identity[0].layout.param_indices if identity else [])
         self.weights = photo_weights(self.fitted_weights, manifest.photo_shift, self.identity_params)
+
+    def _check_sizes(self, entry: ModelEntry) -> None:
+        """Run `entry`'s session once on zeros: its input must take the manifest's size and its
+        outputs be one value per parameter and one logit per option (AssetError naming the file)."""
+        if entry.preprocessing is None:
+            feed = {DESCRIPTOR_INPUT: np.zeros((1, DESCRIPTOR_SIZE), np.float32)}
+        else:
+            feed = {IMAGE_INPUT: np.zeros((1, 3, entry.preprocessing.height, entry.preprocessing.width), np.float32)}
+        wanted = [(1, len(entry.layout.params)), *((1, k) for _, k in entry.layout.groups)]
+        try:
+            shapes = [tuple(np.shape(o)) for o in self.sessions[entry.name].run(None, feed)]
+        except Exception as exc:  # onnxruntime's errors share no base class but Exception
+            shapes = [f"refused its input: {str(exc).splitlines()[0][:100]}"]
+        if shapes != wanted:
+            raise AssetError(f"{self.manifest.path(entry)}: outputs {shapes} do not match the manifest's "
+                             f"model {entry.name!r} ({wanted}); reinstall f2p or retrain")
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str] | None = None, threads: int = 1) -> Predictor:
@@ -155,18 +178,17 @@ class Predictor:
         return probabilities
 
     def _confidence(self, members: np.ndarray, combined: np.ndarray) -> dict[str, np.ndarray]:
-        baseline = self.manifest.calibration.get("baseline_l1", {})
-        ensemble_l1 = self.manifest.calibration.get("ensemble_l1", {})
+        calibration = self.manifest.calibration
         regions = np.asarray([p.region for p in schema.CONTINUOUS])
         confidence = {}
         for region in schema.REGIONS:
-            if region not in baseline:
+            if region not in calibration.baseline_l1:
                 continue
             columns = regions == region
-            skill = np.clip(1.0 - ensemble_l1.get(region, baseline[region]) / baseline[region], 0.0, 1.0)
+            skill = calibration.skill(region)
             deviation = np.abs(members[:, :, columns] - combined[None, :, columns])  # (K, N, p), NaN where absent
             disagreement = np.nanmean(deviation.transpose(1, 0, 2).reshape(len(combined), -1), axis=1)
-            confidence[region] = np.clip(skill * (1.0 - disagreement / baseline[region]), 0.0, 1.0)
+            confidence[region] = np.clip(skill * (1.0 - disagreement / calibration.baseline_l1[region]), 0.0, 1.0)
         return confidence
 
 

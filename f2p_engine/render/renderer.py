@@ -18,7 +18,7 @@ import numpy as np
 
 from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import head_mesh
-from f2p_engine.render.landmarks import MESH_LANDMARKS
+from f2p_engine.render.landmarks import MESH_468, MESH_LANDMARKS
 from f2p_engine.render.palette import (
     BROW_HALF_HEIGHT,
     BROW_X,
@@ -210,12 +210,14 @@ class Rendering:
 
     `image`: (S, S, 3) uint8 sRGB, black where nothing was drawn. `labels`: (S, S) uint8 ids into
     `regions.LABELS` (0 background). `landmarks`: (68, 2) float32 pixel coordinates (x right,
-    y down) of the 68 mesh landmarks, dlib's point order.
+    y down) of the 68 mesh landmarks, dlib's point order; `mesh_points`: (468, 2) float32, the same for
+    the vertices playing MediaPipe's face mesh points.
     """
 
     image: np.ndarray = field(repr=False)
     labels: np.ndarray = field(repr=False)
     landmarks: np.ndarray = field(repr=False)
+    mesh_points: np.ndarray = field(repr=False)
 
 
 def fractal_noise(size: int, seed: int = 0) -> np.ndarray:
@@ -354,12 +356,13 @@ class Renderer:
         self._normal_of = VertexNormals(triangles, count)
         local = np.full(len(self.asset.base_coords), -1)
         local[self.vertex_ids] = np.arange(count)
-        self._landmark_ids = np.asarray(MESH_LANDMARKS)
+        # The 68 landmarks first, then the 468 mesh points: one projection serves both.
+        self._landmark_ids = np.asarray(MESH_LANDMARKS + MESH_468)
         self._local_landmarks = local[self._landmark_ids]
         self._local_eyes = [local[lo:hi] for lo, hi in (L_EYE, R_EYE)]
 
     def _local(self, vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(rendered vertices shifted to the frame, (68, 3) shifted landmark vertices) from either input form."""
+        """(rendered vertices shifted to the frame, (68 + 468, 3) shifted landmark vertices) from either input form."""
         if len(vertices) == len(self.asset.base_coords):
             vertices = vertices[self.vertex_ids]
         elif len(vertices) != len(self.vertex_ids):
@@ -372,7 +375,7 @@ class Renderer:
     def landmarks(self, vertices: np.ndarray, camera: Camera, pose: Pose | None = None) -> np.ndarray:
         """(68, 2) float64 pixel coordinates of the mesh landmarks in a plain render (no `frame`)."""
         _, marks = self._local(vertices)
-        return project(marks, (pose or Pose()).matrix(), camera.view_projection(), self.size)
+        return project(marks[:68], (pose or Pose()).matrix(), camera.view_projection(), self.size)
 
     def render(self, vertices: np.ndarray, camera: Camera, *, pose: Pose | None = None,
                lighting: Lighting | None = None, appearance: Appearance | None = None,
@@ -397,7 +400,7 @@ class Renderer:
         plain = project(marks, model, view_projection, self.size)
         if frame is None:
             frame = np.array([[1.0, 0, 0], [0, 1, 0]])
-        frame = np.asarray(frame(plain) if callable(frame) else frame, dtype=np.float64)
+        frame = np.asarray(frame(plain[:68]) if callable(frame) else frame, dtype=np.float64)
         self._frame.write(self._frame_block(model, frame_matrix(frame, self.size) @ view_projection, lighting,
                                             appearance))
         self._fbo.use()
@@ -412,9 +415,9 @@ class Renderer:
         size = self.size
         # GL rows run bottom-up; OpenCV flips and splits the channels ~10x faster than numpy slicing.
         pixels = cv2.flip(np.frombuffer(self._fbo.read(components=4), dtype=np.uint8).reshape(size, size, 4), 0)
-        landmarks = plain @ frame[:, :2].T + frame[:, 2]
+        points = (plain @ frame[:, :2].T + frame[:, 2]).astype(np.float32)
         return Rendering(image=cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB), labels=cv2.extractChannel(pixels, 3),
-                         landmarks=landmarks.astype(np.float32))
+                         landmarks=points[:68], mesh_points=points[68:])
 
     @staticmethod
     def _frame_block(model: np.ndarray, clip_from_world: np.ndarray, lighting: Lighting,

@@ -15,7 +15,8 @@ Layout of a dataset directory:
   `descriptor` (n, 128) float32 dlib identity descriptor of the image.
   Plain `.npy` files: memory-mappable (`np.load(..., mmap_mode="r")`), byte-identical for a seed.
 A shard directory appears by an atomic rename when complete, so an interrupted run resumes by
-making only the missing shards.
+making only the missing (or damaged) shards; the manifest is replaced only once the new one is complete.
+The reader (`synth.reader`) validates all of this when a dataset is opened.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.resource_tracker
 import os
-import re
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,17 +42,23 @@ from f2p_engine.headmodel import schema
 from f2p_engine.render.regions import LABELS
 from f2p_engine.synth.augment import AugmentConfig
 from f2p_engine.synth.factory import Sample, SampleFactory
+from f2p_engine.synth.reader import (
+    MANIFEST,
+    ArraySpec,
+    DatasetManifest,
+    array_specs,
+    is_shard_name,
+    shard_name,
+    shard_problem,
+    shard_ranges,
+)
 
 log = logging.getLogger(__name__)
 
 # 2: rendered straight into the aligned frame; 3: skin lit per vertex; 4: identity descriptor per sample
 GENERATOR_VERSION = "f2p-synth-4"
-FORMAT = "f2p-synthetic-dataset-1"
-MANIFEST = "manifest.json"
 SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200
-ARRAYS = ("images", "labels", "landmarks", "boxes", "continuous", "discrete", "pose", "index", "descriptor")
-_SHARD = re.compile(r"^shard-(\d{7})-(\d{7})$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,12 +76,9 @@ class GenerateSettings:
                 "schema_version": schema.SCHEMA_VERSION}
 
 
-def shard_name(first: int, end: int) -> str:
-    return f"shard-{first:07d}-{end:07d}"
-
-
-def shard_ranges(count: int, shard_size: int) -> list[tuple[int, int]]:
-    return [(first, min(first + shard_size, count)) for first in range(0, count, shard_size)]
+def _specs(size: int) -> dict[str, ArraySpec]:
+    """The arrays this generator writes for images of side `size` (`SampleFactory` makes them so)."""
+    return array_specs(size, len(schema.CONTINUOUS), len(schema.DISCRETE_GROUPS), len(schema.LOCAL_REGIONS))
 
 
 # -- workers -------------------------------------------------------------------------------------
@@ -96,12 +101,20 @@ def _init_worker(size: int, config: AugmentConfig) -> None:
 
 @contextlib.contextmanager
 def _worker_environment() -> Iterator[None]:
-    """Set `_WORKER_ENVIRONMENT` while worker processes start (they copy the environment)."""
+    """Set `_WORKER_ENVIRONMENT` and block Ctrl-C while worker processes start (they inherit both).
+
+    Workers never see SIGINT (a terminal sends it to every process of the group): only this
+    process gets the KeyboardInterrupt, once the workers exist, and stops them quietly.
+    """
     saved = {name: os.environ.get(name) for name in _WORKER_ENVIRONMENT}
     os.environ.update(_WORKER_ENVIRONMENT)
+    # Started first: starting it later unblocks SIGINT in this process behind our back.
+    multiprocessing.resource_tracker.ensure_running()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a Ctrl-C meanwhile is delivered now
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -142,8 +155,10 @@ def _check_settings(folder: Path, settings: GenerateSettings) -> None:
     if path.exists():
         try:
             found = json.loads(path.read_text())
-        except ValueError:
-            raise InputError(f"{path}: unreadable; remove it or choose another output directory") from None
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            found = None
+        if not isinstance(found, dict):
+            raise InputError(f"{path}: unreadable; remove it or choose another output directory")
         if found != wanted:
             differing = sorted(k for k in wanted if found.get(k) != wanted[k])
             raise InputError(f"{folder}: holds a dataset made with other settings ({', '.join(differing)}); "
@@ -156,23 +171,28 @@ def _check_settings(folder: Path, settings: GenerateSettings) -> None:
 
 
 def generate(folder: Path, count: int, settings: GenerateSettings, workers: int = 1,
-             progress: Callable[[int], None] | None = None) -> dict:
+             progress: Callable[[int], None] | None = None) -> DatasetManifest:
     """Write (or complete) a dataset of `count` samples in `folder`; returns the manifest.
 
-    Shards already present are kept (resume); `progress(n)` is called as n more samples are done.
-    `workers` processes (one per core is best) each render with one thread.
+    Shards already present and well-formed are kept (resume); damaged ones are made again. The old
+    manifest stays until the new one is complete, and shards of an old, larger count are removed
+    only after it. `progress(n)` is called as n more samples are done. `workers` processes (one
+    per core is best) each render with one thread.
     """
     folder.mkdir(parents=True, exist_ok=True)
     _check_settings(folder, settings)
     for stale in folder.glob(".shard-*.part"):
         shutil.rmtree(stale, ignore_errors=True)
     ranges = shard_ranges(count, settings.shard_size)
-    wanted = {shard_name(a, b) for a, b in ranges}
-    for old in folder.iterdir():
-        if _SHARD.match(old.name) and old.name not in wanted:
-            shutil.rmtree(old)
-    (folder / MANIFEST).unlink(missing_ok=True)
-    todo = [(folder, settings.seed, a, b) for a, b in ranges if not (folder / shard_name(a, b)).is_dir()]
+    specs = _specs(settings.size)
+    todo = []
+    for first, end in ranges:
+        problem = shard_problem(folder / shard_name(first, end), end - first, specs)
+        if problem is None:
+            continue
+        if (folder / shard_name(first, end)).exists():
+            log.warning("%s; making it again", problem)
+        todo.append((folder, settings.seed, first, end))
     done_already = count - sum(b - a for _, _, a, b in todo)
     if progress and done_already:
         progress(done_already)
@@ -183,91 +203,38 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
         with _worker_environment():
             pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
                                 initargs=(settings.size, settings.augmentation))
-        with pool:
-            for made in pool.imap_unordered(_make_shard, todo):
-                if progress:
-                    progress(made)
+        try:
+            with pool:  # leaving it (Ctrl-C, an error) terminates the workers
+                for made in pool.imap_unordered(_make_shard, todo):
+                    if progress:
+                        progress(made)
+        finally:  # a worker stopped mid-shard leaves its staging folder
+            for partial in folder.glob(".shard-*.part"):
+                shutil.rmtree(partial, ignore_errors=True)
     manifest = build_manifest(folder, count, settings)
     with atomic_output(folder / MANIFEST) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+        tmp.write_text(json.dumps(manifest.to_json(), indent=2) + "\n")
+    wanted = {shard_name(a, b) for a, b in ranges}
+    for old in folder.iterdir():
+        if is_shard_name(old.name) and old.name not in wanted:
+            shutil.rmtree(old)
     return manifest
 
 
-def build_manifest(folder: Path, count: int, settings: GenerateSettings) -> dict:
+def build_manifest(folder: Path, count: int, settings: GenerateSettings) -> DatasetManifest:
+    """The manifest of the complete shards of `count` samples in `folder` (crop boxes from their landmarks)."""
     shards = [shard_name(a, b) for a, b in shard_ranges(count, settings.shard_size)]
     total = np.zeros((68, 2), dtype=np.float64)
-    arrays = {}
     for name in shards:
         landmarks = np.load(folder / name / "landmarks.npy", mmap_mode="r")
         total += landmarks.sum(axis=0, dtype=np.float64)
-    for array in ARRAYS:
-        sample = np.load(folder / shards[0] / f"{array}.npy", mmap_mode="r")
-        arrays[array] = {"dtype": str(sample.dtype), "shape": list(sample.shape[1:])}
     boxes = region_boxes(total / max(count, 1), settings.size)
-    return {
-        "format": FORMAT,
-        "count": count,
-        **settings.as_dict(),
-        "shards": shards,
-        "arrays": arrays,
-        "parameters": [p.name for p in schema.CONTINUOUS],
-        "discrete_groups": {g.name: list(g.options) for g in schema.DISCRETE_GROUPS},
-        "labels": list(LABELS),
-        "regions": list(schema.LOCAL_REGIONS),
-        "eye_targets": eye_targets(settings.size).tolist(),
-        "crop_boxes": {region: box.as_list() for region, box in boxes.items()},
-    }
-
-
-# -- reader --------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class SyntheticDataset:
-    """Read a dataset written by `generate`: `len(ds)`, `ds.arrays(i)` for shard i, `ds.sample(k)`.
-
-    Arrays are memory-mapped (read-only) unless `mmap=False`.
-    """
-
-    folder: Path
-    manifest: dict
-    mmap: bool = True
-
-    @classmethod
-    def open(cls, folder: str | os.PathLike[str], mmap: bool = True) -> SyntheticDataset:
-        folder = Path(folder)
-        path = folder / MANIFEST
-        try:
-            manifest = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise InputError(f"{path}: no manifest (not a dataset, or its generation did not finish)") from None
-        except ValueError as exc:
-            raise InputError(f"{path}: malformed manifest ({exc})") from None
-        if manifest.get("format") != FORMAT:
-            raise InputError(f"{path}: not an f2p synthetic dataset manifest")
-        return cls(folder, manifest, mmap)
-
-    def __len__(self) -> int:
-        return int(self.manifest["count"])
-
-    @property
-    def shard_count(self) -> int:
-        return len(self.manifest["shards"])
-
-    def arrays(self, shard: int) -> dict[str, np.ndarray]:
-        """Every array of shard `shard` (first axis: its samples)."""
-        folder = self.folder / self.manifest["shards"][shard]
-        try:
-            return {name: np.load(folder / f"{name}.npy", mmap_mode="r" if self.mmap else None,
-                                  allow_pickle=False) for name in ARRAYS}
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{folder}: unreadable shard ({exc})") from None
-
-    def iter_shards(self) -> Iterator[dict[str, np.ndarray]]:
-        for shard in range(self.shard_count):
-            yield self.arrays(shard)
-
-    def sample(self, index: int) -> dict[str, np.ndarray]:
-        """Sample `index` (0 <= index < len) as a dict of arrays without the sample axis."""
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        shard, offset = divmod(index, int(self.manifest["shard_size"]))
-        return {name: array[offset] for name, array in self.arrays(shard).items()}
+    return DatasetManifest(
+        count=count, seed=settings.seed, size=settings.size, shard_size=settings.shard_size,
+        augmentation=asdict(settings.augmentation), generator_version=GENERATOR_VERSION,
+        schema_version=schema.SCHEMA_VERSION, shards=tuple(shards), arrays=_specs(settings.size),
+        parameters=tuple(p.name for p in schema.CONTINUOUS),
+        discrete_groups={g.name: tuple(g.options) for g in schema.DISCRETE_GROUPS},
+        labels=tuple(LABELS), regions=tuple(schema.LOCAL_REGIONS),
+        eye_targets=tuple(tuple(float(v) for v in t) for t in eye_targets(settings.size)),
+        crop_boxes={region: tuple(box.as_list()) for region, box in boxes.items()})

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from f2p_engine.render.regions import LABEL_COLOURS
-from f2p_engine.synth.dataset import SyntheticDataset
+from f2p_engine.synth.reader import SyntheticDataset
 
 
 def sample_cell(image: np.ndarray, labels: np.ndarray, landmarks: np.ndarray, eye_targets: np.ndarray
@@ -28,7 +28,7 @@ def sample_cell(image: np.ndarray, labels: np.ndarray, landmarks: np.ndarray, ey
 def contact_sheet(dataset: SyntheticDataset, count: int = 24, columns: int = 4) -> np.ndarray:
     """(rows * S, columns * 2S, 3) uint8 RGB sheet of the first `count` samples, spaced by 2 px."""
     count = min(count, len(dataset))
-    targets = np.asarray(dataset.manifest["eye_targets"])
+    targets = np.asarray(dataset.manifest.eye_targets)
     cells = []
     for index in range(count):
         sample = dataset.sample(index)

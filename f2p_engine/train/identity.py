@@ -20,7 +20,8 @@ import torch
 from f2p_engine.face.identity import face_descriptor
 from f2p_engine.headmodel import schema
 from f2p_engine.nets.identity import IdentityNet
-from f2p_engine.train.data import SampleSource, split_indices
+from f2p_engine.synth.reader import SampleSource
+from f2p_engine.train.data import split_indices
 
 IdentityKind = Literal["ridge", "mlp"]
 

@@ -26,15 +26,16 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from f2p_engine.ensemble import accuracy, region_l1
 from f2p_engine.errors import InputError
 from f2p_engine.files import atomic_output
 from f2p_engine.nets.model import ParamNet
 from f2p_engine.nets.registry import create_net, is_pretrainable
 from f2p_engine.nets.spec import FACE, output_layout
-from f2p_engine.train.data import CropDataset, SampleSource, embed_dataset
+from f2p_engine.plot import plot_curves
+from f2p_engine.synth.reader import SampleSource
+from f2p_engine.train.data import CropDataset, embed_dataset
 from f2p_engine.train.loss import MultiPartLoss, SliderLoss
-from f2p_engine.train.metrics import accuracy, region_l1
-from f2p_engine.train.plot import plot_curves
 
 log = logging.getLogger(__name__)
 

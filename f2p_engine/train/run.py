@@ -27,7 +27,9 @@ from torch.utils.data import DataLoader
 from f2p_engine.ensemble import (
     AGGREGATE,
     IDENTITY,
+    EnsembleMetrics,
     combine_members,
+    ensemble_metrics,
     fit_member_weights,
     member_predictions,
     model_member,
@@ -36,12 +38,13 @@ from f2p_engine.ensemble import (
 )
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
+from f2p_engine.infer.manifest import Calibration
 from f2p_engine.nets.spec import DESCRIPTOR_INPUT, FACE
-from f2p_engine.train.data import CropDataset, SampleSource, Subset, split_indices, targets_of
+from f2p_engine.synth.reader import SampleSource
+from f2p_engine.train.data import CropDataset, Subset, split_indices, targets_of
 from f2p_engine.train.export import export_onnx
 from f2p_engine.train.identity import IdentityConfig, descriptors_of, train_identity
 from f2p_engine.train.loop import LOG_CSV, TrainConfig, predict, train_model
-from f2p_engine.train.metrics import ensemble_metrics
 
 ENSEMBLE_JSON = "ensemble_config.json"
 
@@ -77,14 +80,16 @@ class EnsembleConfig:
 class EnsembleResult:
     """Trained models (eval mode, by model name: "aggregate", regions, "identity") and their ONNX
     files, the fitted weights (per parameter / group, one per member in `ensemble.MEMBERS` order),
-    calibration for confidences and holdout metrics."""
+    calibration for confidences, holdout metrics and the training records (`transfer`: feature
+    extraction vs fine-tuning per model; `identity`: the identity regressor's fit), as JSON."""
 
     nets: dict[str, nn.Module] = field(repr=False)
     onnx_files: dict[str, Path]
     continuous_weights: dict[str, list[float]]
     group_weights: dict[str, list[float]]
-    calibration: dict[str, dict[str, float]]
-    metrics: dict[str, Any]
+    calibration: Calibration
+    metrics: EnsembleMetrics
+    records: dict[str, Any]
 
 
 def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | os.PathLike[str],
@@ -138,21 +143,18 @@ def train_ensemble(config: EnsembleConfig, source: SampleSource, out_dir: str | 
     metrics = ensemble_metrics(target=target, labels=labels, members=members, weights=weights,
                                photo_weights=weights, train_mean=train_mean, aggregate_probs=aggregate_probs,
                                ensemble_probs=ensemble_probs)
-    metrics["transfer"] = {name: transfer_summary(out / name / LOG_CSV) for name in config.members()}
+    transfer = {name: transfer_summary(out / name / LOG_CSV) for name in config.members()}
     # The identity member is feature extraction by construction: dlib's ResNet stays frozen (it is
     # not a torch model here), only the regressor on its descriptor is fitted.
-    metrics["transfer"][IDENTITY] = {"feature_extraction_l1": identity_record["validation_l1"],
-                                     "fine_tuning_l1": None}
-    metrics["identity"] = identity_record
-    regions = metrics["regions"]
-    calibration = {"baseline_l1": {r: v["baseline_l1"] for r, v in regions.items()},
-                   "ensemble_l1": {r: v["ensemble_l1"] for r, v in regions.items()},
-                   "train_mean": {p.name: float(m) for p, m in zip(schema.CONTINUOUS, train_mean, strict=True)}}
+    transfer[IDENTITY] = {"feature_extraction_l1": identity_record["validation_l1"], "fine_tuning_l1": None}
+    calibration = Calibration.from_metrics(
+        metrics, {p.name: float(m) for p, m in zip(schema.CONTINUOUS, train_mean, strict=True)})
     names = [p.name for p in schema.CONTINUOUS]
     return EnsembleResult(nets=nets, onnx_files=files,
                           continuous_weights={n: weights[:, i].tolist() for i, n in enumerate(names)},
                           group_weights={g: w.tolist() for g, w in group_weights.items()},
-                          calibration=calibration, metrics=metrics)
+                          calibration=calibration, metrics=metrics,
+                          records={"transfer": transfer, "identity": identity_record})
 
 
 def transfer_summary(log_csv: Path) -> dict[str, float | None]:

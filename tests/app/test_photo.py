@@ -11,7 +11,7 @@ from app_doubles import FixedPredictor
 from PySide6.QtWidgets import QApplication, QMessageBox
 from skimage import data
 
-from app import pipeline
+from app import photo_pipeline as pipeline
 from app.document import save_png
 from app.images import rgb_to_qimage
 from app.state import Models
