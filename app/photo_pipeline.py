@@ -88,10 +88,10 @@ def analyse_photo(photo: Photo, adapter: str, face: int = 0) -> tuple[PhotoAnaly
     from f2p_engine.face.image import RGBImage
 
     start = time.perf_counter()
-    image = RGBImage(pixels=photo.pixels, source=photo.name)
+    image = RGBImage(pixels=photo.pixels, source=str(photo.path or photo.name))
     detections = detect_faces(image)
-    if not detections:
-        raise InputError(f"{photo.name}: no face found in the {image.width}x{image.height} image")
+    if not detections:  # the message `align_photo` gives, which the CLI prints too
+        raise InputError(f"{image.source}: no face found in the {image.width}x{image.height} image")
     face = min(face, len(detections) - 1)
     aligned_face = align_face(image, detections[face], faces_found=len(detections))
     aligned = time.perf_counter()
