@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -12,7 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from f2p_engine.headmodel import schema
-from f2p_engine.recipe import Recipe
+from f2p_engine.recipe import Recipe, write_json
 
 NOSE = "nose/nose-trans-down|up"
 LONG = "nose/nose-nostrils-width-decr|incr"
@@ -101,19 +99,47 @@ def test_help_lists_the_shortcuts(make_window, qtbot):
     sheet.close()
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf")])
-def test_recipe_with_values_no_slider_can_show_is_refused_in_one_line(make_window, tmp_path, value):
+def _json_recipe_with(path, text: str) -> None:
+    """An f2p JSON recipe whose nose value is `text` (a literal such as NaN or 1e308), as other tools write."""
+    write_json(Recipe().with_values({NOSE: 0.123}), path)
+    path.write_text(path.read_text().replace("0.123", text))
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity"])
+def test_recipe_with_a_non_finite_value_is_refused_in_one_line(make_window, tmp_path, literal):
     window = make_window()
     window.panel.rows[NOSE].spin.setValue(0.25)
     before = window.state.recipe
     path = tmp_path / "bad.json"
-    data = {"format": "f2p-recipe", "name": "bad", "modifiers": {NOSE: value}}
-    path.write_text(json.dumps(data))  # json writes NaN / Infinity, as other tools do
+    _json_recipe_with(path, literal)
     window.guarded(lambda: window.document.open_recipe(path))
     message = window.statusBar().currentMessage()
     assert "bad.json" in message
+    assert "non-finite" in message
     assert "\n" not in message
     assert window.state.recipe is before  # nothing reached the widgets
+
+
+def test_recipe_with_a_huge_value_opens_clamped(make_window, tmp_path):
+    window = make_window()
+    path = tmp_path / "huge.json"
+    _json_recipe_with(path, "1e308")
+    window.document.open_recipe(path)  # an OverflowError in the panel before
+    row = window.panel.rows[NOSE]
+    assert window.state.recipe.value(NOSE) == row.param.maximum
+    assert row.slider.value() == row.to_step(row.param.maximum)
+    assert "clamped" in window.statusBar().currentMessage()
+
+
+def test_panel_refuses_values_no_slider_can_show(make_window):
+    """A second guard for recipes that reach the panel another way than a file."""
+    window = make_window(show=False)
+    refused = []
+    window.panel.refused.connect(refused.append)
+    window.panel.show_recipe(Recipe(modifiers={**Recipe().modifiers, NOSE: float("nan")}))
+    assert len(refused) == 1
+    assert NOSE in refused[0]
+    assert np.isfinite(window.panel.rows[NOSE].spin.value())
 
 
 def test_huge_values_are_clamped_not_crashing(make_window):
