@@ -1,12 +1,15 @@
-"""`f2p generate` throughput in samples/s, whole command timed (start-up, workers, writing). Goal: >= 200.
+"""`f2p generate` throughput in samples/s, whole command timed (start-up, workers, writing), with and
+without identity descriptors. Goal: >= 400 samples/s with `--workers 2` at 256 px.
 
-Runs `f2p generate --count N --workers W --seed 7 --size 256` into a fresh temporary directory and
-reports its wall-clock rate and its CPU (user + system of all its processes) per sample, then,
-single-threaded in this process, the CPU milliseconds per sample of each step (recipe, mesh,
-render into the aligned frame, background + composite + degradation + rest), to show where the
-time goes. Wall-clock rates need an idle machine (other processes take cores away from the
-workers); CPU per sample does not, so both are printed with the load average.
-Usage: python3 benchmarks/bench_generate.py [--count 2000] [--workers 2] [--keep DIR]
+Runs `f2p generate --count N --workers W --seed 7 --size 256 [--no-descriptors]` into a fresh
+temporary directory and reports its wall-clock rate and its CPU (user + system of all its processes)
+per sample; then, single-threaded in this process (as in a worker), the CPU milliseconds per sample
+of each step of `SampleFactory.make`, timed by wrapping the functions it calls, the rest being what
+no step covers (Sample assembly, the composite). "command overhead" is the command's CPU per sample
+beyond making the samples: start-up of the command and its workers, shard writing, the manifest.
+Wall-clock rates need an idle machine (other processes take cores away from the workers); CPU per
+sample does not, so both are printed with the load average.
+Usage: python3 benchmarks/bench_generate.py [--count 2000] [--descriptor-count 200] [--workers 2] [--keep DIR]
 """
 
 import argparse
@@ -18,16 +21,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 
-def whole_command(count: int, workers: int, size: int, folder: Path) -> tuple[float, float, float]:
+def whole_command(count: int, workers: int, size: int, folder: Path, descriptors: bool) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds of the command and its workers, of which system time)."""
     command = [sys.executable, "-m", "f2p_engine", "generate", "--count", str(count), "--workers",
-               str(workers), "--seed", "7", "--size", str(size), "-o", str(folder)]
+               str(workers), "--seed", "7", "--size", str(size), "-o", str(folder),
+               *([] if descriptors else ["--no-descriptors"])]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert json.loads((folder / "manifest.json").read_text())["count"] == count
@@ -35,66 +40,80 @@ def whole_command(count: int, workers: int, size: int, folder: Path) -> tuple[fl
     return elapsed, after.ru_utime - before.ru_utime + system, system
 
 
-def steps(size: int, runs: int = 60) -> dict[str, float]:
-    """CPU ms per sample of the pipeline's steps, one thread (as in a worker)."""
+def steps(size: int, runs: int) -> dict[str, float]:
+    """CPU ms per sample of each step of `SampleFactory.make`, one thread (as in a worker)."""
     import cv2
-    import numpy as np
 
-    from f2p_engine.face.align import alignment_transform
-    from f2p_engine.synth.augment import sample_augmentation
+    import f2p_engine.synth.factory as factory_module
     from f2p_engine.synth.factory import SampleFactory
-    from f2p_engine.synth.sampler import recipe_rng, sample_recipe
 
     cv2.setNumThreads(1)  # as in a worker
     factory = SampleFactory(size)
-    factory.make(7, 0)
-    recipes = [sample_recipe(recipe_rng(7, i)) for i in range(runs)]
-    augmentations = [sample_augmentation(np.random.default_rng(i), r) for i, r in enumerate(recipes)]
-    vertices = [factory.model.vertices(r.modifiers) for r in recipes]
-    frames = [alignment_transform(factory.renderer.landmarks(v, a.camera, a.pose), size)
-              for v, a in zip(vertices, augmentations, strict=True)]
+    factory.make(7, 0)  # warm-up: GL programs, the noise tile, the ResNet
+    spent: dict[str, float] = defaultdict(float)
 
-    def cpu_ms(work) -> float:
-        start = time.process_time()
-        for i in range(runs):
-            work(i)
-        return (time.process_time() - start) / runs * 1000
+    def timed(step: str, function):
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[step] += time.process_time() - start
+        return wrapper
 
-    result = {
-        "recipe": cpu_ms(lambda i: sample_recipe(recipe_rng(7, i))),
-        "mesh": cpu_ms(lambda i: factory.model.vertices(recipes[i].modifiers)),
-        "render": cpu_ms(lambda i: factory.renderer.render(
-            vertices[i], augmentations[i].camera, pose=augmentations[i].pose, lighting=augmentations[i].lighting,
-            appearance=augmentations[i].appearance, frame=frames[i])),
-        "whole sample": cpu_ms(lambda i: factory.make(7, i)),
-    }
-    parts = result["recipe"] + result["mesh"] + result["render"]
-    result["background, composite, degrade, rest"] = result["whole sample"] - parts
+    for step, name in [("recipe", "recipe_at"), ("augmentation draw", "sample_augmentation"),
+                       ("background", "render_background"), ("degrade", "degrade"), ("region boxes", "region_boxes"),
+                       ("labels", "continuous_vector"), ("labels", "discrete_indices"),
+                       ("descriptor", "face_descriptor")]:
+        setattr(factory_module, name, timed(step, getattr(factory_module, name)))
+    for step, owner, name in [("mesh", factory.model, "vertices"), ("expression", factory.model, "apply_expression"),
+                              ("render", factory.renderer, "render"),
+                              ("  of which vertex normals", factory.renderer, "_normal_of")]:
+        setattr(owner, name, timed(step, getattr(owner, name)))
+    start = time.process_time()
+    for index in range(runs):
+        factory.make(7, index)
+    whole = time.process_time() - start
+    order = ["recipe", "augmentation draw", "mesh", "expression", "render", "  of which vertex normals", "background",
+             "degrade", "region boxes", "labels", "descriptor"]
+    result = {step: spent[step] / runs * 1000 for step in order}
+    result["rest"] = (whole - sum(s for step, s in spent.items() if not step.startswith(" "))) / runs * 1000
+    result["whole sample"] = whole / runs * 1000
+    result["whole sample without descriptor"] = result["whole sample"] - result["descriptor"]
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--count", type=int, default=2000, help="samples without descriptors")
+    parser.add_argument("--descriptor-count", type=int, default=200, help="samples with descriptors")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--keep", type=Path, default=None, help="write the dataset here and keep it")
+    parser.add_argument("--runs", type=int, default=100, help="samples for the per-step timings")
+    parser.add_argument("--keep", type=Path, default=None, help="write the datasets under here and keep them")
     args = parser.parse_args()
     for name in ("LP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ[name] = "1"  # the step timings below are per worker thread
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="f2p-bench-")) / "data"
+    root = args.keep or Path(tempfile.mkdtemp(prefix="f2p-bench-"))
+    commands = {}
     try:
-        elapsed, cpu, system = whole_command(args.count, args.workers, args.size, folder)
+        for descriptors, count in ((False, args.count), (True, args.descriptor_count)):
+            folder = root / ("with-descriptors" if descriptors else "no-descriptors")
+            commands[descriptors] = (count, whole_command(count, args.workers, args.size, folder, descriptors))
     finally:
         if args.keep is None:
-            shutil.rmtree(folder.parent, ignore_errors=True)
-    rate = args.count / elapsed
-    print(f"f2p generate --count {args.count} --workers {args.workers} --size {args.size}: {elapsed:.1f} s, "
-          f"{rate:.0f} samples/s (goal >= 200), {cpu / args.count * 1000:.2f} CPU ms per sample all-in "
-          f"(goal <= ~9 on 2 cores), of which system {system / args.count * 1000:.2f}; "
-          f"load average after it: {os.getloadavg()[0]:.2f}")
-    for step, ms in steps(args.size).items():
-        print(f"  {step:32s} {ms:6.2f} CPU ms per sample")
+            shutil.rmtree(root, ignore_errors=True)
+    per_step = steps(args.size, args.runs)
+    for descriptors, (count, (elapsed, cpu, system)) in commands.items():
+        flag = "" if descriptors else " --no-descriptors"
+        made = per_step["whole sample" if descriptors else "whole sample without descriptor"]
+        print(f"f2p generate --count {count} --workers {args.workers} --size {args.size}{flag}: {elapsed:.1f} s, "
+              f"{count / elapsed:.0f} samples/s (goal >= 400), {cpu / count * 1000:.2f} CPU ms per sample all-in, "
+              f"of which system {system / count * 1000:.2f} and command overhead {cpu / count * 1000 - made:.2f}; "
+              f"load average after it: {os.getloadavg()[0]:.2f}")
+    print(f"steps of one sample, CPU ms, one thread, mean over {args.runs} samples:")
+    for step, ms in per_step.items():
+        print(f"  {step:34s} {ms:7.2f}")
 
 
 if __name__ == "__main__":

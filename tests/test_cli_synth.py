@@ -46,6 +46,16 @@ def test_generate_and_contact_sheet(tmp_path):
     assert _read_png(again).shape == (48 + 2, 2 * (2 * 48 + 2), 3)
 
 
+def test_generate_without_descriptors(tmp_path):
+    data = tmp_path / "data"
+    argv = ["generate", "--count", "2", "--seed", "4", "--workers", "1", "--size", "48", "-o", str(data)]
+    assert main([*argv, "--no-descriptors"]) == 0
+    manifest = json.loads((data / "manifest.json").read_text())
+    assert json.loads((data / "settings.json").read_text())["descriptors"] is False  # a resume keeps it
+    assert "descriptor" not in manifest["arrays"]
+    assert "images" in manifest["arrays"]
+
+
 @pytest.mark.parametrize("argv", [
     ["render", "RECIPE", "-o", "out.png", "--size", "0"],
     ["render", "RECIPE", "-o", "out.png", "--view", "top"],

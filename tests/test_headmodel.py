@@ -10,7 +10,7 @@ from f2p_engine.files import resources_dir
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.asset import ASSET_FILE, VERTEX_COUNT, load_asset
 from f2p_engine.headmodel.macro import age_token_weights, macro_target_weights
-from f2p_engine.headmodel.mesh import HEAD_CUT_Y, default_modifiers, face_target_weights, head_mesh
+from f2p_engine.headmodel.mesh import HEAD_CUT_Y, HeadModel, default_modifiers, face_target_weights, head_mesh
 
 SHIPPED_ASSET = resources_dir() / "head" / ASSET_FILE
 
@@ -127,3 +127,16 @@ def test_expression_opens_jaw(head_model, asset):
     index, _ = asset.expressions.rows("jawOpen")
     assert (open_jaw - neutral)[index, 1].min() < -0.1
     assert np.array_equal(np.delete(open_jaw, index, axis=0), np.delete(neutral, index, axis=0))
+
+
+def test_slider_steps_reuse_the_macro_product_and_match_a_fresh_evaluation(asset):
+    dragged = HeadModel(asset)
+    recipe = {**default_modifiers(), "macrodetails/Gender": 0.8, "nose/nose-trans-down|up": 0.0}
+    for step in (0.0, 0.3, 0.6):  # a nose slider drag: the macro weights stay, the face ones move
+        recipe["nose/nose-trans-down|up"] = step
+        np.testing.assert_array_equal(dragged.vertices(recipe), HeadModel(asset).vertices(recipe))
+    steps = [dragged.vertices(recipe), dragged.vertices(recipe)]
+    steps[0][:] = 0  # callers own what they get: editing one result leaves the next intact
+    assert np.abs(steps[1]).max() > 1
+    recipe["macrodetails/Gender"] = 0.2  # a macro slider: the cached product must not be reused
+    np.testing.assert_array_equal(dragged.vertices(recipe), HeadModel(asset).vertices(recipe))

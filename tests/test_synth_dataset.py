@@ -88,3 +88,41 @@ def test_refuses_other_settings_and_foreign_folders(dataset_dir, tmp_path):
         generate(foreign, 2, SETTINGS)
     with pytest.raises(InputError, match="no manifest"):
         SyntheticDataset.open(foreign)
+
+
+def test_dataset_without_descriptors_has_the_same_samples_and_training_computes_them(dataset_dir, tmp_path):
+    from f2p_engine.synth.reader import DatasetSource
+    from f2p_engine.train.identity import descriptors_of
+
+    lean = tmp_path / "lean"
+    settings = GenerateSettings(seed=SEED, size=SIZE, shard_size=3, descriptors=False)
+    generate(lean, COUNT, settings, workers=1)
+    manifest = json.loads((lean / "manifest.json").read_text())
+    assert "descriptor" not in manifest["arrays"]
+    assert not list(lean.rglob("descriptor.npy"))
+    full = _files(dataset_dir)
+    for name, data in _files(lean).items():
+        if name.endswith(".npy"):  # every array but the descriptors is byte-identical
+            assert data == full[name], name
+    source = DatasetSource.open(lean)
+    assert source[0].descriptor is None
+    # Computed at training time from image and landmarks == stored by the dataset workers.
+    stored = np.concatenate([np.load(dataset_dir / shard / "descriptor.npy") for shard in manifest["shards"]])
+    np.testing.assert_array_equal(descriptors_of(source), stored)
+    with pytest.raises(InputError, match="other settings"):  # a resume cannot mix the two kinds
+        generate(lean, COUNT, SETTINGS)
+
+
+def test_samples_carry_the_mesh_points_that_agree_with_their_landmarks(dataset_dir):
+    from f2p_engine.face.align import eye_centres
+    from f2p_engine.face.mesh68 import landmarks_68
+
+    dataset = SyntheticDataset.open(dataset_dir)
+    assert dataset.manifest.arrays["mesh_points"].shape == (468, 2)
+    for shard in dataset.iter_shards():
+        for points, landmarks in zip(shard["mesh_points"], shard["landmarks"], strict=True):
+            # The finder's 468 -> 68 table applied to the 468 vertices lands near the 68 vertices: both
+            # sets were picked against the same finder.
+            eye_distance = np.linalg.norm(np.subtract(*eye_centres(landmarks)))
+            error = np.linalg.norm(landmarks_68(points) - landmarks, axis=1)
+            assert np.median(error) < 0.08 * eye_distance

@@ -205,6 +205,7 @@ def params_in_region(region: Region) -> tuple[ContinuousParam, ...]:
     return tuple(p for p in CONTINUOUS if p.region == region)
 
 
+@cache  # called per modifier on every mesh evaluation
 def modifier_targets(name: str) -> tuple[str | None, str]:
     """Target files (without extension) a face modifier drives: (negative side or None, positive side).
 
@@ -224,6 +225,7 @@ def target_files(modifiers: Iterable[str]) -> list[str]:
     return [target for name in modifiers for target in modifier_targets(name) if target is not None]
 
 
+@cache
 def face_modifiers() -> tuple[str, ...]:
     """Every MakeHuman face modifier the head model applies: the schema's non-macro sliders."""
     return tuple(p.name for p in CONTINUOUS if p.region != "macro")

@@ -12,7 +12,10 @@ Layout of a dataset directory:
   first axis the sample: `images` (n, S, S, 3) uint8 RGB, `labels` (n, S, S) uint8 region ids,
   `landmarks` (n, 68, 2) float32 aligned pixels, `boxes` (n, 7, 4) int32, `continuous` (n, P)
   float32 in [0, 1], `discrete` (n, G) int64, `pose` (n, 3) float32 degrees, `index` (n,) int64,
-  `descriptor` (n, 128) float32 dlib identity descriptor of the image.
+  `descriptor` (n, 128) float32 dlib identity descriptor of the image (left out by
+  `GenerateSettings(descriptors=False)`, `f2p generate --no-descriptors`), `mesh_points` (n, 468, 2)
+  float32 aligned pixels of the vertices playing MediaPipe's mesh points (since f2p-synth-5); `arrays`
+  in the manifest lists the arrays a dataset has.
   Plain `.npy` files: memory-mappable (`np.load(..., mmap_mode="r")`), byte-identical for a seed.
 A shard directory appears by an atomic rename when complete, so an interrupted run resumes by
 making only the missing (or damaged) shards; the manifest is replaced only once the new one is complete.
@@ -55,8 +58,9 @@ from f2p_engine.synth.reader import (
 
 log = logging.getLogger(__name__)
 
-# 2: rendered straight into the aligned frame; 3: skin lit per vertex; 4: identity descriptor per sample
-GENERATOR_VERSION = "f2p-synth-4"
+# 2: rendered straight into the aligned frame; 3: skin lit per vertex; 4: identity descriptor per sample;
+# 5: landmark vertices picked against the MediaPipe face finder, and its 468 mesh points per sample
+GENERATOR_VERSION = "f2p-synth-5"
 SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200
 
@@ -69,16 +73,19 @@ class GenerateSettings:
     size: int = 256
     shard_size: int = DEFAULT_SHARD_SIZE
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
+    descriptors: bool = True  # store each sample's identity descriptor (90% of a sample's CPU time)
 
     def as_dict(self) -> dict:
+        # `descriptors` is written only when off, so datasets made before the option still resume.
         return {"seed": self.seed, "size": self.size, "shard_size": self.shard_size,
                 "augmentation": asdict(self.augmentation), "generator_version": GENERATOR_VERSION,
-                "schema_version": schema.SCHEMA_VERSION}
+                "schema_version": schema.SCHEMA_VERSION, **({} if self.descriptors else {"descriptors": False})}
 
 
-def _specs(size: int) -> dict[str, ArraySpec]:
-    """The arrays this generator writes for images of side `size` (`SampleFactory` makes them so)."""
-    return array_specs(size, len(schema.CONTINUOUS), len(schema.DISCRETE_GROUPS), len(schema.LOCAL_REGIONS))
+def _specs(settings: GenerateSettings) -> dict[str, ArraySpec]:
+    """The arrays this generator writes with `settings` (`SampleFactory` makes them so)."""
+    specs = array_specs(settings.size, len(schema.CONTINUOUS), len(schema.DISCRETE_GROUPS), len(schema.LOCAL_REGIONS))
+    return {name: spec for name, spec in specs.items() if settings.descriptors or name != "descriptor"}
 
 
 # -- workers -------------------------------------------------------------------------------------
@@ -89,14 +96,14 @@ _WORKER_ENVIRONMENT = {"LP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_
 _factory: SampleFactory | None = None
 
 
-def _init_worker(size: int, config: AugmentConfig) -> None:
+def _init_worker(size: int, config: AugmentConfig, descriptors: bool) -> None:
     """Process initialiser: one head model and GL renderer per worker process; OpenCV single-threaded
     like the rest (its thread pool only competes with the other workers)."""
     import cv2
 
     global _factory
     cv2.setNumThreads(1)
-    _factory = SampleFactory(size, config)
+    _factory = SampleFactory(size, config, descriptors)
 
 
 @contextlib.contextmanager
@@ -123,10 +130,11 @@ def _worker_environment() -> Iterator[None]:
 
 
 def _columns(sample: Sample) -> dict[str, np.ndarray]:
-    """One sample's row of every shard array (`ARRAYS` order)."""
-    return {"images": sample.image, "labels": sample.labels, "landmarks": sample.landmarks, "boxes": sample.boxes,
-            "continuous": sample.continuous, "discrete": sample.discrete, "pose": sample.pose,
-            "index": np.int64(sample.index), "descriptor": sample.descriptor}
+    """One sample's row of every shard array it has (`ARRAYS` order)."""
+    columns = {"images": sample.image, "labels": sample.labels, "landmarks": sample.landmarks, "boxes": sample.boxes,
+               "continuous": sample.continuous, "discrete": sample.discrete, "pose": sample.pose,
+               "index": np.int64(sample.index), "descriptor": sample.descriptor, "mesh_points": sample.mesh_points}
+    return {name: value for name, value in columns.items() if value is not None}
 
 
 def _make_shard(job: tuple[Path, int, int, int]) -> int:
@@ -184,7 +192,7 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
     for stale in folder.glob(".shard-*.part"):
         shutil.rmtree(stale, ignore_errors=True)
     ranges = shard_ranges(count, settings.shard_size)
-    specs = _specs(settings.size)
+    specs = _specs(settings)
     todo = []
     for first, end in ranges:
         problem = shard_problem(folder / shard_name(first, end), end - first, specs)
@@ -202,7 +210,7 @@ def generate(folder: Path, count: int, settings: GenerateSettings, workers: int 
         context = multiprocessing.get_context("spawn")
         with _worker_environment():
             pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
-                                initargs=(settings.size, settings.augmentation))
+                                initargs=(settings.size, settings.augmentation, settings.descriptors))
         try:
             with pool:  # leaving it (Ctrl-C, an error) terminates the workers
                 for made in pool.imap_unordered(_make_shard, todo):
@@ -232,7 +240,7 @@ def build_manifest(folder: Path, count: int, settings: GenerateSettings) -> Data
     return DatasetManifest(
         count=count, seed=settings.seed, size=settings.size, shard_size=settings.shard_size,
         augmentation=asdict(settings.augmentation), generator_version=GENERATOR_VERSION,
-        schema_version=schema.SCHEMA_VERSION, shards=tuple(shards), arrays=_specs(settings.size),
+        schema_version=schema.SCHEMA_VERSION, shards=tuple(shards), arrays=_specs(settings),
         parameters=tuple(p.name for p in schema.CONTINUOUS),
         discrete_groups={g.name: tuple(g.options) for g in schema.DISCRETE_GROUPS},
         labels=tuple(LABELS), regions=tuple(schema.LOCAL_REGIONS),

@@ -7,7 +7,8 @@ the fixed pixels), render straight into that aligned frame (the similarity is fo
 projection: no resampling, no pixels drawn outside the frame), composite over a procedural
 background, degrade photometrically, compute the region boxes from the aligned landmarks, and
 describe the face with dlib's identity ResNet (`face.identity.face_descriptor`, the procedure the
-identity member applies to photos; ~80-180 ms a sample, most of a sample's cost).
+identity member applies to photos; ~80-180 ms a sample, 90% of a sample's cost; optional: training
+computes the descriptors of samples that lack them with the same function).
 Sample `index` of `seed` depends on nothing else, so shards can be made in any order, by any
 worker, and come out byte-identical.
 """
@@ -45,11 +46,13 @@ class Sample:
     """One aligned synthetic sample of size S.
 
     `image`: (S, S, 3) uint8 RGB; `labels`: (S, S) uint8 region ids (`render.regions.LABELS`);
-    `landmarks`: (68, 2) float32 aligned pixels, dlib order; `boxes`: (len(LOCAL_REGIONS), 4) int32
-    x0, y0, x1, y1 aligned pixels (may extend past the image); `continuous`: (P,) float32 schema
-    values normalised to [0, 1]; `discrete`: (len(DISCRETE_GROUPS),) int64 option indices;
+    `landmarks`: (68, 2) float32 aligned pixels, dlib order; `mesh_points`: (468, 2) float32 aligned
+    pixels of the vertices playing MediaPipe's face mesh points (`render.landmarks.MESH_468`);
+    `boxes`: (len(LOCAL_REGIONS), 4) int32 x0, y0, x1, y1 aligned pixels (may extend past the image);
+    `continuous`: (P,) float32 schema values normalised to [0, 1];
+    `discrete`: (len(DISCRETE_GROUPS),) int64 option indices;
     `pose`: (3,) float32 yaw, pitch, roll in degrees; `descriptor`: (128,) float32 dlib identity
-    descriptor of `image` (`face.identity.face_descriptor`).
+    descriptor of `image` (`face.identity.face_descriptor`), None from a factory without descriptors.
     """
 
     index: int
@@ -58,22 +61,25 @@ class Sample:
     image: np.ndarray = field(repr=False)
     labels: np.ndarray = field(repr=False)
     landmarks: np.ndarray = field(repr=False)
+    mesh_points: np.ndarray = field(repr=False)
     boxes: np.ndarray = field(repr=False)
     continuous: np.ndarray = field(repr=False)
     discrete: np.ndarray = field(repr=False)
     pose: np.ndarray = field(repr=False)
-    descriptor: np.ndarray = field(repr=False)
+    descriptor: np.ndarray | None = field(repr=False)
 
 
 class SampleFactory:
     """Makes samples of one size; holds the head model and a GL renderer (one per process).
 
-    `model` evaluates only the renderer's vertices (`renderer.vertex_ids`).
+    `model` evaluates only the renderer's vertices (`renderer.vertex_ids`). With `descriptors=False`
+    samples carry no identity descriptor (10x faster).
     """
 
-    def __init__(self, size: int = 256, config: AugmentConfig | None = None) -> None:
+    def __init__(self, size: int = 256, config: AugmentConfig | None = None, descriptors: bool = True) -> None:
         self.size = size
         self.config = config or AugmentConfig()
+        self.descriptors = descriptors
         asset = default_asset()
         self.renderer = Renderer(size, asset)
         self.model = HeadModel(asset, vertex_ids=self.renderer.vertex_ids)
@@ -98,10 +104,10 @@ class SampleFactory:
         boxes = region_boxes(rendering.landmarks, size)
         return Sample(
             index=index, recipe=recipe, augmentation=augmentation, image=image, labels=rendering.labels,
-            landmarks=rendering.landmarks,
+            landmarks=rendering.landmarks, mesh_points=rendering.mesh_points,
             boxes=np.array([boxes[r].as_list() for r in schema.LOCAL_REGIONS], dtype=np.int32),
             continuous=continuous_vector(recipe),
             discrete=np.array(list(discrete_indices(recipe).values()), dtype=np.int64),
             pose=np.array([augmentation.pose.yaw, augmentation.pose.pitch, augmentation.pose.roll], dtype=np.float32),
-            descriptor=face_descriptor(image, rendering.landmarks),
+            descriptor=face_descriptor(image, rendering.landmarks) if self.descriptors else None,
         )

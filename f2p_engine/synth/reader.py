@@ -32,7 +32,11 @@ from f2p_engine.headmodel import schema
 
 FORMAT = "f2p-synthetic-dataset-1"
 MANIFEST = "manifest.json"
-ARRAYS = ("images", "labels", "landmarks", "boxes", "continuous", "discrete", "pose", "index", "descriptor")
+ARRAYS = ("images", "labels", "landmarks", "boxes", "continuous", "discrete", "pose", "index", "descriptor",
+          "mesh_points")
+#: Arrays a dataset may leave out: descriptors (`f2p generate --no-descriptors`), mesh points (datasets
+#: made before generator f2p-synth-5).
+OPTIONAL_ARRAYS = ("descriptor", "mesh_points")
 #: Sanity limits: a manifest outside them is damaged, not a dataset (20000 samples take 31 min to make).
 MAX_COUNT = 10_000_000
 MIN_SIZE, MAX_SIZE = 32, 2048
@@ -68,7 +72,7 @@ def array_specs(size: int, parameters: int, groups: int, regions: int) -> dict[s
             "landmarks": ArraySpec("float32", (68, 2)), "boxes": ArraySpec("int32", (regions, 4)),
             "continuous": ArraySpec("float32", (parameters,)), "discrete": ArraySpec("int64", (groups,)),
             "pose": ArraySpec("float32", (3,)), "index": ArraySpec("int64", ()),
-            "descriptor": ArraySpec("float32", (DESCRIPTOR_SIZE,))}
+            "descriptor": ArraySpec("float32", (DESCRIPTOR_SIZE,)), "mesh_points": ArraySpec("float32", (468, 2))}
 
 
 # -- the manifest --------------------------------------------------------------------------------
@@ -176,8 +180,11 @@ class DatasetManifest:
         labels, regions = fields.texts("labels"), fields.texts("regions")
         wanted = array_specs(size, len(parameters), len(discrete_groups), len(regions))
         specs = fields.child("arrays")
-        if set(specs.data) != set(ARRAYS):
-            raise fields.fail("arrays", f"must name exactly {', '.join(ARRAYS)}")
+        required = set(ARRAYS) - set(OPTIONAL_ARRAYS)
+        if not required <= set(specs.data) <= set(ARRAYS):
+            raise fields.fail("arrays", f"must name {', '.join(sorted(required))} and may name "
+                                        f"{', '.join(OPTIONAL_ARRAYS)}")
+        wanted = {name: spec for name, spec in wanted.items() if name in specs.data}
         for name, spec in wanted.items():
             found = specs.child(name)
             if found.data != spec.to_json():
@@ -251,8 +258,8 @@ def shard_problem(folder: Path, rows: int, specs: Mapping[str, ArraySpec]) -> st
 
 def _check_values(arrays: Mapping[str, np.ndarray], first: int, manifest: DatasetManifest, folder: Path) -> None:
     """The values: finite, targets in [0, 1], labels inside their groups, indices in order, region ids known."""
-    for name in ("continuous", "landmarks", "pose", "descriptor"):
-        if not np.isfinite(arrays[name]).all():
+    for name in ("continuous", "landmarks", "pose", "descriptor", "mesh_points"):
+        if name in arrays and not np.isfinite(arrays[name]).all():
             raise InputError(f"{folder / name}.npy: holds NaN or infinite values")
     continuous = arrays["continuous"]
     if continuous.size and (continuous.min() < 0.0 or continuous.max() > 1.0):
@@ -400,5 +407,5 @@ class DatasetSource:
         arrays = self._shards[shard]
         return DatasetSample(image=arrays["images"][offset], landmarks=arrays["landmarks"][offset],
                              continuous=arrays["continuous"][offset], discrete=arrays["discrete"][offset],
-                             descriptor=arrays["descriptor"][offset])
+                             descriptor=arrays["descriptor"][offset] if "descriptor" in arrays else None)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +29,19 @@ class _Recorder:
 
 
 @pytest.fixture(scope="module")
-def spec_calls() -> dict[str, tuple[tuple[Any, ...], dict[str, Any]]]:
+def spec() -> dict[str, Any]:
+    """The spec's global names after running it, with `calls`: the build steps' arguments."""
     calls: dict = {}
     names = {n: _Recorder(n, calls) for n in ("Analysis", "PYZ", "EXE", "COLLECT")}
-    spec = ROOT / "pyinstaller.spec"
-    exec(compile(spec.read_text(), str(spec), "exec"), {"SPECPATH": str(ROOT), "__file__": str(spec), **names})
-    return calls
+    path = ROOT / "pyinstaller.spec"
+    namespace = {"SPECPATH": str(ROOT), "__file__": str(path), **names}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    return {**namespace, "calls": calls}
+
+
+@pytest.fixture(scope="module")
+def spec_calls(spec) -> dict[str, tuple[tuple[Any, ...], dict[str, Any]]]:
+    return spec["calls"]
 
 
 def test_spec_bundles_the_app_and_the_data_the_engine_reads(spec_calls):
@@ -52,3 +61,62 @@ def test_spec_bundles_the_app_and_the_data_the_engine_reads(spec_calls):
     assert "moderngl" not in analysis["excludes"]  # the fit check renders with the engine's renderer
     assert spec_calls["COLLECT"][1]["name"] == "f2p-studio"
     assert spec_calls["EXE"][1]["exclude_binaries"]  # one folder, not one file
+
+
+def test_spec_leaves_out_what_the_studio_never_loads(spec):
+    excludes = set(spec["calls"]["Analysis"][1]["excludes"])
+    assert {"torch", "onnx", "skimage", "sklearn", "matplotlib", "mediapipe", "networkx"} <= excludes
+    assert {"scipy.spatial", "scipy.linalg", "scipy.optimize", "PySide6.QtNetwork", "PySide6.QtQml"} <= excludes
+    # Kept: trimesh's vertex normals need scipy.sparse; the app's own Qt modules.
+    assert not {"scipy", "scipy.sparse", "trimesh", "onnxruntime", "cv2", "PySide6.QtOpenGL"} & excludes
+    entries = [(f"PySide6/Qt/{name}", "src", "BINARY") for name in (
+        "translations/qtbase_de.qm", "plugins/platforms/libqwayland.so", "plugins/platforms/libqxcb.so",
+        "plugins/xcbglintegrations/libqxcb-glx-integration.so", "lib/libQt6WaylandClient.so.6",
+        "lib/libQt6Gui.so.6", "plugins/imageformats/libqjpeg.so")]
+    assert [e[0].removeprefix("PySide6/Qt/") for e in spec["used"](entries)] == [
+        "plugins/platforms/libqxcb.so", "plugins/xcbglintegrations/libqxcb-glx-integration.so", "lib/libQt6Gui.so.6",
+        "plugins/imageformats/libqjpeg.so"]
+
+
+# Runs with every excluded module absent, as in the bundle: the studio's modules import, the head's
+# vertex normals still take trimesh's scipy.sparse path (its fallback is a Python loop, 50x slower),
+# and the head exports to every format the studio offers.
+_WITHOUT_EXCLUDES = """
+import importlib.abc, importlib.machinery, logging, sys
+excluded = sys.argv[1].split(",")
+
+class Absent(importlib.abc.Loader):
+    def create_module(self, spec):
+        raise ModuleNotFoundError(f"No module named {spec.name!r}", name=spec.name)
+
+    def exec_module(self, module):
+        pass
+
+class Excluded(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if any(name == e or name.startswith(e + ".") for e in excluded):
+            return importlib.machinery.ModuleSpec(name, Absent())
+        return None
+
+sys.meta_path.insert(0, Excluded())
+warnings = []
+logging.getLogger("trimesh").addHandler(logging.Handler())
+logging.getLogger("trimesh").handlers[-1].emit = warnings.append
+import app.window
+from f2p_engine.headmodel.export import HEAD_FORMATS, export_head
+from f2p_engine.headmodel.mesh import HeadModel, default_modifiers
+vertices = HeadModel().vertices(default_modifiers())
+for suffix in HEAD_FORMATS:
+    export_head(vertices, sys.argv[2] + suffix)
+assert not warnings, [w.getMessage() for w in warnings]
+assert not [m for m in sys.modules if any(m == e or m.startswith(e + ".") for e in excluded)]
+"""
+
+
+def test_studio_imports_and_exports_without_the_excluded_modules(spec, tmp_path):
+    excludes = ",".join(spec["calls"]["Analysis"][1]["excludes"])
+    result = subprocess.run([sys.executable, "-c", _WITHOUT_EXCLUDES, excludes, str(tmp_path / "head")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".glb", ".obj", ".ply"]
+    assert all(p.stat().st_size > 100_000 for p in tmp_path.iterdir())
