@@ -105,10 +105,34 @@ class RecipeEditor:
             self.stack.push(RecipeCommand(self.state, text, self.state.recipe, new))
 
     def open(self, recipe: Recipe, path: Path | None) -> None:
-        """A freshly opened document: current, unmodified, with an empty undo history."""
+        """A freshly opened document: current, unmodified, with an empty undo history. It has no photo
+        and no prediction (a recipe file is its own session)."""
         self._drag_start = None
         self.stack.clear()
+        self.state.set_predicted(None)
+        self.state.set_photo(None)
         self.state.open_document(recipe, path)
+
+    def new_session(self, photo_name: str) -> None:
+        """A new photo: the neutral head named after the photo (the artist's own choices, such as the
+        eyebrows, carry over), no prediction yet, an empty undo history. Undo never crosses photos."""
+        self._drag_start = None
+        self.stack.clear()
+        recipe = Recipe(name=Path(photo_name).stem or "face")
+        for group in schema.DISCRETE_GROUPS:
+            if not group.predicted:
+                recipe = recipe.with_choice(group.name, self.state.recipe.choice(group.name))
+        self.state.set_predicted(None)
+        self.state.open_document(recipe, None)
+
+    def apply_prediction(self, predicted: Recipe) -> None:
+        """The prediction becomes current, as one undoable step, keeping the artist's own choices."""
+        recipe = self.state.recipe
+        for group in schema.DISCRETE_GROUPS:
+            if group.predicted:
+                recipe = recipe.with_choice(group.name, predicted.choice(group.name))
+        self.commit(recipe.with_values({p.name: predicted.value(p.name) for p in schema.CONTINUOUS}),
+                    "Apply prediction")
 
 
 def _describe(values: Mapping[str, float]) -> str:

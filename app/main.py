@@ -1,4 +1,4 @@
-"""`f2p-studio [FILE] [--screenshot OUT.png]`: start the desktop app.
+"""`f2p-studio [FILE] [--overlay] [--screenshot OUT.png]`: start the desktop app.
 
 FILE is a photo or a recipe (.mhm / f2p .json). With --screenshot the window is rendered to
 OUT.png once the head is drawn and the photo pipeline has finished, and the program exits
@@ -41,6 +41,8 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="f2p-studio", description="Photo of a face to a MakeHuman character.")
     parser.add_argument("file", nargs="?", type=Path, help="a photo, or a recipe (.mhm or f2p .json), to open")
+    parser.add_argument("--overlay", action="store_true",
+                        help="start in the fit check: the head over the photo, at the photo's pose")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
                         help="render the window to OUT.png once everything is shown, then exit")
     return parser
@@ -62,7 +64,7 @@ def take_screenshot(app: QApplication, window, out: Path, problems: Sequence[str
 
     `problems` fills as the pipeline reports (no face, ...); any raises F2PError and nothing is saved,
     as `f2p predict` writes nothing for such a photo."""
-    from app.window import save_png
+    from app.document import save_png
 
     frames: list[float] = []
     window.head_view.canvas.frame_drawn.connect(frames.append)
@@ -82,13 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     app = create_application()
 
+    from app.document import default_autosave_path
     from app.settings import StudioSettings
-    from app.window import StudioWindow, default_autosave_path
+    from app.window import StudioWindow
 
     if args.screenshot is not None:
         with tempfile.TemporaryDirectory() as scratch:
             settings = StudioSettings(QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
             window = StudioWindow(settings=settings, autosave_path=None)
+            window.show_overlay(args.overlay)
             problems: list[str] = []  # connected before the pipeline starts, so no report is missed
             window.photo_runner.finished.connect(lambda _id, result: result.problem and problems.append(result.problem))
             window.photo_runner.failed.connect(lambda _id, exc: problems.append(str(exc)))
@@ -109,9 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = StudioWindow(autosave_path=default_autosave_path())
     sys.excepthook = lambda kind, exc, tb: window.report(exc)
     window.show()
+    window.state.models.preload()  # the first photo should not wait for the models
+    window.show_overlay(args.overlay)
     if args.file is not None:
         window.guarded(lambda: window.open_file(args.file))
-    elif not window.restore_autosave():
+    elif not window.document.restore_autosave():
         window.say(f"ready in {time.perf_counter() - started:.1f} s")
     return app.exec()
 

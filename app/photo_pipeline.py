@@ -9,22 +9,24 @@ installation problem): the failure ends up in `PhotoResult.problem`, never raise
 A webcam capture is the same request with a burst of frames: every frame goes through the
 pipeline, and the predictions are combined per region by confidence (`f2p_engine.infer.burst`).
 A single photo is a burst of one.
+
+The ONNX models come from the studio state's `Models` (loaded once, on first use or ahead).
 """
 
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.state import Photo, PhotoAnalysis
-from f2p_engine.errors import F2PError
+from app.state import Models, Photo, PhotoAnalysis
+from f2p_engine.errors import F2PError, InputError
 
 if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
-    from f2p_engine.infer.pipeline import Prediction, Predictor
+    from f2p_engine.infer.pipeline import Prediction
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +39,13 @@ class PhotoRequest:
     id: int
     photos: tuple[Photo, ...]
     adapter: str
+    models: Models
+    #: Which face of a group photo (largest first).
+    face: int = 0
+    #: False when restoring a session: the saved prediction and edits stay, the photo is only analysed.
+    apply_prediction: bool = True
+    #: Called from the worker with the stage it starts ("finding the face", "predicting"...).
+    progress: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +61,8 @@ class PhotoResult:
     photos_used: int = 0
     #: Why the pipeline stopped early ("" when it ran to the end).
     problem: str = ""
+    #: The request's `apply_prediction`.
+    apply_prediction: bool = True
 
 
 def adapters() -> dict[str, str]:
@@ -68,52 +79,42 @@ def read_photo(path: Path) -> Photo:
     return Photo(name=path.name, pixels=load_image(path).pixels, path=path)
 
 
-def analyse_photo(photo: Photo, adapter: str) -> tuple[PhotoAnalysis, AlignedFace]:
-    """Detect, align, adapt and crop the largest face: (what to show, the engine's adapted face)."""
+def analyse_photo(photo: Photo, adapter: str, face: int = 0) -> tuple[PhotoAnalysis, AlignedFace]:
+    """Detect every face, align face `face` (largest first), adapt and crop it: (what to show, the
+    engine's adapted face). InputError when there is no face."""
     from f2p_engine.adapt import create_adapter, stylise
-    from f2p_engine.face.aligned import align_photo
+    from f2p_engine.face.aligned import align_face
+    from f2p_engine.face.detect import detect_faces
     from f2p_engine.face.image import RGBImage
 
     start = time.perf_counter()
-    face = align_photo(RGBImage(pixels=photo.pixels, source=str(photo.path or photo.name)))
+    image = RGBImage(pixels=photo.pixels, source=str(photo.path or photo.name))
+    detections = detect_faces(image)
+    if not detections:  # the message `align_photo` gives, which the CLI prints too
+        raise InputError(f"{image.source}: no face found in the {image.width}x{image.height} image")
+    face = min(face, len(detections) - 1)
+    aligned_face = align_face(image, detections[face], faces_found=len(detections))
     aligned = time.perf_counter()
-    adapted = stylise(face, create_adapter(adapter))
-    note = f"{face.faces_found} faces found, the largest is used" if face.faces_found > 1 else ""
-    analysis = PhotoAnalysis(landmarks=face.detection.landmarks, aligned=face.image, stylised=adapted.image,
-                             crops=adapted.crops, note=note,
+    adapted = stylise(aligned_face, create_adapter(adapter))
+    note = f"face {face + 1} of {len(detections)} (click another face to use it)" if len(detections) > 1 else ""
+    analysis = PhotoAnalysis(landmarks=aligned_face.detection.landmarks, aligned=aligned_face.image,
+                             aligned_landmarks=aligned_face.landmarks, stylised=adapted.image, crops=adapted.crops,
+                             faces=tuple(d.box for d in detections), face=face, note=note,
                              timings={"align": aligned - start, "adapt": time.perf_counter() - aligned})
     return analysis, adapted
 
 
-_predictor_lock = threading.Lock()
-_predictor = None
-
-
-def predictor() -> Predictor:
-    """The ONNX models, verified and loaded once per process (the first prediction pays for it)."""
-    global _predictor
-    from f2p_engine.infer.pipeline import Predictor
-
-    with _predictor_lock:
-        if _predictor is None:
-            _predictor = Predictor.load()
-        return _predictor
-
-
-def predict(adapted_face: AlignedFace) -> Prediction:
-    """The ensemble's prediction for an aligned, adapted face."""
-    return predictor().predict_aligned(adapted_face.image, adapted_face.landmarks)
-
-
 def process_photos(request: PhotoRequest) -> PhotoResult:
     """Run the whole pipeline for one request; user-facing failures end up in `problem`, not raised."""
-    from f2p_engine.infer.burst import combine_burst, sum_timings
+    from f2p_engine.infer.burst import combine_burst, steadiest_frame, sum_timings
 
     start = time.perf_counter()
+    progress = request.progress or (lambda _stage: None)
+    progress("finding the face")
     faces, problem = [], ""
     for photo in request.photos:
         try:
-            faces.append((photo, *analyse_photo(photo, request.adapter)))
+            faces.append((photo, *analyse_photo(photo, request.adapter, request.face)))
         except F2PError as exc:
             problem = str(exc)
     if not faces:
@@ -121,21 +122,21 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
             problem = f"no usable face in any of the {len(request.photos)} frames ({problem})"
         return PhotoResult(request_id=request.id, photo=request.photos[-1] if request.photos else None,
                            analysis=PhotoAnalysis(note=problem), prediction=None,
-                           seconds=time.perf_counter() - start, problem=problem)
-    predictions, prediction = [], None
+                           seconds=time.perf_counter() - start, problem=problem,
+                           apply_prediction=request.apply_prediction)
+    prediction, steadiest = None, 0
     try:
-        predictions = [predict(adapted) for _, _, adapted in faces]
+        progress("loading the models" if not request.models.loaded else "predicting")
+        predictor = request.models.get()
+        progress("predicting")
+        predictions = [predictor.predict_aligned(adapted.image, adapted.landmarks) for _, _, adapted in faces]
         prediction = combine_burst(predictions)
+        steadiest = steadiest_frame(predictions)
     except F2PError as exc:
         problem = str(exc)
-    steadiest = max(range(len(predictions)), key=lambda i: _mean_confidence(predictions[i]), default=0)
     photo, analysis, _ = faces[steadiest]
     if len(faces) > 1:  # the status bar reports the whole burst's time per stage
         analysis = replace(analysis, timings=sum_timings(a.timings for _, a, _ in faces))
     return PhotoResult(request_id=request.id, photo=photo, analysis=analysis, prediction=prediction,
-                       seconds=time.perf_counter() - start, photos_used=len(faces), problem=problem)
-
-
-def _mean_confidence(prediction: Prediction) -> float:
-    values = list(prediction.confidence.values())
-    return sum(values) / len(values) if values else 0.0
+                       seconds=time.perf_counter() - start, photos_used=len(faces), problem=problem,
+                       apply_prediction=request.apply_prediction)

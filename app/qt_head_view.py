@@ -7,43 +7,65 @@ The view is pyqtgraph's GL view on a QOpenGLWindow in a window container, not th
 `GLViewWidget`: a QOpenGLWidget makes Qt compose the *whole* top-level window through GL on every
 frame (all of the 1520x920 window textured and blended in software GL under Xvfb); a native GL
 child window redraws only itself. A window container grabs as an empty rectangle, so
-`QtHeadView.paint_into` draws the GL frame into grabs of the window. Normals come from trimesh (vectorised, ~1 ms);
-pyqtgraph's own per-vertex loop would take tens of milliseconds per frame.
+`QtHeadView.paint_into` draws the GL frame into grabs of the window. Normals come from the engine
+(`render.renderer.VertexNormals`, the renderer's own); pyqtgraph's per-vertex loop would take tens
+of milliseconds per frame.
 
-Winding: hm08 triangles are counter-clockwise seen from outside, so trimesh's normals point
-outwards. pyqtgraph's built-in "shaded" shader lights normals that point *away* from the camera
-(its light vector is (1, -1, -1) in eye space), which renders an outward-facing head almost
-black; the head therefore uses its own shader below, written for outward eye-space normals.
+The look comes from the engine's palette (`render.palette`), as in the dataset renderer: skin and
+lips of the chosen skin, eyebrows of the chosen style (the renderer's eyebrow band and its
+coordinates), and eyeballs with sclera, iris in the chosen colour and pupil, drawn per pixel from
+the direction from the eyeball's centre. As in the renderer, skin is lit per vertex and only the
+eyebrow hair and the eyeballs are shaded per pixel, by two programs (software GL pays for every
+instruction of a fragment shader on every pixel). Per vertex the skin's colour attribute carries
+(lip weight, along-brow, across-brow, fade). pyqtgraph's built-in "shaded" shader
+lights normals that point *away* from the camera, so the head uses its own shader, written for
+the outward normals of hm08's counter-clockwise triangles.
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from typing import Literal
 
 import numpy as np
 import pyqtgraph.opengl as gl
-import trimesh
 from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QVector3D
-from PySide6.QtOpenGL import QOpenGLFramebufferObject, QOpenGLWindow
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import (
+    QImage,
+    QOffscreenSurface,
+    QOpenGLContext,
+    QPainter,
+    QPixmap,
+    QResizeEvent,
+    QSurfaceFormat,
+    QVector3D,
+)
+from PySide6.QtOpenGL import QOpenGLWindow
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.state import StudioState
 from f2p_engine.errors import F2PError
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.recipe import Recipe
+from f2p_engine.render import palette
+from f2p_engine.render.regions import region_map
+from f2p_engine.render.renderer import VertexNormals
+from f2p_engine.render.scene import VIEW_YAW, View, appearance_of
 
-View = Literal["front", "three-quarter", "side"]
-#: Camera azimuth per view, degrees. The head is shown Z up (pyqtgraph's convention) facing -Y.
-VIEW_AZIMUTH: dict[View, float] = {"front": -90.0, "three-quarter": -55.0, "side": 0.0}
+#: Camera azimuth of the front view, degrees: the head is shown Z up (pyqtgraph's convention) facing -Y.
+_FRONT_AZIMUTH = -90.0
+#: Camera azimuth per engine view: the engine's yaw turns the head, here the camera orbits the other way.
+VIEW_AZIMUTH: dict[View, float] = {view: _FRONT_AZIMUTH + yaw for view, yaw in VIEW_YAW.items()}
 _CAMERA_DISTANCE = 4.0
-#: The camera aims this far (dm) below the eyes, and re-aims when that point moves more than this.
+#: The camera aims at the middle of the head (so turned views keep the back of the head in view),
+#: this far (dm) below the eyes, and re-aims when that point moves more than `_REAIM_DISTANCE`.
 _AIM_BELOW_EYES = 0.35
 _REAIM_DISTANCE = 0.15
+#: How far the old head fades towards the background while a photo is analysed.
+_BUSY_DIM = 0.35
 _BACKGROUND = (46, 48, 54)
 #: The bust ends in a jagged cut through the shoulders' quads (teeth up to ~0.25 dm): it is drawn in
 #: the background colour up to `_FADE_START` above its lowest point, then fades in over
@@ -51,46 +73,116 @@ _BACKGROUND = (46, 48, 54)
 _FADE_START = 0.25
 _FADE_HEIGHT = 0.8
 
-# Display colours only (the recipe stores material names; MakeHuman has the real textures).
-_SKIN_RGB = {"caucasian": (0.93, 0.76, 0.66), "african": (0.52, 0.36, 0.27), "asian": (0.90, 0.75, 0.60)}
-_EYE_RGB = {"brown": (0.36, 0.22, 0.12), "brownlight": (0.55, 0.38, 0.20), "green": (0.30, 0.48, 0.28),
-            "blue": (0.30, 0.45, 0.70), "lightblue": (0.50, 0.66, 0.85), "deepblue": (0.15, 0.25, 0.55)}
+# The lighting of the preview (eye space: the camera looks down -z): key, fill and rim, in GLSL.
+_LIGHTING = """
+    vec3 lighting(vec3 n) {  // (diffuse factor, rim, 0)
+        float key = max(dot(n, normalize(vec3(-0.45, 0.55, 0.75))), 0.0);
+        float fill = max(dot(n, normalize(vec3(0.7, -0.1, 0.6))), 0.0);
+        return vec3(0.30 + 0.85 * key + 0.30 * fill, 0.08 * pow(1.0 - max(n.z, 0.0), 3.0), 0.0);
+    }
+    vec3 rgb(float c[3]) { return vec3(c[0], c[1], c[2]); }
+"""
+# Output: gamma 2 as the renderer; alpha is not transparency but how far the bust fades into the background.
+_OUTPUT = """
+    vec4 shade(vec3 albedo, vec3 light, float fade) {
+        vec3 lit = min(sqrt(min(albedo * light.x, vec3(1.0))) + vec3(light.y), vec3(1.0));
+        return vec4(mix(rgb(u_background), lit, fade * u_shape[3]), 1.0);
+    }
+"""
+_UNIFORMS = """
+    // pyqtgraph loads extra uniforms as float arrays.
+    uniform float u_background[3];
+    uniform float u_shape[4];  // iris sine, pupil sine, brow thickness, dim
+"""
 
-_HEAD_SHADER = shaders.ShaderProgram("f2p_head", [
-    shaders.VertexShader("""
-        uniform mat4 u_mvp;
-        uniform mat3 u_normal;
-        attribute vec4 a_position;
-        attribute vec3 a_normal;
-        attribute vec4 a_color;
-        varying vec4 v_color;
-        varying vec3 v_normal;
-        void main() {
-            v_normal = normalize(u_normal * a_normal);
-            v_color = a_color;
-            gl_Position = u_mvp * a_position;
-        }
-    """),
-    shaders.FragmentShader("""
-        #ifdef GL_ES
-        precision mediump float;
-        #endif
-        uniform float u_background[3];  // pyqtgraph loads extra uniforms as float arrays
-        varying vec4 v_color;
-        varying vec3 v_normal;
-        void main() {
-            vec3 n = normalize(v_normal);
-            // Eye space: the camera looks down -z, so surfaces facing it have n.z > 0.
-            float key = max(dot(n, normalize(vec3(-0.45, 0.55, 0.75))), 0.0);
-            float fill = max(dot(n, normalize(vec3(0.7, -0.1, 0.6))), 0.0);
-            float rim = pow(1.0 - max(n.z, 0.0), 3.0);
-            vec3 rgb = v_color.rgb * (0.22 + 0.70 * key + 0.28 * fill) + vec3(0.10) * rim;
-            // Alpha is not transparency here: it is how far the bust has faded into the background.
-            vec3 background = vec3(u_background[0], u_background[1], u_background[2]);
-            gl_FragColor = vec4(mix(background, min(rgb, vec3(1.0)), v_color.a), 1.0);
-        }
-    """),
-], uniforms={"u_background": [c / 255 for c in _BACKGROUND]})
+
+def _skin_shader() -> shaders.ShaderProgram:
+    """Skin and lips lit per vertex (llvmpipe pays per pixel for every instruction), eyebrow hair per pixel.
+    A fresh program per view: the palette uniforms belong to one view's head."""
+    return shaders.ShaderProgram("f2p_skin", [
+        shaders.VertexShader("""
+            uniform mat4 u_mvp;
+            uniform mat3 u_normal;
+            uniform float u_skin[3];
+            uniform float u_lip[3];
+            attribute vec4 a_position;
+            attribute vec3 a_normal;
+            attribute vec4 a_color;  // lip weight, along-brow, across-brow, fade
+            varying vec3 v_albedo;
+            varying vec3 v_light;
+            varying vec3 v_paint;
+        """ + _LIGHTING + """
+            void main() {
+                v_light = lighting(normalize(u_normal * a_normal));
+                v_albedo = mix(rgb(u_skin), rgb(u_lip), a_color.x);
+                v_paint = a_color.yzw;
+                gl_Position = u_mvp * a_position;
+            }
+        """),
+        shaders.FragmentShader("""
+            #ifdef GL_ES
+            precision mediump float;
+            #endif
+            uniform float u_brow[3];
+        """ + _UNIFORMS + """
+            varying vec3 v_albedo;
+            varying vec3 v_light;
+            varying vec3 v_paint;
+            vec3 rgb(float c[3]) { return vec3(c[0], c[1], c[2]); }
+        """ + _OUTPUT + """
+            void main() {
+                float across = 1.0 - smoothstep(0.6, 1.0, abs(v_paint.y) / u_shape[2]);
+                float ends = smoothstep(0.0, 0.08, v_paint.x) * (1.0 - smoothstep(0.85, 1.0, v_paint.x));
+                gl_FragColor = shade(mix(v_albedo, rgb(u_brow), across * ends), v_light, v_paint.z);
+            }
+        """),
+    ], uniforms={"u_background": [c / 255 for c in _BACKGROUND], "u_shape": [0.0, 0.0, 1.0, 1.0]})
+
+
+def _eye_shader() -> shaders.ShaderProgram:
+    """Eyeballs per pixel: sclera, iris and pupil around the gaze axis (+z of the head), from the direction
+    of the point from its eyeball's centre (exact per pixel, unlike interpolated normals)."""
+    return shaders.ShaderProgram("f2p_eyes", [
+        shaders.VertexShader("""
+            uniform mat4 u_mvp;
+            uniform mat3 u_normal;
+            attribute vec4 a_position;
+            attribute vec3 a_normal;
+            varying vec3 v_normal;
+            varying vec3 v_model;
+            void main() {
+                v_normal = normalize(u_normal * a_normal);
+                v_model = a_position.xyz;
+                gl_Position = u_mvp * a_position;
+            }
+        """),
+        shaders.FragmentShader("""
+            #ifdef GL_ES
+            precision mediump float;
+            #endif
+            uniform float u_iris[3];
+            uniform float u_sclera[3];
+            uniform float u_pupil[3];
+            uniform float u_eyes[6];  // eyeball centres (model frame): left (+x), right
+        """ + _UNIFORMS + """
+            varying vec3 v_normal;
+            varying vec3 v_model;
+        """ + _LIGHTING + _OUTPUT + """
+            void main() {
+                vec3 centre = v_model.x > 0.0 ? vec3(u_eyes[0], u_eyes[1], u_eyes[2])
+                                              : vec3(u_eyes[3], u_eyes[4], u_eyes[5]);
+                vec3 d = normalize(v_model - centre);
+                float radius = sqrt(max(0.0, 1.0 - d.z * d.z));
+                vec3 albedo = rgb(u_sclera);
+                if (d.z > 0.0 && radius < u_shape[0])
+                    albedo = mix(rgb(u_iris), rgb(u_iris) * 0.4, smoothstep(u_shape[0] - 0.1, u_shape[0], radius));
+                if (d.z > 0.0 && radius < u_shape[1]) albedo = rgb(u_pupil);
+                gl_FragColor = shade(albedo, lighting(normalize(v_normal)), 1.0);
+            }
+        """),
+    ], uniforms={"u_background": [c / 255 for c in _BACKGROUND], "u_sclera": list(palette.SCLERA_ALBEDO),
+                 "u_pupil": list(palette.PUPIL_ALBEDO), "u_eyes": [0.0] * 6,
+                 "u_shape": [palette.IRIS_SINE, palette.PUPIL_SINE, 1.0, 1.0]})
 
 
 class _HeadMeshData(gl.MeshData):
@@ -109,6 +201,29 @@ class _HeadMeshData(gl.MeshData):
         return self._normals if indexed is None else self._normals[self.faces()]
 
 
+def surface_format() -> QSurfaceFormat:
+    """The 3D view's GL surface: a 24-bit depth buffer, and 4x multisampling on hardware GL (software GL,
+    Mesa's llvmpipe, shades every sample: a drag step took 224 ms instead of 111 ms with it)."""
+    surface = QSurfaceFormat.defaultFormat()
+    surface.setDepthBufferSize(24)
+    surface.setSamples(0 if software_gl() else 4)
+    return surface
+
+
+@functools.cache
+def software_gl() -> bool:
+    """Whether the platform's OpenGL is a software rasteriser (asked once, of a throwaway context)."""
+    context, surface = QOpenGLContext(), QOffscreenSurface()
+    surface.create()
+    if not context.create() or not context.makeCurrent(surface):
+        return True
+    try:
+        renderer = (GL.glGetString(GL.GL_RENDERER) or b"").lower()
+    finally:
+        context.doneCurrent()
+    return any(name in renderer for name in (b"llvmpipe", b"softpipe", b"swrast", b"software"))
+
+
 class _Canvas(GLViewMixin, QOpenGLWindow):
     """pyqtgraph's GL view (orbit, zoom, items) as a QOpenGLWindow; reports each frame's draw time (ms)."""
 
@@ -116,6 +231,9 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
 
     def __init__(self) -> None:
         super().__init__()
+        # Without this the window's surface may come without a depth buffer (Xvfb's default visual has
+        # none): the depth test then passes everything and the back of the head draws over the face.
+        self.setFormat(surface_format())
         # Keyboard focus stays with the widgets, so the window's shortcuts keep working over the view.
         self.setFlag(Qt.WindowType.WindowDoesNotAcceptFocus)
 
@@ -123,19 +241,22 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         return self.devicePixelRatio()
 
     def render_image(self) -> QImage:
-        """The current scene drawn now into an offscreen framebuffer (the window's own back buffer
-        is undefined after a swap), at the window's device size."""
+        """The current scene drawn now into the window's own back buffer and read back, at the window's
+        device size: the same depth buffer and multisampling the artist's view gets (an offscreen
+        framebuffer would bring its own depth buffer and hide a window that has none). The back buffer
+        is read before any swap, so its content is defined."""
         self.makeCurrent()
-        size = (self.deviceWidth(), self.deviceHeight())
-        fbo = QOpenGLFramebufferObject(*size, QOpenGLFramebufferObject.Attachment.CombinedDepthStencil)
         try:
-            fbo.bind()
-            GL.glViewport(0, 0, *size)
-            self.paint(region=(0, 0, *size), viewport=(0, 0, *size))
-            image = fbo.toImage()
+            width, height = self.deviceWidth(), self.deviceHeight()
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.defaultFramebufferObject())
+            GL.glViewport(0, 0, width, height)
+            self.paint(region=(0, 0, width, height), viewport=(0, 0, width, height))
+            GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+            pixels = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
         finally:
-            fbo.release()
             self.doneCurrent()
+        rows = np.frombuffer(pixels, dtype=np.uint8).reshape(height, width, 3)[::-1]  # GL rows run bottom-up
+        image = QImage(np.ascontiguousarray(rows).data, width, height, width * 3, QImage.Format.Format_RGB888).copy()
         image.setDevicePixelRatio(self.devicePixelRatio())
         return image
 
@@ -146,27 +267,53 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
 
 
 class QtHeadView(QWidget):
-    """The head preview with view buttons and a wireframe toggle; follows `state.mesh_changed`."""
+    """The head preview with view buttons, wireframe and overlay toggles and a banner (analysing, or
+    the default head after a failed photo); follows `state.mesh_changed`."""
 
     def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self._topology = head_mesh(state.head_model.asset)
+        asset = state.head_model.asset
+        self._topology = head_mesh(asset)
         self.canvas = _Canvas()
         self.canvas.setBackgroundColor(_BACKGROUND)
         self.container = QWidget.createWindowContainer(self.canvas, self)
         self.container.setMinimumSize(320, 320)
-        self._meshdata = _HeadMeshData(self._topology.triangles)
-        self._eye_vertices = np.unique(self._topology.triangles[self._topology.part > 0])
-        self._fade = _bottom_fade(state.vertices[self._topology.vertex_ids])
-        self.item = gl.GLMeshItem(meshdata=self._meshdata, smooth=True, shader=_HEAD_SHADER,
+        triangles, part = self._topology.triangles, self._topology.part
+        # Two items over the same vertices, as the renderer's programs: skin (with the eyebrows) and eyeballs.
+        self._meshdata = _HeadMeshData(triangles[part == 0])
+        self._eye_meshdata = _HeadMeshData(triangles[part > 0])
+        self._normals = VertexNormals(triangles, len(self._topology.vertex_ids))
+        self._eye_vertices = np.unique(triangles[part > 0])
+        self._eyeballs = [np.unique(triangles[part == p]) for p in (1, 2)]
+        self._head_vertices = np.unique(triangles[part == 0])
+        rest = asset.base_coords[self._topology.vertex_ids]
+        # Per-vertex paint (see the module docstring): fixed, only the palette uniforms change.
+        paint = np.empty((len(rest), 4), dtype=np.float32)
+        paint[:, 0] = region_map(asset).lips
+        paint[:, 1:3] = palette.brow_coordinates(rest)
+        paint[:, 3] = _bottom_fade(state.vertices[self._topology.vertex_ids])
+        self._meshdata.setVertexColors(paint)
+        self.shader, self.eye_shader = _skin_shader(), _eye_shader()
+        self.item = gl.GLMeshItem(meshdata=self._meshdata, smooth=True, shader=self.shader,
                                   glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
-        # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
-        self.item.rotate(90, 1, 0, 0)
-        self.canvas.addItem(self.item)
+        self.eye_item = gl.GLMeshItem(meshdata=self._eye_meshdata, smooth=True, shader=self.eye_shader,
+                                      glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
+        for item in (self.item, self.eye_item):
+            # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
+            item.rotate(90, 1, 0, 0)
+            self.canvas.addItem(item)
         #: Milliseconds spent turning the last mesh into GL data (normals + upload preparation).
         self.update_ms = 0.0
 
+        # Over the top of the 3D view: a native child, so it stacks above the GL window (a plain widget
+        # would be painted under it).
+        self.banner = QLabel(self)
+        self.banner.setObjectName("head_banner")
+        self.banner.setWordWrap(True)
+        self.banner.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        self.banner.setStyleSheet("QLabel { background: #3a3f4b; color: #f0f0f0; padding: 6px; }")
+        self.banner.hide()
         self.view_buttons: dict[View, QPushButton] = {}
         buttons = QHBoxLayout()
         for view, shortcut in zip(VIEW_AZIMUTH, "123", strict=True):
@@ -179,8 +326,12 @@ class QtHeadView(QWidget):
         self.wireframe_button.setCheckable(True)
         self.wireframe_button.setToolTip("Show the mesh edges (W)")
         self.wireframe_button.toggled.connect(self.set_wireframe)
+        self.overlay_button = QPushButton("Overlay")
+        self.overlay_button.setCheckable(True)
+        self.overlay_button.setToolTip("Fit check: the head over the photo, at the photo's pose (O)")
         buttons.addStretch(1)
         buttons.addWidget(self.wireframe_button)
+        buttons.addWidget(self.overlay_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.container, 1)
@@ -188,7 +339,10 @@ class QtHeadView(QWidget):
 
         state.mesh_changed.connect(self._show_vertices)
         state.recipe_changed.connect(self._update_colours)
-        self._colour_key: tuple[str, str] | None = None
+        state.busy_changed.connect(self._show_banner)
+        state.analysis_changed.connect(self._show_banner)
+        state.predicted_changed.connect(self._show_banner)
+        self._colour_key: tuple[str, str, str] | None = None
         self._update_colours(state.recipe)
         self._show_vertices(state.vertices)
         self.set_view("front")
@@ -196,31 +350,68 @@ class QtHeadView(QWidget):
     def _show_vertices(self, vertices: np.ndarray) -> None:
         start = time.perf_counter()
         positions = vertices[self._topology.vertex_ids]
-        triangles = self._topology.triangles
-        face_normals = trimesh.triangles.normals(positions[triangles])[0]
-        normals = trimesh.geometry.mean_vertex_normals(len(positions), triangles, face_normals)
-        self._meshdata.set_positions(positions, normals.astype(np.float32))
+        normals = self._normals(positions).astype(np.float32, copy=False)
+        self._meshdata.set_positions(positions, normals)
+        self._eye_meshdata.set_positions(positions, normals)
+        centres = [float(c) for ids in self._eyeballs for c in positions[ids].mean(axis=0)]
+        self.eye_shader.setUniformData("u_eyes", centres)
         self.item.meshDataChanged()
+        self.eye_item.meshDataChanged()
         self._follow_face(positions)
         self.update_ms = (time.perf_counter() - start) * 1000
 
     def _update_colours(self, recipe: Recipe) -> None:
-        key = (recipe.choice("skin"), recipe.choice("eye_colour"))
+        """The palette of the recipe's skin, eye colour and eyebrow style (uniforms only)."""
+        key = (recipe.choice("skin"), recipe.choice("eye_colour"), recipe.choice("eyebrows"))
         if key == self._colour_key:
             return
         self._colour_key = key
-        skin = _SKIN_RGB[key[0].split("_")[1]]
-        colours = np.empty((len(self._topology.vertex_ids), 4), dtype=np.float32)
-        colours[:, :3] = skin
-        colours[self._eye_vertices, :3] = _EYE_RGB[key[1]]
-        colours[:, 3] = self._fade
-        self._meshdata.setVertexColors(colours)
-        self.item.meshDataChanged()
+        look = appearance_of(recipe)
+        skin = np.asarray(palette.SKIN_ALBEDO[look.skin])
+        self.shader.setUniformData("u_skin", list(skin))
+        self.shader.setUniformData("u_lip", list(skin * np.asarray(palette.LIP_TINT)))
+        self.shader.setUniformData("u_brow", list(look.brow_colour))
+        self.eye_shader.setUniformData("u_iris", list(palette.IRIS_ALBEDO[look.eye_colour]))
+        self._set_shape(thickness=look.brow_thickness)
+
+    def _set_shape(self, *, thickness: float | None = None, dim: float | None = None) -> None:
+        for shader in (self.shader, self.eye_shader):
+            shape = list(shader.uniformData["u_shape"])
+            shape[2] = shape[2] if thickness is None else thickness
+            shape[3] = shape[3] if dim is None else dim
+            shader.setUniformData("u_shape", shape)
+        self.canvas.update()
+
+    def _show_banner(self, *_: object) -> None:
+        """While a photo is analysed: its stage over a dimmed head. After a photo without a usable face:
+        says the head is the default one."""
+        busy, analysis = self.state.busy, self.state.analysis
+        failed = analysis is not None and analysis.landmarks is None and self.state.predicted is None
+        if busy:
+            name = self.state.photo.name if self.state.photo else "photo"
+            self.banner.setText(f"Analysing {name}: {busy}…")
+        elif failed:
+            self.banner.setText(f"Default head: {analysis.note or 'no face found'}")
+        self.banner.setVisible(bool(busy) or failed)
+        self._place_banner()
+        self._set_shape(dim=_BUSY_DIM if busy else 1.0)
+
+    def _place_banner(self) -> None:
+        top = self.container.geometry()
+        self.banner.setGeometry(top.x(), top.y(), top.width(), self.banner.heightForWidth(top.width()))
+        self.banner.raise_()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_banner()
 
     def _follow_face(self, positions: np.ndarray) -> None:
-        """Aim the camera a little below the eyes; only big moves (age, a new recipe) re-aim it,
-        so dragging an eye slider does not shake the view."""
-        x, y, z = positions[self._eye_vertices].mean(axis=0) - (0.0, _AIM_BELOW_EYES, 0.0)
+        """Aim the camera at the middle of the head, a little below the eyes; only big moves (age, a new
+        recipe) re-aim it, so dragging an eye slider does not shake the view."""
+        head = positions[self._head_vertices]
+        middle = (head.min(axis=0) + head.max(axis=0)) / 2
+        x, z = middle[0], middle[2]
+        y = positions[self._eye_vertices, 1].mean() - _AIM_BELOW_EYES
         target = QVector3D(float(x), float(-z), float(y))  # the item's rotation maps (x, y, z) to (x, -z, y)
         if (target - self.canvas.opts["center"]).length() > _REAIM_DISTANCE:
             self.canvas.setCameraPosition(pos=target)
@@ -233,6 +424,7 @@ class QtHeadView(QWidget):
             self.wireframe_button.setChecked(on)  # re-enters through `toggled`
             return
         self.item.setMeshData(meshdata=self._meshdata, drawEdges=on)
+        self.eye_item.setMeshData(meshdata=self._eye_meshdata, drawEdges=on)
 
     def snapshot(self) -> QImage:
         """The current 3D view as an image (what the artist sees, at the widget's resolution)."""

@@ -2,13 +2,19 @@
 
 Built entirely from `f2p_engine.headmodel.schema` (the one list of parameters). Each slider shows
 a marker at the predicted value; resets return to the prediction (or to the defaults when there
-is none). Widgets never write the recipe themselves: gestures go to the `RecipeEditor`, and the
+is none). Rows whose value differs from that reference are marked as edited ("•", in colour) and
+"Changed only" shows just those. Labels too long for the panel end in "…" and show the whole
+label in their tooltip. A recipe value no slider can show (NaN, infinite) is refused with one line
+(`unshowable`) before it reaches the widgets; any other value is clamped to the slider.
+Widgets never write the recipe themselves: gestures go to the `RecipeEditor`, and the
 panel follows `state.recipe_changed`, with widget signals blocked while it does.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QSignalBlocker, Qt
+import math
+
+from PySide6.QtCore import QPoint, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPolygon
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,6 +45,26 @@ from f2p_engine.recipe import Recipe
 STEPS = 1000
 _REGION_TITLES = {"macro": "Macro details", "head": "Head shape"}
 _MARKER = QColor(255, 170, 40)
+_EDITED_STYLE = "color: rgb(255, 170, 40);"
+
+
+class ElidedLabel(QLabel):
+    """A label that ends in "…" when it is too narrow for its text; the tooltip has the whole text."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setToolTip(text)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def shown_text(self) -> str:
+        """The text as drawn at the current width."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().windowText().color())
+        painter.drawText(self.contentsRect(), int(self.alignment()), self.shown_text())
+        painter.end()
 
 
 class MarkedSlider(QSlider):
@@ -82,9 +108,12 @@ class SliderRow(QWidget):
         super().__init__(parent)
         self.param = param
         self._editor = editor
-        self.label = QLabel(param.label)
-        self.label.setToolTip(param.name)
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.label = ElidedLabel(param.label)
+        self.label.setToolTip(f"{param.label}\n{param.name}")
+        self.label.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        #: The value differs from the prediction (or the default when nothing was predicted).
+        self.edited = False
+        self._shown: tuple[float, float] | None = None  # (value, reference) last pushed into the widgets
         self.slider = MarkedSlider()
         self.slider.setToolTip(param.name)
         self.spin = QDoubleSpinBox()
@@ -114,30 +143,45 @@ class SliderRow(QWidget):
         return self.param.denormalise(step / STEPS)
 
     def to_step(self, value: float) -> int:
-        return round(self.param.normalise(value) * STEPS)
+        """Slider position of `value`, clamped to the slider (huge values land at an end)."""
+        return round(min(max(self.param.normalise(value), 0.0), 1.0) * STEPS)
 
     def _edit(self, value: float) -> None:
         self._editor.set_values({self.param.name: value}, f"Set {self.param.label}")
 
-    def show_value(self, value: float) -> None:
-        """Push the recipe's value into the widgets without echoing it back as an edit."""
+    def show_value(self, value: float, reference: float) -> None:
+        """Push the recipe's value into the widgets without echoing it back as an edit; mark the row
+        edited when it differs from `reference`. A non-finite value is not shown (see `unshowable`)."""
+        if not math.isfinite(value) or (value, reference) == self._shown:
+            return  # a drag changes one or two rows: the other hundred need nothing
+        self._shown = (value, reference)
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
             if not self.slider.isSliderDown():
                 self.slider.setValue(self.to_step(value))
             self.spin.setValue(value)
+        edited = abs(value - reference) > 5e-4
+        if edited != self.edited:
+            self.edited = edited
+            self.label.setText(("• " if edited else "") + self.param.label)
+            self.label.setStyleSheet(_EDITED_STYLE if edited else "")
 
     def show_prediction(self, value: float | None) -> None:
         self.slider.set_marker(None if value is None else self.to_step(value))
         tip = self.param.name if value is None else f"{self.param.name}\npredicted: {value:.3f}"
         self.slider.setToolTip(tip)
 
-    def matches(self, text: str) -> bool:
+    def matches(self, text: str, changed_only: bool = False) -> bool:
         text = text.strip().lower()
+        if changed_only and not self.edited:
+            return False
         return not text or text in self.param.label.lower() or text in self.param.name.lower()
 
 
 class QtParameterPanel(QWidget):
-    """Sliders by region in collapsible sections, choices, search, symmetry lock and resets."""
+    """Sliders by region in collapsible sections, choices, search, "changed only", symmetry lock and resets."""
+
+    #: One line saying why a recipe cannot be shown.
+    refused = Signal(str)
 
     def __init__(self, state: StudioState, editor: RecipeEditor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -147,7 +191,10 @@ class QtParameterPanel(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search sliders…")
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self.filter)
+        self.search.textChanged.connect(lambda _text: self.filter())
+        self.changed_only = QCheckBox("Changed only")
+        self.changed_only.setToolTip("Show only the sliders you moved away from the prediction (or the default)")
+        self.changed_only.toggled.connect(lambda _on: self.filter())
         self.symmetry = QCheckBox("Symmetry lock")
         self.symmetry.setToolTip("Moving a left or right slider moves its partner too")
         self.symmetry.setChecked(editor.symmetry_lock)
@@ -157,6 +204,7 @@ class QtParameterPanel(QWidget):
         self.reset_all_button.clicked.connect(lambda: editor.reset_all())
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
+        top.addWidget(self.changed_only)
         top.addWidget(self.symmetry)
         top.addWidget(self.reset_all_button)
 
@@ -180,7 +228,8 @@ class QtParameterPanel(QWidget):
         for region in schema.REGIONS:
             params = schema.params_in_region(region)
             title = _REGION_TITLES.get(region, region.capitalize())
-            section = QCollapsible(_section_title(region, self.state.confidence))
+            section = QCollapsible(_section_title(region, self.state.confidence), expandedIcon="▼",
+                                   collapsedIcon="▶")
             reset = QPushButton(f"Reset {title.lower()}")
             reset.clicked.connect(lambda _=False, p=params, t=title: editor.reset(
                 [q.name for q in p], f"Reset {t.lower()}"))
@@ -198,6 +247,7 @@ class QtParameterPanel(QWidget):
         scroll.setWidget(body)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
+        self.setMinimumWidth(300)  # the splitter beside it resizes the panel; labels elide
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
@@ -210,9 +260,18 @@ class QtParameterPanel(QWidget):
         self.show_prediction(state.predicted)
         self.sections["macro"].expand(animate=False)
 
-    def show_recipe(self, recipe: Recipe) -> None:
+    def unshowable(self, recipe: Recipe) -> str:
+        """Why `recipe` cannot be shown (a schema value that is not a finite number), or ""."""
         for name, row in self.rows.items():
-            row.show_value(recipe.value(name))
+            if not math.isfinite(value := recipe.value(name)):
+                return f"{row.param.label} ({name}) is {value}, not a number a slider can show"
+        return ""
+
+    def show_recipe(self, recipe: Recipe) -> None:
+        if problem := self.unshowable(recipe):
+            self.refused.emit(problem)
+        for name, row in self.rows.items():
+            row.show_value(recipe.value(name), self.state.reference_value(name))
         for group, combo in self.combos.items():
             with QSignalBlocker(combo):
                 combo.setCurrentIndex(combo.findData(recipe.choice(group)))
@@ -222,22 +281,25 @@ class QtParameterPanel(QWidget):
             section.setText(_section_title(region, self.state.confidence))
         for name, row in self.rows.items():
             row.show_prediction(None if predicted is None else predicted.value(name))
+            row.show_value(self.state.recipe.value(name), self.state.reference_value(name))
         for group in schema.DISCRETE_GROUPS:
             combo = self.combos[group.name]
             for index, option in enumerate(group.options):
                 mark = predicted is not None and group.predicted and predicted.choice(group.name) == option
                 combo.setItemText(index, option.replace("_", " ") + (" (predicted)" if mark else ""))
 
-    def filter(self, text: str) -> None:
-        """Show only sliders whose label or modifier name contains `text`; open sections with hits."""
+    def filter(self) -> None:
+        """Show only sliders whose label or modifier name contains the search text (and, with "Changed
+        only", that are edited); open the sections with hits while filtering."""
+        text, changed_only = self.search.text(), self.changed_only.isChecked()
         for region, section in self.sections.items():
             hits = 0
             for param in schema.params_in_region(region):
                 row = self.rows[param.name]
-                row.setVisible(row.matches(text))
-                hits += row.matches(text)
+                row.setVisible(row.matches(text, changed_only))
+                hits += row.matches(text, changed_only)
             section.setVisible(hits > 0)
-            if text.strip() and hits:
+            if (text.strip() or changed_only) and hits:
                 section.expand(animate=False)
 
 

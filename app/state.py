@@ -7,15 +7,23 @@ methods, which emit only when something actually changed. The mesh is re-evaluat
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from psygnal import Signal
 
+from f2p_engine.errors import F2PError
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.recipe import Recipe
+
+if TYPE_CHECKING:
+    from f2p_engine.infer.pipeline import Predictor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,12 +45,56 @@ class PhotoAnalysis:
 
     landmarks: np.ndarray | None = field(default=None, repr=False)
     aligned: np.ndarray | None = field(default=None, repr=False)
+    #: (68, 2) float landmarks in `aligned` pixels.
+    aligned_landmarks: np.ndarray | None = field(default=None, repr=False)
     stylised: np.ndarray | None = field(default=None, repr=False)
     crops: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    #: Shown where an image is missing, or beside the images (e.g. "3 faces found").
+    #: Every face found, largest first: (x0, y0, x1, y1) boxes in source-photo pixels.
+    faces: tuple[tuple[float, float, float, float], ...] = ()
+    #: Which of `faces` was analysed.
+    face: int = 0
+    #: Shown beside the images: "face 2 of 3", or why there are none ("no face found...").
     note: str = ""
     #: Stage -> seconds.
     timings: dict[str, float] = field(default_factory=dict)
+
+
+class Models:
+    """The ensemble's ONNX models for one studio state, verified and loaded once, when first needed.
+
+    `load` makes the predictor (default: the shipped models); tests pass a deterministic double.
+    Thread-safe: the pipeline worker and `preload` may ask at the same time; both get one predictor.
+    """
+
+    def __init__(self, load: Callable[[], Predictor] | None = None) -> None:
+        self._load = load or _load_shipped
+        self._lock = threading.Lock()
+        self._predictor: Predictor | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._predictor is not None
+
+    def get(self) -> Predictor:
+        with self._lock:
+            if self._predictor is None:
+                self._predictor = self._load()
+            return self._predictor
+
+    def preload(self) -> None:
+        """Load in a background thread now, so the first photo does not wait for it. A failure
+        (models missing or tampered) is left for the first photo to report."""
+        threading.Thread(target=self._try_get, name="f2p-load-models", daemon=True).start()
+
+    def _try_get(self) -> None:
+        with contextlib.suppress(F2PError):  # reported with the first photo, where the artist can act on it
+            self.get()
+
+
+def _load_shipped() -> Predictor:
+    from f2p_engine.infer.pipeline import Predictor
+
+    return Predictor.load()
 
 
 class StudioState:
@@ -62,9 +114,14 @@ class StudioState:
     live_frame_changed = Signal(object)
     #: The document's path or its unsaved-changes flag changed.
     document_changed = Signal()
+    #: The photo pipeline started a stage (its name) or finished (None).
+    busy_changed = Signal(object)
 
-    def __init__(self, head_model: HeadModel | None = None) -> None:
+    def __init__(self, head_model: HeadModel | None = None, *,
+                 load_predictor: Callable[[], Predictor] | None = None) -> None:
         self.head_model = head_model or HeadModel()
+        #: The ensemble's models (the shipped ones unless `load_predictor` says otherwise).
+        self.models = Models(load_predictor)
         self.recipe = Recipe()
         self.predicted: Recipe | None = None
         #: Region -> confidence in [0, 1] of the prediction.
@@ -75,6 +132,8 @@ class StudioState:
         self.live_frame: Photo | None = None
         self.path: Path | None = None
         self.dirty = False
+        #: What the photo pipeline is doing ("finding the face", "predicting"...), None when idle.
+        self.busy: str | None = None
         #: Milliseconds the last mesh evaluation took.
         self.mesh_ms = 0.0
         self.vertices = self._evaluate(self.recipe)
@@ -130,6 +189,11 @@ class StudioState:
             return
         self.analysis = analysis
         self.analysis_changed.emit(analysis)
+
+    def set_busy(self, stage: str | None) -> None:
+        if stage != self.busy:
+            self.busy = stage
+            self.busy_changed.emit(stage)
 
     def set_live_frame(self, frame: Photo | None) -> None:
         if frame is self.live_frame:

@@ -1,10 +1,13 @@
 """Identity descriptor (dlib ResNet) and the cosine-distance likeness measure."""
 
+import multiprocessing
+
 import cv2
 import numpy as np
 import pytest
 from face_samples import astronaut, two_faces
 from scipy.spatial.distance import cosine
+from skimage import data
 
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.identity import cosine_distance, face_descriptor
@@ -48,3 +51,13 @@ def test_cosine_distance_matches_scipy():
     assert cosine_distance(a, -a) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="zero vector"):
         cosine_distance(a, np.zeros(128))
+
+
+def test_descriptor_works_in_a_forked_child_after_the_parent_used_it():
+    """The dlib thread does not survive a fork: the child must start its own, not wait on the parent's."""
+    image = data.astronaut()
+    landmarks = np.array([[200 + 3 * (k % 17), 120 + 2 * k] for k in range(68)], float)
+    parent = face_descriptor(image, landmarks)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(face_descriptor, (image, landmarks)).get(timeout=60)
+    np.testing.assert_allclose(child, parent, atol=1e-5)

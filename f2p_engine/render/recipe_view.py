@@ -1,6 +1,6 @@
 """Recipe -> picture of its head: what `f2p render` writes and what the likeness evaluation compares.
 
-The head of a `Recipe` (its modifiers, skin and eye colour) under the default lighting, seen by
+The head of a `Recipe` (its modifiers, skin, eye colour and eyebrows) under the default lighting, seen by
 `scene.view_camera()` from one of the named views, on a plain grey background.
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.recipe import Recipe
 from f2p_engine.render.renderer import Renderer
-from f2p_engine.render.scene import VIEW_YAW, Appearance, Pose, View, view_camera
+from f2p_engine.render.scene import VIEW_YAW, Pose, View, appearance_of, view_camera
 
 #: sRGB grey of every pixel the head does not cover.
 BACKGROUND = 150
@@ -31,7 +31,6 @@ def render_recipe_face(recipe: Recipe, renderer: Renderer, view: View = "front",
                        ) -> tuple[np.ndarray, np.ndarray]:
     """`render_recipe`'s picture and the (68, 2) float32 pixel positions of its mesh landmarks (dlib order)."""
     head = head or HeadModel(vertex_ids=renderer.vertex_ids)
-    appearance = Appearance(skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"))
     rendering = renderer.render(head.vertices(recipe.modifiers), view_camera(), pose=Pose(yaw=VIEW_YAW[view]),
-                                appearance=appearance)
+                                appearance=appearance_of(recipe))
     return np.where(rendering.labels[:, :, None] > 0, rendering.image, np.uint8(BACKGROUND)), rendering.landmarks

@@ -19,34 +19,24 @@ import numpy as np
 from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.render.landmarks import MESH_468, MESH_LANDMARKS
+from f2p_engine.render.palette import (
+    BROW_HALF_HEIGHT,
+    BROW_X,
+    BROW_Y,
+    BROW_Z,
+    IRIS_ALBEDO,
+    IRIS_SINE,
+    LIP_TINT,
+    PUPIL_ALBEDO,
+    PUPIL_SINE,
+    SCLERA_ALBEDO,
+    SKIN_ALBEDO,
+    brow_coordinates,
+)
 from f2p_engine.render.regions import region_map
 from f2p_engine.render.scene import EYE_MIDPOINT, MAX_LIGHTS, Appearance, Camera, Light, Lighting, Pose
 
-#: Linear-RGB albedo of each skin option (schema `SKINS` order); male skins also get beard shadow.
-SKIN_ALBEDO: dict[str, tuple[float, float, float]] = {
-    "young_caucasian_female": (0.82, 0.55, 0.46),
-    "young_caucasian_male": (0.70, 0.44, 0.36),
-    "young_african_female": (0.30, 0.17, 0.11),
-    "young_african_male": (0.21, 0.12, 0.08),
-    "young_asian_female": (0.78, 0.60, 0.36),
-    "young_asian_male": (0.62, 0.47, 0.27),
-}
-#: Linear-RGB iris colour of each eye-colour option (schema `EYE_COLOURS` order).
-IRIS_ALBEDO: dict[str, tuple[float, float, float]] = {
-    "brown": (0.10, 0.04, 0.015),
-    "brownlight": (0.35, 0.17, 0.05),
-    "green": (0.12, 0.25, 0.07),
-    "blue": (0.15, 0.30, 0.55),
-    "lightblue": (0.40, 0.58, 0.75),
-    "deepblue": (0.02, 0.06, 0.35),
-}
 _NOISE_SIZE = 32
-#: Eyebrow band on the neutral (rest) hm08 head (dm): an arch above each eye from |x| = `_BROW_X[0]`
-#: (inner end) to `_BROW_X[1]` (outer end), centred near y = `_BROW_Y`, on the front (z >= `_BROW_Z`).
-_BROW_X = (0.10, 0.55)
-_BROW_Y = 7.45
-_BROW_Z = 0.8
-_BROW_HALF_HEIGHT = (0.035, 0.014)  # at the inner and outer end, times the thickness
 #: Nostrils and mouth on the neutral (rest) hm08 head (dm): x, y and z ranges of triangle centres. Only
 #: there can the inside of the head (back faces, drawn dark) show; elsewhere back faces are culled:
 #: llvmpipe rasterises and depth-tests hidden triangles at nearly full cost.
@@ -177,12 +167,12 @@ void main() {
     vec3 d = normalize(v_eye);
     float c = dot(d, gaze);
     float radius = sqrt(max(0.0, 1.0 - c * c));  // sine of the angle from the gaze axis
-    vec3 albedo = vec3(0.78, 0.74, 0.70);
-    if (c > 0.0 && radius < 0.52) {
+    vec3 albedo = vec3%SCLERA%;
+    if (c > 0.0 && radius < %IRIS%) {
         float ring = 0.75 + 0.25 * sin(radius * 90.0 + atan(d.y, d.x) * 9.0);
-        albedo = mix(iris * ring, iris * 0.4, smoothstep(0.42, 0.52, radius));
+        albedo = mix(iris * ring, iris * 0.4, smoothstep(%IRIS% - 0.1, %IRIS%, radius));
     }
-    if (c > 0.0 && radius < 0.17) albedo = vec3(0.01);
+    if (c > 0.0 && radius < %PUPIL%) albedo = vec3%PUPIL_ALBEDO%;
     vec3 n = mat3(model) * d;
     vec3 colour = albedo * v_light;
     for (int i = 0; i < 3; ++i) {
@@ -195,9 +185,10 @@ void main() {
 
 
 def _source(text: str, *defines: str) -> str:
-    values = {"FRAME": _FRAME_BLOCK, "NOISE": _NOISE_SIZE, "BROW_X0": _BROW_X[0],
-              "BROW_X1": _BROW_X[1], "BROW_Y": _BROW_Y, "BROW_Z": _BROW_Z, "BROW_H0": _BROW_HALF_HEIGHT[0],
-              "BROW_H1": _BROW_HALF_HEIGHT[1]}
+    values = {"FRAME": _FRAME_BLOCK, "NOISE": _NOISE_SIZE, "BROW_X0": BROW_X[0],
+              "BROW_X1": BROW_X[1], "BROW_Y": BROW_Y, "BROW_Z": BROW_Z, "BROW_H0": BROW_HALF_HEIGHT[0],
+              "BROW_H1": BROW_HALF_HEIGHT[1], "SCLERA": SCLERA_ALBEDO, "PUPIL_ALBEDO": PUPIL_ALBEDO,
+              "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE}
     for name, value in values.items():
         text = text.replace(f"%{name}%", str(value))
     version, body = text.lstrip().split("\n", 1)
@@ -207,10 +198,10 @@ def _source(text: str, *defines: str) -> str:
 def _in_brow_band(rest: np.ndarray) -> np.ndarray:
     """(N,) bool: rest vertices whose eyebrow coordinates can be within the hair at any thickness (the
     vertex shader's formula, with a margin so triangles the band crosses between vertices count)."""
-    t = (np.abs(rest[:, 0]) - _BROW_X[0]) / (_BROW_X[1] - _BROW_X[0])
-    centre = _BROW_Y + 0.05 * np.sin(np.pi * 0.8 * t) - 0.02 * t
-    reach = 2.0 * _MAX_BROW_THICKNESS * _BROW_HALF_HEIGHT[0]
-    return (t > -0.1) & (t < 1.1) & (rest[:, 2] >= _BROW_Z) & (np.abs(rest[:, 1] - centre) < reach)
+    t, across = brow_coordinates(rest).T
+    half_height = BROW_HALF_HEIGHT[0] + (BROW_HALF_HEIGHT[1] - BROW_HALF_HEIGHT[0]) * t
+    reach = 2.0 * _MAX_BROW_THICKNESS * BROW_HALF_HEIGHT[0]
+    return (t > -0.1) & (t < 1.1) & (rest[:, 2] >= BROW_Z) & (np.abs(across * half_height) < reach)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -444,7 +435,7 @@ class Renderer:
         block["specular"] = lighting.specular
         skin = np.asarray(SKIN_ALBEDO[appearance.skin]) * appearance.tone
         block["skin"] = skin
-        block["lip"] = skin * np.array([0.85, 0.55, 0.55])
+        block["lip"] = skin * np.array(LIP_TINT)
         block["brow"] = appearance.brow_colour
         block["brow_thickness"] = appearance.brow_thickness
         block["beard"] = 0.25 if appearance.skin.endswith("_male") else 0.0

@@ -13,7 +13,9 @@ from typing import Literal
 
 import numpy as np
 
-from f2p_engine.headmodel.schema import EYE_COLOURS, SKINS
+from f2p_engine.headmodel.schema import EYE_COLOURS, EYEBROWS, SKINS
+from f2p_engine.recipe import Recipe
+from f2p_engine.render.palette import BROW_ALBEDO
 
 #: Point the head rotates about (dm): between the ears, a little behind the eyes.
 PIVOT = np.array([0.0, 7.0, 0.4])
@@ -130,7 +132,7 @@ class Appearance:
     gaze_yaw: float = 0.0
     gaze_pitch: float = 0.0
     tone: float = 1.0
-    brow_colour: tuple[float, float, float] = (0.05, 0.035, 0.025)
+    brow_colour: tuple[float, float, float] = BROW_ALBEDO
     brow_thickness: float = 1.0
 
     def __post_init__(self) -> None:
@@ -143,3 +145,14 @@ class Appearance:
         """(3,) unit gaze direction in the head frame (+Z straight ahead, positive yaw to +X)."""
         y, p = np.radians([self.gaze_yaw, self.gaze_pitch])
         return np.array([np.sin(y) * np.cos(p), np.sin(p), np.cos(y) * np.cos(p)])
+
+
+def brow_thickness(style: str) -> float:
+    """`Appearance.brow_thickness` of an eyebrow style of the schema: from 0.7 (the first) to 1.3 (the last)."""
+    return 0.7 + 0.6 * list(EYEBROWS).index(style) / (len(EYEBROWS) - 1)
+
+
+def appearance_of(recipe: Recipe) -> Appearance:
+    """How a recipe's head looks: its skin, eye colour and eyebrow style (default gaze and hair colour)."""
+    return Appearance(skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"),
+                      brow_thickness=brow_thickness(recipe.choice("eyebrows")))

@@ -33,10 +33,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.asset import default_asset
 from f2p_engine.recipe import Recipe
-from f2p_engine.render.scene import Appearance, Camera, Light, Lighting, Pose, face_camera
+from f2p_engine.render.scene import Appearance, Camera, Light, Lighting, Pose, brow_thickness, face_camera
 
 #: The eye-centre distance the render camera frames, as a fraction of the image side, is the
 #: aligned one divided by this. Samples are rendered straight into the aligned frame, so this only
@@ -151,12 +150,11 @@ def sample_augmentation(rng: np.random.Generator, recipe: Recipe, config: Augmen
     camera = face_camera(fov=float(rng.uniform(12, 45)), width=width, eye_height=0.5 - 0.12 / RENDER_MARGIN,
                          offset=(_uniform(rng, 0.1), _uniform(rng, 0.1)))
     lighting = sample_lighting(rng)
-    brows = list(schema.EYEBROWS).index(recipe.choice("eyebrows"))
     shade = float(rng.uniform(0.02, 0.12))
     appearance = Appearance(
         skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"),
         gaze_yaw=_uniform(rng, 12), gaze_pitch=_uniform(rng, 8), tone=float(rng.uniform(0.96, 1.04)),
-        brow_colour=(shade, shade * 0.7, shade * 0.5), brow_thickness=0.7 + 0.6 * brows / (len(schema.EYEBROWS) - 1))
+        brow_colour=(shade, shade * 0.7, shade * 0.5), brow_thickness=brow_thickness(recipe.choice("eyebrows")))
     expression = sample_expression(rng) if config.expression else {}
     background = sample_background(rng)
     photometric = sample_photometric(rng) if config.photometric else Photometric()

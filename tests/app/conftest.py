@@ -32,13 +32,16 @@ def settings(tmp_path: Path) -> StudioSettings:
 
 @pytest.fixture
 def make_window(qtbot, head_model, settings, tmp_path) -> Iterator[Callable[..., StudioWindow]]:
-    """Factory: `make_window(show=True)` -> a StudioWindow with its own settings and autosave file."""
+    """Factory: `make_window(show=True)` -> a StudioWindow with its own settings and autosave file;
+    `load_predictor` replaces the shipped models (a deterministic double)."""
     windows: list[StudioWindow] = []
 
-    def factory(*, show: bool = True, autosave_path: Path | None = tmp_path / "autosave.mhm") -> StudioWindow:
+    def factory(*, show: bool = True, autosave_path: Path | None = tmp_path / "autosave.mhm",
+                load_predictor=None) -> StudioWindow:
         # Not qtbot.addWidget: pytest-qt would delete the window before this fixture's teardown has
         # waited for its pipeline workers.
-        window = StudioWindow(StudioState(head_model), settings=settings, autosave_path=autosave_path)
+        window = StudioWindow(StudioState(head_model, load_predictor=load_predictor), settings=settings,
+                              autosave_path=autosave_path)
         windows.append(window)
         if show:
             window.show()

@@ -49,7 +49,7 @@ def makehuman_file(tmp_path) -> Path:
 
 def test_open_existing_makehuman_recipe(make_window, makehuman_file):
     window = make_window()
-    window.open_recipe(makehuman_file)
+    window.document.open_recipe(makehuman_file)
 
     panel = window.panel
     assert panel.rows["nose/nose-hump-decr|incr"].spin.value() == pytest.approx(0.4)
@@ -66,13 +66,13 @@ def test_open_existing_makehuman_recipe(make_window, makehuman_file):
 
 def test_saved_mhm_reads_back_identically(make_window, makehuman_file, tmp_path):
     window = make_window()
-    window.open_recipe(makehuman_file)
+    window.document.open_recipe(makehuman_file)
     window.panel.rows["mouth/mouth-scale-horiz-decr|incr"].spin.setValue(-0.37)
     window.panel.rows["eyes/r-eye-trans-down|up"].spin.setValue(0.125)
     assert window.state.dirty
 
     out = tmp_path / "edited.mhm"
-    window.save_to(out)
+    window.document.save_to(out)
     back = read_recipe(out)
     assert back.warnings == ()
     assert dict(back.recipe.modifiers) == dict(window.state.recipe.modifiers)
@@ -90,7 +90,7 @@ def test_bad_recipe_is_reported_not_raised(make_window, tmp_path):
     bad = tmp_path / "broken.mhm"
     bad.write_text("this is not a recipe\n")
     before = window.state.recipe
-    window.guarded(lambda: window.open_recipe(bad))
+    window.guarded(lambda: window.document.open_recipe(bad))
     assert "broken.mhm" in window.statusBar().currentMessage()
     assert window.state.recipe is before
 
@@ -100,7 +100,7 @@ def test_export_mesh(make_window, tmp_path, suffix):
     window = make_window(show=False)
     window.panel.rows["chin/chin-width-decr|incr"].spin.setValue(0.8)
     out = tmp_path / f"head{suffix}"
-    window.export_mesh(out)
+    window.document.export_mesh(out)
     mesh = trimesh.load(out, force="mesh", process=False)
     topology = window.head_view._topology
     assert len(mesh.faces) == len(topology.triangles)
@@ -110,7 +110,7 @@ def test_export_mesh(make_window, tmp_path, suffix):
 def test_snapshot_png(make_window, tmp_path):
     window = make_window()
     out = tmp_path / "snap.png"
-    window.save_snapshot(out)
+    window.document.save_snapshot(out)
     image = QImage(str(out))
     assert not image.isNull()
     assert image.width() == window.head_view.canvas.grabFramebuffer().width()
@@ -119,16 +119,16 @@ def test_snapshot_png(make_window, tmp_path):
 def test_autosave_survives_close_and_restores(make_window, tmp_path):
     window = make_window()
     window.panel.rows["nose/nose-volume-decr|incr"].spin.setValue(0.7)
-    assert window._autosave_timer.isActive()
+    assert window.document.autosave_timer.isActive()
     window.close()  # unsaved: goes to the autosave file, no question asked
     autosave = tmp_path / "autosave.mhm"
     assert read_recipe(autosave).recipe.value("nose/nose-volume-decr|incr") == 0.7
 
     again = make_window()
-    assert again.restore_autosave()
+    assert again.document.restore_autosave()
     assert again.state.recipe.value("nose/nose-volume-decr|incr") == 0.7
     assert again.state.dirty
-    again.save_to(tmp_path / "kept.mhm")
+    again.document.save_to(tmp_path / "kept.mhm")
     assert not autosave.exists()
 
 

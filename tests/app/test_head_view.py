@@ -81,3 +81,76 @@ def test_drag_orbits_and_wheel_zooms(make_window, qtbot):
                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(canvas, wheel)
     assert canvas.opts["distance"] < distance
+
+
+def test_window_has_a_depth_buffer_so_eyes_do_not_show_through_the_skull(make_window):
+    """Read from the window's own framebuffer (no offscreen buffer with a depth buffer of its own)."""
+    window = make_window()
+    assert window.head_view.canvas.format().depthBufferSize() >= 24
+    window.panel.combos["eye_colour"].activated.emit(window.panel.combos["eye_colour"].findData("blue"))
+    front = qimage_to_rgb(window.head_view.snapshot()).reshape(-1, 3).astype(int)
+    blue = front[:, 2] - front[:, 0] > 40  # iris pixels: the skin is red over blue, the background grey
+    assert np.count_nonzero(blue) > 20  # the eyes are seen from the front
+    window.head_view.canvas.setCameraPosition(azimuth=VIEW_AZIMUTH["front"] + 180)
+    back = qimage_to_rgb(window.head_view.snapshot()).reshape(-1, 3).astype(int)
+    assert np.count_nonzero(back[:, 2] - back[:, 0] > 40) == 0
+
+
+def _dark_head_pixels(window, rows: slice) -> int:
+    """Pixels in `rows` that belong to the head (not the background) and are dark (eyebrow hair)."""
+    pixels = qimage_to_rgb(window.head_view.snapshot()).astype(int)[rows]
+    head = np.abs(pixels - BACKGROUND).sum(axis=2) > 30
+    return int(np.count_nonzero(head & (pixels.mean(axis=2) < 70)))
+
+
+def test_eyes_have_iris_and_pupil_and_brows_follow_the_style(make_window):
+    """The preview draws the engine's eyes (sclera, iris, pupil) and eyebrows of the chosen style."""
+    window = make_window()
+    combo = window.panel.combos["eyebrows"]
+    combo.activated.emit(combo.findData("eyebrow001"))  # the thinnest
+    window.panel.combos["eye_colour"].activated.emit(window.panel.combos["eye_colour"].findData("lightblue"))
+    pixels = qimage_to_rgb(window.head_view.snapshot()).astype(int)
+    iris = (pixels[:, :, 2] - pixels[:, :, 0] > 40)
+    rows, columns = np.nonzero(iris)
+    assert len(rows) > 20
+    # Pupils: near-black pixels amid the iris pixels; sclera: light, unsaturated pixels beside them.
+    box = pixels[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
+    assert np.count_nonzero(box.max(axis=2) < 40) > 3
+    assert np.count_nonzero((box.min(axis=2) > 150) & (np.ptp(box, axis=2) < 40)) > 3
+    # Eyebrows: dark hair a little above the eyes, more of it for the thickest style.
+    above = slice(0, rows.min() - 3)
+    thin = _dark_head_pixels(window, above)
+    combo.activated.emit(combo.findData("eyebrow012"))
+    thick = _dark_head_pixels(window, above)
+    assert thin > 30
+    assert thick > 1.3 * thin
+
+
+def test_skin_comes_from_the_engine_palette(make_window):
+    """Darker skins of the engine's palette render darker, in the renderer's gamma: the brightness ratio
+    of two skins is about the square root of their albedo ratio."""
+    from f2p_engine.render.palette import SKIN_ALBEDO
+
+    window = make_window()
+    combo = window.panel.combos["skin"]
+    combo.activated.emit(combo.findData("young_caucasian_female"))
+    light = head_pixels(window).mean()
+    combo.activated.emit(combo.findData("young_african_male"))
+    dark = head_pixels(window).mean()
+    albedo_ratio = np.mean(SKIN_ALBEDO["young_african_male"]) / np.mean(SKIN_ALBEDO["young_caucasian_female"])
+    assert dark / light == pytest.approx(np.sqrt(albedo_ratio), rel=0.25)
+
+
+@pytest.mark.parametrize("view", ["three-quarter", "side"])
+def test_turned_views_keep_the_whole_head_in_view(make_window, qtbot, view):
+    window = make_window()
+    window.resize(1366, 768)  # a small laptop screen: a narrow 3D view
+    qtbot.waitUntil(lambda: window.head_view.canvas.width() < 560)
+    window.head_view.set_view(view)
+    diff = np.abs(qimage_to_rgb(window.head_view.snapshot()).astype(int) - BACKGROUND).sum(axis=2) > 30
+    top = np.nonzero(diff.any(axis=1))[0].min()
+    head = diff[top: top + (diff.shape[0] - top) // 2]  # the head, above the shoulders (which may be cut)
+    columns = np.nonzero(head.any(axis=0))[0]
+    # Neither the face nor the skull is cut.
+    assert columns.min() > 5
+    assert columns.max() < diff.shape[1] - 6

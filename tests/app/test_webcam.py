@@ -1,8 +1,9 @@
 """Webcam: live preview from a frame source, burst capture combined by confidence, camera failures.
 
 The live path runs on a real video file (`VideoFileSource`); absent and unplugged cameras go
-through the engine's `CameraSource`. Prediction uses the shipped models when
-`resources/models/manifest.json` exists, else a test double of the ensemble at the pipeline seam.
+through the engine's `CameraSource`. The burst weighting is checked against a deterministic double
+of the ensemble (known confidences per frame); one test runs the shipped models on a photo and then
+on a burst in the same process (dlib's descriptor used to hang there: see `face.identity`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import pytest
 from app_doubles import prediction_of
 from skimage import data
 
-from app import photo_pipeline as pipeline
 from app.live import BURST
 from f2p_engine.face.frames import CameraSource, GeneratedSource
 from f2p_engine.headmodel import schema
@@ -54,23 +54,18 @@ class _BurstDouble:
 
 
 def _play(window, video: Path, qtbot) -> None:
-    window.play_video(video)
-    assert window.live.running
+    window.capture.play_video(video)
+    assert window.capture.live.running
     qtbot.waitUntil(lambda: window.source_view.caption == "live", timeout=5000)
     assert window.live_bar.camera_button.isChecked()
-    qtbot.waitUntil(lambda: not window.live.running, timeout=10000)  # the video ends
+    qtbot.waitUntil(lambda: not window.capture.live.running, timeout=10000)  # the video ends
 
 
-def test_video_plays_as_live_preview_and_capture_combines_the_burst(make_window, astronaut_video, qtbot,
-                                                                     monkeypatch):
-    # The burst weighting is checked against a double with known confidences. (With the shipped models,
-    # dlib's identity network hung in this test after an earlier test's prediction in the same
-    # process; alone it passes: see issue 10's notes.)
+def test_video_plays_as_live_preview_and_capture_combines_the_burst(make_window, astronaut_video, qtbot):
     double = _BurstDouble()
-    monkeypatch.setattr(pipeline, "predictor", lambda: double)
-    window = make_window()
+    window = make_window(load_predictor=lambda: double)
     _play(window, astronaut_video, qtbot)
-    frames = list(window.live.recent)
+    frames = list(window.capture.live.recent)
     numbers = [int(f.name.removeprefix("astronaut.avi frame ")) for f in frames]
     # The newest frames in order (a GUI thread that falls behind may skip some).
     assert len(frames) == BURST
@@ -79,7 +74,7 @@ def test_video_plays_as_live_preview_and_capture_combines_the_burst(make_window,
     assert window.source_view.image is not None
     assert window.live_bar.capture_button.isEnabled()
 
-    window.capture()
+    window.capture.capture()
     assert window.state.live_frame is None
     assert window.source_view.caption == ""
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=30000)
@@ -95,9 +90,27 @@ def test_video_plays_as_live_preview_and_capture_combines_the_burst(make_window,
     assert window.panel.sections["nose"].text().endswith(f"confidence {np.mean(weights):.0%}")
 
 
+def test_shipped_models_predict_a_photo_then_a_burst(make_window, astronaut_video, tmp_path, qtbot):
+    """The real ensemble (identity member included) twice in one process: a photo, then a webcam burst."""
+    photo = tmp_path / "astronaut.png"
+    cv2.imwrite(str(photo), data.astronaut()[:, :, ::-1])
+    window = make_window()
+    window.capture.open_photo(photo)
+    qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=60000)
+    first = window.state.predicted
+    _play(window, astronaut_video, qtbot)
+    window.capture.capture()
+    qtbot.waitUntil(lambda: window.state.predicted is not first and window.state.predicted is not None,
+                    timeout=60000)
+    assert f"{BURST} of {BURST} frames: predicted in" in window.statusBar().currentMessage()
+    # The same face a few pixels apart: the burst agrees with the photo on the whole.
+    values = [(first.value(p.name), window.state.predicted.value(p.name)) for p in schema.CONTINUOUS]
+    assert np.mean([abs(a - b) for a, b in values]) < 0.1
+
+
 def test_capture_needs_frames(make_window):
     window = make_window()
-    window.guarded(window.capture)
+    window.guarded(window.capture.capture)
     assert "start the webcam preview" in window.statusBar().currentMessage()
 
 
@@ -105,7 +118,7 @@ def test_absent_camera_is_reported(make_window, qtbot):
     window = make_window()
     window.live_bar.camera_index.setValue(9)
     window.live_bar.camera_button.click()
-    qtbot.waitUntil(lambda: not window.live.running, timeout=10000)
+    qtbot.waitUntil(lambda: not window.capture.live.running, timeout=10000)
     assert "camera 9: no camera found" in window.statusBar().currentMessage()
     assert not window.live_bar.camera_button.isChecked()
     assert not window.camera_action.isChecked()
@@ -131,13 +144,13 @@ class _UnpluggedCapture:
 
 def test_camera_unplugged_mid_session_says_so_and_keeps_the_frames(make_window, qtbot):
     window = make_window()
-    window.live.start(lambda: CameraSource(0, open_capture=lambda _index: _UnpluggedCapture(3)), fps=50)
-    qtbot.waitUntil(lambda: not window.live.running, timeout=10000)
+    window.capture.live.start(lambda: CameraSource(0, open_capture=lambda _index: _UnpluggedCapture(3)), fps=50)
+    qtbot.waitUntil(lambda: not window.capture.live.running, timeout=10000)
     message = window.statusBar().currentMessage()
     assert "camera 0: stopped delivering frames after 3 (unplugged?)" in message
-    assert len(window.live.recent) == 3  # what arrived before can still be captured
+    assert len(window.capture.live.recent) == 3  # what arrived before can still be captured
     assert window.live_bar.capture_button.isEnabled()
-    window.stop_camera()
+    window.capture.stop_camera()
     assert window.source_view.caption == ""
 
 
@@ -145,7 +158,7 @@ def test_a_stalled_gui_drops_frames_instead_of_queueing_them(make_window, qtbot)
     window = make_window()
     shown = []
     window.state.live_frame_changed.connect(lambda frame: shown.append(frame) if frame is not None else None)
-    window.live.start(lambda: GeneratedSource(lambda i: np.full((64, 64, 3), i % 256, np.uint8), count=200))
+    window.capture.live.start(lambda: GeneratedSource(lambda i: np.full((64, 64, 3), i % 256, np.uint8), count=200))
     time.sleep(0.5)  # the GUI thread is busy while the reader produces all 200 frames
-    qtbot.waitUntil(lambda: not window.live.running, timeout=10000)
+    qtbot.waitUntil(lambda: not window.capture.live.running, timeout=10000)
     assert 1 <= len(shown) <= 5

@@ -1,0 +1,58 @@
+"""How the head looks, in one place: skin, lip, iris, sclera and pupil colours, iris and pupil sizes,
+and where the eyebrows grow. The dataset renderer (`render.renderer`) and the studio's live preview
+both draw from these values, so a head looks the same in training renders, the fit check and the
+3D view. Colours are linear RGB albedo in [0, 1] (the renderer applies gamma 2 on output).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Skin albedo of each skin option (schema `SKINS` order); male skins also get beard shadow.
+SKIN_ALBEDO: dict[str, tuple[float, float, float]] = {
+    "young_caucasian_female": (0.82, 0.55, 0.46),
+    "young_caucasian_male": (0.70, 0.44, 0.36),
+    "young_african_female": (0.30, 0.17, 0.11),
+    "young_african_male": (0.21, 0.12, 0.08),
+    "young_asian_female": (0.78, 0.60, 0.36),
+    "young_asian_male": (0.62, 0.47, 0.27),
+}
+#: Iris albedo of each eye-colour option (schema `EYE_COLOURS` order).
+IRIS_ALBEDO: dict[str, tuple[float, float, float]] = {
+    "brown": (0.10, 0.04, 0.015),
+    "brownlight": (0.35, 0.17, 0.05),
+    "green": (0.12, 0.25, 0.07),
+    "blue": (0.15, 0.30, 0.55),
+    "lightblue": (0.40, 0.58, 0.75),
+    "deepblue": (0.02, 0.06, 0.35),
+}
+SCLERA_ALBEDO = (0.78, 0.74, 0.70)
+PUPIL_ALBEDO = (0.01, 0.01, 0.01)
+#: Lips: the skin albedo times this.
+LIP_TINT = (0.85, 0.55, 0.55)
+#: Iris and pupil edges on the eyeball, as the sine of the angle from the gaze axis.
+IRIS_SINE = 0.52
+PUPIL_SINE = 0.17
+#: Default eyebrow hair colour (`scene.Appearance.brow_colour`).
+BROW_ALBEDO = (0.05, 0.035, 0.025)
+
+#: Eyebrow band on the neutral (rest) hm08 head (dm): an arch above each eye from |x| = `BROW_X[0]`
+#: (inner end) to `BROW_X[1]` (outer end), centred near y = `BROW_Y`, on the front (z >= `BROW_Z`).
+BROW_X = (0.10, 0.55)
+BROW_Y = 7.45
+BROW_Z = 0.8
+#: Half the hair's height at the inner and outer end (dm), times `Appearance.brow_thickness`.
+BROW_HALF_HEIGHT = (0.035, 0.014)
+
+
+def brow_coordinates(rest: np.ndarray) -> np.ndarray:
+    """(N, 2) float32 eyebrow coordinates of (N, 3) rest-pose vertices (dm): along the arch (0 at the inner
+    end, 1 at the outer end) and across it (+-1 at the hair's edge at thickness 1; divide by the
+    thickness). Vertices behind the face get a large `across`. Affine over a triangle, as the renderer's
+    vertex shader computes them."""
+    rest = np.asarray(rest, dtype=np.float64)
+    t = (np.abs(rest[:, 0]) - BROW_X[0]) / (BROW_X[1] - BROW_X[0])
+    centre = BROW_Y + 0.05 * np.sin(np.pi * 0.8 * t) - 0.02 * t
+    half_height = BROW_HALF_HEIGHT[0] + (BROW_HALF_HEIGHT[1] - BROW_HALF_HEIGHT[0]) * t
+    across = np.where(rest[:, 2] < BROW_Z, 1000.0, (rest[:, 1] - centre) / half_height)
+    return np.stack([t, across], axis=1).astype(np.float32)

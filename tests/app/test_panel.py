@@ -1,0 +1,156 @@
+"""The parameter panel and menus as an artist meets them: labels, edited marks, filters, shortcuts, bad values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from f2p_engine.headmodel import schema
+from f2p_engine.recipe import Recipe, write_json
+
+NOSE = "nose/nose-trans-down|up"
+LONG = "nose/nose-nostrils-width-decr|incr"
+
+
+def test_long_labels_end_in_an_ellipsis_and_show_in_full_in_the_tooltip(make_window, qtbot):
+    window = make_window()
+    window.resize(1366, 768)
+    window.panel.sections["nose"].expand(animate=False)
+    row = window.panel.rows[LONG]
+    qtbot.waitUntil(lambda: row.label.width() > 0)
+    window.splitter.setSizes([window.width() - 320, 320])  # the narrowest panel
+    qtbot.waitUntil(lambda: window.panel.width() <= 330)
+    shown = row.label.shown_text()
+    assert shown.endswith("…")
+    assert row.param.label.startswith(shown[:-1])
+    assert row.param.label in row.label.toolTip()
+    # The panel is resizable: wider, the whole label fits.
+    window.splitter.setSizes([0, window.width()])
+    qtbot.waitUntil(lambda: window.panel.width() > 550)
+    assert row.label.shown_text() == row.param.label
+
+
+def test_edited_sliders_are_marked_and_changed_only_shows_them(make_window):
+    window = make_window()
+    panel = window.panel
+    panel.rows[NOSE].spin.setValue(0.5)
+    panel.rows["chin/chin-width-decr|incr"].spin.setValue(-0.3)
+    assert panel.rows[NOSE].edited
+    assert panel.rows[NOSE].label.text().startswith("• ")
+    assert not panel.rows[LONG].edited
+    panel.changed_only.setChecked(True)
+    visible = {name for name, row in panel.rows.items() if row.isVisibleTo(panel)}
+    assert visible == {NOSE, "chin/chin-width-decr|incr"}
+    # Edited means "differs from the prediction": a prediction equal to the edit clears the mark.
+    window.state.set_predicted(window.state.recipe)
+    assert not panel.rows[NOSE].edited
+    panel.changed_only.setChecked(False)
+    assert all(row.isVisibleTo(panel) for row in panel.rows.values())
+
+
+def _ink(icon) -> np.ndarray:
+    """(H, W) bool: the drawn pixels of an icon at 32 px."""
+    image = icon.pixmap(32, 32).toImage().convertToFormat(QImage.Format.Format_ARGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(image.height(), -1, 4)
+    return pixels[:, : image.width(), 3] > 128
+
+
+def test_sections_use_right_and_down_arrows(make_window):
+    """Closed sections point right (▶), open ones down (▼): the ink of the arrow says which way."""
+    window = make_window()
+    section = window.panel.sections["nose"]
+    section.collapse(animate=False)
+    closed = _ink(section._toggle_btn.icon())
+    section.expand(animate=False)
+    opened = _ink(section._toggle_btn.icon())
+    columns = closed.sum(axis=0)[closed.any(axis=0)]  # ink per column, left to right
+    rows = opened.sum(axis=1)[opened.any(axis=1)]  # ink per row, top to bottom
+    assert np.argmax(columns) < len(columns) / 3  # ▶: its tallest column is its left edge
+    assert np.argmax(rows) < len(rows) / 3  # ▼: its widest row is its top (▲ would be the bottom)
+
+
+def test_ctrl_y_redoes(make_window, qtbot):
+    window = make_window()
+    window.panel.rows[NOSE].spin.setValue(0.5)
+    window.undo_stack.undo()
+    assert window.state.recipe.value(NOSE) == 0.0
+    assert QKeySequence("Ctrl+Y") in window.redo_action.shortcuts()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    slider = window.panel.rows[NOSE].slider
+    slider.setFocus()
+    QTest.keyClick(slider, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert window.state.recipe.value(NOSE) == pytest.approx(0.5)
+
+
+def test_help_lists_the_shortcuts(make_window, qtbot):
+    window = make_window()
+    window.shortcuts_action.trigger()
+    sheet = window.findChild(QMessageBox, "shortcut_sheet")
+    assert sheet is not None
+    qtbot.waitUntil(sheet.isVisible)
+    text = sheet.text()
+    for needed in ("Open Photo", "Capture from Webcam", "Overlay on Photo", "Ctrl+Y", "Ctrl+K"):
+        assert needed in text
+    sheet.close()
+
+
+def _json_recipe_with(path, text: str) -> None:
+    """An f2p JSON recipe whose nose value is `text` (a literal such as NaN or 1e308), as other tools write."""
+    write_json(Recipe().with_values({NOSE: 0.123}), path)
+    path.write_text(path.read_text().replace("0.123", text))
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity"])
+def test_recipe_with_a_non_finite_value_is_refused_in_one_line(make_window, tmp_path, literal):
+    window = make_window()
+    window.panel.rows[NOSE].spin.setValue(0.25)
+    before = window.state.recipe
+    path = tmp_path / "bad.json"
+    _json_recipe_with(path, literal)
+    window.guarded(lambda: window.document.open_recipe(path))
+    message = window.statusBar().currentMessage()
+    assert "bad.json" in message
+    assert "non-finite" in message
+    assert "\n" not in message
+    assert window.state.recipe is before  # nothing reached the widgets
+
+
+def test_recipe_with_a_huge_value_opens_clamped(make_window, tmp_path):
+    window = make_window()
+    path = tmp_path / "huge.json"
+    _json_recipe_with(path, "1e308")
+    window.document.open_recipe(path)  # an OverflowError in the panel before
+    row = window.panel.rows[NOSE]
+    assert window.state.recipe.value(NOSE) == row.param.maximum
+    assert row.slider.value() == row.to_step(row.param.maximum)
+    assert "clamped" in window.statusBar().currentMessage()
+
+
+def test_panel_refuses_values_no_slider_can_show(make_window):
+    """A second guard for recipes that reach the panel another way than a file."""
+    window = make_window(show=False)
+    refused = []
+    window.panel.refused.connect(refused.append)
+    window.panel.show_recipe(Recipe(modifiers={**Recipe().modifiers, NOSE: float("nan")}))
+    assert len(refused) == 1
+    assert NOSE in refused[0]
+    assert np.isfinite(window.panel.rows[NOSE].spin.value())
+
+
+def test_huge_values_are_clamped_not_crashing(make_window):
+    window = make_window(show=False)
+    recipe = Recipe(modifiers={**Recipe().modifiers, NOSE: 1e308})
+    window.panel.show_recipe(recipe)  # OverflowError here before
+    row = window.panel.rows[NOSE]
+    assert row.slider.value() == row.to_step(row.param.maximum)
+    assert np.isfinite(row.spin.value())
+
+
+def test_panel_keeps_every_schema_row(make_window):
+    window = make_window(show=False)
+    assert len(window.panel.rows) == len(schema.CONTINUOUS)
