@@ -32,6 +32,7 @@ import multiprocessing.resource_tracker
 import os
 import shutil
 import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -119,16 +120,26 @@ def single_threaded_workers() -> Iterator[None]:
     os.environ.update(WORKER_ENVIRONMENT)
     # Started first: starting it later unblocks SIGINT in this process behind our back.
     multiprocessing.resource_tracker.ensure_running()
+    # The mask is per thread: a Ctrl-C delivered to another thread of this process (dlib's, tqdm's)
+    # would still interrupt the main thread mid-spawn (the half-started worker then prints a
+    # traceback). So the main thread also only notes a Ctrl-C meanwhile, and raises it afterwards.
+    noted: list[int] = []
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: noted.append(number)) if main_thread else None
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a Ctrl-C meanwhile is delivered now
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+    if noted:
+        signal.raise_signal(signal.SIGINT)  # the Ctrl-C, now that the workers exist
 
 
 def _columns(sample: Sample) -> dict[str, np.ndarray]:
