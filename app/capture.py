@@ -118,7 +118,8 @@ class CaptureController(QObject):
         self.window.settings.set_text("pipeline/adapter", name)
         if self.analysed:
             face = self.state.analysis.face if self.state.analysis is not None else 0
-            self.analyse(self.analysed, face=face)
+            # Same photo, same session: the new prediction is one undoable step over the artist's edits.
+            self.analyse(self.analysed, face=face, new_session=False)
 
     def _stage(self, request_id: int, stage: str) -> None:
         if request_id == self.runner.latest and self.state.busy:

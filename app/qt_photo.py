@@ -144,8 +144,8 @@ class QtSourceView(ImageTile):
     def face_at(self, x: float, y: float) -> int | None:
         """Index of the face whose box holds widget point (x, y) (the smallest such box), or None."""
         analysis = self.state.analysis
-        if analysis is None or self.image is None:
-            return None
+        if analysis is None or self.image is None or self.state.live_frame is not None:
+            return None  # the live view shows no boxes: nothing to click
         px, py = self.to_image(x, y)
         hits = [(bx1 - bx0, i) for i, (bx0, by0, bx1, by1) in enumerate(analysis.faces)
                 if bx0 <= px <= bx1 and by0 <= py <= by1]

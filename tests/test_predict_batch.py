@@ -180,3 +180,14 @@ def test_hung_workers_are_stopped_and_the_batch_ends_in_one_error(photos, tmp_pa
         list(run_batch(jobs, settings, workers=2, hang_seconds=0.01))
     assert time.perf_counter() - began < 10
     assert not (tmp_path / "out").exists()
+
+
+def test_json_name_that_is_not_json_is_refused_before_a_photo_is_overwritten(tmp_path, capsys):
+    sample = resources_dir() / "samples" / "synthetic_face.png"
+    photo, other = tmp_path / "a.png", tmp_path / "b.png"
+    photo.write_bytes(sample.read_bytes())
+    other.write_bytes(sample.read_bytes())
+    assert main(["predict", "--json", str(photo), str(other), "-o", str(tmp_path / "b.mhm")]) == 2
+    assert photo.read_bytes() == sample.read_bytes()
+    assert capsys.readouterr().err.strip().endswith("--json writes a .json file (give OUT.json, or --json after "
+                                                    "the photos)")

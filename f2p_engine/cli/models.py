@@ -255,6 +255,11 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
     """The recipe and, with --json, its JSON (`--json` alone: beside the recipe)."""
     if args.json is None:
         return [args.output]
+    from f2p_engine.infer.batch import PHOTO_SUFFIXES
+
+    if args.json is not True and Path(args.json).suffix.lower() in PHOTO_SUFFIXES:
+        # `--json a.jpg b.jpg` takes the photo a.jpg as the JSON's name: refuse rather than write over it.
+        raise InputError(f"{args.json}: --json writes a .json file (give OUT.json, or --json after the photos)")
     return [args.output, args.output.with_suffix(".json") if args.json is True else Path(args.json)]
 
 

@@ -189,8 +189,8 @@ def write_outputs(settings: BatchSettings, stem: str, prediction: Prediction, ex
     from f2p_engine.recipe import write_json, write_mhm
 
     paths = [settings.output / f"{stem}.mhm"] + ([settings.output / f"{stem}.json"] if settings.write_json else [])
-    # Only inputs of the same name can be the same file (resolved paths): the check stays cheap in big batches.
-    inputs = [p for p in settings.inputs if p.name in {q.name for q in paths}]
+    # `settings.inputs` holds resolved paths: a set lookup per output keeps the check cheap in big batches.
+    inputs = [q for q in paths if q.resolve() in settings.inputs]
     with atomic_outputs(*paths, inputs=inputs) as staged:
         write_mhm(prediction.recipe, staged[0])
         if settings.write_json:

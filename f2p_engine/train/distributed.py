@@ -11,6 +11,7 @@ Only rank 0 writes (checkpoints, logs, ONNX exports, the manifest); every rank r
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ def init_from_environment() -> Ranks:
     if world_size <= 1:
         return SINGLE
     if not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("gloo")
+        # Other ranks wait at `finish` while rank 0 alone fits the identity member and exports (an hour
+        # with descriptors to compute): far past gloo's default 30 minutes.
+        torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=12))
     return Ranks(rank=torch.distributed.get_rank(), world_size=torch.distributed.get_world_size())
 
 

@@ -233,7 +233,9 @@ def train_model(config: TrainConfig, train_source: SampleSource, val_source: Sam
 
             def evaluate(features: torch.Tensor) -> tuple[torch.Tensor, ...]:
                 return (net.head(features),)
-            train_data, val_data = embed_dataset(net, train_set), embed_dataset(net, val_set)
+            # Only rank 0 validates: other ranks skip embedding the validation set.
+            train_data = embed_dataset(net, train_set)
+            val_data = embed_dataset(net, val_set) if ranks.is_main else None
         else:
             forward, evaluate, train_data, val_data = wrap(net, ranks), net, train_set, val_set
         optimiser = _optimiser(net, loss_fn, phase, config)

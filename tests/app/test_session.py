@@ -148,3 +148,17 @@ def test_opening_a_recipe_while_a_photo_is_analysed_drops_that_photos_result(mak
     assert window.state.recipe.value("chin/chin-width-decr|incr") == pytest.approx(0.3)
     assert window.state.recipe.value("nose/nose-hump-decr|incr") == 0.0
     assert window.undo_stack.count() == 0
+
+
+def test_choosing_another_adapter_keeps_the_edits_and_is_one_undo_step(make_window, astronaut, qtbot):
+    window = make_window(load_predictor=lambda: FixedPredictor(PREDICTED, {"nose": 0.8}))
+    window.capture.open_photo(astronaut)
+    qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
+    window.panel.rows[MOUTH].spin.setValue(0.4)
+    adapter = window.strip.adapter
+    adapter.setCurrentIndex((adapter.currentIndex() + 1) % adapter.count())  # same photo, predicted again
+    qtbot.waitUntil(lambda: window.undo_stack.undoText() == "Apply prediction" and not window.photo_runner.busy,
+                    timeout=20000)
+    assert window.state.recipe.value(MOUTH) == 0.0  # the prediction replaced the sliders...
+    window.undo_stack.undo()
+    assert window.state.recipe.value(MOUTH) == pytest.approx(0.4)  # ...as one step: the edit comes back
