@@ -42,16 +42,29 @@ def check_outputs(outputs: Sequence[str | os.PathLike[str]], inputs: Sequence[st
     is an existing folder.
 
     Commands call this before their work, so a typo such as `-o PHOTO.png` never costs the photo.
+    One key per path (as `same_path` compares them), so a folder of thousands of files is checked in
+    linear time.
     """
-    for index, output in enumerate(outputs):
+    sources = {_file_key(source): source for source in inputs}
+    seen: set[object] = set()
+    for output in outputs:
         if os.path.isdir(output):
             raise InputError(f"{output}: is a folder; give a file name")
-        for source in inputs:
-            if same_path(output, source):
-                raise InputError(f"{output}: is also the input {source}; choose another output name")
-        for earlier in outputs[:index]:
-            if same_path(output, earlier):
-                raise InputError(f"{output}: given for two outputs of this command; choose different names")
+        key = _file_key(output)
+        if key in sources:
+            raise InputError(f"{output}: is also the input {sources[key]}; choose another output name")
+        if key in seen:
+            raise InputError(f"{output}: given for two outputs of this command; choose different names")
+        seen.add(key)
+
+
+def _file_key(path: str | os.PathLike[str]) -> object:
+    """What `same_path` compares: the inode of an existing file, else where the path resolves to."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return Path(path).resolve()
+    return (status.st_dev, status.st_ino)
 
 
 #: Temporary file -> the user's output it stands for, while an `atomic_outputs` block runs. Writers

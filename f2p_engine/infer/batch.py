@@ -310,13 +310,9 @@ def run_batch(jobs: Sequence[PhotoJob], settings: BatchSettings, workers: int = 
         for job in jobs:
             yield predict_job(predictor, job, settings)
         return
-    from f2p_engine.synth.dataset import single_threaded_workers
+    from f2p_engine.synth.dataset import spawned_pool
 
-    # Spawned, not forked: a fresh interpreter reads the thread settings when it loads numpy.
-    context = multiprocessing.get_context("spawn")
-    with single_threaded_workers():
-        pool = context.Pool(min(workers, len(jobs)), initializer=init_worker, initargs=(settings.models,))
-    with pool:
+    with spawned_pool(min(workers, len(jobs)), init_worker, (settings.models,)) as pool:
         results = pool.imap_unordered(worker_job, [(job, settings) for job in jobs])
         for _ in jobs:
             try:

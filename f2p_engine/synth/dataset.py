@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.pool
 import multiprocessing.resource_tracker
 import os
 import shutil
@@ -142,6 +143,19 @@ def single_threaded_workers() -> Iterator[None]:
         signal.raise_signal(signal.SIGINT)  # the Ctrl-C, now that the workers exist
 
 
+@contextlib.contextmanager
+def spawned_pool(workers: int, initializer: Callable[..., None],
+                 initargs: tuple) -> Iterator[multiprocessing.pool.Pool]:
+    """A pool of `workers` spawned processes started under `single_threaded_workers`; leaving the block
+    (an error, or a Ctrl-C, even one noted while the workers started) terminates them."""
+    # Spawned, not forked: a fresh interpreter reads the thread settings when it loads numpy.
+    context = multiprocessing.get_context("spawn")
+    with contextlib.ExitStack() as stack:
+        with single_threaded_workers():
+            pool = stack.enter_context(context.Pool(workers, initializer=initializer, initargs=initargs))
+        yield pool
+
+
 def _columns(sample: Sample) -> dict[str, np.ndarray]:
     """One sample's row of every shard array it has (`ARRAYS` order)."""
     columns = {"images": sample.image, "labels": sample.labels, "landmarks": sample.landmarks, "boxes": sample.boxes,
@@ -199,12 +213,8 @@ def process_pool(workers: int) -> ShardRunner:
     """The local runner: `workers` spawned processes on this machine, one thread each."""
 
     def run(todo: Sequence[ShardJob], settings: GenerateSettings) -> Iterator[int]:
-        # Spawned, not forked: a fresh interpreter reads the thread settings when it loads numpy.
-        context = multiprocessing.get_context("spawn")
-        with single_threaded_workers():
-            pool = context.Pool(min(workers, len(todo)), initializer=_init_worker,
-                                initargs=(settings.size, settings.augmentation, settings.descriptors))
-        with pool:  # leaving it (Ctrl-C, an error) terminates the workers
+        with spawned_pool(min(workers, len(todo)), _init_worker,
+                          (settings.size, settings.augmentation, settings.descriptors)) as pool:
             yield from pool.imap_unordered(_make_shard, todo)
 
     return run
