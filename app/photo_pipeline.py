@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.state import Models, Photo, PhotoAnalysis
-from f2p_engine.errors import F2PError, InputError
+from f2p_engine.errors import F2PError
 
 if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
@@ -83,15 +83,12 @@ def analyse_photo(photo: Photo, adapter: str, face: int = 0) -> tuple[PhotoAnaly
     """Detect every face, align face `face` (largest first), adapt and crop it: (what to show, the
     engine's adapted face). InputError when there is no face."""
     from f2p_engine.adapt import create_adapter, stylise
-    from f2p_engine.face.aligned import align_face
-    from f2p_engine.face.detect import detect_faces
+    from f2p_engine.face.aligned import align_face, faces_in_photo
     from f2p_engine.face.image import RGBImage
 
     start = time.perf_counter()
     image = RGBImage(pixels=photo.pixels, source=str(photo.path or photo.name))
-    detections = detect_faces(image)
-    if not detections:  # the message `align_photo` gives, which the CLI prints too
-        raise InputError(f"{image.source}: no face found in the {image.width}x{image.height} image")
+    detections = faces_in_photo(image)
     face = min(face, len(detections) - 1)
     aligned_face = align_face(image, detections[face], faces_found=len(detections))
     aligned = time.perf_counter()

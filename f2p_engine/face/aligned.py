@@ -76,11 +76,17 @@ def align_face(image: RGBImage, detection: Detection, *, size: int = DEFAULT_SIZ
                        source=image.source)
 
 
-def align_photo(image: RGBImage, *, size: int = DEFAULT_SIZE) -> AlignedFace:
-    """Detect faces, align the largest. InputError if the picture holds no face."""
+def faces_in_photo(image: RGBImage) -> list[Detection]:
+    """Every face of the photo, largest first; InputError naming the photo if it holds none."""
     faces = detect_faces(image)
     if not faces:
         raise InputError(f"{image.source}: no face found in the {image.width}x{image.height} image")
+    return faces
+
+
+def align_photo(image: RGBImage, *, size: int = DEFAULT_SIZE) -> AlignedFace:
+    """Detect faces, align the largest. InputError if the picture holds no face."""
+    faces = faces_in_photo(image)
     if len(faces) > 1:
         log.info("%s: %d faces found, using the largest", image.source, len(faces))
     return align_face(image, faces[0], size=size, faces_found=len(faces))

@@ -214,17 +214,14 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
     """(predictions of the largest face, or of every face largest first; faces found) of one photo.
     InputError naming the photo when it is unreadable or holds no face."""
     from f2p_engine.adapt import create_adapter, stylise
-    from f2p_engine.face.aligned import align_face
-    from f2p_engine.face.detect import detect_faces
+    from f2p_engine.face.aligned import align_face, faces_in_photo
     from f2p_engine.face.image import load_image
     from f2p_engine.recipe import Recipe
 
     began = time.perf_counter()
     image = load_image(photo)
     read = time.perf_counter()
-    faces = detect_faces(image)
-    if not faces:
-        raise InputError(f"{photo}: no face found in the {image.width}x{image.height} image")
+    faces = faces_in_photo(image)
     detected = time.perf_counter()
     style = create_adapter(adapter)
     predictions = []
