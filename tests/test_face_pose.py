@@ -45,6 +45,12 @@ def test_non_finite_landmarks_are_refused():
         estimate_pose(np.full((68, 2), np.nan), np.zeros((68, 3)), 256)
 
 
+def test_coinciding_landmarks_are_refused_not_given_a_confident_pose():
+    model = np.random.default_rng(0).normal(size=(68, 3))
+    with pytest.raises(InputError, match="do not constrain a pose"):
+        estimate_pose(np.full((68, 2), 100.0), model, 256)
+
+
 def test_fitted_render_lands_on_the_pictures_landmarks(renderer):
     head = HeadModel()
     vertices = head.vertices(Recipe().with_values({"chin/chin-width-decr|incr": 0.6}).modifiers)

@@ -63,6 +63,8 @@ def estimate_pose(landmarks: np.ndarray, model_points: np.ndarray, image_size: f
     centred = model - model.mean(axis=0)
     # Start from the head facing the camera at the distance its size in the picture suggests.
     spread = np.linalg.norm(image - image.mean(axis=0), axis=1).mean()
+    if spread < 1.0:  # all points within a pixel: the solver would put the head at infinity, "exactly"
+        raise InputError("pose estimate: the landmarks do not constrain a pose (they all coincide)")
     distance = focal * np.linalg.norm(centred[:, :2], axis=1).mean() / max(spread, 1e-6)
     rvec = cv2.Rodrigues(_MODEL_TO_CV)[0]
     offset = (image.mean(axis=0) - camera[:2, 2]) * distance / focal
