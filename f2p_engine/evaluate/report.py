@@ -41,6 +41,12 @@ def evaluate_models(predictor: Predictor, source: SampleSource, batch_size: int 
 
     `progress(n)` is called with the number of samples done after each batch.
     """
+    # Checked before the long loop over the samples, not after it.
+    missing = [p.name for p in schema.CONTINUOUS if p.name not in predictor.manifest.calibration.train_mean]
+    if missing:
+        raise AssetError(f"{predictor.manifest.directory / MANIFEST}: calibration.train_mean lacks {missing[0]} "
+                         f"({len(missing)} parameters); retrain with `f2p train`")
+    train_mean = np.asarray([predictor.manifest.calibration.train_mean[p.name] for p in schema.CONTINUOUS])
     outputs: dict[str, list[list[np.ndarray]]] = {}
     target = np.empty((len(source), len(schema.CONTINUOUS)), dtype=np.float64)
     labels = np.empty((len(source), len(schema.DISCRETE_GROUPS)), dtype=np.int64)
@@ -61,11 +67,6 @@ def evaluate_models(predictor: Predictor, source: SampleSource, batch_size: int 
     manifest = predictor.manifest
     aggregate_probs = {g: softmax(z) for (g, _), z in zip(manifest.aggregate.layout.groups, merged[AGGREGATE][1:],
                                                           strict=True)}
-    missing = [p.name for p in schema.CONTINUOUS if p.name not in manifest.calibration.train_mean]
-    if missing:
-        raise AssetError(f"{manifest.directory / MANIFEST}: calibration.train_mean lacks {missing[0]} "
-                         f"({len(missing)} parameters); retrain with `f2p train`")
-    train_mean = np.asarray([manifest.calibration.train_mean[p.name] for p in schema.CONTINUOUS])
     return ensemble_metrics(target=target, labels=labels, members=predictor.members(merged),
                             weights=predictor.fitted_weights, photo_weights=predictor.weights,
                             train_mean=train_mean, aggregate_probs=aggregate_probs,
