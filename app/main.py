@@ -69,7 +69,7 @@ def take_screenshot(app: QApplication, window, out: Path, problems: Sequence[str
     frames: list[float] = []
     window.head_view.canvas.frame_drawn.connect(frames.append)
     window.show()
-    ready = wait_until(app, lambda: bool(frames) and not window.photo_runner.busy, SCREENSHOT_TIMEOUT_S)
+    ready = wait_until(app, lambda: bool(frames) and not window.capture.runner.busy, SCREENSHOT_TIMEOUT_S)
     if not ready:
         log.warning("screenshot taken before the window finished drawing")
     wait_until(app, lambda: False, 0.2)  # let queued repaints (strip, panel) land
@@ -94,8 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             window = StudioWindow(settings=settings, autosave_path=None)
             window.show_overlay(args.overlay)
             problems: list[str] = []  # connected before the pipeline starts, so no report is missed
-            window.photo_runner.finished.connect(lambda _id, result: result.problem and problems.append(result.problem))
-            window.photo_runner.failed.connect(lambda _id, exc: problems.append(str(exc)))
+            runner = window.capture.runner
+            runner.finished.connect(lambda _id, result: result.problem and problems.append(result.problem))
+            runner.failed.connect(lambda _id, exc: problems.append(str(exc)))
             try:
                 if args.file is not None:
                     window.open_file(args.file)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QStac
 
 from app.actions import build_menus
 from app.capture import CaptureController
-from app.document import RECIPE_SUFFIXES, DocumentController, default_autosave_path, save_png
+from app.document import RECIPE_SUFFIXES, DocumentController
 from app.edits import RecipeEditor
 from app.images import photo_from_qimage
 from app.live import QtLiveBar
@@ -29,13 +29,12 @@ from app.qt_parameters import QtParameterPanel
 from app.qt_photo import QtPipelineStrip, QtSourceView
 from app.settings import StudioSettings
 from app.state import StudioState
-from app.workers import LatestOnly
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.errors import F2PError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StudioWindow", "default_autosave_path", "save_png"]
+__all__ = ["StudioWindow"]
 
 
 class StudioWindow(QMainWindow):
@@ -74,11 +73,6 @@ class StudioWindow(QMainWindow):
         self.state.document_changed.connect(self._update_title)
         self._update_title()
         self._restore_settings()
-
-    @property
-    def photo_runner(self) -> LatestOnly:
-        """The pipeline worker (busy while a photo is analysed)."""
-        return self.capture.runner
 
     def _build_layout(self) -> None:
         source = QWidget()

@@ -46,7 +46,7 @@ def main() -> None:
         for _ in range(args.runs):
             start = time.perf_counter()
             window.capture.open_photo(args.photo)
-            wait_until(app, lambda: window.state.predicted is not None and not window.photo_runner.busy, 60)
+            wait_until(app, lambda: window.state.predicted is not None and not window.capture.runner.busy, 60)
             wait_until(app, lambda s=start: bool(frames) and frames[-1] > s and window.state.busy is None, 10)
             seconds.append(frames[-1] - start)
         message = window.statusBar().currentMessage()

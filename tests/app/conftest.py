@@ -51,7 +51,7 @@ def make_window(qtbot, head_model, settings, tmp_path) -> Iterator[Callable[...,
 
     yield factory
     for window in windows:
-        qtbot.waitUntil(lambda w=window: not w.photo_runner.busy, timeout=10000)
+        qtbot.waitUntil(lambda w=window: not w.capture.runner.busy, timeout=10000)
         window.close()
         window.deleteLater()
     # Delete them now, while the X server is still there: GL windows destroyed at interpreter exit crash.

@@ -53,7 +53,7 @@ def test_autosave_restores_photo_prediction_and_edits_together(make_window, astr
     assert again.state.confidence == {"nose": 0.8}
     assert again.state.recipe.value(MOUTH) == pytest.approx(0.4)  # the edits
     assert again.state.recipe.value("macrodetails/Age") == pytest.approx(0.7)
-    qtbot.waitUntil(lambda: again.state.analysis is not None and not again.photo_runner.busy, timeout=20000)
+    qtbot.waitUntil(lambda: again.state.analysis is not None and not again.capture.runner.busy, timeout=20000)
     assert again.state.analysis.landmarks.shape == (68, 2)  # the photo is analysed again for display...
     assert again.state.recipe.value(MOUTH) == pytest.approx(0.4)  # ...without replacing the edits
     again.undo_stack.undo()
@@ -142,7 +142,7 @@ def test_opening_a_recipe_while_a_photo_is_analysed_drops_that_photos_result(mak
     window.document.open_recipe(recipe)
     assert window.state.busy is None
     models.release.set()
-    qtbot.waitUntil(lambda: not window.photo_runner.busy, timeout=20000)
+    qtbot.waitUntil(lambda: not window.capture.runner.busy, timeout=20000)
     qtbot.wait(50)
     assert window.state.predicted is None
     assert window.state.recipe.value("chin/chin-width-decr|incr") == pytest.approx(0.3)
@@ -157,7 +157,7 @@ def test_choosing_another_adapter_keeps_the_edits_and_is_one_undo_step(make_wind
     window.panel.rows[MOUTH].spin.setValue(0.4)
     adapter = window.strip.adapter
     adapter.setCurrentIndex((adapter.currentIndex() + 1) % adapter.count())  # same photo, predicted again
-    qtbot.waitUntil(lambda: window.undo_stack.undoText() == "Apply prediction" and not window.photo_runner.busy,
+    qtbot.waitUntil(lambda: window.undo_stack.undoText() == "Apply prediction" and not window.capture.runner.busy,
                     timeout=20000)
     assert window.state.recipe.value(MOUTH) == 0.0  # the prediction replaced the sliders...
     window.undo_stack.undo()
