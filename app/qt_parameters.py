@@ -149,21 +149,24 @@ class SliderRow(QWidget):
     def _edit(self, value: float) -> None:
         self._editor.set_values({self.param.name: value}, f"Set {self.param.label}")
 
-    def show_value(self, value: float, reference: float) -> None:
+    def show_value(self, value: float, reference: float) -> bool:
         """Push the recipe's value into the widgets without echoing it back as an edit; mark the row
-        edited when it differs from `reference`. A non-finite value is not shown (see `unshowable`)."""
+        edited when it differs from `reference`. A non-finite value is not shown (see `unshowable`).
+        True when the row's edited mark changed."""
         if not math.isfinite(value) or (value, reference) == self._shown:
-            return  # a drag changes one or two rows: the other hundred need nothing
+            return False  # a drag changes one or two rows: the other hundred need nothing
         self._shown = (value, reference)
         with QSignalBlocker(self.slider), QSignalBlocker(self.spin):
             if not self.slider.isSliderDown():
                 self.slider.setValue(self.to_step(value))
             self.spin.setValue(value)
         edited = abs(value - reference) > 5e-4
-        if edited != self.edited:
-            self.edited = edited
-            self.label.setText(("• " if edited else "") + self.param.label)
-            self.label.setStyleSheet(_EDITED_STYLE if edited else "")
+        if edited == self.edited:
+            return False
+        self.edited = edited
+        self.label.setText(("• " if edited else "") + self.param.label)
+        self.label.setStyleSheet(_EDITED_STYLE if edited else "")
+        return True
 
     def show_prediction(self, value: float | None) -> None:
         self.slider.set_marker(None if value is None else self.to_step(value))
@@ -270,8 +273,9 @@ class QtParameterPanel(QWidget):
     def show_recipe(self, recipe: Recipe) -> None:
         if problem := self.unshowable(recipe):
             self.refused.emit(problem)
-        for name, row in self.rows.items():
-            row.show_value(recipe.value(name), self.state.reference_value(name))
+        flipped = [row.show_value(recipe.value(name), self.state.reference_value(name))
+                   for name, row in self.rows.items()]
+        self._refilter(any(flipped))
         for group, combo in self.combos.items():
             with QSignalBlocker(combo):
                 combo.setCurrentIndex(combo.findData(recipe.choice(group)))
@@ -279,14 +283,23 @@ class QtParameterPanel(QWidget):
     def show_prediction(self, predicted: Recipe | None) -> None:
         for region, section in self.sections.items():
             section.setText(_section_title(region, self.state.confidence))
+        flipped = False
         for name, row in self.rows.items():
             row.show_prediction(None if predicted is None else predicted.value(name))
-            row.show_value(self.state.recipe.value(name), self.state.reference_value(name))
+            flipped |= row.show_value(self.state.recipe.value(name), self.state.reference_value(name))
+        self._refilter(flipped)
         for group in schema.DISCRETE_GROUPS:
             combo = self.combos[group.name]
             for index, option in enumerate(group.options):
                 mark = predicted is not None and group.predicted and predicted.choice(group.name) == option
                 combo.setItemText(index, option.replace("_", " ") + (" (predicted)" if mark else ""))
+
+    def _refilter(self, marks_changed: bool) -> None:
+        """Keep "Changed only" true after undo, reset or a new prediction; not during a drag, so the row
+        under the mouse does not vanish when it passes its reference."""
+        if marks_changed and self.changed_only.isChecked() and \
+                not any(row.slider.isSliderDown() for row in self.rows.values()):
+            self.filter()
 
     def filter(self) -> None:
         """Show only sliders whose label or modifier name contains the search text (and, with "Changed

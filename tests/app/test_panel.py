@@ -52,6 +52,17 @@ def test_edited_sliders_are_marked_and_changed_only_shows_them(make_window):
     assert all(row.isVisibleTo(panel) for row in panel.rows.values())
 
 
+def test_changed_only_follows_undo_and_new_edits(make_window):
+    window = make_window()
+    panel = window.panel
+    panel.changed_only.setChecked(True)
+    assert not any(row.isVisibleTo(panel) for row in panel.rows.values())
+    panel.rows[NOSE].spin.setValue(0.5)
+    assert {name for name, row in panel.rows.items() if row.isVisibleTo(panel)} == {NOSE}
+    window.undo_stack.undo()  # back to the default: nothing is changed any more
+    assert not any(row.isVisibleTo(panel) for row in panel.rows.values())
+
+
 def _ink(icon) -> np.ndarray:
     """(H, W) bool: the drawn pixels of an icon at 32 px."""
     image = icon.pixmap(32, 32).toImage().convertToFormat(QImage.Format.Format_ARGB32)
