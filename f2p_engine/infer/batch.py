@@ -272,24 +272,26 @@ def _message(photo: Path, exc: Exception) -> str:
 
 # -- many photos -----------------------------------------------------------------------------------
 _predictor: Predictor | None = None
+_settings: BatchSettings | None = None
 
 
-def init_worker(models: Path | None) -> None:
+def init_worker(settings: BatchSettings) -> None:
     """Worker process start: OpenCV single-threaded (the workers already fill the cores), then the
-    ensemble and the face models loaded once, so no photo pays for them."""
+    ensemble and the face models loaded once, so no photo pays for them. The settings (with every
+    input's path) are kept here once rather than sent with each photo."""
     import cv2
 
     from f2p_engine.face.detect import load_models
 
-    global _predictor
+    global _predictor, _settings
     cv2.setNumThreads(1)
-    _predictor = Predictor.load(models)
+    _predictor, _settings = Predictor.load(settings.models), settings
     load_models()
 
 
-def worker_job(task: tuple[PhotoJob, BatchSettings]) -> PhotoResult:
-    """`predict_job` with the models `init_worker` loaded in this worker process."""
-    return predict_job(_predictor, *task)
+def worker_job(job: PhotoJob) -> PhotoResult:
+    """`predict_job` with the models and settings `init_worker` loaded in this worker process."""
+    return predict_job(_predictor, job, _settings)
 
 
 def run_batch(jobs: Sequence[PhotoJob], settings: BatchSettings, workers: int = 1,
@@ -309,8 +311,8 @@ def run_batch(jobs: Sequence[PhotoJob], settings: BatchSettings, workers: int = 
         return
     from f2p_engine.synth.dataset import spawned_pool
 
-    with spawned_pool(min(workers, len(jobs)), init_worker, (settings.models,)) as pool:
-        results = pool.imap_unordered(worker_job, [(job, settings) for job in jobs])
+    with spawned_pool(min(workers, len(jobs)), init_worker, (settings,)) as pool:
+        results = pool.imap_unordered(worker_job, jobs)
         for _ in jobs:
             try:
                 yield results.next(timeout=hang_seconds)

@@ -15,15 +15,13 @@ from f2p_engine.synth.cluster import check_cluster, ray_session
 
 
 class PhotoWorker:
-    """A Ray actor's body: the models of `models` (None: shipped) loaded once, then one photo per call."""
+    """A Ray actor's body: the batch's settings and models loaded once, then one photo per call."""
 
-    def __init__(self, models: str | None) -> None:
-        from pathlib import Path
+    def __init__(self, settings: BatchSettings) -> None:
+        init_worker(settings)
 
-        init_worker(None if models is None else Path(models))
-
-    def predict(self, job: PhotoJob, settings: BatchSettings) -> PhotoResult:
-        return worker_job((job, settings))
+    def predict(self, job: PhotoJob) -> PhotoResult:
+        return worker_job(job)
 
 
 def ray_batch_runner(address: str | None) -> BatchRunner:
@@ -37,8 +35,8 @@ def ray_batch_runner(address: str | None) -> BatchRunner:
 
             actor = ray.remote(num_cpus=1)(PhotoWorker)
             count = max(1, min(len(jobs), int(ray.cluster_resources().get("CPU", 1))))
-            models = None if settings.models is None else str(settings.models)
-            pool = ActorPool([actor.remote(models) for _ in range(count)])
-            yield from pool.map_unordered(lambda worker, job: worker.predict.remote(job, settings), jobs)
+            shared = ray.put(settings)  # stored once in the object store, not sent with each photo
+            pool = ActorPool([actor.remote(shared) for _ in range(count)])
+            yield from pool.map_unordered(lambda worker, job: worker.predict.remote(job), jobs)
 
     return run
