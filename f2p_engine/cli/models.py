@@ -264,14 +264,10 @@ def _outputs(args: argparse.Namespace) -> list[Path]:
 
 
 def _write_recipe(outputs: list[Path], inputs: list[Path], prediction: Prediction, extra: dict[str, Any]) -> None:
-    """The .mhm and the optional JSON: both appear together or neither does; never onto an input."""
-    from f2p_engine.files import atomic_outputs
-    from f2p_engine.recipe import write_json, write_mhm
+    """The .mhm and the optional JSON (`batch.write_recipe_files`), and the line saying so."""
+    from f2p_engine.infer.batch import write_recipe_files
 
-    with atomic_outputs(*outputs, inputs=inputs) as staged:
-        write_mhm(prediction.recipe, staged[0])
-        if len(staged) > 1:
-            write_json(prediction.recipe, staged[1], extra=extra)
+    write_recipe_files(outputs, inputs, prediction, extra)
     wrote("predict", *outputs)
 
 

@@ -185,17 +185,23 @@ def plan_batch(photos: Sequence[Path], settings: BatchSettings) -> tuple[list[Ph
 def write_outputs(settings: BatchSettings, stem: str, prediction: Prediction, extra: dict[str, Any]) -> list[Path]:
     """Write `stem.mhm` (and `stem.json` with `extra`) into the output folder, together and atomically
     (`files.atomic_outputs`); returns the paths. InputError rather than write onto an input photo."""
+    paths = [settings.output / f"{stem}.mhm"] + ([settings.output / f"{stem}.json"] if settings.write_json else [])
+    # `settings.inputs` holds resolved paths: a set lookup per output keeps the check cheap in big batches.
+    write_recipe_files(paths, [q for q in paths if q.resolve() in settings.inputs], prediction, extra)
+    return paths
+
+
+def write_recipe_files(paths: Sequence[Path], inputs: Sequence[Path], prediction: Prediction,
+                       extra: dict[str, Any]) -> None:
+    """The .mhm (`paths[0]`) and, if a second path is given, the JSON with `extra`: both appear together
+    or neither does (`files.atomic_outputs`); InputError rather than write onto one of `inputs`."""
     from f2p_engine.files import atomic_outputs
     from f2p_engine.recipe import write_json, write_mhm
 
-    paths = [settings.output / f"{stem}.mhm"] + ([settings.output / f"{stem}.json"] if settings.write_json else [])
-    # `settings.inputs` holds resolved paths: a set lookup per output keeps the check cheap in big batches.
-    inputs = [q for q in paths if q.resolve() in settings.inputs]
     with atomic_outputs(*paths, inputs=inputs) as staged:
         write_mhm(prediction.recipe, staged[0])
-        if settings.write_json:
+        if len(staged) > 1:
             write_json(prediction.recipe, staged[1], extra=extra)
-    return paths
 
 
 def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Prediction, **more: Any
