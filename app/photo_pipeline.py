@@ -122,8 +122,13 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
                            seconds=time.perf_counter() - start, problem=problem,
                            apply_prediction=request.apply_prediction)
     prediction, steadiest = None, 0
+    if not request.apply_prediction:  # e.g. a restored session: its prediction is already known
+        photo, analysis, _ = faces[0]
+        return PhotoResult(request_id=request.id, photo=photo, analysis=analysis, prediction=None,
+                           seconds=time.perf_counter() - start, problem=problem, apply_prediction=False)
     try:
-        progress("loading the models" if not request.models.loaded else "predicting")
+        if not request.models.loaded:
+            progress("loading the models")
         predictor = request.models.get()
         progress("predicting")
         predictions = [predictor.predict_aligned(adapted.image, adapted.landmarks) for _, _, adapted in faces]
