@@ -254,9 +254,12 @@ def build(work: Path, out: Path, photos: list[Path]) -> None:
                            "input_range": list(value_range), "outputs": list(output_names),
                            "source": member, "source_sha256": sha256_bytes(tflite)}
     outputs[LICENCE_FILE] = licence
+    # Entries of other builders (scripts/build_identity_model.py) are kept.
+    previous = out / "manifest.json"
+    kept = json.loads(previous.read_text())["models"] if previous.exists() else {}
     manifest = {
         "format": 1,
-        "models": files,
+        "models": {name: entry for name, entry in kept.items() if name not in MODELS} | files,
         "source": {"wheel": WHEEL, "sha256": WHEEL_SHA256},
         "licence": {"name": "Apache-2.0", "holder": "The MediaPipe Authors", "file": LICENCE_FILE,
                     "sha256": sha256_bytes(licence)},

@@ -287,12 +287,9 @@ def build_onnx(net: DlibResNet) -> bytes:
             if follower.kind == "affine":  # frozen batch norm: fold gamma and beta into the convolution
                 gamma, beta = (follower.weights[k].astype(np.float64) for k in ("gamma", "beta"))
                 kernel, bias = kernel * gamma[:, None, None, None], bias * gamma + beta
-            pads = [numbers["pad_y"], numbers["pad_x"]] * 2
-            strides = [numbers["stride_y"], numbers["stride_x"]]
-            x = graph.node("Conv", [x, graph.constant(kernel.astype(np.float32)), graph.constant(bias.astype(np.float32))],
-                           kernel_shape=[numbers["rows"], numbers["cols"]], strides=strides, pads=pads)
-            shape = (numbers["filters"], *(_pooled(side, numbers["rows"], stride, pad)
-                                           for side, stride, pad in zip(shape[1:], strides, pads[:2], strict=True)))
+            weights = [graph.constant(kernel.astype(np.float32)), graph.constant(bias.astype(np.float32))]
+            x = graph.node("Conv", [x, *weights], **_window(numbers))
+            shape = (numbers["filters"], *_windowed(shape[1:], numbers))
         elif layer.kind == "affine":
             if layers[index - 1].kind != "con":
                 raise ValueError("an affine layer not after a convolution cannot be folded")
@@ -302,12 +299,8 @@ def build_onnx(net: DlibResNet) -> bytes:
             x = graph.node("GlobalAveragePool", [x])
             shape = (shape[0], 1, 1)
         elif layer.kind in ("max_pool", "avg_pool"):
-            pads = [numbers["pad_y"], numbers["pad_x"]] * 2
-            strides = [numbers["stride_y"], numbers["stride_x"]]
-            x = graph.node("MaxPool" if layer.kind == "max_pool" else "AveragePool", [x],
-                           kernel_shape=[numbers["rows"], numbers["cols"]], strides=strides, pads=pads)
-            shape = (shape[0], *(_pooled(side, numbers["rows"], stride, pad)
-                                 for side, stride, pad in zip(shape[1:], strides, pads[:2], strict=True)))
+            x = graph.node("MaxPool" if layer.kind == "max_pool" else "AveragePool", [x], **_window(numbers))
+            shape = (shape[0], *_windowed(shape[1:], numbers))
         elif layer.kind == "tag":
             tags[numbers["id"]] = (x, shape)
         elif layer.kind == "skip":
@@ -331,8 +324,17 @@ def build_onnx(net: DlibResNet) -> bytes:
     return model.SerializeToString()
 
 
-def _pooled(side: int, window: int, stride: int, pad: int) -> int:
-    return (side + 2 * pad - window) // stride + 1
+def _window(numbers: dict[str, int]) -> dict[str, list[int]]:
+    """ONNX attributes of a dlib convolution or pooling window."""
+    return {"kernel_shape": [numbers["rows"], numbers["cols"]], "strides": [numbers["stride_y"], numbers["stride_x"]],
+            "pads": [numbers["pad_y"], numbers["pad_x"]] * 2}
+
+
+def _windowed(sides: tuple[int, int], numbers: dict[str, int]) -> tuple[int, int]:
+    """Rows and columns after a window (dlib's and ONNX's rule: floor((side + 2 pad - window) / stride) + 1)."""
+    rows = (sides[0] + 2 * numbers["pad_y"] - numbers["rows"]) // numbers["stride_y"] + 1
+    cols = (sides[1] + 2 * numbers["pad_x"] - numbers["cols"]) // numbers["stride_x"] + 1
+    return rows, cols
 
 
 def _padded(graph: GraphBuilder, x: str, shape: tuple[int, int, int], total: tuple[int, int, int]) -> str:

@@ -3,8 +3,7 @@
 `collect_photos` turns command-line inputs into photo paths, `plan_batch` names each photo's
 outputs (from the photo's name, unique within the batch) and leaves out photos whose outputs are
 complete (resume), `run_batch` predicts them with the models loaded once per process (in this
-process, or in `workers` spawned processes: dlib's descriptor has hung in a worker *thread* of the
-studio, never in a process), and `BatchReport` appends one JSON line per photo to the report.
+process, or in `workers` spawned processes), and `BatchReport` appends one JSON line per photo to the report.
 A photo that fails (unreadable, no face) is reported and skipped; the batch goes on.
 
 Outputs, for a photo `name.jpg` in folder DIR: `DIR/name.mhm` (the largest face), with
@@ -37,7 +36,7 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 #: The JSON-lines report written into the output folder.
 REPORT_NAME = "predict-report.jsonl"
 #: Seconds without any photo finishing after which worker processes count as hung (a photo takes
-#: well under a second; dlib's descriptor has hung in a thread of the studio).
+#: well under a second).
 HANG_SECONDS = 300.0
 
 

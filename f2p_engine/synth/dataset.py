@@ -121,7 +121,7 @@ def single_threaded_workers() -> Iterator[None]:
     os.environ.update(WORKER_ENVIRONMENT)
     # Started first: starting it later unblocks SIGINT in this process behind our back.
     multiprocessing.resource_tracker.ensure_running()
-    # The mask is per thread: a Ctrl-C delivered to another thread of this process (dlib's, tqdm's)
+    # The mask is per thread: a Ctrl-C delivered to another thread of this process (tqdm's, onnxruntime's)
     # would still interrupt the main thread mid-spawn (the half-started worker then prints a
     # traceback). So the main thread also only notes a Ctrl-C meanwhile, and raises it afterwards.
     noted: list[int] = []

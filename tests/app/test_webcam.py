@@ -3,7 +3,7 @@
 The live path runs on a real video file (`VideoFileSource`); absent and unplugged cameras go
 through the engine's `CameraSource`. The burst weighting is checked against a deterministic double
 of the ensemble (known confidences per frame); one test runs the shipped models on a photo and then
-on a burst in the same process (dlib's descriptor used to hang there: see `face.identity`).
+on a burst in the same process (dlib's descriptor, its former run time, used to hang there).
 """
 
 from __future__ import annotations
