@@ -23,7 +23,8 @@ dlib's exact float32 weights:
   the resolution with a strided convolution and a 2x2 average pool on its shortcut), global
   average pool, 128 outputs. The reader checks every layer against that layout.
 - input: dlib's `input_rgb_image_sized<150>` subtracts the per-channel means stored in the file
-  and divides by 256; the ONNX takes (N, 150, 150, 3) uint8 RGB chips and does the same.
+  and divides by 256; the ONNX takes (N, 150, 150, 3) uint8 RGB chips, and as its first convolution
+  has no padding, the scaling is folded into that convolution's weights and biases.
 
 Parity: on chips of real faces (skimage's astronaut and any --photos, cut by `face.chips`), the
 ONNX descriptor must match dlib's `compute_face_descriptor` of the same chip (dlib is a dev
@@ -272,10 +273,9 @@ def build_onnx(net: DlibResNet) -> bytes:
     from onnx import TensorProto, helper
 
     graph = GraphBuilder()
-    x = graph.node("Cast", ["chip"], to=TensorProto.FLOAT)
-    x = graph.node("Sub", [x, graph.constant(np.array(net.means, dtype=np.float32))])
-    x = graph.node("Mul", [x, graph.constant(np.array(1 / 256, dtype=np.float32))])
-    x = graph.node("Transpose", [x], perm=[0, 3, 1, 2])
+    # dlib's input scaling, (pixel - mean) / 256, is folded into the first convolution below.
+    x = graph.node("Transpose", ["chip"], perm=[0, 3, 1, 2])
+    x = graph.node("Cast", [x], to=TensorProto.FLOAT)
     shape = (3, SIDE, SIDE)
     tags: dict[int, tuple[str, tuple[int, int, int]]] = {}
     layers = net.layers
@@ -287,6 +287,12 @@ def build_onnx(net: DlibResNet) -> bytes:
             if follower.kind == "affine":  # frozen batch norm: fold gamma and beta into the convolution
                 gamma, beta = (follower.weights[k].astype(np.float64) for k in ("gamma", "beta"))
                 kernel, bias = kernel * gamma[:, None, None, None], bias * gamma + beta
+            if index == 0:
+                # Exact only because the first convolution is unpadded: every window sees whole pixels.
+                if numbers["pad_y"] or numbers["pad_x"]:
+                    raise ValueError("the input scaling cannot be folded into a padded first convolution")
+                kernel = kernel / 256
+                bias = bias - (kernel * np.asarray(net.means)[None, :, None, None]).sum(axis=(1, 2, 3))
             weights = [graph.constant(kernel.astype(np.float32)), graph.constant(bias.astype(np.float32))]
             x = graph.node("Conv", [x, *weights], **_window(numbers))
             shape = (numbers["filters"], *_windowed(shape[1:], numbers))
