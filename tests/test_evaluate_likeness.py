@@ -5,6 +5,7 @@ astronaut, its mirror image (a second "person"), a grey picture without a face a
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,12 +15,12 @@ from f2p_engine.adapt import available_adapters
 from f2p_engine.cli import main
 from f2p_engine.errors import InputError
 from f2p_engine.evaluate.judges import create_judge
+from f2p_engine.evaluate.labels import DetectedFace, FaceLabel, match_labels, read_face_labels
 from f2p_engine.evaluate.likeness import (
     FaceLikeness,
     evaluate_likeness,
     gender_agreement,
     photo_files,
-    read_gender_labels,
 )
 from f2p_engine.evaluate.report import write_report
 from f2p_engine.face.detect import detect_faces
@@ -30,7 +31,8 @@ from f2p_engine.render.renderer import Renderer
 
 TABLE = "## Likeness on real photos (paper Table 4)"
 VARIANTS = ["identity", "shipped"]
-GENDERS = {"astronaut.png": "male", "mirrored.png": "male"}
+LABELS = [FaceLabel(file="astronaut.png", centre=None, values={"gender": "female"}),
+          FaceLabel(file="mirrored.png", centre=None, values={"gender": "female", "age": "15-39"})]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def predictor():
 @pytest.fixture(scope="module")
 def likeness(photos, predictor):
     done = []
-    result = evaluate_likeness(predictor, photo_files(photos), variants=VARIANTS, genders=GENDERS,
+    result = evaluate_likeness(predictor, photo_files(photos), variants=VARIANTS, labels=LABELS,
                                progress=done.append)
     assert done == [1, 1, 1, 1]
     return result.to_json()  # as metrics.json holds it
@@ -106,17 +108,51 @@ def test_distance_matches_the_chain_run_by_hand(likeness, photos, predictor):
     assert row["per_face"]["astronaut.png"]["gender"] == pytest.approx(prediction.recipe.value("macrodetails/Gender"))
 
 
-def test_gender_agreement_and_labels(tmp_path):
+def _label(file, gender, centre=None):
+    return FaceLabel(file=file, centre=centre, values={} if gender is None else {"gender": gender})
+
+
+def test_gender_agreement_counts_faces_with_a_gender_label():
     per_face = {key: FaceLikeness(gender=gender, age=0.5, distance={})
                 for key, gender in (("a.jpg", 0.2), ("b.jpg#0", 0.7), ("b.jpg#1", 0.4), ("c.jpg", 0.9))}
-    agreement = gender_agreement(per_face, {"a.jpg": "female", "b.jpg": "male"})
+    labels = {"a.jpg": _label("a.jpg", "female"), "b.jpg#0": _label("b.jpg", "male"),
+              "b.jpg#1": _label("b.jpg", "male"), "c.jpg": _label("c.jpg", None)}
+    agreement = gender_agreement(per_face, labels)
     assert agreement.to_json() == {"labelled": 3, "right_side": pytest.approx(2 / 3), "flipped": ["b.jpg#1"]}
+
+
+def test_labels_match_the_nearest_face_of_their_photo():
+    faces = [DetectedFace(key="g.jpg#0", file="g.jpg", centre=(500.0, 300.0), width=200.0),
+             DetectedFace(key="g.jpg#1", file="g.jpg", centre=(100.0, 320.0), width=150.0),
+             DetectedFace(key="s.jpg", file="s.jpg", centre=(80.0, 90.0), width=100.0)]
+    left, far, single, absent = (_label("g.jpg", "male", (120.0, 300.0)), _label("g.jpg", "female", (900.0, 900.0)),
+                                 _label("s.jpg", "female"), _label("x.jpg", "female"))
+    assert match_labels(faces, [left, far, single, absent]) == {"g.jpg#1": left, "s.jpg": single}
+    assert match_labels(faces, [_label("g.jpg", "male")]) == {"g.jpg#0": _label("g.jpg", "male")}
+
+
+def test_read_face_labels(tmp_path):
     path = tmp_path / "labels.csv"
-    path.write_text("# comment\nfile,gender\nceleba/x.jpg,female\ny.jpg,male\n")
-    assert read_gender_labels(path) == {"x.jpg": "female", "y.jpg": "male"}
+    path.write_text("# comment\nfile,x,y,gender,age,skin,eyes,beard,hair\n"
+                    "celeba/x.jpg,,,female,15-39,dark,unsure,no,long\ny.jpg,10,20.5,male,60+,,light,yes,none\n")
+    assert read_face_labels(path) == [
+        FaceLabel(file="x.jpg", centre=None,
+                  values={"gender": "female", "age": "15-39", "skin": "dark", "beard": "no", "hair": "long"}),
+        FaceLabel(file="y.jpg", centre=(10.0, 20.5),
+                  values={"gender": "male", "age": "60+", "eyes": "light", "beard": "yes", "hair": "none"})]
     path.write_text("file,gender\nx.jpg,unknown\n")
-    with pytest.raises(InputError, match="female or male"):
-        read_gender_labels(path)
+    with pytest.raises(InputError, match="gender must be one of female, male, unsure"):
+        read_face_labels(path)
+    path.write_text("file,x,gender\nx.jpg,3,male\n")
+    with pytest.raises(InputError, match="both x and y"):
+        read_face_labels(path)
+
+
+def test_the_shipped_label_file_reads():
+    labels = read_face_labels(Path(__file__).parents[1] / "scripts" / "face_labels.csv")
+    assert len(labels) == 223
+    assert sum(label.centre is not None for label in labels) == 23
+    assert {label.values.get("gender") for label in labels} == {"female", "male", None}
 
 
 def test_report_with_only_the_likeness_section(likeness, tmp_path):
@@ -142,9 +178,9 @@ def test_report_with_only_the_likeness_section(likeness, tmp_path):
 def test_cli_evaluates_photos(photos, tmp_path, capsys):
     out = tmp_path / "out"
     labels = tmp_path / "labels.csv"
-    labels.write_text("file,gender\nastronaut.png,male\n")
+    labels.write_text("file,gender\nastronaut.png,female\n")
     assert main(["evaluate", "--photos", str(photos), "--variants", "shipped", "--adapters", "none",
-                 "--genders", str(labels), "--out", str(out)]) == 0
+                 "--labels", str(labels), "--out", str(out)]) == 0
     assert "likeness on 2 faces of 4 photos" in capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"likeness", "goals"}

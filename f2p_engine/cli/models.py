@@ -55,9 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="only the first N photos of PHOTOS by name")
     evaluate.add_argument("--min-face", type=float, default=0.0, metavar="PX",
                           help="faces narrower than PX pixels are left out (default 0: every face)")
-    evaluate.add_argument("--genders", type=Path, default=None, metavar="CSV",
-                          help="file,gender labels (female/male) of faces whose gender is obvious: reports the "
-                               "share whose predicted Gender is on the right side of 0.5")
+    evaluate.add_argument("--labels", type=Path, default=None, metavar="CSV",
+                          help="hand labels of the faces in PHOTOS (e.g. scripts/face_labels.csv: file, face "
+                               "centre, gender, age bracket, skin tone, eye colour, beard, hair): reports the "
+                               "attributes' agreement with them")
     evaluate.add_argument("--adapters", default=None, metavar="A,B",
                           help="domain adapters to compare (default: all)")
     evaluate.add_argument("--variants", default=None, metavar="V,W",
@@ -189,7 +190,8 @@ def _names(text: str | None) -> list[str] | None:
 def run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from f2p_engine.evaluate.likeness import evaluate_likeness, photo_files, read_gender_labels
+    from f2p_engine.evaluate.labels import read_face_labels
+    from f2p_engine.evaluate.likeness import evaluate_likeness, photo_files
     from f2p_engine.evaluate.report import evaluate_models, goals, likeness_summary, write_report
     from f2p_engine.files import atomic_directory
     from f2p_engine.infer.pipeline import Predictor
@@ -203,7 +205,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         source = DatasetSource.open(args.data)
     photos = photo_files(args.photos, args.max_photos) if args.photos is not None else []
-    genders = read_gender_labels(args.genders) if args.genders is not None else None
+    labels = read_face_labels(args.labels) if args.labels is not None else None
     predictor = Predictor.load(args.models, threads=2)
     metrics: dict[str, Any] = {}
     if source is not None:
@@ -220,8 +222,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
             metrics["likeness"] = evaluate_likeness(
                 predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
-                genders=genders, progress=bar.update).to_json()
-    with atomic_directory(args.output, inputs=[p for p in (args.genders,) if p is not None]) as staging:
+                labels=labels, progress=bar.update).to_json()
+    with atomic_directory(args.output, inputs=[p for p in (args.labels,) if p is not None]) as staging:
         write_report(metrics, staging)  # metrics.json, report.md and plots appear together
     report = args.output / "report.md"
     if source is not None or args.fusion is not None:

@@ -19,7 +19,6 @@ several. A photo that cannot be read or holds no face of that size is skipped an
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,6 +31,7 @@ from f2p_engine.adapt import available_adapters, create_adapter, stylise
 from f2p_engine.ensemble import AGGREGATE, IDENTITY, MEMBERS
 from f2p_engine.errors import InputError
 from f2p_engine.evaluate.judges import Judge, LikenessMetrics, create_judge, likeness_metrics
+from f2p_engine.evaluate.labels import DetectedFace, FaceLabel, match_labels
 from f2p_engine.face.aligned import align_face
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.image import RGBImage, load_image
@@ -95,6 +95,7 @@ class PhotoFace:
     """
 
     key: str
+    where: DetectedFace
     embeddings: dict[str, np.ndarray] = field(repr=False)
     outputs: dict[str, dict[str, list[np.ndarray]]] = field(repr=False)
 
@@ -217,8 +218,10 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
                 for name, adapter in instances.items():
                     adapted = stylise(aligned, adapter)
                     outputs[name] = predictor.run_all(adapted.image[None], adapted.landmarks[None])
-                faces.append(PhotoFace(key=path.name if len(found) == 1 else f"{path.name}#{k}",
-                                       embeddings={j: judge.embed(image, detection.landmarks)
+                key = path.name if len(found) == 1 else f"{path.name}#{k}"
+                x0, y0, x1, y1 = detection.box[:4]
+                where = DetectedFace(key=key, file=path.name, centre=((x0 + x1) / 2, (y0 + y1) / 2), width=x1 - x0)
+                faces.append(PhotoFace(key=key, where=where, embeddings={j: judge.embed(image, detection.landmarks)
                                                    for j, judge in judges.items()}, outputs=outputs))
         if progress:
             progress(1)
@@ -253,12 +256,12 @@ def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adap
 def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[str]],
                       adapters: Sequence[str] | None = None, *, variants: Sequence[str] | None = None,
                       judges: Sequence[str] = JUDGES, min_face: float = 0.0, render_size: int = RENDER_SIZE,
-                      genders: Mapping[str, str] | None = None, progress: Callable[[int], None] | None = None
+                      labels: Sequence[FaceLabel] | None = None, progress: Callable[[int], None] | None = None
                       ) -> LikenessReport:
     """Likeness of every adapter x variant by every judge (see the module doc and `LikenessReport`).
 
-    `genders`: file name -> "female" | "male" (`read_gender_labels`); with it, every result has its
-    `gender` agreement. `progress(1)` after each photo. AssetError when a judge's model is not installed.
+    `labels`: hand labels (`read_face_labels`), matched to the faces found; with them, every result
+    has its `gender` agreement. `progress(1)` after each photo. AssetError when a judge's model is not installed.
     """
     adapters = list(adapters if adapters is not None else available_adapters())
     variants = list(variants if variants is not None else VARIANTS)
@@ -267,42 +270,27 @@ def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[s
         raise InputError(f"unknown variants {unknown} (known: {', '.join(VARIANTS)})")
     instances = {name: create_judge(name) for name in judges}
     faces, skipped = collect_faces(predictor, photos, adapters, instances, min_face=min_face, progress=progress)
+    matched = match_labels([face.where for face in faces], labels) if labels is not None else None
     embed = RenderEmbedder(instances, render_size)
     default = embed(Recipe(name="default head"))
     results: dict[str, dict[str, VariantLikeness]] = {adapter: {} for adapter in adapters}
     for adapter in adapters:
         for variant in variants if faces else ():
             result = judge_reconstructions(predictor, faces, adapter, VARIANTS[variant][1](predictor), embed, default)
-            if genders is not None:
-                result = replace(result, gender=gender_agreement(result.per_face, genders))
+            if matched is not None:
+                result = replace(result, gender=gender_agreement(result.per_face, matched))
             results[adapter][variant] = result
     return LikenessReport(photos=len(photos), people=len(faces), min_face=min_face, render_size=render_size,
                           judges=tuple(judges), variants={v: VARIANTS[v][0] for v in variants}, skipped=skipped,
                           results=results)
 
 
-def read_gender_labels(path: str | os.PathLike[str]) -> dict[str, str]:
-    """file name -> "female" | "male" from a CSV with columns file,gender (`#` lines are comments)."""
-    path = Path(path)
-    try:
-        lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    labels = {}
-    for row in csv.DictReader(lines):
-        gender = (row.get("gender") or "").strip()
-        if gender not in ("female", "male") or not row.get("file"):
-            raise InputError(f"{path}: each row needs a file and gender female or male, got {row}")
-        labels[Path(row["file"]).name] = gender
-    return labels
-
-
-def gender_agreement(per_face: Mapping[str, FaceLikeness], labels: Mapping[str, str]) -> GenderAgreement:
-    """Share of labelled faces whose predicted Gender is on the labelled side of 0.5 (female < 0.5 <= male),
-    with the faces that flipped. A face `file#k` takes its file's label."""
-    judged = {key: face.gender for key, face in per_face.items() if key.split("#")[0] in labels}
-    flipped = sorted(key for key, value in judged.items()
-                     if (value >= 0.5) != (labels[key.split("#")[0]] == "male"))
+def gender_agreement(per_face: Mapping[str, FaceLikeness], labels: Mapping[str, FaceLabel]) -> GenderAgreement:
+    """Share of faces with a gender label whose predicted Gender is on the labelled side of 0.5
+    (female < 0.5 <= male), with the faces that flipped. `labels`: face key -> label (`match_labels`)."""
+    judged = {key: face.gender for key, face in per_face.items()
+              if key in labels and "gender" in labels[key].values}
+    flipped = sorted(key for key, value in judged.items() if (value >= 0.5) != (labels[key].values["gender"] == "male"))
     share = 1.0 - len(flipped) / len(judged) if judged else None
     return GenderAgreement(labelled=len(judged), right_side=share, flipped=tuple(flipped))
 
