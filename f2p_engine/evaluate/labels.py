@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from f2p_engine.errors import InputError
+from f2p_engine.headmodel.macro import years_from_age
 
 #: Attribute column -> the values a label may take (besides "unsure").
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -108,3 +109,116 @@ def match_labels(faces: Sequence[DetectedFace], labels: Sequence[FaceLabel]) -> 
 
 def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
     return float(((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PredictedAttributes:
+    """What a reconstruction shows, in the labels' terms: `gender` and `age` (MakeHuman slider
+    values), `skin` (light | medium | dark, `skin_tone`) and `eyes` (light | dark, `eye_tone`)."""
+
+    gender: float
+    age: float
+    skin: str
+    eyes: str
+
+
+#: Skin material -> tone class, by the material's ethnic word (MakeHuman's system skins).
+SKIN_TONES = {"caucasian": "light", "asian": "medium", "african": "dark"}
+#: Eye material -> light | dark.
+EYE_TONES = {"brown": "dark", "brownlight": "dark", "green": "light", "blue": "light", "lightblue": "light",
+             "deepblue": "light"}
+#: Age bracket labels -> [from, to) years.
+AGE_BRACKETS = {"child": (0.0, 15.0), "15-39": (15.0, 40.0), "40-59": (40.0, 60.0), "60+": (60.0, float("inf"))}
+#: A face looks clearly male or female when its Gender is at least this far from 0.5.
+DECISIVE = 0.3
+#: Children (< 15 years) should get an Age below this (MakeHuman: 0.1875 = 11 years).
+CHILD_AGE = 0.19
+
+
+def skin_tone(material: str) -> str:
+    """light | medium | dark of a skin material name (`SKIN_TONES`; "light" for the default skin)."""
+    return next((tone for word, tone in SKIN_TONES.items() if word in material), "light")
+
+
+def eye_tone(material: str) -> str:
+    """light | dark of an eye material name (`EYE_TONES`)."""
+    return EYE_TONES.get(material, "dark")
+
+
+def age_bracket(years: float) -> str:
+    return next(name for name, (low, high) in AGE_BRACKETS.items() if low <= years < high)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Agreement:
+    """One check over the faces it applies to: how many (`faces`), the share right (None without
+    any) and the keys of the faces it got wrong."""
+
+    faces: int
+    right: float | None
+    wrong: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"faces": self.faces, "right": self.right, "wrong": list(self.wrong)}
+
+
+def _agreement(checks: Mapping[str, bool]) -> Agreement:
+    wrong = tuple(sorted(key for key, ok in checks.items() if not ok))
+    return Agreement(faces=len(checks), right=1.0 - len(wrong) / len(checks) if checks else None, wrong=wrong)
+
+
+def _checks(predicted: Mapping[str, PredictedAttributes], labels: Mapping[str, FaceLabel]
+            ) -> dict[str, dict[str, bool]]:
+    """check name -> face key -> right?, for every face labelled for that check."""
+    checks: dict[str, dict[str, bool]] = {name: {} for name in ("gender", "decisive gender", "age bracket",
+                                                                 "child age", "skin tone", "eye colour")}
+    for key, face in predicted.items():
+        label = labels.get(key)
+        values = label.values if label is not None else {}
+        if "gender" in values:
+            checks["gender"][key] = (face.gender >= 0.5) == (values["gender"] == "male")
+            checks["decisive gender"][key] = abs(face.gender - 0.5) >= DECISIVE
+        if "age" in values:
+            checks["age bracket"][key] = age_bracket(years_from_age(face.age)) == values["age"]
+            if values["age"] == "child":
+                checks["child age"][key] = face.age < CHILD_AGE
+        if "skin" in values:
+            checks["skin tone"][key] = face.skin == values["skin"]
+        if "eyes" in values:
+            checks["eye colour"][key] = face.eyes == values["eyes"]
+    return checks
+
+
+#: Groups the agreement is also reported for: name -> (attribute, labelled value).
+GROUPS = {"women": ("gender", "female"), "men": ("gender", "male"), "light skin": ("skin", "light"),
+          "medium skin": ("skin", "medium"), "dark skin": ("skin", "dark")}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttributeAgreement:
+    """Agreement of the reconstructions with the hand labels: `labelled` faces matched to a label;
+    `overall`: check -> `Agreement` (gender right side of 0.5; decisive gender |Gender - 0.5| >= 0.3;
+    age bracket; child age < 0.19 for children; skin tone class; eye colour light/dark);
+    `groups`: group (`GROUPS`) -> check -> `Agreement` over the faces of that group."""
+
+    labelled: int
+    overall: Mapping[str, Agreement]
+    groups: Mapping[str, Mapping[str, Agreement]]
+
+    def to_json(self) -> dict[str, object]:
+        return {"labelled": self.labelled, "overall": {c: a.to_json() for c, a in self.overall.items()},
+                "groups": {g: {c: a.to_json() for c, a in checks.items()} for g, checks in self.groups.items()}}
+
+
+def attribute_agreement(predicted: Mapping[str, PredictedAttributes], labels: Mapping[str, FaceLabel]
+                        ) -> AttributeAgreement:
+    """Every check of `AttributeAgreement` for face key -> prediction, with face key -> label (`match_labels`)."""
+    checks = _checks(predicted, labels)
+    groups = {}
+    for group, (attribute, value) in GROUPS.items():
+        members = {key for key in predicted if key in labels and labels[key].values.get(attribute) == value}
+        groups[group] = {name: _agreement({k: ok for k, ok in by_face.items() if k in members})
+                         for name, by_face in checks.items()}
+    return AttributeAgreement(labelled=sum(key in labels for key in predicted),
+                              overall={name: _agreement(by_face) for name, by_face in checks.items()},
+                              groups=groups)
