@@ -70,9 +70,9 @@ def main() -> None:
     reference /= np.linalg.norm(reference, axis=1, keepdims=True)
     cosines = np.sum(np.array(ours) * reference, axis=1)
     for name, cosine in zip(names, cosines, strict=True):
-        print(f"{name:40s} cosine {cosine:.6f}")
-    print(f"{len(names) // 2} faces, {len(names)} crops: cosine min {cosines.min():.6f}, "
-          f"median {np.median(cosines):.6f}")
+        print(f"{name:40s} cosine {cosine:.8f}")
+    print(f"{len(names) // 2} faces, {len(names)} crops: cosine min {cosines.min():.8f}, "
+          f"median {np.median(cosines):.8f}")
     if cosines.min() < args.min_cosine:
         raise SystemExit(f"parity fails: cosine {cosines.min():.6f} < {args.min_cosine}")
 

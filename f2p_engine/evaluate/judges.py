@@ -149,7 +149,8 @@ def facenet_crop(image: RGBImage, landmarks: np.ndarray, crop: FaceNetCrop = "al
 def prewhiten(crop: np.ndarray) -> np.ndarray:
     """Crop minus its mean over all values, divided by their std (floored at 1/sqrt(n), as FaceNet was trained)."""
     values = crop.astype(np.float32)
-    return (values - values.mean()) / max(float(values.std()), 1.0 / np.sqrt(values.size))
+    # float32 scalar: the floor (a float64) would otherwise promote a flat crop to float64.
+    return (values - values.mean()) / np.float32(max(float(values.std()), 1.0 / np.sqrt(values.size)))
 
 
 class FaceNetJudge:
