@@ -52,6 +52,7 @@ def test_spec_bundles_the_app_and_the_data_the_engine_reads(spec_calls):
     # `files.resources_dir()` looks exactly here inside the bundle.
     assert ("head", "resources/head") in pairs
     assert ("face", "resources/face") in pairs
+    assert ("attributes", "resources/attributes") in pairs
     # dlib's identity ResNet (CC0) is, for the identity member; its 68-point model (training data
     # excludes commercial use) is not shipped in any form.
     assert ("dlib_face_recognition_resnet_model_v1.dat", "face_recognition_models/models") in pairs
