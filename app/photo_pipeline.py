@@ -103,6 +103,7 @@ def analyse_photo(photo: Photo, adapter: str, face: int = 0) -> tuple[PhotoAnaly
 
 def process_photos(request: PhotoRequest) -> PhotoResult:
     """Run the whole pipeline for one request; user-facing failures end up in `problem`, not raised."""
+    from f2p_engine.face.attributes import read_attributes
     from f2p_engine.infer.burst import combine_burst, steadiest_frame, sum_timings
 
     start = time.perf_counter()
@@ -131,7 +132,9 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
             progress("loading the models")
         predictor = request.models.get()
         progress("predicting")
-        predictions = [predictor.predict_aligned(adapted.image, adapted.landmarks) for _, _, adapted in faces]
+        # The macro member reads the aligned face before the adapter (it knows real photos).
+        predictions = [predictor.predict_aligned(adapted.image, adapted.landmarks, attributes=read_attributes(
+            analysis.aligned, analysis.aligned_landmarks)) for _, analysis, adapted in faces]
         prediction = combine_burst(predictions)
         steadiest = steadiest_frame(predictions)
     except F2PError as exc:

@@ -7,6 +7,11 @@ the same aligned face (`face.identity.face_descriptor`, as the synthetic samples
 members are combined with the manifest's weights moved toward the identity member by its
 `photo_shift` (`ensemble.photo_weights`): the weights for photos.
 
+Photos also have the macro member (`face.attributes`: networks trained on real faces): given its
+reading of a face, Gender and Age come from it (`MACRO_MEMBER_PARAMS`) instead of the CNN members,
+which read real faces' gender and age badly (labelled dev photos and CelebA crops: README).
+Renders and the synthetic evaluation keep the CNN members (the macro member reads renders badly).
+
 Confidence per region, in [0, 1]: the region's held-out skill s = 1 - ensemble L1 / b (b: the
 mean-prediction baseline L1; s = 0 means no better than guessing the mean), times the agreement
 on this face 1 - d / b, d the mean |member - ensemble| over the region's parameters and the
@@ -35,6 +40,7 @@ from f2p_engine.ensemble import (
     weight_matrix,
 )
 from f2p_engine.errors import AssetError
+from f2p_engine.face.attributes import FaceAttributes, load_attribute_models, read_attributes
 from f2p_engine.face.identity import DESCRIPTOR_SIZE, face_descriptor, load_recogniser
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
@@ -45,6 +51,10 @@ if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
     from f2p_engine.face.image import RGBImage
 
+#: Parameters the macro member's reading replaces on photos: where it measures better on the
+#: labelled dev photos than the CNN ensemble (gender right side, age bracket).
+MACRO_MEMBER_PARAMS = ("macrodetails/Gender", "macrodetails/Age")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Prediction:
@@ -52,7 +62,8 @@ class Prediction:
 
     `recipe`: the predicted character; `continuous`: (P,) float64 in [0, 1], schema order;
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
-    `timings`: stage -> seconds.
+    `timings`: stage -> seconds; `attributes`: the macro member's reading (photos only), whose
+    confidences go with the Gender and Age it gave.
     """
 
     recipe: Recipe
@@ -60,6 +71,7 @@ class Prediction:
     probabilities: dict[str, np.ndarray] = field(repr=False)
     confidence: dict[str, float]
     timings: dict[str, float]
+    attributes: FaceAttributes | None = None
 
 
 class Predictor:
@@ -87,6 +99,7 @@ class Predictor:
         identity = [m for m in manifest.models if m.member == IDENTITY]
         if identity:
             load_recogniser()  # ~0.3 s: at load time, not on the first photo
+        load_attribute_models()
         self.identity_params = np.isin(np.arange(len(names)), identity[0].layout.param_indices if identity else [])
         self.weights = photo_weights(self.fitted_weights, manifest.photo_shift, self.identity_params)
 
@@ -128,8 +141,10 @@ class Predictor:
         """Every model's outputs, by model name (see `run_model`)."""
         return {m.name: self.run_model(m, images, landmarks, descriptors) for m in self.manifest.models}
 
-    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base: Recipe | None = None) -> Prediction:
-        """Predict from one aligned face: (S, S, 3) uint8 RGB and its (68, 2) aligned-pixel landmarks."""
+    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base: Recipe | None = None, *,
+                        attributes: FaceAttributes | None = None) -> Prediction:
+        """Predict from one aligned face: (S, S, 3) uint8 RGB and its (68, 2) aligned-pixel landmarks.
+        A photo's `attributes` (`read_attributes` of the face before the adapter) set Gender and Age."""
         began = time.perf_counter()
         # The identity member's dlib descriptor is timed apart: it is most of a photo's model time.
         descriptors = face_descriptor(image, landmarks)[None] if self.identity_params.any() else None
@@ -140,17 +155,22 @@ class Predictor:
         timings = {"descriptor": described - began, "models": models_done - described,
                    "ensemble": time.perf_counter() - models_done}
         return self.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
-                               {r: float(c[0]) for r, c in confidence.items()}, base=base, timings=timings)
+                               {r: float(c[0]) for r, c in confidence.items()}, base=base, timings=timings,
+                               attributes=attributes)
 
     def prediction(self, continuous: np.ndarray, probabilities: dict[str, np.ndarray], confidence: dict[str, float],
-                   *, base: Recipe | None = None, timings: dict[str, float] | None = None) -> Prediction:
-        """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities."""
+                   *, base: Recipe | None = None, timings: dict[str, float] | None = None,
+                   attributes: FaceAttributes | None = None) -> Prediction:
+        """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities;
+        with the macro member's `attributes`, Gender and Age are theirs (`MACRO_MEMBER_PARAMS`)."""
+        if attributes is not None:
+            continuous = with_attributes(continuous, attributes)
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
         recipe = recipe_from_parameters(continuous, choices, base=base)
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
         return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
-                          timings=dict(timings or {}))
+                          timings=dict(timings or {}), attributes=attributes)
 
     def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
         """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
@@ -196,6 +216,16 @@ class Predictor:
         return confidence
 
 
+def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.ndarray:
+    """(P,) values with the macro member's Gender and Age where `MACRO_MEMBER_PARAMS` says (a copy)."""
+    out = np.array(continuous, dtype=np.float64)
+    readings = {"macrodetails/Gender": attributes.gender_value, "macrodetails/Age": attributes.age_value}
+    for index, param in enumerate(schema.CONTINUOUS):
+        if param.name in MACRO_MEMBER_PARAMS:
+            out[index] = readings[param.name]
+    return out
+
+
 def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
     """African/Asian/Caucasian rescaled to sum to 1, as MakeHuman keeps them ((N, P) in, copy out)."""
     columns = [i for i, p in enumerate(schema.CONTINUOUS) if p.name in schema.ETHNIC_MODIFIERS]
@@ -218,8 +248,10 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_
     began = time.perf_counter()
     face = align_photo(image)
     aligned = time.perf_counter()
+    attributes = read_attributes(face.image, face.landmarks)
+    read = time.perf_counter()
     face = stylise(face, create_adapter(adapter))
     adapted = time.perf_counter()
-    prediction = predictor.predict_aligned(face.image, face.landmarks, base=base)
-    prediction.timings.update({"align": aligned - began, "adapt": adapted - aligned})
+    prediction = predictor.predict_aligned(face.image, face.landmarks, base=base, attributes=attributes)
+    prediction.timings.update({"align": aligned - began, "attributes": read - aligned, "adapt": adapted - read})
     return prediction, face
