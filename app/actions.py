@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from app.qt_head_view import VIEW_AZIMUTH
+from app.refine_likeness import refine_likeness
 
 if TYPE_CHECKING:
     from app.window import StudioWindow
@@ -71,6 +72,8 @@ def build_menus(window: StudioWindow) -> None:
     menu.addSeparator()
     menu.addAction(_action(window, "Reset &All to Prediction", editor.reset_all, "Ctrl+R",
                            "Every slider and predicted choice back to the prediction"))
+    menu.addAction(_action(window, "Refine &Likeness", lambda: refine_likeness(window), "Ctrl+Shift+R",
+                           "Search the face sliders for a closer likeness to the photo (a few seconds; undoable)"))
     menu.addAction(_action(window, "&Find Slider", window.focus_search, QKeySequence.StandardKey.Find))
     symmetry = QAction("S&ymmetry Lock", window, checkable=True)
     symmetry.setShortcut(QKeySequence("Ctrl+L"))

@@ -64,7 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="domain adapters to compare (default: all)")
     evaluate.add_argument("--variants", default=None, metavar="V,W",
                           help="member weightings to compare (default: all of "
-                               "aggregate,cnn,identity,fitted,shipped)")
+                               "aggregate,cnn,identity,fitted,photo-cnn-macro,shipped)")
+    evaluate.add_argument("--refine", action="store_true",
+                          help="also the 'refined' variant: the shipped prediction refined by render-and-compare, "
+                               "as predict --refine does (a few seconds per face)")
     evaluate.add_argument("--fusion", type=positive_int, default=None, metavar="N",
                           help="render N recipes 3 times each (other pose, light, camera) and compare the single "
                                "renders' L1 with the fused prediction's (what predict --fuse does)")
@@ -97,6 +100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                          help="batch: predict on the Ray cluster at ADDRESS (host:port; without one, a local Ray); "
                               "photos, models and DIR must be storage every node sees. Needs pip install -e .[cluster]")
+    predict.add_argument("--refine", action="store_true",
+                         help="refine each prediction's face sliders by render-and-compare against the photo "
+                              "(its identity descriptor and landmarks; a few seconds per face; not with --fuse)")
     predict.add_argument("--adapter", default=DEFAULT_ADAPTER, metavar="NAME",
                          help=f"domain adapter: none or photometric (default: {DEFAULT_ADAPTER})")
     predict.add_argument("--models", type=Path, default=None, metavar="DIR",
@@ -218,6 +224,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         source = DatasetSource.open(args.data)
     photos = photo_files(args.photos, args.max_photos) if args.photos is not None else []
+    variants = _names(args.variants)
+    if args.refine:
+        from f2p_engine.evaluate.likeness import DEFAULT_VARIANTS
+
+        variants = [*(variants if variants is not None else DEFAULT_VARIANTS), "refined"]
     labels = read_face_labels(args.labels) if args.labels is not None else None
     predictor = Predictor.load(args.models, threads=2)
     metrics: dict[str, Any] = {}
@@ -235,7 +246,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if photos:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
             likeness = evaluate_likeness(
-                predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
+                predictor, photos, _names(args.adapters), variants=variants, min_face=args.min_face,
                 labels=labels, progress=bar.update)
         metrics["likeness"] = likeness.to_json()
         if likeness.faces:
@@ -267,6 +278,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from f2p_engine.adapt import create_adapter
 
     create_adapter(args.adapter)  # an unknown adapter is bad usage, before any model loads
+    if args.fuse and args.refine:
+        raise InputError("--refine refines one photo's prediction; it does not combine with --fuse")
     if args.fuse:
         return _run_fuse(args)
     if _single_output(args) and args.ray is None:
@@ -305,7 +318,7 @@ def _run_single(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     predictor = Predictor.load(args.models)
     loaded = time.perf_counter()
-    (prediction,), found = predict_faces(predictor, photo, args.adapter, all_faces=False)
+    (prediction,), found = predict_faces(predictor, photo, args.adapter, all_faces=False, refine=args.refine)
     if found > 1:
         warn("predict", f"{photo}: {found} faces found, using the largest")
     prediction.timings["load_models"] = loaded - began
@@ -332,7 +345,7 @@ def _run_fuse(args: argparse.Namespace) -> int:
     predictor = Predictor.load(args.models)
     predictions = []
     for photo in photos:  # any bad photo stops the fusion: a recipe of fewer photos than asked is not what was asked
-        (prediction,), found = predict_faces(predictor, photo, args.adapter, all_faces=False)
+        (prediction,), found = predict_faces(predictor, photo, args.adapter, all_faces=False, refine=args.refine)
         if found > 1:
             warn("predict", f"{photo}: {found} faces found, using the largest")
         predictions.append(prediction)
@@ -369,7 +382,8 @@ def _run_batch(args: argparse.Namespace) -> int:
 
         runner = ray_batch_runner(args.ray or None)
     settings = BatchSettings(output=args.output, write_json=bool(args.json), all_faces=args.all_faces,
-                             adapter=args.adapter, models=args.models, inputs=frozenset(p.resolve() for p in photos))
+                             adapter=args.adapter, models=args.models, inputs=frozenset(p.resolve() for p in photos),
+                             refine=args.refine)
     began = time.perf_counter()
     with tqdm(total=len(photos), desc="predict", unit="photo", disable=len(photos) < 2) as bar:
         results, skipped = predict_batch(photos, settings, workers=args.workers,

@@ -52,6 +52,7 @@ from f2p_engine.face.image import RGBImage, load_image
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.infer.batch import PHOTO_SUFFIXES, photos_in
 from f2p_engine.infer.pipeline import Predictor
+from f2p_engine.infer.refine import Refiner
 from f2p_engine.recipe import Recipe
 from f2p_engine.render.recipe_view import render_recipe_face
 from f2p_engine.render.renderer import Renderer
@@ -81,11 +82,13 @@ def _without_identity(predictor: Predictor) -> np.ndarray:
 @dataclass(frozen=True, slots=True)
 class Variant:
     """A weighting of the members compared on photos: `weights` predictor -> (K, P); `macro`: Gender
-    and Age from the macro member."""
+    and Age from the macro member; `refine`: the face sliders then refined against the photo
+    (`infer.refine`, seconds per face: not evaluated unless asked for)."""
 
     description: str
     weights: Callable[[Predictor], np.ndarray]
     macro: bool
+    refine: bool = False
 
 
 VARIANTS: dict[str, Variant] = {
@@ -97,7 +100,11 @@ VARIANTS: dict[str, Variant] = {
                                lambda p: p.weights, False),
     "shipped": Variant("all members, photo weights, Gender and Age from the macro member (shipped)",
                        lambda p: p.weights, True),
+    "refined": Variant("shipped, then the face sliders refined by render-and-compare (predict --refine)",
+                       lambda p: p.weights, True, refine=True),
 }
+#: The variants evaluated when none are named (refinement is opt-in: `--refine`).
+DEFAULT_VARIANTS = tuple(name for name, variant in VARIANTS.items() if not variant.refine)
 #: Side of each face in the contact sheet (pixels).
 SHEET_FACE = 128
 
@@ -120,8 +127,9 @@ class PhotoFace:
 
     `where`: its place in the photo; `embeddings`: judge -> (d,) unit vector of the photo's face;
     `outputs`: adapter -> model name -> [continuous (1, P), *logits (1, K)] as `Predictor.run_all`
-    returns them; `attributes`: the macro member's reading; `thumbnail`: the aligned face before
-    any adapter, (SHEET_FACE, SHEET_FACE, 3) uint8 RGB.
+    returns them; `attributes`: the macro member's reading; `aligned`: the aligned face before any
+    adapter ((S, S, 3) uint8 RGB) and `landmarks` its (68, 2) points (what refinement compares with);
+    `thumbnail`: `aligned` shrunk to (SHEET_FACE, SHEET_FACE, 3).
     """
 
     key: str
@@ -129,6 +137,8 @@ class PhotoFace:
     embeddings: dict[str, np.ndarray] = field(repr=False)
     outputs: dict[str, dict[str, list[np.ndarray]]] = field(repr=False)
     attributes: FaceAttributes
+    aligned: np.ndarray = field(repr=False)
+    landmarks: np.ndarray = field(repr=False)
     thumbnail: np.ndarray = field(repr=False)
 
 
@@ -254,7 +264,8 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
                 where = DetectedFace(key=key, file=path.name, centre=((x0 + x1) / 2, (y0 + y1) / 2), width=x1 - x0)
                 faces.append(PhotoFace(key=key, where=where, embeddings={j: judge.embed(image, detection.landmarks)
                                                    for j, judge in judges.items()}, outputs=outputs,
-                                       attributes=attributes, thumbnail=_thumbnail(aligned.image)))
+                                       attributes=attributes, aligned=aligned.image, landmarks=aligned.landmarks,
+                                       thumbnail=_thumbnail(aligned.image)))
         if progress:
             progress(1)
     return faces, Skipped(unreadable=unreadable, no_face=no_face)
@@ -276,10 +287,15 @@ def shows(recipe: Recipe) -> PredictedAttributes:
 
 
 def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,
-                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, macro: bool) -> VariantLikeness:
+                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, macro: bool,
+                          refiner: Refiner | None = None) -> VariantLikeness:
     """Likeness of one adapter and weighting (K, P) by every judge in `default` (judge -> default
-    head's embedding); with `macro`, Gender and Age from the macro member."""
+    head's embedding); with `macro`, Gender and Age from the macro member; with `refiner`, each
+    recipe refined against its photo's aligned face."""
     recipes = [reconstruct(predictor, face, adapter, weights, macro) for face in faces]
+    if refiner is not None:
+        recipes = [refiner.refine(recipe, face.aligned, face.landmarks).recipe
+                   for recipe, face in zip(recipes, faces, strict=True)]
     embedded = [embed(recipe) for recipe in recipes]
     renders = [embeddings for embeddings, _ in embedded]
     judged: dict[str, LikenessMetrics] = {}
@@ -307,7 +323,7 @@ def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[s
     has its `attributes` agreement. `progress(1)` after each photo. AssetError when a judge's model is not installed.
     """
     adapters = list(adapters if adapters is not None else available_adapters())
-    variants = list(variants if variants is not None else VARIANTS)
+    variants = list(variants if variants is not None else DEFAULT_VARIANTS)
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise InputError(f"unknown variants {unknown} (known: {', '.join(VARIANTS)})")
@@ -316,12 +332,13 @@ def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[s
     matched = match_labels([face.where for face in faces], labels) if labels is not None else None
     embed = RenderEmbedder(instances, render_size)
     default, _ = embed(Recipe(name="default head"))
+    refiner = Refiner(embed.renderer, embed.head) if any(VARIANTS[v].refine for v in variants) else None
     results: dict[str, dict[str, VariantLikeness]] = {adapter: {} for adapter in adapters}
     for adapter in adapters:
         for variant in variants if faces else ():
             chosen = VARIANTS[variant]
             result = judge_reconstructions(predictor, faces, adapter, chosen.weights(predictor), embed, default,
-                                           macro=chosen.macro)
+                                           macro=chosen.macro, refiner=refiner if chosen.refine else None)
             if matched is not None:
                 result = replace(result, attributes=attribute_agreement(
                     {key: face.shows for key, face in result.per_face.items()}, matched))

@@ -43,8 +43,8 @@ HANG_SECONDS = 300.0
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatchSettings:
     """What every photo of a batch shares: the output folder, JSON beside each recipe or not, every
-    face or the largest, the adapter, the model folder (None: the shipped models) and the resolved
-    input photos (never written onto)."""
+    face or the largest, the adapter, the model folder (None: the shipped models), the resolved
+    input photos (never written onto) and whether predictions are refined (`infer.refine`)."""
 
     output: Path
     write_json: bool = False
@@ -52,6 +52,7 @@ class BatchSettings:
     adapter: str = DEFAULT_ADAPTER
     models: Path | None = None
     inputs: frozenset[Path] = frozenset()
+    refine: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,14 +220,16 @@ def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Pr
             **macro, "timings_ms": {k: round(v * 1000, 2) for k, v in prediction.timings.items()}, **more}
 
 
-def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bool
+def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bool, *, refine: bool = False
                   ) -> tuple[list[Prediction], int]:
-    """(predictions of the largest face, or of every face largest first; faces found) of one photo.
+    """(predictions of the largest face, or of every face largest first; faces found) of one photo;
+    with `refine`, each refined against its face (`infer.refine`, seconds per face).
     InputError naming the photo when it is unreadable or holds no face."""
     from f2p_engine.adapt import create_adapter, stylise
     from f2p_engine.face.aligned import align_face, faces_in_photo
     from f2p_engine.face.attributes import read_attributes
     from f2p_engine.face.image import load_image
+    from f2p_engine.infer.refine import refined_prediction
     from f2p_engine.recipe import Recipe
 
     began = time.perf_counter()
@@ -242,10 +245,12 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
         aligned = time.perf_counter()
         attributes = read_attributes(face.image, face.landmarks)
         measured = time.perf_counter()
-        face = stylise(face, style)
+        adapted_face = stylise(face, style)
         adapted = time.perf_counter()
-        prediction = predictor.predict_aligned(face.image, face.landmarks, base=Recipe(name=face_stem(photo.stem, k)),
-                                               attributes=attributes)
+        prediction = predictor.predict_aligned(adapted_face.image, adapted_face.landmarks,
+                                               base=Recipe(name=face_stem(photo.stem, k)), attributes=attributes)
+        if refine:
+            prediction = refined_prediction(prediction, face.image, face.landmarks)
         shared = {"read_image": read - began, "detect": detected - read} if k == 0 else {}
         prediction.timings.update({**shared, "align": aligned - start, "attributes": measured - aligned,
                                    "adapt": adapted - measured})
@@ -259,7 +264,8 @@ def predict_job(predictor: Predictor, job: PhotoJob, settings: BatchSettings) ->
 
     began = time.perf_counter()
     try:
-        predictions, found = predict_faces(predictor, job.photo, settings.adapter, settings.all_faces)
+        predictions, found = predict_faces(predictor, job.photo, settings.adapter, settings.all_faces,
+                                           refine=settings.refine)
         recipes, jsons = [], []
         for k, prediction in enumerate(predictions):
             extra = prediction_extra(job.photo, settings.adapter, prediction, face=k + 1, faces_found=found)
