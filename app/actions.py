@@ -72,8 +72,9 @@ def build_menus(window: StudioWindow) -> None:
     menu.addSeparator()
     menu.addAction(_action(window, "Reset &All to Prediction", editor.reset_all, "Ctrl+R",
                            "Every slider and predicted choice back to the prediction"))
-    menu.addAction(_action(window, "Refine &Likeness", lambda: refine_likeness(window), "Ctrl+Shift+R",
-                           "Search the face sliders for a closer likeness to the photo (a few seconds; undoable)"))
+    window.refine_action = _action(window, "Refine &Likeness", lambda: refine_likeness(window), "Ctrl+Shift+R",
+                                   "Search the face sliders for a closer likeness to the photo (seconds; undoable)")
+    menu.addAction(window.refine_action)
     menu.addAction(_action(window, "&Find Slider", window.focus_search, QKeySequence.StandardKey.Find))
     symmetry = QAction("S&ymmetry Lock", window, checkable=True)
     symmetry.setShortcut(QKeySequence("Ctrl+L"))
