@@ -46,10 +46,10 @@ def test_refinement_moves_a_perturbed_recipe_towards_the_photographed_one(refine
     result = refiner.refine(start, image, landmarks)
     assert result.end < result.start
     assert result.descriptor_end < result.descriptor_start
-    # The slider error in prior sigmas shrinks (the prior holds it near the start: 1.5 -> ~1.36 here).
+    # The slider error in prior sigmas shrinks (the prior holds it near the start: 1.5 -> ~1.16 here).
     whiten = np.linalg.inv(refiner.factor)
     before = np.linalg.norm(whiten @ (_sliders(start) - _sliders(truth)))
-    assert np.linalg.norm(whiten @ (_sliders(result.recipe) - _sliders(truth))) < 0.95 * before
+    assert np.linalg.norm(whiten @ (_sliders(result.recipe) - _sliders(truth))) < 0.85 * before
     # Only face sliders move: the macro sliders and the choices stay as predicted.
     for p in schema.CONTINUOUS:
         if p.region == "macro":

@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 
 #: Weight of the landmark term (squared distances in eye distances; a 5 % miss per point costs 0.01).
 LANDMARK_WEIGHT = 4.0
-#: Weight of the prior per whitened unit squared (3 sigma along one direction costs 0.045).
-PRIOR_WEIGHT = 0.005
+#: Weight of the prior per whitened unit squared (3 sigma along one direction costs 0.018).
+PRIOR_WEIGHT = 0.002
 #: Finite-difference step along a whitened direction (prior sigmas).
 STEP = 0.5
 #: Prior sigma of a head shape (0 with p 0.85, else U(0.1, 0.9): sd of that mixture ~0.2).
@@ -111,7 +111,7 @@ class Refiner:
     """Refines recipes against photos with one renderer and head model (create once per process)."""
 
     def __init__(self, renderer: Renderer | None = None, head: HeadModel | None = None, *,
-                 directions: int = 16, iterations: int = 2, prior_weight: float = PRIOR_WEIGHT,
+                 directions: int = 16, iterations: int = 3, prior_weight: float = PRIOR_WEIGHT,
                  landmark_weight: float = LANDMARK_WEIGHT) -> None:
         self.renderer = renderer or Renderer(256)
         self.head = head or HeadModel(vertex_ids=self.renderer.vertex_ids)
