@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,7 +84,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "photo is reported and skipped, a rerun skips photos already done, and the exit code is 2 "
                     "if any photo failed. --fuse combines several photos of one person into one OUT.mhm.")
     predict.add_argument("photos", nargs="+", metavar="PHOTO", help="photo files, folders of photos or globs")
-    predict.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mhm|DIR")
+    predict.add_argument("-o", "--output", required=True, metavar="OUT.mhm|DIR",
+                         help="the recipe file, or the folder of a batch (a name ending in / is always a folder)")
     predict.add_argument("--json", nargs="?", const=True, default=None, metavar="OUT.json",
                          help="also write JSON: to OUT.json for one photo or --fuse, beside each recipe in a batch")
     predict.add_argument("--fuse", action="store_true",
@@ -91,7 +93,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--all-faces", action="store_true",
                          help="batch: one recipe per face (NAME.mhm for the largest, then NAME_face2.mhm, ...)")
     predict.add_argument("--workers", type=positive_int, default=1,
-                         help="batch: worker processes, each loading the models once (default 1)")
+                         help="batch: worker processes, each loading the models once (default 1; at most the "
+                              "cores this process may use)")
+    predict.add_argument("--overwrite", action="store_true",
+                         help="batch: replace outputs f2p did not write for that photo, or that were changed since")
     predict.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                          help="batch: predict on the Ray cluster at ADDRESS (host:port; without one, a local Ray); "
                               "photos, models and DIR must be storage every node sees. Needs pip install -e .[cluster]")
@@ -237,12 +242,15 @@ def _single_output(args: argparse.Namespace) -> bool:
     import glob
 
     one = len(args.photos) == 1 and not Path(args.photos[0]).is_dir() and not glob.has_magic(args.photos[0])
-    return one and not args.output.is_dir() and not args.all_faces
+    return one and not args.output_is_folder and not args.output.is_dir() and not args.all_faces
 
 
 def run_predict(args: argparse.Namespace) -> int:
     from f2p_engine.adapt import create_adapter
 
+    # `-o new/` names a folder even before it exists (Path() would drop the slash and make a file "new").
+    args.output_is_folder = args.output.endswith(("/", os.sep))
+    args.output = Path(args.output)
     create_adapter(args.adapter)  # an unknown adapter is bad usage, before any model loads
     if args.fuse:
         return _run_fuse(args)
@@ -291,17 +299,17 @@ def _run_single(args: argparse.Namespace) -> int:
 
 
 def _run_fuse(args: argparse.Namespace) -> int:
-    from f2p_engine.files import check_outputs
-    from f2p_engine.infer.batch import collect_photos, predict_faces, prediction_extra
+    from f2p_engine.files import check_outputs, text_of
+    from f2p_engine.infer.batch import predict_faces, prediction_extra
     from f2p_engine.infer.fusion import fuse_predictions
     from f2p_engine.infer.pipeline import Predictor
     from f2p_engine.recipe import Recipe
 
-    if args.output.suffix.lower() != ".mhm":
+    if args.output_is_folder or args.output.suffix.lower() != ".mhm":
         raise InputError(f"{args.output}: with --fuse the output is one .mhm file")
     if args.all_faces:
         raise InputError("--fuse and --all-faces exclude each other (fusion reads one person's face per photo)")
-    photos = collect_photos(args.photos)
+    photos = _collect(args.photos)
     if len(photos) < 2:
         raise InputError(f"--fuse needs at least two photos of the person, got {len(photos)}")
     outputs = _outputs(args)
@@ -313,7 +321,7 @@ def _run_fuse(args: argparse.Namespace) -> int:
         if found > 1:
             warn("predict", f"{photo}: {found} faces found, using the largest")
         predictions.append(prediction)
-    fusion = fuse_predictions(predictions, base=Recipe(name=args.output.stem))
+    fusion = fuse_predictions(predictions, base=Recipe(name=text_of(args.output.stem)))
     extra = prediction_extra(photos, args.adapter, fusion.prediction,
                              disagreement={r: round(d, 4) for r, d in fusion.disagreement.items()},
                              weights={r: [round(float(w), 4) for w in ws] for r, ws in fusion.weights.items()})
@@ -324,19 +332,33 @@ def _run_fuse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _collect(inputs: list[str]) -> list[Path]:
+    """`batch.collect_photos`, with one warning line per entry of a folder or glob it skipped."""
+    from f2p_engine.infer.batch import collect_photos
+
+    skipped: list[str] = []
+    photos = collect_photos(inputs, skipped)
+    for line in skipped:
+        warn("predict", line)
+    return photos
+
+
 def _run_batch(args: argparse.Namespace) -> int:
     import sys
 
     from tqdm import tqdm
 
-    from f2p_engine.files import same_path
-    from f2p_engine.infer.batch import BatchSettings, collect_photos, predict_batch
+    from f2p_engine.files import output_problem, resolved, same_path
+    from f2p_engine.infer.batch import BatchSettings, predict_batch, usable_cores
 
     if args.json not in (None, True):
         raise InputError(f"{args.json}: in a batch --json takes no file name (each JSON goes beside its recipe)")
     if args.output.suffix.lower() == ".mhm":
         raise InputError(f"{args.output}: with several photos, folders or globs -o names a folder")
-    photos = collect_photos(args.photos)
+    problem = output_problem(args.output)
+    if problem is not None:
+        raise InputError(f"{args.output}: {problem}")
+    photos = _collect(args.photos)
     for photo in photos:  # `-o` onto a photo: refused before the work, like every command's outputs
         if same_path(args.output, photo):
             raise InputError(f"{args.output}: is also the input {photo}; choose an output folder")
@@ -346,10 +368,15 @@ def _run_batch(args: argparse.Namespace) -> int:
 
         runner = ray_batch_runner(args.ray or None)
     settings = BatchSettings(output=args.output, write_json=bool(args.json), all_faces=args.all_faces,
-                             adapter=args.adapter, models=args.models, inputs=frozenset(p.resolve() for p in photos))
+                             adapter=args.adapter, models=args.models, inputs=frozenset(map(resolved, photos)),
+                             overwrite=args.overwrite)
+    workers = args.workers
+    if runner is None and workers > usable_cores():  # more processes than cores only cost memory
+        workers = usable_cores()
+        warn("predict", f"--workers {args.workers}: {workers} cores available; using {workers} worker processes")
     began = time.perf_counter()
     with tqdm(total=len(photos), desc="predict", unit="photo", disable=len(photos) < 2) as bar:
-        results, skipped = predict_batch(photos, settings, workers=args.workers,
+        results, skipped = predict_batch(photos, settings, workers=workers,
                                          progress=lambda _: bar.update(1), runner=runner)
     seconds = time.perf_counter() - began
     failed = [r for r in results if not r.ok]
