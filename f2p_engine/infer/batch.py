@@ -55,13 +55,22 @@ HANG_SECONDS = 300.0
 WORKER_DEATHS = 2
 
 
+#: A photo as the report knows it: (its path as given, its sha256). A photo at the same path, or
+#: with the same content, is the same photo (a photo edited in place keeps its outputs' names).
+Owner = tuple[str, str]
+
+
+def same_photo(owner: Owner, photo: Path, sha256: str) -> bool:
+    return owner[0] == str(photo) or (bool(sha256) and owner[1] == sha256)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatchSettings:
     """What every photo of a batch shares: the output folder, JSON beside each recipe or not, every
     face or the largest, the adapter, the model folder (None: the shipped models) and the resolved
     input photos (never written onto); `overwrite` replaces files f2p did not write; `models_id` and
-    `written` (output file name -> (sha256 of the photo it was written for, its own sha256), from the
-    report of earlier runs) are filled in by `predict_batch`."""
+    `written` (output file name -> (the photo it was written for, its own sha256), from the report of
+    earlier runs) are filled in by `predict_batch`."""
 
     output: Path
     write_json: bool = False
@@ -71,7 +80,7 @@ class BatchSettings:
     inputs: frozenset[Path] = frozenset()
     overwrite: bool = False
     models_id: str = ""
-    written: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    written: Mapping[str, tuple[Owner, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,11 +199,11 @@ def _stem_candidates(photo: Path, shared: bool) -> Iterator[str]:
 
 
 def output_stems(photos: Sequence[Path], contents: Sequence[str] | None = None,
-                 claimed: Mapping[str, str] | None = None) -> list[str]:
+                 claimed: Mapping[str, Owner] | None = None) -> list[str]:
     """The stem of each photo's outputs, different for different photos (ignoring case) and stable.
 
-    A photo keeps a stem it had in an earlier run (`claimed`: casefolded stem -> sha256 of the photo
-    it was written for; `contents`: each photo's sha256); stems claimed by other photos stay theirs.
+    A photo keeps a stem it had in an earlier run (`claimed`: casefolded stem -> the photo it was
+    written for, `same_photo`; `contents`: each photo's sha256); stems claimed by other photos stay theirs.
     Otherwise a photo is named after its stem unless another photo of the batch has the same stem, or
     its stem is another photo's face name (`team_face2.png` beside `team.jpg`); then `stem_ext`, and
     failing that `stem_ext_<hash of its path>` (`_stem_candidates`)."""
@@ -205,7 +214,7 @@ def output_stems(photos: Sequence[Path], contents: Sequence[str] | None = None,
     for i, photo in enumerate(photos):  # first the names photos had before
         for candidate in itertools.islice(_stem_candidates(photo, shared=False), 3):
             key = candidate.casefold()
-            if contents[i] and claimed.get(key) == contents[i] and key not in taken:
+            if key in claimed and same_photo(claimed[key], photo, contents[i]) and key not in taken:
                 chosen[i] = candidate
                 taken.add(key)
                 break
@@ -298,12 +307,12 @@ def read_report(path: Path) -> list[ReportRecord]:
     return records
 
 
-def written_files(records: Sequence[ReportRecord]) -> dict[str, tuple[str, str]]:
-    """Output file name -> (sha256 of its photo, its own sha256 when written), the latest per file."""
+def written_files(records: Sequence[ReportRecord]) -> dict[str, tuple[Owner, str]]:
+    """Output file name -> (its photo, its own sha256 when written), the latest per file."""
     written = {}
     for record in records:
         for output, digest in zip(record.outputs, record.output_sha256, strict=True):
-            written[Path(output).name] = (record.photo_sha256, digest)
+            written[Path(output).name] = ((record.photo, record.photo_sha256), digest)
     return written
 
 
@@ -329,7 +338,8 @@ def _complete(job: PhotoJob, settings: BatchSettings, previous: ReportRecord | N
     wanted = recipes + ([r.with_suffix(".json") for r in recipes] if settings.write_json else [])
     if any(resolved(p) in settings.inputs for p in wanted):
         return False  # that "output" is a photo: run the job, whose write refuses and reports it
-    return bool(recipes) and all(p.is_file() for p in wanted)
+    made = {Path(p).name for p in previous.outputs}  # a file of that name f2p did not write is not an output
+    return bool(recipes) and all(p.name in made and p.is_file() for p in wanted)
 
 
 def _photo_identity(photo: Path) -> tuple[int, str]:
@@ -348,7 +358,7 @@ def plan_batch(photos: Sequence[Path], settings: BatchSettings,
     claimed, latest = {}, {}
     for record in records:
         for output in record.outputs:
-            claimed[Path(output).stem.casefold()] = record.photo_sha256
+            claimed[Path(output).stem.casefold()] = (record.photo, record.photo_sha256)
         if record.stem is not None:
             latest[(record.photo_sha256, record.stem.casefold())] = record
     stems = output_stems(photos, [sha for _, sha in identities], claimed)
@@ -368,7 +378,7 @@ def _check_replace(path: Path, job: PhotoJob, settings: BatchSettings) -> None:
     owner = settings.written.get(path.name)
     if owner is None:
         reason = "exists and was not written by f2p"
-    elif owner[0] != job.sha256:
+    elif not same_photo(owner[0], job.photo, job.sha256):
         reason = "was written by f2p for another photo"
     elif input_problem(path) is not None or sha256_file(path) != owner[1]:
         reason = "was changed since f2p wrote it"
