@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from f2p_engine.infer.batch import REPORT_NAME
 if TYPE_CHECKING:  # torch: only training needs these
     from f2p_engine.infer.manifest import ModelEntry
     from f2p_engine.infer.pipeline import Prediction
-    from f2p_engine.train.run import EnsembleConfig, EnsembleResult
+    from f2p_engine.train.run import EnsembleResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -107,27 +106,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(run=run_predict)
 
 
-def _load_config(path: Path | None) -> EnsembleConfig:
-    from f2p_engine.train.run import EnsembleConfig
-
-    config = EnsembleConfig().to_dict()
-    if path is None:
-        return EnsembleConfig.from_dict(config)
-    try:
-        overrides = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable config ({exc})") from None
-    unknown = set(overrides) - set(config)
-    if unknown:
-        raise InputError(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(config)})")
-    for key, value in overrides.items():
-        config[key] = {**config[key], **value} if isinstance(config[key], dict) else value
-    try:
-        return EnsembleConfig.from_dict(config)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{path}: {exc}") from None
-
-
 def model_entries(result: EnsembleResult) -> list[ModelEntry]:
     """Manifest entries (sha256 still empty) of a trained ensemble's ONNX files."""
     from f2p_engine.ensemble import IDENTITY
@@ -155,10 +133,11 @@ def run_train(args: argparse.Namespace) -> int:
 
     from f2p_engine.infer.manifest import write_manifest
     from f2p_engine.synth.reader import DatasetSource
+    from f2p_engine.train.config_file import read_ensemble_config
     from f2p_engine.train.distributed import finish, init_from_environment
     from f2p_engine.train.run import train_ensemble
 
-    config = _load_config(args.config)
+    config = read_ensemble_config(args.config)  # every setting checked before any work
     source = DatasetSource.open(args.data)
     ranks = init_from_environment()  # several processes under torchrun, else one
     torch.set_num_threads(args.threads)
