@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
-from f2p_engine.cli import positive_int, warn, wrote
+from f2p_engine.cli import positive_float, positive_int, warn, wrote
 from f2p_engine.errors import F2PError, InputError
 from f2p_engine.infer.batch import REPORT_NAME
 
@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "'aggregate' and 'local' take TrainConfig keys)")
     train.add_argument("--threads", type=positive_int, default=2,
                        help="torch CPU threads per process (default 2; under torchrun give each process its share)")
+    train.add_argument("--rendezvous", type=positive_float, default=600.0, metavar="S",
+                       help="under torchrun: seconds to wait for every training process to join (default 600)")
     train.set_defaults(run=run_train)
 
     evaluate = subparsers.add_parser(
@@ -134,12 +136,13 @@ def run_train(args: argparse.Namespace) -> int:
     from f2p_engine.infer.manifest import write_manifest
     from f2p_engine.synth.reader import DatasetSource
     from f2p_engine.train.config_file import read_ensemble_config
-    from f2p_engine.train.distributed import finish, init_from_environment
+    from f2p_engine.train.distributed import environment_ranks, finish, init_from_environment
     from f2p_engine.train.run import train_ensemble
 
     config = read_ensemble_config(args.config)  # every setting checked before any work
+    environment_ranks()  # torchrun's variables checked before the data is read
     source = DatasetSource.open(args.data)
-    ranks = init_from_environment()  # several processes under torchrun, else one
+    ranks = init_from_environment(args.rendezvous)  # several processes under torchrun, else one
     torch.set_num_threads(args.threads)
     total = sum(m.total_epochs for m in config.members().values()) + 1  # + the identity member
     began = time.perf_counter()
