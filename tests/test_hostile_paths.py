@@ -98,3 +98,17 @@ def test_a_byte_order_mark_before_version_is_read(tmp_path):
     recipe = tmp_path / "bom.mhm"
     recipe.write_bytes(b"\xef\xbb\xbf" + RECIPE.read_bytes())
     assert read_recipe(recipe).recipe.modifiers == read_recipe(RECIPE).recipe.modifiers
+
+
+def test_a_missing_home_adds_no_line(tmp_path):
+    """onnxruntime warns when it cannot store its telemetry ID in HOME: not a line f2p promised."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "x.mhm"
+    env = {**os.environ, "HOME": str(tmp_path / "no-home")}
+    done = subprocess.run([sys.executable, "-m", "f2p_engine", "predict", str(SAMPLE), "-o", str(out)], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=resources_dir().parent)
+    assert done.returncode == 0
+    assert done.stderr == ""
+    assert done.stdout == f"f2p predict: wrote {out}\n"
