@@ -187,3 +187,17 @@ def test_a_file_name_that_is_not_utf8_works_end_to_end(tmp_path, capfdbinary):
     assert json.loads(recipe.with_suffix(".json").read_text())["source"] == str(photo)
     assert main(["predict", str(photo), "-o", str(tmp_path / f"{name}.mhm")]) == 0
     assert b"caf\xe9.mhm" in capfdbinary.readouterr().out
+
+
+def test_a_report_write_error_names_the_report():
+    from pathlib import Path
+
+    from f2p_engine.infer.batch import BatchReport, PhotoResult
+
+    full = Path("/dev/full")  # every write fails with "No space left on device"
+    report = BatchReport(full)
+    with pytest.raises(OSError, match="No space left on device") as raised:
+        report.add(PhotoResult(photo="a.png"))
+    assert raised.value.filename == str(full)
+    with pytest.raises(OSError, match="No space left on device"):
+        report.close()  # the line it could not write: still not written, still named
