@@ -50,9 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _INTERRUPTED.clear()
     _TERMINATED.clear()
     previous = _stop_on_first_interrupt()
-    _write_any_file_name()
     command = None
     try:
+        _write_any_file_name()
         parser = build_parser()
         args = parser.parse_args(argv)
         command = args.command
