@@ -172,7 +172,7 @@ class Predictor:
         by_group: dict[str, dict[str, np.ndarray]] = {}
         for entry in self.manifest.models:
             for (group, _), logits in zip(entry.layout.groups, outputs[entry.name][1:], strict=True):
-                by_group.setdefault(group, {})[entry.member] = softmax(logits)
+                by_group.setdefault(group, {})[entry.member] = _all_options(group, softmax(logits))
         probabilities = {}
         for group, probs in by_group.items():
             first = next(iter(probs.values()))
@@ -194,6 +194,13 @@ class Predictor:
             disagreement = np.nanmean(deviation.transpose(1, 0, 2).reshape(len(combined), -1), axis=1)
             confidence[region] = np.clip(skill * (1.0 - disagreement / calibration.baseline_l1[region]), 0.0, 1.0)
         return confidence
+
+
+def _all_options(group: str, probabilities: np.ndarray) -> np.ndarray:
+    """(N, k) probabilities of a model trained when the group had k options -> (N, K) over all of the
+    schema's options (options are only appended, so the first k are the same; the rest get 0)."""
+    missing = len(schema.discrete_by_name()[group].options) - probabilities.shape[1]
+    return np.pad(probabilities, ((0, 0), (0, missing))) if missing else probabilities
 
 
 def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
