@@ -90,6 +90,10 @@ def _robust_median(rgb: np.ndarray, low: float, high: float) -> np.ndarray | Non
 
 #: Fewest pixels a patch or reference needs to be read at all.
 MIN_PIXELS = 12
+#: Luminance quantiles of the eye openings' pixels taken as iris (below: pupil and lashes; above: sclera).
+IRIS_BAND = (0.25, 0.6)
+#: References darker than this (linear luminance) are in deep shadow: no reference.
+MIN_REFERENCE = 0.01
 #: Linear values at or above this are clipped by the camera (8-bit 252).
 CLIPPED = 0.97
 
@@ -134,9 +138,26 @@ def _brightest_neutral(pixels: np.ndarray, share: float, max_chroma: float) -> n
 
 
 def sclera_colour(linear: np.ndarray, mesh: np.ndarray) -> np.ndarray | None:
-    """Median linear RGB of the whites of both eyes (the brightest third of the openings), or None."""
+    """Median linear RGB of the whites of both eyes (the brightest fifth of the eye openings), or None.
+
+    No colour test: at CelebA's ~40 px between the eyes the white is a few pixels mixed with lashes."""
     pixels = np.concatenate([_region(linear, mesh, eye) for eye in EYE_OPENINGS])
-    return _brightest_neutral(pixels, 0.3, 0.6)
+    if len(pixels) < MIN_PIXELS:
+        return None
+    y = luminance(pixels)
+    return np.median(pixels[y >= np.quantile(y, 0.8)], axis=0)
+
+
+def iris_colour(linear: np.ndarray, mesh: np.ndarray) -> np.ndarray | None:
+    """Median linear RGB of the irises, or None when the eyes show too little: the eye openings' pixels
+    between the darkest (pupil, lashes, lid shadow) and the brightest (sclera, catch lights), where the
+    iris ring lies."""
+    pixels = np.concatenate([_region(linear, mesh, eye) for eye in EYE_OPENINGS])
+    if len(pixels) < 4 * MIN_PIXELS:
+        return None
+    y = luminance(pixels)
+    low, high = np.quantile(y, IRIS_BAND)
+    return np.median(pixels[(y >= low) & (y <= high)], axis=0)
 
 
 def teeth_colour(linear: np.ndarray, mesh: np.ndarray) -> np.ndarray | None:
@@ -157,7 +178,7 @@ FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Samples:
     """What one face's pixels show, linear RGB (3,) float64 each, None when not found: `skin` (median of the
-    skin patches), `sclera`, `teeth`, `scene` (brightest neutral areas of the aligned view), `highlight` (the
+    skin patches), `sclera`, `teeth`, `scene` (brightest neutral areas of the aligned view), `iris`, `highlight` (the
     face's brightest 1 %, luminance); `clipped`: fraction of skin pixels the camera clipped;
     `eye_distance`: pixels between the eye centres in the source photo."""
 
@@ -165,6 +186,7 @@ class Samples:
     sclera: np.ndarray | None = field(repr=False)
     teeth: np.ndarray | None = field(repr=False)
     scene: np.ndarray | None = field(repr=False)
+    iris: np.ndarray | None = field(repr=False)
     highlight: float
     clipped: float
     eye_distance: float
@@ -178,7 +200,148 @@ def sample_face(image: RGBImage, detection: Detection) -> Samples:
     for hole in (*EYE_OPENINGS, MOUTH_OPENING):
         face &= ~polygon_mask(linear.shape[:2], mesh[list(hole)])
     highlight = float(np.percentile(luminance(linear[face]), 99)) if face.any() else 0.0
+    iris = iris_colour(linear, mesh)
     eyes = detection.landmarks
     eye_distance = float(np.linalg.norm(eyes[42:48].mean(axis=0) - eyes[36:42].mean(axis=0)))
     return Samples(skin=skin, sclera=sclera_colour(linear, mesh), teeth=teeth_colour(linear, mesh),
-                   scene=scene_white(linear), highlight=highlight, clipped=clipped, eye_distance=eye_distance)
+                   scene=scene_white(linear), iris=iris, highlight=highlight, clipped=clipped,
+                   eye_distance=eye_distance)
+
+
+def _lab_lightness_b(rgb: np.ndarray) -> tuple[float, float]:
+    """CIELAB L* and b* (D65 white) of one linear RGB colour."""
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ rgb
+    t = xyz / np.array([0.9505, 1.0, 1.089])
+    f = np.where(t > 0.008856, np.cbrt(t), 7.787 * t + 16.0 / 116.0)
+    return float(116.0 * f[1] - 16.0), float(200.0 * (f[1] - f[2]))
+
+
+def typology_angle(rgb: np.ndarray) -> float:
+    """Individual typology angle (degrees) of a linear RGB skin colour: atan((L* - 50) / b*); higher is lighter."""
+    # No upper clip: a corrected skin brighter than the reference white is still ordered by its L* and b*.
+    lightness, b = _lab_lightness_b(np.maximum(np.asarray(rgb, np.float64), 0.0))
+    return float(np.degrees(np.arctan2(lightness - 50.0, b)))
+
+
+def light_at_face(samples: Samples) -> np.ndarray | None:
+    """(3,) linear RGB of a white surface at the face under the photo's light, or None without references:
+    the geometric mean of the sclera, the teeth and the scene's brightest neutral areas found. Each is a
+    white-ish surface under the same light, so the mean carries both the light's colour (white point)
+    and its strength (exposure); no single one is dependable (lids shade the sclera, walls are tinted)."""
+    # Teeth darker than the skin are in the mouth's shadow (or are lips): no reference.
+    teeth = samples.teeth if samples.skin is not None and samples.teeth is not None \
+        and luminance(samples.teeth) > luminance(samples.skin) else None
+    references = [r for r in (samples.sclera, teeth, samples.scene) if r is not None and luminance(r) > MIN_REFERENCE]
+    if not references:
+        return None
+    return np.exp(np.mean(np.log(np.maximum(references, 1e-4)), axis=0))
+
+
+#: Corrected-skin typology angles (degrees) between tones: above `LIGHT_ITA` light, below `DARK_ITA` dark.
+#: The correction divides by a white under the photo's light, so these sit higher than the dermatology
+#: scale's own bands (light above 41°, brown below 10°). `LIGHT_ITA` splits the dev photos' faces labelled
+#: light and medium best (12 of 14 and 7 of 8); the dev photos hold no dark face, so `DARK_ITA` sits below
+#: every dev face (lowest 51.6°) and among renders of MakeHuman's african skins (40-52°; asian 69-88°).
+LIGHT_ITA = 62.0
+DARK_ITA = 48.0
+#: An iris whose corrected ln(R / B) is above this is brown (melanin absorbs blue); below it blue, grey or
+#: green. Set between the dev photos' light irises (-0.14, 0.02) and their brown ones (mostly above 0.05).
+DARK_IRIS_LOG_RB = 0.1
+#: Irises of faces with fewer pixels than this between the eye centres (source photo) are not read.
+MIN_EYE_DISTANCE = 30.0
+#: Skin of faces with fewer pixels than this between the eyes is read, but flagged unreliable.
+RELIABLE_EYE_DISTANCE = 40.0
+#: Irises darker than this share of the white reference are too dark to tell apart: brown.
+MIN_IRIS_LUMINANCE = 0.03
+#: Above this share of clipped skin pixels, or a skin darker than `DARK_SKIN_LUMINANCE` (linear), the light is extreme.
+CLIPPED_SHARE = 0.2
+DARK_SKIN_LUMINANCE = 0.005
+#: MakeHuman ethnic sliders (African, Asian, Caucasian) of each tone (`ethnic_sliders` blends them). They
+#: also shape the head: skin tone cannot tell an Asian from a tanned face, so no tone is all Asian.
+ETHNIC_BY_TONE: dict[Tone, tuple[float, float, float]] = {
+    "light": (0.0, 0.15, 0.85), "medium": (0.15, 0.45, 0.40), "dark": (0.9, 0.05, 0.05)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColourReading:
+    """Measured colours of one face.
+
+    `tone`: light, medium or dark; `typology_angle`: ITA (degrees) of the corrected skin; `skin`: (3,)
+    corrected skin colour, linear RGB relative to a white under the same light (None if no skin was seen);
+    `ethnic`: MakeHuman (African, Asian, Caucasian) sliders for the tone, summing to 1; `eye_colour`: one of
+    MakeHuman's eye materials; `eye_light`: True for blue, grey or green irises, False for brown or unread;
+    `reliable`: False when the measurement should not be trusted, `notes` say why.
+    """
+
+    tone: Tone
+    typology_angle: float
+    skin: np.ndarray | None = field(repr=False)
+    ethnic: tuple[float, float, float]
+    eye_colour: str
+    eye_light: bool
+    reliable: bool
+    notes: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line for people: tone, angle, eyes and any doubt."""
+        doubt = "" if self.reliable else f" (unreliable: {'; '.join(self.notes)})"
+        return f"skin {self.tone} (ITA {self.typology_angle:.0f}°), eyes {self.eye_colour}{doubt}"
+
+
+def tone_of(angle: float) -> Tone:
+    return "light" if angle > LIGHT_ITA else "dark" if angle < DARK_ITA else "medium"
+
+
+def ethnic_sliders(angle: float) -> tuple[float, float, float]:
+    """(African, Asian, Caucasian) for a corrected-skin ITA: each tone's values at its band's middle (the
+    outer bands: 10° beyond their edge), linear between, so a face near a band edge does not jump."""
+    anchors = (DARK_ITA - 10.0, (DARK_ITA + LIGHT_ITA) / 2, LIGHT_ITA + 10.0)
+    values = np.array([ETHNIC_BY_TONE[t] for t in ("dark", "medium", "light")])
+    mixed = np.array([np.interp(angle, anchors, values[:, k]) for k in range(3)])
+    mixed = mixed / mixed.sum()
+    return (round(float(mixed[0]), 6), round(float(mixed[1]), 6), round(float(mixed[2]), 6))
+
+
+def eye_colour_of(iris: np.ndarray | None, light: np.ndarray | None, eye_distance: float) -> tuple[str, bool, str]:
+    """(MakeHuman eye material, light eyes?, why it is brown when unread or '') of a corrected iris colour."""
+    if iris is None or eye_distance < MIN_EYE_DISTANCE:
+        return "brown", False, "eyes too small to read"
+    white = light if light is not None else np.full(3, max(float(iris.max()), 1e-3) * 4.0)
+    corrected = iris / np.maximum(white, 1e-4)
+    brightness = float(luminance(corrected))
+    if brightness < MIN_IRIS_LUMINANCE:
+        return "brown", False, "irises too dark to read"
+    if np.log(max(corrected[0], 1e-4) / max(corrected[2], 1e-4)) > DARK_IRIS_LOG_RB:
+        return ("brownlight" if brightness > 0.25 else "brown"), False, ""
+    if corrected[1] > 1.1 * corrected[2]:
+        return "green", True, ""
+    return ("lightblue" if brightness > 0.25 else "blue"), True, ""
+
+
+def read_colours(samples: Samples) -> ColourReading:
+    """Tone, ethnic sliders and eye colour of one face's samples (see the module docstring)."""
+    notes = []
+    light = light_at_face(samples)
+    if light is None:
+        notes.append("no white reference (eyes, teeth or scene) found")
+    if samples.eye_distance < RELIABLE_EYE_DISTANCE:
+        notes.append(f"small face ({samples.eye_distance:.0f} px between the eyes)")
+    if samples.skin is None:
+        notes.append("no bare skin seen")
+        skin, angle = None, LIGHT_ITA
+    else:
+        skin = samples.skin / light if light is not None else samples.skin
+        angle = typology_angle(skin)
+        if samples.clipped > CLIPPED_SHARE or luminance(samples.skin) < DARK_SKIN_LUMINANCE:
+            notes.append("extreme light (skin clipped or nearly black)")
+    eye_colour, eye_light, why = eye_colour_of(samples.iris, light, samples.eye_distance)
+    if why:
+        notes.append(why)
+    skin_doubts = [n for n in notes if not n.startswith(("eyes", "irises"))]
+    return ColourReading(tone=tone_of(angle), typology_angle=angle, skin=skin, ethnic=ethnic_sliders(angle),
+                         eye_colour=eye_colour, eye_light=eye_light, reliable=not skin_doubts, notes=tuple(notes))
+
+
+def measure_colours(image: RGBImage, detection: Detection) -> ColourReading:
+    """Skin tone and eye colour of one detected face of `image`."""
+    return read_colours(sample_face(image, detection))
