@@ -240,8 +240,10 @@ def light_at_face(samples: Samples) -> np.ndarray | None:
 #: Corrected-skin typology angles (degrees) between tones: above `LIGHT_ITA` light, below `DARK_ITA` dark.
 #: The correction divides by a white under the photo's light, so these sit higher than the dermatology
 #: scale's own bands (light above 41°, brown below 10°). `LIGHT_ITA` splits the dev photos' faces labelled
-#: light and medium best (12 of 14 and 7 of 8); the dev photos hold no dark face, so `DARK_ITA` sits below
-#: every dev face (lowest 51.6°) and among renders of MakeHuman's african skins (40-52°; asian 69-88°).
+#: light and medium best (12 of 14 and 7 of 8). The dev photos hold no dark face: `DARK_ITA` sits just
+#: below every dev face (lowest 51.6°). Renders of MakeHuman's african skins read 40-52° at any exposure
+#: and colour cast (asian 65-88°, caucasian ~80°): near the edge, because a render's brightest neutral
+#: area is its mid-grey background, not a white.
 LIGHT_ITA = 62.0
 DARK_ITA = 48.0
 #: An iris whose corrected ln(R / B) is above this is brown (melanin absorbs blue); below it blue, grey or

@@ -43,6 +43,8 @@ from f2p_engine.recipe import Recipe, recipe_from_parameters
 
 if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
+    from f2p_engine.face.colour import ColourReading
+    from f2p_engine.face.detect import Detection
     from f2p_engine.face.image import RGBImage
 
 
@@ -52,7 +54,8 @@ class Prediction:
 
     `recipe`: the predicted character; `continuous`: (P,) float64 in [0, 1], schema order;
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
-    `timings`: stage -> seconds.
+    `timings`: stage -> seconds; `colours`: skin tone and eye colour measured in the photo, when they
+    were (`with_measured_colours`).
     """
 
     recipe: Recipe
@@ -60,6 +63,7 @@ class Prediction:
     probabilities: dict[str, np.ndarray] = field(repr=False)
     confidence: dict[str, float]
     timings: dict[str, float]
+    colours: ColourReading | None = None
 
 
 class Predictor:
@@ -212,11 +216,40 @@ def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
     return out
 
 
+def with_measured_colours(prediction: Prediction, image: RGBImage, detection: Detection) -> Prediction:
+    """`prediction` with the skin tone and eye colour measured in the photo's pixels (`face.colour`) in
+    place of the models' guesses: the ethnic sliders, the eye material, and the system skin of the
+    measured tone for the prediction's final Gender and Age. Probabilities of the skin and eye-colour
+    groups become certain for the measured option, so combining frames or photos keeps it."""
+    import dataclasses
+
+    from f2p_engine.face.colour import measure_colours
+
+    began = time.perf_counter()
+    reading = measure_colours(image, detection)
+    recipe = prediction.recipe
+    skin = schema.skin_option(schema.SKIN_ETHNIC_BY_TONE[reading.tone], recipe.value("macrodetails/Gender"),
+                              recipe.value("macrodetails/Age"))
+    recipe = recipe.with_values(dict(zip(schema.ETHNIC_MODIFIERS, reading.ethnic, strict=True)))
+    recipe = recipe.with_choice("skin", skin).with_choice("eye_colour", reading.eye_colour)
+    continuous = prediction.continuous.copy()
+    for name, value in zip(schema.ETHNIC_MODIFIERS, reading.ethnic, strict=True):
+        continuous[[p.name for p in schema.CONTINUOUS].index(name)] = value
+    probabilities = dict(prediction.probabilities)
+    for group, option in (("skin", skin), ("eye_colour", reading.eye_colour)):
+        options = schema.discrete_by_name()[group].options
+        probabilities[group] = np.eye(len(options))[options.index(option)]
+    timings = {**prediction.timings, "colours": time.perf_counter() - began}
+    return dataclasses.replace(prediction, recipe=recipe, continuous=continuous, probabilities=probabilities,
+                               timings=timings, colours=reading)
+
+
 def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_ADAPTER, base: Recipe | None = None
                   ) -> tuple[Prediction, AlignedFace]:
     """Photo -> (Prediction, the aligned and adapted face): detect, align, adapt, predict.
 
-    `timings` gains `align` and `adapt`. InputError when the photo holds no face; the adapter
+    Skin and eye colour are measured in the photo (`with_measured_colours`). `timings` gains `align`,
+    `adapt` and `colours`. InputError when the photo holds no face; the adapter
     name is one of `f2p_engine.adapt.available_adapters()`; `base` supplies name and kept lines.
     """
     from f2p_engine.adapt import create_adapter, stylise
@@ -229,4 +262,4 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_
     adapted = time.perf_counter()
     prediction = predictor.predict_aligned(face.image, face.landmarks, base=base)
     prediction.timings.update({"align": aligned - began, "adapt": adapted - aligned})
-    return prediction, face
+    return with_measured_colours(prediction, image, face.detection), face
