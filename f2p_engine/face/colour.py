@@ -57,10 +57,14 @@ EYE_OPENINGS: tuple[tuple[int, ...], ...] = (
 MOUTH_OPENING = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
 
 
+_CODES = np.arange(256) / 255.0
+#: Linear value of each 8-bit sRGB code (the sRGB transfer function, looked up rather than computed).
+_LINEAR = np.where(_CODES <= 0.04045, _CODES / 12.92, ((_CODES + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
 def srgb_to_linear(pixels: np.ndarray) -> np.ndarray:
-    """uint8 sRGB -> float64 linear RGB in [0, 1]."""
-    c = np.asarray(pixels, np.float64) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    """uint8 sRGB -> float32 linear RGB in [0, 1]."""
+    return _LINEAR[np.asarray(pixels, np.uint8)]
 
 
 def polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
@@ -74,7 +78,7 @@ def polygon_mask(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
     """Relative luminance Y of linear RGB (..., 3) (Rec. 709 primaries, as sRGB)."""
-    return np.asarray(rgb, np.float64) @ np.array([0.2126, 0.7152, 0.0722])
+    return np.asarray(rgb) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
 def _robust_median(rgb: np.ndarray, low: float, high: float) -> np.ndarray | None:
@@ -100,14 +104,21 @@ CLIPPED = 0.97
 
 def _aligned(image: RGBImage, detection: Detection) -> tuple[np.ndarray, np.ndarray]:
     """(linear RGB (S, S, 3), mesh (468, 2) in its pixels) of the face aligned at `MEASURE_SIZE`."""
-    from f2p_engine.face.aligned import align_face
+    from f2p_engine.face.align import alignment_transform, transform_points
+    from f2p_engine.face.warp import warp_face
 
-    face = align_face(image, detection, size=MEASURE_SIZE)
-    return srgb_to_linear(face.image), face.mesh[:, :2]
+    matrix = alignment_transform(detection.landmarks, MEASURE_SIZE)
+    pixels = warp_face(image.pixels, matrix, MEASURE_SIZE)
+    return srgb_to_linear(pixels), transform_points(matrix, detection.mesh[:, :2])
 
 
 def _region(linear: np.ndarray, mesh: np.ndarray, polygon: tuple[int, ...]) -> np.ndarray:
-    return linear[polygon_mask(linear.shape[:2], mesh[list(polygon)])]
+    """(N, 3) pixels of `linear` inside the mesh polygon (masked within its bounding box only)."""
+    points = mesh[list(polygon)]
+    (x0, y0), (x1, y1) = np.floor(points.min(axis=0)).astype(int), np.ceil(points.max(axis=0)).astype(int) + 1
+    x0, y0 = max(x0, 0), max(y0, 0)
+    window = linear[y0:y1, x0:x1]
+    return window[polygon_mask(window.shape[:2], points - [x0, y0])]
 
 
 def skin_colour(linear: np.ndarray, mesh: np.ndarray) -> tuple[np.ndarray | None, float]:
@@ -127,9 +138,8 @@ def skin_colour(linear: np.ndarray, mesh: np.ndarray) -> tuple[np.ndarray | None
 def _brightest_neutral(pixels: np.ndarray, share: float, max_chroma: float) -> np.ndarray | None:
     """Median of the brightest `share` of the unclipped pixels whose chroma ((max - min) / max) is under
     `max_chroma`, or None."""
-    pixels = pixels[(pixels.max(axis=1) < CLIPPED) & (pixels.max(axis=1) > 1e-3)]
-    chroma = (pixels.max(axis=1) - pixels.min(axis=1)) / np.maximum(pixels.max(axis=1), 1e-6)
-    neutral = pixels[chroma < max_chroma]
+    high, low = pixels.max(axis=1), pixels.min(axis=1)
+    neutral = pixels[(high < CLIPPED) & (high > 1e-3) & (high - low < max_chroma * high)]
     if len(neutral) < MIN_PIXELS:
         return None
     y = luminance(neutral)
@@ -167,19 +177,15 @@ def teeth_colour(linear: np.ndarray, mesh: np.ndarray) -> np.ndarray | None:
 
 def scene_white(linear: np.ndarray) -> np.ndarray | None:
     """Median linear RGB of the brightest neutral areas around the face (top 2 % of near-grey pixels)."""
-    return _brightest_neutral(linear.reshape(-1, 3), 0.02, 0.15)
-
-
-#: The face's outline (MediaPipe face-oval indices), for the face's own highlights.
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148,
-             176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+    # Every other pixel each way: a quarter of the work, the same brightest areas.
+    return _brightest_neutral(linear[::2, ::2].reshape(-1, 3), 0.02, 0.15)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Samples:
     """What one face's pixels show, linear RGB (3,) float64 each, None when not found: `skin` (median of the
-    skin patches), `sclera`, `teeth`, `scene` (brightest neutral areas of the aligned view), `iris`, `highlight` (the
-    face's brightest 1 %, luminance); `clipped`: fraction of skin pixels the camera clipped;
+    skin patches), `sclera`, `teeth`, `scene` (brightest neutral areas of the aligned view), `iris`;
+    `clipped`: fraction of skin pixels the camera clipped;
     `eye_distance`: pixels between the eye centres in the source photo."""
 
     skin: np.ndarray | None = field(repr=False)
@@ -187,7 +193,6 @@ class Samples:
     teeth: np.ndarray | None = field(repr=False)
     scene: np.ndarray | None = field(repr=False)
     iris: np.ndarray | None = field(repr=False)
-    highlight: float
     clipped: float
     eye_distance: float
 
@@ -196,15 +201,11 @@ def sample_face(image: RGBImage, detection: Detection) -> Samples:
     """Read the skin and the references of one detected face (see the module docstring)."""
     linear, mesh = _aligned(image, detection)
     skin, clipped = skin_colour(linear, mesh)
-    face = polygon_mask(linear.shape[:2], mesh[list(FACE_OVAL)])
-    for hole in (*EYE_OPENINGS, MOUTH_OPENING):
-        face &= ~polygon_mask(linear.shape[:2], mesh[list(hole)])
-    highlight = float(np.percentile(luminance(linear[face]), 99)) if face.any() else 0.0
     iris = iris_colour(linear, mesh)
     eyes = detection.landmarks
     eye_distance = float(np.linalg.norm(eyes[42:48].mean(axis=0) - eyes[36:42].mean(axis=0)))
     return Samples(skin=skin, sclera=sclera_colour(linear, mesh), teeth=teeth_colour(linear, mesh),
-                   scene=scene_white(linear), iris=iris, highlight=highlight, clipped=clipped,
+                   scene=scene_white(linear), iris=iris, clipped=clipped,
                    eye_distance=eye_distance)
 
 
