@@ -59,7 +59,7 @@ def test_dim_light_skin_reads_lighter_than_brightly_lit_dark_skin(renders):
     assert light.typology_angle > dark.typology_angle + 15
     assert light.tone == "light"
     assert dark.tone != "light"
-    assert dark.ethnic[0] > light.ethnic[0]  # African slider
+    assert dark.african > light.african
 
 
 def test_tone_holds_under_exposure_and_colour_cast(renders):
@@ -125,14 +125,18 @@ def test_photo_prediction_takes_measured_colours_from_six_skin_models():
     plain = predictor.predict_aligned(*_aligned(image))
     assert plain.probabilities["skin"].shape == (18,)
     assert np.all(plain.probabilities["skin"][6:] == 0)
-    prediction, _ = predict_photo(predictor, image)
+    prediction, _ = predict_photo(predictor, image, adapter="none")  # the same pixels as `plain` saw
     recipe = prediction.recipe
     assert prediction.colours is not None
     assert recipe.choice("skin") == schema.skin_option("caucasian", recipe.value("macrodetails/Gender"),
                                                        recipe.value("macrodetails/Age"))
     assert recipe.choice("eye_colour") == "brown"
-    ethnic = [recipe.value(n) for n in schema.ETHNIC_MODIFIERS]
-    assert ethnic == pytest.approx(list(prediction.colours.ethnic), abs=1e-6)
+    african, asian, caucasian = (recipe.value(n) for n in schema.ETHNIC_MODIFIERS)
+    assert african == prediction.colours.african == 0.0  # light skin
+    # The models' Asian : Caucasian proportion stays.
+    models = [plain.recipe.value(n) for n in schema.ETHNIC_MODIFIERS]
+    assert asian / caucasian == pytest.approx(models[1] / models[2], rel=1e-4)
+    assert asian + caucasian == pytest.approx(1.0, abs=1e-5)
     assert prediction.probabilities["skin"][schema.SKINS.index(recipe.choice("skin"))] == 1.0
     extra = prediction_extra(Path("astronaut.png"), "none", prediction)
     assert extra["colours"]["skin_tone"] == "light"

@@ -259,10 +259,10 @@ MIN_IRIS_LUMINANCE = 0.03
 #: Above this share of clipped skin pixels, or a skin darker than `DARK_SKIN_LUMINANCE` (linear), the light is extreme.
 CLIPPED_SHARE = 0.2
 DARK_SKIN_LUMINANCE = 0.005
-#: MakeHuman ethnic sliders (African, Asian, Caucasian) of each tone (`ethnic_sliders` blends them). They
-#: also shape the head: skin tone cannot tell an Asian from a tanned face, so no tone is all Asian.
-ETHNIC_BY_TONE: dict[Tone, tuple[float, float, float]] = {
-    "light": (0.0, 0.15, 0.85), "medium": (0.15, 0.45, 0.40), "dark": (0.9, 0.05, 0.05)}
+#: MakeHuman's African slider for each tone (`african_share` blends them). The ethnic sliders also shape
+#: the head, and skin tone cannot tell an Asian face from a tanned Caucasian one: the tone sets only the
+#: African share, the models' Asian : Caucasian proportion shares the rest (`with_african`).
+AFRICAN_BY_TONE: dict[Tone, float] = {"light": 0.0, "medium": 0.15, "dark": 0.9}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -271,7 +271,7 @@ class ColourReading:
 
     `tone`: light, medium or dark; `typology_angle`: ITA (degrees) of the corrected skin; `skin`: (3,)
     corrected skin colour, linear RGB relative to a white under the same light (None if no skin was seen);
-    `ethnic`: MakeHuman (African, Asian, Caucasian) sliders for the tone, summing to 1; `eye_colour`: one of
+    `african`: MakeHuman's African slider for the tone; `eye_colour`: one of
     MakeHuman's eye materials; `eye_light`: True for blue, grey or green irises, False for brown or unread;
     `reliable`: False when the measurement should not be trusted, `notes` say why.
     """
@@ -279,7 +279,7 @@ class ColourReading:
     tone: Tone
     typology_angle: float
     skin: np.ndarray | None = field(repr=False)
-    ethnic: tuple[float, float, float]
+    african: float
     eye_colour: str
     eye_light: bool
     reliable: bool
@@ -295,14 +295,22 @@ def tone_of(angle: float) -> Tone:
     return "light" if angle > LIGHT_ITA else "dark" if angle < DARK_ITA else "medium"
 
 
-def ethnic_sliders(angle: float) -> tuple[float, float, float]:
-    """(African, Asian, Caucasian) for a corrected-skin ITA: each tone's values at its band's middle (the
+def african_share(angle: float) -> float:
+    """MakeHuman's African slider for a corrected-skin ITA: each tone's value at its band's middle (the
     outer bands: 10° beyond their edge), linear between, so a face near a band edge does not jump."""
     anchors = (DARK_ITA - 10.0, (DARK_ITA + LIGHT_ITA) / 2, LIGHT_ITA + 10.0)
-    values = np.array([ETHNIC_BY_TONE[t] for t in ("dark", "medium", "light")])
-    mixed = np.array([np.interp(angle, anchors, values[:, k]) for k in range(3)])
-    mixed = mixed / mixed.sum()
-    return (round(float(mixed[0]), 6), round(float(mixed[1]), 6), round(float(mixed[2]), 6))
+    values = [AFRICAN_BY_TONE[t] for t in ("dark", "medium", "light")]
+    return round(float(np.interp(angle, anchors, values)), 6)
+
+
+def with_african(ethnic: tuple[float, float, float], african: float) -> tuple[float, float, float]:
+    """(African, Asian, Caucasian) with African set to `african` and the rest shared by Asian and
+    Caucasian in their proportion in `ethnic` (equally when both are 0)."""
+    asian, caucasian = ethnic[1], ethnic[2]
+    total = asian + caucasian
+    share = asian / total if total > 1e-9 else 0.5
+    rest = 1.0 - african
+    return (african, round(rest * share, 6), round(rest * (1.0 - share), 6))
 
 
 def eye_colour_of(iris: np.ndarray | None, light: np.ndarray | None, eye_distance: float) -> tuple[str, bool, str]:
@@ -341,7 +349,7 @@ def read_colours(samples: Samples) -> ColourReading:
     if why:
         notes.append(why)
     skin_doubts = [n for n in notes if not n.startswith(("eyes", "irises"))]
-    return ColourReading(tone=tone_of(angle), typology_angle=angle, skin=skin, ethnic=ethnic_sliders(angle),
+    return ColourReading(tone=tone_of(angle), typology_angle=angle, skin=skin, african=african_share(angle),
                          eye_colour=eye_colour, eye_light=eye_light, reliable=not skin_doubts, notes=tuple(notes))
 
 

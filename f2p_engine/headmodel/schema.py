@@ -53,7 +53,8 @@ class ContinuousParam:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DiscreteGroup:
     """Mutually exclusive choices; `options[0]` is the default. Options are only appended, never
-    reordered or removed, so a model trained on an earlier schema, with k options, predicts the first k."""
+    reordered or removed, so a model trained when the group had k options (k in `earlier_counts`)
+    predicts the first k, and still loads."""
 
     name: str
     region: Region
@@ -61,6 +62,8 @@ class DiscreteGroup:
     options: tuple[str, ...]
     #: False for choices that are the artist's (eyebrows), not the models'.
     predicted: bool = True
+    #: Option counts the group had in earlier schema versions (models trained then still load).
+    earlier_counts: tuple[int, ...] = ()
 
 
 # Face modifiers of MakeHuman 1.1 (`modeling_modifiers.json`), written (target, min, max).
@@ -130,8 +133,8 @@ def head_shape_modifier(shape: str) -> str:
 #: Skin tone of each ethnic skin family: MakeHuman's caucasian skins are light, asian medium, african dark.
 SKIN_ETHNIC_BY_TONE: dict[str, str] = {"light": "caucasian", "medium": "asian", "dark": "african"}
 SKIN_AGES: tuple[str, ...] = ("young", "middleage", "old")
-#: MakeHuman 1.1's 18 system skins, `<age>_<ethnic>_<gender>`. Options are only ever appended: model sets
-#: trained when only the six young skins existed predict the first six (see `DiscreteGroup.options`).
+#: MakeHuman 1.1's 18 system skins, `<age>_<ethnic>_<gender>`, young first: model sets trained when only
+#: the six young skins existed predict the first six (`DiscreteGroup.earlier_counts`).
 SKINS: tuple[str, ...] = tuple(f"{age}_{ethnic}_{gender}" for age in SKIN_AGES
                                for ethnic in ("caucasian", "african", "asian") for gender in ("female", "male"))
 #: MakeHuman Age values at 40 and 60 years (Age 0.5 = 25 years, 1 = 90 years, linear between): the
@@ -157,7 +160,7 @@ EYEBROWS: dict[str, str] = {
 EYES_PROXY = ("HighPolyEyes", "2c12f43b-1303-432c-b7ce-d78346baf2e6")
 
 DISCRETE_GROUPS: tuple[DiscreteGroup, ...] = (
-    DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS),
+    DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS, earlier_counts=(6,)),  # 6 young skins
     DiscreteGroup(name="eye_colour", region="eyes", label="Eye colour", options=EYE_COLOURS),
     DiscreteGroup(name="eyebrows", region="eyebrows", label="Eyebrows", options=tuple(EYEBROWS),
                   predicted=False),

@@ -218,22 +218,24 @@ def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
 
 def with_measured_colours(prediction: Prediction, image: RGBImage, detection: Detection) -> Prediction:
     """`prediction` with the skin tone and eye colour measured in the photo's pixels (`face.colour`) in
-    place of the models' guesses: the ethnic sliders, the eye material, and the system skin of the
-    measured tone for the prediction's final Gender and Age. Probabilities of the skin and eye-colour
-    groups become certain for the measured option, so combining frames or photos keeps it."""
+    place of the models' guesses: the African slider (Asian and Caucasian keep the models' proportion),
+    the eye material, and the system skin of the measured tone for the prediction's final Gender and
+    Age. Probabilities of the skin and eye-colour groups become certain for the measured option, so
+    combining frames or photos keeps it."""
     import dataclasses
 
-    from f2p_engine.face.colour import measure_colours
+    from f2p_engine.face.colour import measure_colours, with_african
 
     began = time.perf_counter()
     reading = measure_colours(image, detection)
     recipe = prediction.recipe
     skin = schema.skin_option(schema.SKIN_ETHNIC_BY_TONE[reading.tone], recipe.value("macrodetails/Gender"),
                               recipe.value("macrodetails/Age"))
-    recipe = recipe.with_values(dict(zip(schema.ETHNIC_MODIFIERS, reading.ethnic, strict=True)))
-    recipe = recipe.with_choice("skin", skin).with_choice("eye_colour", reading.eye_colour)
+    predicted = tuple(recipe.value(name) for name in schema.ETHNIC_MODIFIERS)
+    ethnic = dict(zip(schema.ETHNIC_MODIFIERS, with_african(predicted, reading.african), strict=True))
+    recipe = recipe.with_values(ethnic).with_choice("skin", skin).with_choice("eye_colour", reading.eye_colour)
     continuous = prediction.continuous.copy()
-    for name, value in zip(schema.ETHNIC_MODIFIERS, reading.ethnic, strict=True):
+    for name, value in ethnic.items():
         continuous[[p.name for p in schema.CONTINUOUS].index(name)] = value
     probabilities = dict(prediction.probabilities)
     for group, option in (("skin", skin), ("eye_colour", reading.eye_colour)):
