@@ -10,10 +10,11 @@ same photo, under the same light:
    keep out brows, eyes, lips and the beard area; within each patch, pixels far darker (shadow,
    stubble, stray hair) or brighter (highlights) than the patch median are dropped. The skin colour
    is the median of the patch medians.
-3. White point and exposure: the sclera (the brightest, least coloured part of each eye opening),
-   the teeth when the mouth is open, and the brightest neutral areas of the scene around the face
-   give the light's colour; the sclera (else the teeth) gives its strength at the face. The skin is
-   divided by that light, giving an estimate of its albedo relative to a white eye.
+3. White point and exposure: the sclera (the brightest fifth of the eye openings), the teeth when the
+   open mouth shows something brighter than the skin, and the brightest neutral areas of the aligned
+   view around the face are white-ish surfaces under the same light; their geometric mean carries
+   the light's colour and strength (`light_at_face`). The skin divided by it estimates its albedo
+   relative to a white, independent of exposure and colour cast (tested on renders of known skins).
 4. Tone: the individual typology angle (ITA = atan((L* - 50) / b*), the dermatology scale of Chardon
    et al. 1991) of the corrected skin; light above `LIGHT_ITA`, dark below `DARK_ITA`.
 5. Eyes: the iris is the ring of the eye opening between the pupil and the sclera, found from the
