@@ -45,5 +45,14 @@ class StudioSettings:
         recent = [path] + [p for p in self.recent_files() if p != path]
         self.set_text("files/recent", "\n".join(str(p) for p in recent[:MAX_RECENT]))
 
+    def remember(self, path: Path) -> None:
+        """A file the artist opened or saved: first in the recent files, its folder the next dialog's."""
+        self.add_recent(path)
+        self.set_text("files/last_dir", str(path.resolve().parent))
+
+    def last_dir(self) -> str:
+        """The folder file dialogs start in."""
+        return self.text("files/last_dir", str(Path.home()))
+
     def sync(self) -> None:
         self.store.sync()
