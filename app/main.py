@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from f2p_engine.errors import F2PError
@@ -68,8 +69,24 @@ def take_screenshot(app: QApplication, window, out: Path, problems: Sequence[str
 
     frames: list[float] = []
     window.head_view.canvas.frame_drawn.connect(frames.append)
+    overlay = window.overlay_view
+    overlay_failed: list[str] = []
+    overlay.renderer.failed.connect(overlay_failed.append)
+
+    def shown() -> bool:
+        """The view on screen has drawn: the 3D head, or (in the fit check, which the 3D view hides)
+        the overlay of the newest request, its placeholder when there is no face, or its error."""
+        if window.capture.runner.busy:
+            return False
+        if window.head_stack.currentWidget() is not overlay:
+            return bool(frames)
+        analysis = window.state.analysis
+        frame = overlay.canvas.frame
+        return (analysis is None or analysis.aligned is None or bool(overlay_failed)
+                or (frame is not None and frame.request_id == overlay.renderer.latest))
+
     window.show()
-    ready = wait_until(app, lambda: bool(frames) and not window.capture.runner.busy, SCREENSHOT_TIMEOUT_S)
+    ready = wait_until(app, shown, SCREENSHOT_TIMEOUT_S)
     if not ready:
         log.warning("screenshot taken before the window finished drawing")
     wait_until(app, lambda: False, 0.2)  # let queued repaints (strip, panel) land
@@ -78,13 +95,45 @@ def take_screenshot(app: QApplication, window, out: Path, problems: Sequence[str
     save_png(window.screenshot(), out)
 
 
+def configure_logging() -> None:
+    """Our own notes at INFO; third-party libraries only when something is wrong (PyOpenGL announces
+    its accelerator at INFO on every start)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for ours in ("app", "f2p_engine"):
+        logging.getLogger(ours).setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Ctrl-C ends the studio at any time with exit code 130 and no traceback (unsaved work is
+    autosaved when the window closes)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("f2p-studio: interrupted", file=sys.stderr)  # noqa: T201 (command-line output)
+        return 130
+
+
+def _quit_on_interrupt(app: QApplication) -> None:
+    """Ctrl-C while the event loop runs: close the windows (autosave) and leave with 130. Python runs
+    signal handlers only between bytecodes, so a timer lets it look while Qt waits for events."""
+    def interrupted(_signum, _frame) -> None:
+        app.setProperty("f2p_interrupted", True)
+        app.closeAllWindows()
+        app.quit()
+
+    signal.signal(signal.SIGINT, interrupted)
+    ticker = QTimer(app)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     started = time.perf_counter()
     app = create_application()
 
-    from app.document import default_autosave_path
+    from app.document import AutosaveSlot, autosave_folder, claim_autosave
     from app.settings import StudioSettings
     from app.window import StudioWindow
 
@@ -111,16 +160,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 window.close()
         return 0
 
-    window = StudioWindow(autosave_path=default_autosave_path())
+    slot: AutosaveSlot | None = claim_autosave(autosave_folder())  # held (locked) while the window lives
+    window = StudioWindow(autosave_path=slot.path if slot else None)
     sys.excepthook = lambda kind, exc, tb: window.report(exc)
     window.show()
     window.state.models.preload()  # the first photo should not wait for the models
     window.show_overlay(args.overlay)
+    if slot is None:
+        window.say("autosave is off: every autosave slot is held by another running studio")
     if args.file is not None:
         window.guarded(lambda: window.open_file(args.file))
     elif not window.document.restore_autosave():
         window.say(f"ready in {time.perf_counter() - started:.1f} s")
-    return app.exec()
+    _quit_on_interrupt(app)
+    code = app.exec()
+    if slot is not None:
+        slot.lock.unlock()
+    if app.property("f2p_interrupted"):
+        print("f2p-studio: interrupted", file=sys.stderr)  # noqa: T201 (command-line output)
+        return 130
+    return code
 
 
 if __name__ == "__main__":

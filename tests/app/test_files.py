@@ -101,10 +101,14 @@ def test_export_mesh(make_window, tmp_path, suffix):
     window.panel.rows["chin/chin-width-decr|incr"].spin.setValue(0.8)
     out = tmp_path / f"head{suffix}"
     window.document.export_mesh(out)
-    mesh = trimesh.load(out, force="mesh", process=False)
+    split = {"split_objects": True, "group_material": False} if suffix == ".obj" else {}
+    scene = trimesh.load(out, process=False, **split)
+    assert {"skin", "eye_left", "eye_right", "eyebrows_left", "eyelashes_right"} <= {
+        name.split(".")[0] for name in scene.geometry}
     topology = window.head_view._topology
-    assert len(mesh.faces) == len(topology.triangles)
-    assert mesh.bounds[1][1] == pytest.approx(window.state.vertices[topology.vertex_ids][:, 1].max(), abs=1e-4)
+    skin = scene.geometry["skin"]
+    assert len(skin.faces) == (topology.part == 0).sum()  # the skin is the 3D view's head, eyes apart
+    assert skin.bounds[1][1] == pytest.approx(window.state.vertices[topology.vertex_ids][:, 1].max(), abs=1e-4)
 
 
 def test_snapshot_png(make_window, tmp_path):
