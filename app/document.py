@@ -308,7 +308,6 @@ class DocumentController(QObject):
             kept = set_aside(self.autosave_path)
             where = f"kept as {kept.name}" if kept else "left in place"
             self.messages.warn(f"The autosaved session could not be restored and was {where}: {exc}")
-            self.editor.new_session("")
             return False
         self.messages.say(f"restored the unsaved session of last time ({self.autosave_path})")
         return True

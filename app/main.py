@@ -8,19 +8,34 @@ or autosave.
 
 from __future__ import annotations
 
-import argparse
-import logging
+import os
 import signal
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication
 
-from f2p_engine.errors import F2PError
+def exit_interrupted(_signum: int = signal.SIGINT, _frame: object = None) -> None:
+    """Ctrl-C before the event loop runs (nothing of the artist's is open yet): one line, exit 130, at
+    once. A KeyboardInterrupt raised inside Qt's C++ (a Python override it calls) would abort instead."""
+    os.write(2, b"f2p-studio: interrupted\n")
+    os._exit(130)
+
+
+if __name__ == "__main__":  # before the imports below, which take a while on a busy machine
+    signal.signal(signal.SIGINT, exit_interrupted)
+
+import argparse  # noqa: E402 (after the Ctrl-C handler, on purpose)
+import logging  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+from f2p_engine.errors import F2PError  # noqa: E402
+
+# Qt is imported inside the functions, after `main` has set the Ctrl-C handler.
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger(__name__)
 #: Longest wait for the first frame and the pipeline before a screenshot is taken anyway.
@@ -29,6 +44,9 @@ SCREENSHOT_TIMEOUT_S = 20.0
 
 def create_application(argv: Sequence[str] = ()) -> QApplication:
     """The QApplication, created with the attributes pyqtgraph's GL views need (or the existing one)."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication
+
     existing = QApplication.instance()
     if existing is not None:
         return existing  # type: ignore[return-value]
@@ -104,18 +122,17 @@ def configure_logging() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Ctrl-C ends the studio at any time with exit code 130 and no traceback (unsaved work is
-    autosaved when the window closes)."""
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:
-        print("f2p-studio: interrupted", file=sys.stderr)  # noqa: T201 (command-line output)
-        return 130
+    """Ctrl-C ends the studio at any time with exit code 130 and one line: while it starts at once,
+    once it runs by closing the window (unsaved work goes to the autosave)."""
+    signal.signal(signal.SIGINT, exit_interrupted)
+    return _main(argv)
 
 
 def _quit_on_interrupt(app: QApplication) -> None:
     """Ctrl-C while the event loop runs: close the windows (autosave) and leave with 130. Python runs
     signal handlers only between bytecodes, so a timer lets it look while Qt waits for events."""
+    from PySide6.QtCore import QTimer
+
     def interrupted(_signum, _frame) -> None:
         app.setProperty("f2p_interrupted", True)
         app.closeAllWindows()
@@ -132,6 +149,8 @@ def _main(argv: Sequence[str] | None) -> int:
     configure_logging()
     started = time.perf_counter()
     app = create_application()
+
+    from PySide6.QtCore import QSettings
 
     from app.document import AutosaveSlot, autosave_folder, claim_autosave
     from app.settings import StudioSettings

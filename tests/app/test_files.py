@@ -8,6 +8,7 @@ import pytest
 import trimesh
 from PySide6.QtGui import QImage
 
+from app.session import read_session
 from f2p_engine.recipe import read_recipe
 
 MAKEHUMAN_MHM = """\
@@ -125,8 +126,8 @@ def test_autosave_survives_close_and_restores(make_window, tmp_path):
     window.panel.rows["nose/nose-volume-decr|incr"].spin.setValue(0.7)
     assert window.document.autosave_timer.isActive()
     window.close()  # unsaved: goes to the autosave file, no question asked
-    autosave = tmp_path / "autosave.mhm"
-    assert read_recipe(autosave).recipe.value("nose/nose-volume-decr|incr") == 0.7
+    autosave = tmp_path / "autosave.f2psession"
+    assert read_session(autosave).recipe.value("nose/nose-volume-decr|incr") == 0.7
 
     again = make_window()
     assert again.document.restore_autosave()
