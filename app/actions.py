@@ -1,6 +1,6 @@
 """The window's menus and shortcuts, and the shortcut sheet of the Help menu (built from the same actions).
 
-Every action that can fail runs through `StudioWindow.guarded`: an `F2PError` becomes a one-line
+Every action that can fail runs through the host's `guarded` (`app.messages.guarded`): an `F2PError` becomes a one-line
 status message and a dialog, never a crash.
 """
 
