@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from f2p_engine.errors import InputError
-from f2p_engine.face.image import decode_image, load_image
+from f2p_engine.face.image import decode_image
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
 from f2p_engine.recipe import Recipe, recipe_from_dict, recipe_to_dict
@@ -163,11 +163,16 @@ def _photo_from_dict(photo: object, path: Path, bad) -> SessionPhoto | None:
         raise bad("a photo file needs its sha256")
     file = path.parent / source  # a relative path is beside the session; an absolute one stays as it is
     try:
-        if _sha256(file.read_bytes()) != digest:
-            raise InputError(f"{path}: the photo {file} changed since the session was saved")
+        if not file.is_file():  # never a folder, FIFO or device: reading those hangs or never ends
+            raise InputError(f"{path}: the session's photo {file} is missing (or not a file)")
+        if file.stat().st_size > MAX_SESSION_BYTES:
+            raise InputError(f"{path}: the session's photo {file} is too large")
+        data = file.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: the session's photo {file} cannot be read ({exc.strerror})") from None
-    return SessionPhoto(name=name, pixels=load_image(file).pixels, path=file)
+    if _sha256(data) != digest:
+        raise InputError(f"{path}: the photo {file} changed since the session was saved")
+    return SessionPhoto(name=name, pixels=decode_image(data, str(file)).pixels, path=file)
 
 
 __all__ = ["MAX_SESSION_BYTES", "SESSION_FORMAT", "SESSION_SUFFIX", "VIEWS", "Session", "SessionPhoto",

@@ -1,4 +1,5 @@
-"""Fuzz the data edges: model folders (`--models`) and synthetic datasets (`--data`, contact sheets, training).
+"""Fuzz the data edges: model folders (`--models`), synthetic datasets (`--data`, contact sheets, training)
+and studio sessions (`--sessions`: saved sessions and the autosave, read back by `app.session`).
 
 Each case damages a good input (a copy of the shipped model folder; a tiny dataset rendered at
 start) in one random way: a JSON value replaced by random JSON, a key deleted, bytes flipped,
@@ -10,7 +11,7 @@ shard, every sample through `DatasetSource`). A case survives when it ends in a 
 or in an F2PError (one line, exit 2 at the command line); anything else is an uncaught exception.
 A case running over 10 s is a hang.
 
-    python3 scripts/fuzz_data_edges.py --manifests 2000 --datasets 2000 --seed 1
+    python3 scripts/fuzz_data_edges.py --manifests 2000 --datasets 2000 --sessions 2000 --seed 1
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.session import Session, SessionPhoto, read_session, session_to_dict
 from f2p_engine.errors import F2PError
 from f2p_engine.files import sha256_file
 from f2p_engine.infer.manifest import CHECKSUM, MANIFEST, load_manifest, models_dir, seal_manifest
@@ -209,6 +211,57 @@ def dataset_case(rng: random.Random, folder: Path, source: Path) -> None:
         np.asarray(sample.image).sum()
 
 
+# -- studio sessions -------------------------------------------------------------------------------
+def good_sessions(folder: Path) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of intact sessions: photo embedded (the autosave), photo by reference, none."""
+    from f2p_engine.face.image import write_png
+    from f2p_engine.synth.sampler import recipe_at
+
+    pixels = np.random.default_rng(0).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    photo_file = folder / "photo.png"
+    write_png(photo_file, pixels)
+    recipe, predicted = recipe_at(5, 0), recipe_at(5, 1)
+    sessions = [
+        Session(recipe=recipe, predicted=predicted, confidence={"nose": 0.5}, face=1, view="side", overlay=True,
+                photo=SessionPhoto(name="photo.png", pixels=pixels)),
+        Session(recipe=recipe, predicted=predicted, photo=SessionPhoto(name="photo.png", pixels=pixels,
+                                                                         path=photo_file)),
+        Session(recipe=recipe),
+    ]
+    documents = []
+    for index, session in enumerate(sessions):
+        data = session_to_dict(session, embed_photo=index == 0)
+        if index == 1:  # relative to the session, as a session saved beside its photo may hold it
+            data["photo"]["path"] = "photo.png"
+        documents.append((f"s{index}.f2psession", json.dumps(data).encode()))
+    return documents
+
+
+def session_case(rng: random.Random, folder: Path, source: Path, sessions: list[tuple[str, bytes]]) -> None:
+    """Damage one intact session (JSON value, bytes, nesting, its photo file) and read it as the studio does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source / "photo.png", folder / "photo.png")
+    name, data = rng.choice(sessions)
+    kind = rng.randrange(10)
+    if kind < 6:
+        data = json.dumps(mutate_json(rng, json.loads(data))).encode()
+    elif kind < 8:
+        data = mutate_bytes(rng, data)
+    elif kind == 8:
+        data = deep_nesting(rng).encode()
+    else:  # the photo beside it damaged or gone
+        photo = folder / "photo.png"
+        if rng.random() < 0.5:
+            photo.write_bytes(mutate_bytes(rng, photo.read_bytes()))
+        else:
+            photo.unlink()
+    (folder / name).write_bytes(data)
+    session = read_session(folder / name)
+    if session.photo is not None:
+        assert session.photo.pixels.ndim == 3
+        assert session.photo.pixels.shape[2] == 3
+
+
 # -- driver ----------------------------------------------------------------------------------------
 def run(name: str, count: int, case: Callable[[random.Random, Path], None], seed: int, work: Path) -> dict:
     outcomes: Counter[str] = Counter()
@@ -248,9 +301,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Fuzz model folders and synthetic datasets.")
     parser.add_argument("--manifests", type=int, default=2000)
     parser.add_argument("--datasets", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    if args.manifests < 0 or args.datasets < 0:
+    if args.manifests < 0 or args.datasets < 0 or args.sessions < 0:
         parser.error("counts must be at least 0")
     signal.signal(signal.SIGALRM, _alarm)
     shipped = json.loads((models_dir() / MANIFEST).read_text())
@@ -258,10 +312,13 @@ def main() -> int:
         work = Path(temporary)
         source = work / "tiny"
         generate(source, 4, GenerateSettings(seed=3, size=64, shard_size=2), workers=1)
+        sessions = good_sessions(source)
         began = time.perf_counter()
         results = {
             "manifests": run("manifests", args.manifests, lambda r, f: model_case(r, f, shipped), args.seed, work),
             "datasets": run("datasets", args.datasets, lambda r, f: dataset_case(r, f, source), args.seed, work),
+            "sessions": run("sessions", args.sessions, lambda r, f: session_case(r, f, source, sessions), args.seed,
+                            work),
         }
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for area, result in results.items():
