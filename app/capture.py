@@ -157,7 +157,8 @@ class CaptureController(QObject):
         if len(self.analysed) > 1:
             name = f"{result.photos_used} of {len(self.analysed)} frames"
         on_screen = time.perf_counter() - self._started
-        outcome = result.problem or f"{name}: predicted in {result.seconds:.2f} s (on screen in {on_screen:.2f} s)"
+        done = "predicted" if result.apply_prediction else "analysed (its prediction restored)"
+        outcome = result.problem or f"{name}: {done} in {result.seconds:.2f} s (on screen in {on_screen:.2f} s)"
         notes = [n for n in (outcome, result.analysis.note if result.analysis.note != result.problem else "",
                              stages) if n]
         self.messages.say("; ".join(notes))
