@@ -25,9 +25,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from app.capture import CaptureController
 from app.edits import RecipeEditor
 from app.messages import Messages
-from app.session import SESSION_SUFFIX, Session, SessionPhoto, read_session, write_session
+from app.session import SESSION_SUFFIX, Session, read_session, write_session
 from app.settings import StudioSettings
-from app.state import Photo, StudioState
+from app.state import StudioState
 from f2p_engine.errors import F2PError, InputError
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel.export import HEAD_FORMATS
@@ -210,8 +210,7 @@ class DocumentController(QObject):
         photo = self.state.photo
         view, overlay = self._view()
         return Session(recipe=self.state.recipe, predicted=self.state.predicted, confidence=self.state.confidence,
-                       photo=None if photo is None else SessionPhoto(name=photo.name, pixels=photo.pixels,
-                                                                     path=photo.path),
+                       photo=photo,
                        face=self.state.analysis.face if self.state.analysis else 0, view=view, overlay=overlay)
 
     def save_session_dialog(self) -> None:
@@ -245,8 +244,7 @@ class DocumentController(QObject):
         self.capture.cancel()
         start = session.predicted or session.recipe
         if session.photo is not None:
-            photo = Photo(name=session.photo.name, pixels=session.photo.pixels, path=session.photo.path)
-            self.capture.analyse((photo,), face=session.face, apply_prediction=False)
+            self.capture.analyse((session.photo,), face=session.face, apply_prediction=False)
         else:
             self.editor.new_session(session.recipe.name)
         self.state.set_predicted(session.predicted, dict(session.confidence))

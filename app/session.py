@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.state import Photo
 from f2p_engine.errors import InputError
 from f2p_engine.face.image import decode_image
 from f2p_engine.files import atomic_output
@@ -36,15 +37,6 @@ VIEWS = ("front", "three-quarter", "side")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SessionPhoto:
-    """The session's photo: `pixels` (H, W, 3) uint8 RGB, upright; `path` where it came from (if a file)."""
-
-    name: str
-    pixels: np.ndarray = field(repr=False)
-    path: Path | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Session:
     """What the artist was doing: `recipe` is the edited head, `predicted` the prediction it started from."""
 
@@ -52,7 +44,7 @@ class Session:
     predicted: Recipe | None = None
     #: Region -> confidence in [0, 1] of the prediction.
     confidence: Mapping[str, float] = field(default_factory=dict)
-    photo: SessionPhoto | None = None
+    photo: Photo | None = None
     #: Which face of a group photo (largest first).
     face: int = 0
     view: str = "front"
@@ -136,7 +128,7 @@ def session_from_dict(data: object, path: Path) -> Session:
                    photo=_photo_from_dict(data.get("photo"), path, bad), face=face, view=view, overlay=overlay)
 
 
-def _photo_from_dict(photo: object, path: Path, bad) -> SessionPhoto | None:
+def _photo_from_dict(photo: object, path: Path, bad) -> Photo | None:
     if photo is None:
         return None
     if not isinstance(photo, dict):
@@ -155,7 +147,7 @@ def _photo_from_dict(photo: object, path: Path, bad) -> SessionPhoto | None:
         except (binascii.Error, ValueError):
             raise bad("the embedded photo is not base64") from None
         pixels = decode_image(encoded, f"{path} (embedded photo)").pixels
-        return SessionPhoto(name=name, pixels=pixels, path=Path(source) if source else None)
+        return Photo(name=name, pixels=pixels, path=Path(source) if source else None)
     if source is None:
         raise bad("the photo has neither a file nor an embedded copy")
     digest = photo.get("sha256")
@@ -172,8 +164,8 @@ def _photo_from_dict(photo: object, path: Path, bad) -> SessionPhoto | None:
         raise InputError(f"{path}: the session's photo {file} cannot be read ({exc.strerror})") from None
     if _sha256(data) != digest:
         raise InputError(f"{path}: the photo {file} changed since the session was saved")
-    return SessionPhoto(name=name, pixels=decode_image(data, str(file)).pixels, path=file)
+    return Photo(name=name, pixels=decode_image(data, str(file)).pixels, path=file)
 
 
-__all__ = ["MAX_SESSION_BYTES", "SESSION_FORMAT", "SESSION_SUFFIX", "VIEWS", "Session", "SessionPhoto",
-           "read_session", "session_from_dict", "session_to_dict", "write_session"]
+__all__ = ["MAX_SESSION_BYTES", "SESSION_FORMAT", "SESSION_SUFFIX", "VIEWS", "Session", "read_session",
+           "session_from_dict", "session_to_dict", "write_session"]

@@ -37,8 +37,7 @@ class StudioSettings:
 
     def recent_files(self) -> list[Path]:
         """Most recent first; files that no longer exist are left out."""
-        lines = self.text("files/recent").splitlines()
-        return [Path(line) for line in lines if line and Path(line).exists()]
+        return [path for path in map(Path, self.text("files/recent").splitlines()) if _exists(path)]
 
     def add_recent(self, path: Path) -> None:
         path = path.resolve()
@@ -56,3 +55,11 @@ class StudioSettings:
 
     def sync(self) -> None:
         self.store.sync()
+
+
+def _exists(path: Path) -> bool:
+    """False for what a damaged settings file may hold instead of a path (a NUL byte, an unreadable folder)."""
+    try:
+        return str(path) not in ("", ".") and path.exists()
+    except (OSError, ValueError):
+        return False

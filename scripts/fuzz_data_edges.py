@@ -34,7 +34,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.session import Session, SessionPhoto, read_session, session_to_dict
+from app.session import Session, read_session, session_to_dict
+from app.state import Photo
 from f2p_engine.errors import F2PError
 from f2p_engine.files import sha256_file
 from f2p_engine.infer.manifest import CHECKSUM, MANIFEST, load_manifest, models_dir, seal_manifest
@@ -223,8 +224,8 @@ def good_sessions(folder: Path) -> list[tuple[str, bytes]]:
     recipe, predicted = recipe_at(5, 0), recipe_at(5, 1)
     sessions = [
         Session(recipe=recipe, predicted=predicted, confidence={"nose": 0.5}, face=1, view="side", overlay=True,
-                photo=SessionPhoto(name="photo.png", pixels=pixels)),
-        Session(recipe=recipe, predicted=predicted, photo=SessionPhoto(name="photo.png", pixels=pixels,
+                photo=Photo(name="photo.png", pixels=pixels)),
+        Session(recipe=recipe, predicted=predicted, photo=Photo(name="photo.png", pixels=pixels,
                                                                          path=photo_file)),
         Session(recipe=recipe),
     ]

@@ -11,20 +11,21 @@ from hostile_json import JSON
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.session import Session, SessionPhoto, read_session, session_from_dict, session_to_dict, write_session
+from app.session import Session, read_session, session_from_dict, session_to_dict, write_session
+from app.state import Photo
 from f2p_engine.errors import InputError
 from f2p_engine.synth.sampler import recipe_at
 
 PIXELS = np.arange(12 * 16 * 3, dtype=np.uint8).reshape(12, 16, 3)
 GOOD = session_to_dict(Session(recipe=recipe_at(3, 0), predicted=recipe_at(3, 1), confidence={"nose": 0.5},
-                               photo=SessionPhoto(name="p.png", pixels=PIXELS), face=1, view="side"),
+                               photo=Photo(name="p.png", pixels=PIXELS), face=1, view="side"),
                        embed_photo=True)
 FIELDS = sorted(GOOD)
 
 
 def test_a_session_round_trips(tmp_path):
     session = Session(recipe=recipe_at(3, 0), predicted=recipe_at(3, 1), confidence={"nose": 0.5},
-                      photo=SessionPhoto(name="p.png", pixels=PIXELS), face=1, view="side", overlay=True)
+                      photo=Photo(name="p.png", pixels=PIXELS), face=1, view="side", overlay=True)
     write_session(session, tmp_path / "s.f2psession", embed_photo=True)
     again = read_session(tmp_path / "s.f2psession")
     np.testing.assert_array_equal(again.photo.pixels, PIXELS)

@@ -150,3 +150,10 @@ def test_two_studios_never_share_or_delete_an_autosave(make_window, tmp_path, qt
     assert read_session(first.path).recipe.value(MOUTH) == pytest.approx(0.4)
     second.lock.unlock()
     assert claim_autosave(tmp_path / "app").path == second.path  # a free slot is taken again
+
+
+def test_damaged_recent_files_in_the_settings_are_skipped(settings, tmp_path):
+    kept = tmp_path / "kept.mhm"
+    kept.write_text("version v1.1.1\n")
+    settings.set_text("files/recent", f"bad\0path\n\n{'x' * 5000}\n{kept}")
+    assert settings.recent_files() == [kept]
