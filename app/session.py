@@ -55,6 +55,16 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _file_sha256(path: Path | None) -> str | None:
+    """The photo file's sha256, or None when there is no readable file."""
+    if path is None:
+        return None
+    try:
+        return _sha256(path.read_bytes()) if path.is_file() else None
+    except OSError:
+        return None
+
+
 def _png(pixels: np.ndarray) -> bytes:
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
     if not ok:
@@ -63,14 +73,15 @@ def _png(pixels: np.ndarray) -> bytes:
 
 
 def session_to_dict(session: Session, *, embed_photo: bool) -> dict:
-    """JSON-ready form. The photo is embedded (PNG, base64) when asked or when it has no file."""
+    """JSON-ready form. The photo is embedded (PNG, base64) when asked or when it has no readable file."""
     photo = None
     if session.photo is not None:
         photo = {"name": session.photo.name, "path": str(session.photo.path) if session.photo.path else None}
-        if embed_photo or session.photo.path is None:
+        digest = None if embed_photo else _file_sha256(session.photo.path)
+        if digest is None:  # asked for, no file, or the file is gone: the session carries its own copy
             photo["png"] = base64.b64encode(_png(session.photo.pixels)).decode("ascii")
         else:
-            photo["sha256"] = _sha256(session.photo.path.read_bytes())
+            photo["sha256"] = digest
     return {"format": SESSION_FORMAT, "recipe": recipe_to_dict(session.recipe),
             "predicted": recipe_to_dict(session.predicted) if session.predicted is not None else None,
             "confidence": dict(session.confidence), "photo": photo, "face": session.face,

@@ -48,3 +48,11 @@ def test_any_json_in_any_field_is_a_session_or_an_input_error(field, value):
     else:
         assert isinstance(session, Session)
     assert "\n" not in message  # one line, as the studio shows it
+
+
+def test_a_photo_whose_file_is_gone_is_embedded(tmp_path):
+    gone = Photo(name="p.png", pixels=PIXELS, path=tmp_path / "deleted.png")
+    data = session_to_dict(Session(recipe=recipe_at(3, 0), photo=gone), embed_photo=False)
+    assert "png" in data["photo"]
+    write_session(Session(recipe=recipe_at(3, 0), photo=gone), tmp_path / "s.f2psession")
+    np.testing.assert_array_equal(read_session(tmp_path / "s.f2psession").photo.pixels, PIXELS)
