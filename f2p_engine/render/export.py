@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from f2p_engine.errors import InputError
-from f2p_engine.files import atomic_output
+from f2p_engine.files import atomic_output, atomic_outputs
 from f2p_engine.headmodel.asset import BODY, L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.export import HEAD_FORMATS
 from f2p_engine.headmodel.mesh import HEAD_CUT_Y
@@ -245,10 +245,9 @@ def export_character(vertices: np.ndarray, recipe: Recipe, path: str | os.PathLi
     objects = character_objects(vertices, recipe, quads=quads and suffix == ".obj")
     if suffix == ".obj":
         mtl = path.with_suffix(".mtl")
-        with atomic_output(mtl) as tmp:
-            tmp.write_text(_mtl_text(objects))
-        with atomic_output(path) as tmp:
-            tmp.write_text(_obj_text(objects, mtl.name))
+        with atomic_outputs(path, mtl) as (obj_tmp, mtl_tmp):  # both or neither
+            obj_tmp.write_text(_obj_text(objects, mtl.name))
+            mtl_tmp.write_text(_mtl_text(objects))
         return [path, mtl]
     scene = _trimesh_scene(objects)
     data = scene.export(file_type="glb") if suffix == ".glb" else scene.to_mesh().export(file_type="ply")
