@@ -65,11 +65,19 @@ def _file_sha256(path: Path | None) -> str | None:
         return None
 
 
-def _png(pixels: np.ndarray) -> bytes:
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise InputError("the session's photo could not be encoded as PNG")
-    return encoded.tobytes()
+#: The last photo embedded, (pixels, base64 PNG): the autosave writes the same photo after every pause
+#: in the edits, and encoding a 2.4-megapixel photo took 0.44 s at load 16 (median of 5), on the GUI thread.
+_last_embedded: tuple[np.ndarray, str] | None = None
+
+
+def _embedded_png(pixels: np.ndarray) -> str:
+    global _last_embedded
+    if _last_embedded is None or _last_embedded[0] is not pixels:  # photos are immutable: same array, same PNG
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise InputError("the session's photo could not be encoded as PNG")
+        _last_embedded = (pixels, base64.b64encode(encoded.tobytes()).decode("ascii"))
+    return _last_embedded[1]
 
 
 def session_to_dict(session: Session, *, embed_photo: bool) -> dict:
@@ -79,7 +87,7 @@ def session_to_dict(session: Session, *, embed_photo: bool) -> dict:
         photo = {"name": session.photo.name, "path": str(session.photo.path) if session.photo.path else None}
         digest = None if embed_photo else _file_sha256(session.photo.path)
         if digest is None:  # asked for, no file, or the file is gone: the session carries its own copy
-            photo["png"] = base64.b64encode(_png(session.photo.pixels)).decode("ascii")
+            photo["png"] = _embedded_png(session.photo.pixels)
         else:
             photo["sha256"] = digest
     return {"format": SESSION_FORMAT, "recipe": recipe_to_dict(session.recipe),

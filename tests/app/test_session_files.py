@@ -5,6 +5,8 @@ studio, and two studios never touch each other's autosave."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -157,3 +159,15 @@ def test_damaged_recent_files_in_the_settings_are_skipped(settings, tmp_path):
     kept.write_text("version v1.1.1\n")
     settings.set_text("files/recent", f"bad\0path\n\n{'x' * 5000}\n{kept}")
     assert settings.recent_files() == [kept]
+
+
+def test_the_autosave_of_a_studio_that_died_is_taken_over(tmp_path):
+    folder = tmp_path / "app"
+    folder.mkdir()
+    lock = folder / "autosave.f2psession.lock"
+    subprocess.run([sys.executable, "-c", "import os, sys; from PySide6.QtCore import QLockFile; "
+                    "lock = QLockFile(sys.argv[1]); assert lock.tryLock(0); os._exit(0)", str(lock)],
+                   check=True, timeout=60)
+    assert lock.exists()  # left behind by a process that no longer runs
+    slot = claim_autosave(folder)
+    assert slot.path == folder / "autosave.f2psession"
