@@ -108,6 +108,8 @@ class DocumentController(QObject):
         self.autosave_timer = QTimer(self, singleShot=True, interval=_AUTOSAVE_DELAY_MS)
         self.autosave_timer.timeout.connect(self.autosave)
         self.state.recipe_changed.connect(lambda _r: self.autosave_timer.start())
+        #: The open "bring the photo back?" question, if any (tests answer it).
+        self.offer: QMessageBox | None = None
 
     def _dialog_parent(self) -> QWidget:
         return self.parent()  # type: ignore[return-value]
