@@ -45,9 +45,13 @@ _RESERVED_KEYWORDS = frozenset({"version", "uuid", "name", "tags", "modifier"})
 
 
 def format_value(value: float) -> str:
-    """MakeHuman's `%f` where that reads back exactly, else the shortest exact repr."""
-    text = f"{value:.6f}"
-    return text if float(text) == value else repr(float(value))
+    """MakeHuman's `%f`: six decimals, for every recipe f2p writes (single, fused and batch alike)."""
+    return f"{value:.6f}"
+
+
+def rounded(value: float) -> float:
+    """A value as an .mhm carries it (`format_value`), so JSON and .mhm of one recipe agree."""
+    return float(format_value(value))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -316,8 +320,10 @@ def format_mhm(recipe: Recipe) -> str:
     if problem:
         raise InputError(f"recipe {recipe.name[:40]!r} cannot be written as .mhm: {problem}")
     uid = recipe.uuid or str(uuid_module.uuid4())
-    lines = ["# Written by f2p", f"version {MHM_VERSION}", f"uuid {uid}", f"name {recipe.name or 'f2p'}",
-             f"tags {';'.join(recipe.tags)}"]
+    name = recipe.name if recipe.name.strip() else "f2p"  # a blank name is an "Unknown property" to MakeHuman
+    lines = ["# Written by f2p", f"version {MHM_VERSION}", f"uuid {uid}", f"name {name}"]
+    if recipe.tags:  # an empty `tags` line is an "Unknown property" to MakeHuman 1.2 and 1.3
+        lines.append(f"tags {';'.join(recipe.tags)}")
     lines += [f"{k} {r}".rstrip() for k, r in recipe.properties if k == "camera"]
     lines += [f"modifier {n} {format_value(v)}" for n, v in recipe.modifiers.items()]
     lines += [f"{k} {r}".rstrip() for k, r in recipe.properties if k != "camera"]
@@ -333,7 +339,7 @@ def write_mhm(recipe: Recipe, path: str | os.PathLike[str]) -> None:
 def recipe_to_dict(recipe: Recipe) -> dict:
     return {
         "format": JSON_FORMAT, "name": recipe.name, "uuid": recipe.uuid, "tags": list(recipe.tags),
-        "modifiers": [[n, v] for n, v in recipe.modifiers.items()],
+        "modifiers": [[n, rounded(v)] for n, v in recipe.modifiers.items()],
         "choices": {g.name: recipe.choice(g.name) for g in schema.DISCRETE_GROUPS},
         "properties": [[k, r] for k, r in recipe.properties],
     }

@@ -1,5 +1,6 @@
 """Fuzz the data edges: model folders (`--models`), synthetic datasets (`--data`, contact sheets, training),
-batch reports (`predict-report.jsonl`, read on every rerun) and training configs (`train --config`).
+batch reports (`predict-report.jsonl`, read on every rerun), training configs (`train --config`) and studio
+sessions (`--sessions`: saved sessions and the autosave, read back by `app.session`).
 
 Each case damages a good input (a copy of the shipped model folder; a tiny dataset rendered at
 start) in one random way: a JSON value replaced by random JSON, a key deleted, bytes flipped,
@@ -17,7 +18,8 @@ rerun does (`read_report`, `plan_batch`, the report opened for appending, its to
 config case damages a valid training config the same ways and reads it as `f2p train` does
 (`read_ensemble_config`, every member's net built once).
 
-    python3 scripts/fuzz_data_edges.py --manifests 2000 --datasets 2000 --reports 2000 --configs 2000 --seed 1
+    python3 scripts/fuzz_data_edges.py --manifests 2000 --datasets 2000 --reports 2000 --configs 2000 \
+        --sessions 2000 --seed 1
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.session import Session, read_session, session_to_dict
+from app.state import Photo
 from f2p_engine.errors import F2PError
 from f2p_engine.files import resources_dir, sha256_file
 from f2p_engine.infer.batch import REPORT_NAME, BatchReport, BatchSettings, plan_batch, read_report, written_files
@@ -275,6 +279,57 @@ def config_case(rng: random.Random, folder: Path, good: dict) -> None:
         raise AssertionError("a config with a byte order mark was misread")
 
 
+# -- studio sessions -------------------------------------------------------------------------------
+def good_sessions(folder: Path) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of intact sessions: photo embedded (the autosave), photo by reference, none."""
+    from f2p_engine.face.image import write_png
+    from f2p_engine.synth.sampler import recipe_at
+
+    pixels = np.random.default_rng(0).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    photo_file = folder / "photo.png"
+    write_png(photo_file, pixels)
+    recipe, predicted = recipe_at(5, 0), recipe_at(5, 1)
+    sessions = [
+        Session(recipe=recipe, predicted=predicted, confidence={"nose": 0.5}, face=1, view="side", overlay=True,
+                photo=Photo(name="photo.png", pixels=pixels)),
+        Session(recipe=recipe, predicted=predicted, photo=Photo(name="photo.png", pixels=pixels,
+                                                                         path=photo_file)),
+        Session(recipe=recipe),
+    ]
+    documents = []
+    for index, session in enumerate(sessions):
+        data = session_to_dict(session, embed_photo=index == 0)
+        if index == 1:  # relative to the session, as a session saved beside its photo may hold it
+            data["photo"]["path"] = "photo.png"
+        documents.append((f"s{index}.f2psession", json.dumps(data).encode()))
+    return documents
+
+
+def session_case(rng: random.Random, folder: Path, source: Path, sessions: list[tuple[str, bytes]]) -> None:
+    """Damage one intact session (JSON value, bytes, nesting, its photo file) and read it as the studio does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source / "photo.png", folder / "photo.png")
+    name, data = rng.choice(sessions)
+    kind = rng.randrange(10)
+    if kind < 6:
+        data = json.dumps(mutate_json(rng, json.loads(data))).encode()
+    elif kind < 8:
+        data = mutate_bytes(rng, data)
+    elif kind == 8:
+        data = deep_nesting(rng).encode()
+    else:  # the photo beside it damaged or gone
+        photo = folder / "photo.png"
+        if rng.random() < 0.5:
+            photo.write_bytes(mutate_bytes(rng, photo.read_bytes()))
+        else:
+            photo.unlink()
+    (folder / name).write_bytes(data)
+    session = read_session(folder / name)
+    if session.photo is not None:
+        assert session.photo.pixels.ndim == 3
+        assert session.photo.pixels.shape[2] == 3
+
+
 # -- driver ----------------------------------------------------------------------------------------
 def run(name: str, count: int, case: Callable[[random.Random, Path], None], seed: int, work: Path) -> dict:
     outcomes: Counter[str] = Counter()
@@ -316,9 +371,10 @@ def main() -> int:
     parser.add_argument("--datasets", type=int, default=2000)
     parser.add_argument("--reports", type=int, default=2000)
     parser.add_argument("--configs", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    if min(args.manifests, args.datasets, args.reports, args.configs) < 0:
+    if min(args.manifests, args.datasets, args.reports, args.configs, args.sessions) < 0:
         parser.error("counts must be at least 0")
     signal.signal(signal.SIGALRM, _alarm)
     shipped = json.loads((models_dir() / MANIFEST).read_text())
@@ -330,12 +386,16 @@ def main() -> int:
         config = json.loads((Path(__file__).resolve().parent / "ensemble_config.json").read_text())
         if args.configs:  # torch's import, once, before the clock of the first case starts
             import f2p_engine.train.config_file  # noqa: F401
+        source.mkdir(parents=True, exist_ok=True)
+        sessions = good_sessions(source) if args.sessions else []
         began = time.perf_counter()
         results = {
             "manifests": run("manifests", args.manifests, lambda r, f: model_case(r, f, shipped), args.seed, work),
             "datasets": run("datasets", args.datasets, lambda r, f: dataset_case(r, f, source), args.seed, work),
             "reports": run("reports", args.reports, report_case, args.seed, work),
             "configs": run("configs", args.configs, lambda r, f: config_case(r, f, config), args.seed, work),
+            "sessions": run("sessions", args.sessions, lambda r, f: session_case(r, f, source, sessions), args.seed,
+                            work),
         }
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for area, result in results.items():
