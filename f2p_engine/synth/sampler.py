@@ -70,14 +70,15 @@ def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
     values.update(zip(HEAD_SHAPE_MODIFIERS, np.where(active, strengths, 0.0).tolist(), strict=True))
     if rng.random() < SKIN_MATCH_PROBABILITY:
         race = ("african", "asian", "caucasian")[int(np.argmax(origin))]
-        skin = f"young_{race}_{'male' if values['macrodetails/Gender'] >= 0.5 else 'female'}"
+        skin = schema.skin_option(race, values["macrodetails/Gender"], values["macrodetails/Age"])
     else:
         skin = schema.SKINS[rng.integers(len(schema.SKINS))]
     eye_colour = schema.EYE_COLOURS[rng.integers(len(schema.EYE_COLOURS))]
     eyebrows = list(schema.EYEBROWS)[rng.integers(len(schema.EYEBROWS))]
     uid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
 
-    recipe = Recipe(name=name, uuid=uid, tags=("f2p", "synthetic"))
+    # No tags: MakeHuman 1.2/1.3 read a v1.1 file's `tags` line as the character's name.
+    recipe = Recipe(name=name, uuid=uid)
     recipe = recipe.with_choice("skin", skin)
     recipe = recipe.with_choice("eye_colour", eye_colour).with_choice("eyebrows", eyebrows)
     # Six decimals: what MakeHuman itself writes, so the .mhm holds exactly the sampled values.
