@@ -36,6 +36,21 @@ PUPIL_SINE = 0.17
 #: Default eyebrow hair colour (`scene.Appearance.brow_colour`).
 BROW_ALBEDO = (0.05, 0.035, 0.025)
 
+#: Linear RGB albedo of each natural hair colour (schema `HAIR_COLOURS`): hair, eyebrows and beard.
+HAIR_ALBEDO: dict[str, tuple[float, float, float]] = {
+    "black": (0.018, 0.015, 0.013),
+    "dark_brown": (0.06, 0.035, 0.02),
+    "light_brown": (0.20, 0.11, 0.05),
+    "blonde": (0.55, 0.40, 0.20),
+    "red": (0.35, 0.10, 0.03),
+    "grey": (0.30, 0.29, 0.28),
+    "white": (0.70, 0.68, 0.65),
+}
+#: Eyelashes: always dark, whatever the hair colour (mascara or not, they read dark at a distance).
+LASH_ALBEDO = (0.02, 0.015, 0.012)
+#: Point hair strands radiate from (dm, rest pose): the crown, a little behind the top of the head.
+HAIR_CROWN = (0.0, 8.2, -0.35)
+
 #: Eyebrow band on the neutral (rest) hm08 head (dm): an arch above each eye from |x| = `BROW_X[0]`
 #: (inner end) to `BROW_X[1]` (outer end), centred near y = `BROW_Y`, on the front (z >= `BROW_Z`).
 BROW_X = (0.10, 0.55)

@@ -18,13 +18,17 @@ import numpy as np
 
 from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import head_mesh
+from f2p_engine.headmodel.proxies import Proxy, ProxySet, default_proxies
+from f2p_engine.headmodel.schema import NO_HAIR
 from f2p_engine.render.landmarks import MESH_468, MESH_LANDMARKS
 from f2p_engine.render.palette import (
     BROW_HALF_HEIGHT,
     BROW_X,
     BROW_Y,
     BROW_Z,
+    HAIR_CROWN,
     IRIS_ALBEDO,
+    LASH_ALBEDO,
     IRIS_SINE,
     LIP_TINT,
     PUPIL_ALBEDO,
@@ -33,7 +37,7 @@ from f2p_engine.render.palette import (
     SKIN_ALBEDO,
     brow_coordinates,
 )
-from f2p_engine.render.regions import region_map
+from f2p_engine.render.regions import EYEBROWS_LABEL, EYES_LABEL, HAIR_LABEL, region_map
 from f2p_engine.render.scene import EYE_MIDPOINT, MAX_LIGHTS, Appearance, Camera, Light, Lighting, Pose
 
 _NOISE_SIZE = 32
@@ -184,11 +188,75 @@ void main() {
 """
 
 
+# Hair, eyebrow and eyelash proxies: surfaces whose strands are a tiling streak texture (ours; MakeHuman's
+# textures are not available). Hair strands radiate from the crown: the texture is looked up at the rest
+# point's (azimuth, polar angle) about `HAIR_CROWN`, so strands run down the sides and back from the
+# crown; eyebrows and lashes look it up by their UVs. Each proxy is drawn twice: first the dense
+# strands (alpha >= 0.5) opaque with depth writes and their label, then the sparse fringe alpha-blended
+# over whatever is behind (depth writes off; the label channel keeps what is under it). The fringe
+# is thin, so its blending order does not show: no per-frame sort.
+_PROXY_VERTEX_SHADER = """
+#version 330
+%FRAME%
+in vec3 in_position;
+in vec3 in_normal;
+in vec3 in_rest;
+in vec2 in_uv;
+out vec3 v_normal;
+out vec3 v_rest;
+out vec2 v_uv;
+
+void main() {
+    v_normal = mat3(model) * in_normal;
+    v_rest = in_rest;
+    v_uv = in_uv;
+    gl_Position = clip_from_world * model * vec4(in_position, 1.0);
+}
+"""
+
+_PROXY_SHADER = """
+#version 330
+uniform uint label;
+uniform vec3 albedo;
+uniform bool fringe;  // second pass: only the sparse strands, blended
+uniform vec2 strand_scale;  // texture repeats across and along the strands
+uniform float coverage;  // strand density: higher is thicker hair
+uniform sampler2D strands;  // tiling streaks in [0, 1], long along y
+%FRAME%
+in vec3 v_normal;
+in vec3 v_rest;
+in vec2 v_uv;
+out vec4 out_colour;
+
+void main() {
+#ifdef CROWN
+    vec3 d = v_rest - vec3%CROWN%;
+    vec2 st = vec2(atan(d.x, d.z) / 6.2832, acos(clamp(d.y / length(d), -1.0, 1.0)) / 3.1416);
+#else
+    vec2 st = v_uv;
+#endif
+    float strand = texture(strands, st * strand_scale).r;
+    float alpha = smoothstep(0.0, 0.6, strand + coverage - 0.5);
+    if (fringe != (alpha < 0.5)) discard;
+    vec3 n = normalize(gl_FrontFacing ? v_normal : -v_normal);
+    vec3 light = ambient;
+    float shine = 0.0;
+    for (int i = 0; i < 3; ++i) {
+        vec3 l = light_direction[i].xyz;
+        light += light_colour[i].xyz * max(dot(n, l), 0.0);
+        shine += dot(light_colour[i].xyz, vec3(0.333)) * pow(max(dot(n, normalize(l + vec3(0.0, 0.0, 1.0))), 0.0), 24.0);
+    }
+    vec3 colour = albedo * (0.55 + 0.9 * strand) * light + 0.08 * shine * (0.3 + strand);
+    out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), fringe ? alpha : float(label) / 255.0);
+}
+"""
+
+
 def _source(text: str, *defines: str) -> str:
     values = {"FRAME": _FRAME_BLOCK, "NOISE": _NOISE_SIZE, "BROW_X0": BROW_X[0],
               "BROW_X1": BROW_X[1], "BROW_Y": BROW_Y, "BROW_Z": BROW_Z, "BROW_H0": BROW_HALF_HEIGHT[0],
               "BROW_H1": BROW_HALF_HEIGHT[1], "SCLERA": SCLERA_ALBEDO, "PUPIL_ALBEDO": PUPIL_ALBEDO,
-              "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE}
+              "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE, "CROWN": HAIR_CROWN}
     for name, value in values.items():
         text = text.replace(f"%{name}%", str(value))
     version, body = text.lstrip().split("\n", 1)
@@ -228,6 +296,58 @@ def fractal_noise(size: int, seed: int = 0) -> np.ndarray:
     field = np.fft.irfftn(np.fft.rfftn(white) / np.maximum(frequency, 1.0 / size), s=(size,) * 3, axes=(0, 1, 2))
     field = (field - field.min()) / (field.max() - field.min())
     return np.round(field * 255).astype(np.uint8)
+
+
+def strand_texture(size: int = 256, seed: int = 1, stretch: float = 24.0) -> np.ndarray:
+    """(size, size) uint8 tiling streaks: white noise filtered in the Fourier domain with a spectrum
+    `stretch` times narrower along y, so features are long along y (strands) and fine across them."""
+    white = np.random.default_rng(seed).standard_normal((size, size))
+    fy, fx = np.meshgrid(np.fft.fftfreq(size) * stretch, np.fft.rfftfreq(size), indexing="ij")
+    frequency = np.sqrt(fx**2 + fy**2)
+    field = np.fft.irfft2(np.fft.rfft2(white) / np.maximum(frequency, 1.0 / size), s=(size, size))
+    field = (field - field.mean()) / field.std()
+    return np.round(np.clip(0.5 + 0.22 * field, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class _ProxyStyle:
+    """How one kind of proxy is drawn: its label, the texture repeats across and along the strands, the
+    strand density (`coverage` 0.5: half the texture is dense strands) and whether strands radiate from
+    the crown (else they follow the UVs)."""
+
+    label: int
+    strand_scale: tuple[float, float]
+    coverage: float
+    crown: bool
+
+
+_PROXY_STYLES = {"hair": _ProxyStyle(HAIR_LABEL, (90.0, 3.0), 0.75, True),
+                 "eyebrows": _ProxyStyle(EYEBROWS_LABEL, (14.0, 1.0), 0.55, False),
+                 "eyelashes": _ProxyStyle(EYES_LABEL, (30.0, 1.0), 0.5, False)}
+
+
+class _ProxyDraw:
+    """GL buffers of one proxy: per frame, its fitted positions and normals are uploaded."""
+
+    def __init__(self, ctx, programs: dict, proxy: Proxy) -> None:
+        self.proxy = proxy
+        rest = proxy.rest[proxy.render_vertex].astype(np.float32)
+        self.positions = ctx.buffer(reserve=rest.nbytes)
+        self.normals = ctx.buffer(reserve=rest.nbytes)
+        buffers = [(self.positions, "3f", "in_position"), (self.normals, "3f", "in_normal"),
+                   (ctx.buffer(rest.tobytes()), "3f", "in_rest"),
+                   (ctx.buffer(proxy.uvs.astype(np.float32).tobytes()), "2f", "in_uv")]
+        self.program = programs["crown" if _PROXY_STYLES[proxy.kind].crown else "uv"]
+        index = ctx.buffer(proxy.triangles.astype(np.int32).tobytes())
+        self.vao = ctx.vertex_array(self.program, [(b, f, n) for b, f, n in buffers if n in self.program],
+                                    index_buffer=index, index_element_size=4)
+        # Normals on the proxy's own vertices (UV seams split render vertices, not the surface).
+        self._normals = VertexNormals(proxy.render_vertex[proxy.triangles], len(proxy.refs))
+
+    def upload(self, fitted: np.ndarray) -> None:
+        self.positions.write(np.ascontiguousarray(fitted[self.proxy.render_vertex], dtype=np.float32).tobytes())
+        normals = self._normals(fitted)[self.proxy.render_vertex]
+        self.normals.write(np.ascontiguousarray(normals, dtype=np.float32).tobytes())
 
 
 class VertexNormals:
@@ -290,13 +410,16 @@ class Renderer:
     (what `HeadModel(vertex_ids=renderer.vertex_ids)` returns).
     """
 
-    def __init__(self, size: int = 256, asset: HeadAsset | None = None) -> None:
+    def __init__(self, size: int = 256, asset: HeadAsset | None = None, proxies: ProxySet | None = None) -> None:
         import moderngl
 
         self.size = size
         self.asset = asset or default_asset()
         self.mesh = head_mesh(self.asset)
-        self.vertex_ids = self.mesh.vertex_ids
+        self.proxies = proxies or default_proxies()
+        # The head mesh's vertices, then the other vertices the proxies are fitted to (eyelash helpers ...).
+        extra = np.setdiff1d(self.proxies.reference_vertices(), self.mesh.vertex_ids)
+        self.vertex_ids = np.concatenate([self.mesh.vertex_ids, extra])
         regions = region_map(self.asset)
         self._ctx = ctx = moderngl.create_standalone_context(backend="egl")
         self._programs = {
@@ -305,10 +428,10 @@ class Renderer:
                                 fragment_shader=_source(_SKIN_SHADER, "BROWS")),
             "eye": ctx.program(vertex_shader=_source(_VERTEX_SHADER), fragment_shader=_source(_EYE_SHADER)),
         }
-        count = len(self.vertex_ids)
+        count = len(self.mesh.vertex_ids)
         self._positions = ctx.buffer(reserve=count * 12)
         self._normals = ctx.buffer(reserve=count * 12)
-        rest = self.asset.base_coords[self.vertex_ids]
+        rest = self.asset.base_coords[self.mesh.vertex_ids]
         paint = np.stack([regions.lips, regions.beard, regions.blotches], axis=1).astype(np.float32)
         self._paint = ctx.buffer(paint.tobytes())
         self._rest = ctx.buffer(rest.astype(np.float32).tobytes())
@@ -350,12 +473,24 @@ class Renderer:
         self._programs["eye"]["eye_centre"].value = [tuple(rest[np.unique(triangles[part == p])].mean(axis=0))
                                                      for p in (1, 2)]
 
-        self._colour = ctx.renderbuffer((size, size), 4)
+        self._proxy_programs = {
+            name: ctx.program(vertex_shader=_source(_PROXY_VERTEX_SHADER),
+                              fragment_shader=_source(_PROXY_SHADER, *(["CROWN"] if name == "crown" else [])))
+            for name in ("crown", "uv")}
+        self._strands = ctx.texture((256, 256), 1, strand_texture().tobytes())
+        self._strands.repeat_x = self._strands.repeat_y = True
+        for program in self._proxy_programs.values():
+            program["Frame"].binding = 0
+            program["strands"].value = 1
+        self._proxy_draws: dict[tuple[str, str], _ProxyDraw] = {}
+
+        self._colour = ctx.texture((size, size), 4)
         self._depth = ctx.depth_renderbuffer((size, size))
         self._fbo = ctx.framebuffer([self._colour], self._depth)
         self._normal_of = VertexNormals(triangles, count)
         local = np.full(len(self.asset.base_coords), -1)
-        local[self.vertex_ids] = np.arange(count)
+        local[self.vertex_ids] = np.arange(len(self.vertex_ids))
+        self._index_of = local
         # The 68 landmarks first, then the 468 mesh points: one projection serves both.
         self._landmark_ids = np.asarray(MESH_LANDMARKS + MESH_468)
         self._local_landmarks = local[self._landmark_ids]
@@ -379,7 +514,8 @@ class Renderer:
 
     def render(self, vertices: np.ndarray, camera: Camera, *, pose: Pose | None = None,
                lighting: Lighting | None = None, appearance: Appearance | None = None,
-               frame: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None) -> Rendering:
+               frame: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
+               background: np.ndarray | None = None) -> Rendering:
         """Render `vertices` ((19158, 3) or (len(vertex_ids), 3) float, dm) as seen by `camera`.
 
         The head is first translated so the midpoint of its eyeball centres is `scene.EYE_MIDPOINT`
@@ -387,14 +523,22 @@ class Renderer:
         pixel affine, maps the camera's image to the output (`Rendering.landmarks` included), as
         `cv2.warpAffine(image, frame)` would but without resampling; it may also be a function from the
         plain render's landmarks ((68, 2) pixels, as `landmarks` returns them) to that affine.
+        `background`: (S, S, 3) uint8 RGB drawn behind the head (semi-transparent hair blends over it);
+        default black. Its pixels keep label 0.
         """
         import moderngl
 
         pose, lighting, appearance = pose or Pose(), lighting or Lighting(), appearance or Appearance()
+        if background is not None and background.shape != (self.size, self.size, 3):
+            raise ValueError(f"background must be ({self.size}, {self.size}, 3), got {background.shape}")
         local, marks = self._local(vertices)
         local = np.ascontiguousarray(local, dtype=np.float32)
-        self._positions.write(local.tobytes())
-        self._normals.write(self._normal_of(local).tobytes())
+        head = local[:len(self.mesh.vertex_ids)]
+        self._positions.write(head.tobytes())
+        self._normals.write(self._normal_of(head).tobytes())
+        proxies = self._proxies_of(appearance)
+        for draw in proxies:
+            draw.upload(draw.proxy.fit(local, self._index_of))
 
         model, view_projection = pose.matrix(), camera.view_projection()
         plain = project(marks, model, view_projection, self.size)
@@ -405,19 +549,66 @@ class Renderer:
                                             appearance))
         self._fbo.use()
         self._fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        self._ctx.enable(moderngl.DEPTH_TEST)
+        if background is not None:  # label 0 in the alpha channel; GL rows run bottom-up
+            rgba = np.zeros((self.size, self.size, 4), np.uint8)
+            rgba[:, :, :3] = cv2.flip(np.asarray(background, np.uint8), 0)
+            self._colour.write(rgba.tobytes())
+        ctx = self._ctx
+        ctx.enable(moderngl.DEPTH_TEST)
         self._frame.bind_to_uniform_block(0)
         self._noise.use(0)
+        self._strands.use(1)
         for vao, label_uniform, label, cull, first, count in self._draws:
             label_uniform.value = label
-            (self._ctx.enable if cull else self._ctx.disable)(moderngl.CULL_FACE)
+            (ctx.enable if cull else ctx.disable)(moderngl.CULL_FACE)
             vao.render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
+        if proxies:
+            self._draw_proxies(proxies, appearance)
         size = self.size
         # GL rows run bottom-up; OpenCV flips and splits the channels ~10x faster than numpy slicing.
         pixels = cv2.flip(np.frombuffer(self._fbo.read(components=4), dtype=np.uint8).reshape(size, size, 4), 0)
         points = (plain @ frame[:, :2].T + frame[:, 2]).astype(np.float32)
         return Rendering(image=cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB), labels=cv2.extractChannel(pixels, 3),
                          landmarks=points[:68], mesh_points=points[68:])
+
+    def _proxies_of(self, appearance: Appearance) -> list[_ProxyDraw]:
+        """The proxy draws `appearance` asks for: eyelashes, eyebrows, hair (drawn in that order)."""
+        wanted = [("eyelashes", appearance.eyelashes), ("eyebrows", appearance.eyebrows),
+                  ("hair", None if appearance.hair == NO_HAIR else appearance.hair)]
+        draws = []
+        for kind, option in wanted:
+            if option is None:
+                continue
+            key = (kind, option)
+            if key not in self._proxy_draws:
+                self._proxy_draws[key] = _ProxyDraw(self._ctx, self._proxy_programs, self.proxies.get(kind, option))
+            draws.append(self._proxy_draws[key])
+        return draws
+
+    def _draw_proxies(self, draws: list[_ProxyDraw], appearance: Appearance) -> None:
+        """Both passes of every proxy (see `_PROXY_SHADER`): all dense strands first, then all fringes."""
+        import moderngl
+
+        ctx = self._ctx
+        ctx.disable(moderngl.CULL_FACE)  # hair shells are seen from both sides
+        ctx.polygon_offset = (-1.0, -2.0)  # brows and lashes lie on the skin: win the depth ties
+        for fringe in (False, True):
+            if fringe:
+                ctx.enable(moderngl.BLEND)
+                ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ZERO, moderngl.ONE
+                ctx.depth_mask = False
+            for draw in draws:
+                style = _PROXY_STYLES[draw.proxy.kind]
+                program = draw.program
+                program["label"].value = style.label
+                program["albedo"].value = LASH_ALBEDO if draw.proxy.kind == "eyelashes" else appearance.hair_colour
+                program["fringe"].value = fringe
+                program["strand_scale"].value = style.strand_scale
+                program["coverage"].value = style.coverage
+                draw.vao.render(moderngl.TRIANGLES)
+        ctx.disable(moderngl.BLEND)
+        ctx.depth_mask = True
+        ctx.polygon_offset = (0.0, 0.0)
 
     @staticmethod
     def _frame_block(model: np.ndarray, clip_from_world: np.ndarray, lighting: Lighting,
