@@ -406,7 +406,8 @@ def _from_json(data: object, source: str) -> ReadResult:
     for group, option in _pairs(data.get("looks", []), "looks", bad):
         spec = groups.get(group) if isinstance(group, str) else None
         if spec is None or spec.in_mhm or option not in spec.options:
-            warnings.append(f"{source}: look {str(group)[:40]!r} {str(option)[:40]!r} is not a JSON-only choice; skipped")
+            warnings.append(f"{source}: look {str(group)[:40]!r} {str(option)[:40]!r} is not a JSON-only choice; "
+                            "skipped")
             continue
         looks = [(g, o) for g, o in looks if g != group] + [(group, option)]
     recipe = Recipe(name=texts["name"], uuid=texts["uuid"], tags=tuple(t for t in tags if t), modifiers=modifiers,

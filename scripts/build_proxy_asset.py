@@ -103,7 +103,8 @@ def git_file(mirror: Path, path: str) -> bytes:
         data = subprocess.run(["git", "--git-dir", str(mirror), "show", f"{SOURCE_COMMIT}:{path}"],
                               check=True, capture_output=True).stdout
     except subprocess.CalledProcessError as exc:
-        raise SystemExit(f"{mirror}: cannot read {path} at {SOURCE_COMMIT[:8]} ({exc.stderr.decode().strip()})") from None
+        problem = exc.stderr.decode().strip()
+        raise SystemExit(f"{mirror}: cannot read {path} at {SOURCE_COMMIT[:8]} ({problem})") from None
     digest = hashlib.sha256(data).hexdigest()
     expected = SOURCES[path]
     if digest != expected:
@@ -194,7 +195,8 @@ def compile_proxy(mirror: Path, kind: str, folder_name: str, folder: str, source
     corner = corner.reshape(faces.shape)
     triangles = np.concatenate([corner[:, [0, 1, 2]], corner[:, [0, 2, 3]]])
     return {
-        "kind": kind, "name": clo["name"], "uuid": clo["uuid"], "tags": clo["tags"], "z_depth": int(clo.get("z_depth", 0)),
+        "kind": kind, "name": clo["name"], "uuid": clo["uuid"], "tags": clo["tags"],
+        "z_depth": int(clo.get("z_depth", 0)),
         "refs": clo["refs"], "weights": clo["weights"], "offsets": clo["offsets"],
         "scale_refs": np.asarray([s[:2] for s in clo["scales"]], np.int64),
         "scale_lengths": np.asarray([s[2] for s in clo["scales"]], np.float32),

@@ -2,10 +2,10 @@
 
 Continuous parameters are MakeHuman modifiers (`group/target-min|max` in [-1, 1], or a
 single-target / macro modifier in [0, 1]); discrete groups are mutually exclusive choices
-(skin material, eye colour, eyebrows, hair, hair colour, beard, eyelashes). The seven head shapes (`head/head-oval` ...) are
-independent sliders in [0, 1], as MakeHuman defines them, not a choice of one. The CLI, the
-sampler, the models' output order and the app's slider panel all read this module; nothing else
-lists parameters.
+(skin material, eye colour, eyebrows, hair, hair colour, beard, eyelashes). The seven head
+shapes (`head/head-oval` ...) are independent sliders in [0, 1], as MakeHuman defines them, not a
+choice of one. The CLI, the sampler, the models' output order and the app's slider panel all read
+this module; nothing else lists parameters.
 """
 
 from __future__ import annotations

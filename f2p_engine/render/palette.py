@@ -51,6 +51,11 @@ LASH_ALBEDO = (0.02, 0.015, 0.012)
 #: Point hair strands radiate from (dm, rest pose): the crown, a little behind the top of the head.
 HAIR_CROWN = (0.0, 8.2, -0.35)
 
+#: Facial hair areas on the neutral (rest) hm08 head (dm): a moustache between the nose base and the upper
+#: lip (y from, y to, largest |x|); a goatee on the chin below the lower lip (largest y, largest |x|).
+MOUSTACHE = (6.63, 6.80, 0.34)
+GOATEE = (6.53, 0.30)
+
 #: Eyebrow band on the neutral (rest) hm08 head (dm): an arch above each eye from |x| = `BROW_X[0]`
 #: (inner end) to `BROW_X[1]` (outer end), centred near y = `BROW_Y`, on the front (z >= `BROW_Z`).
 BROW_X = (0.10, 0.55)

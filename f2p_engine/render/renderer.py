@@ -19,18 +19,20 @@ import numpy as np
 from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.headmodel.proxies import Proxy, ProxySet, default_proxies
-from f2p_engine.headmodel.schema import NO_HAIR
+from f2p_engine.headmodel.schema import BEARDS, NO_HAIR
 from f2p_engine.render.landmarks import MESH_468, MESH_LANDMARKS
 from f2p_engine.render.palette import (
     BROW_HALF_HEIGHT,
     BROW_X,
     BROW_Y,
     BROW_Z,
+    GOATEE,
     HAIR_CROWN,
     IRIS_ALBEDO,
-    LASH_ALBEDO,
     IRIS_SINE,
+    LASH_ALBEDO,
     LIP_TINT,
+    MOUSTACHE,
     PUPIL_ALBEDO,
     PUPIL_SINE,
     SCLERA_ALBEDO,
@@ -46,6 +48,8 @@ _NOISE_SIZE = 32
 #: llvmpipe rasterises and depth-tests hidden triangles at nearly full cost.
 _OPENINGS = ((-0.45, 0.45), (6.3, 7.0), (1.0, 2.0))
 _MAX_BROW_THICKNESS = 1.3
+#: How much of the skin each facial hair style (schema BEARDS order) covers with hair colour.
+BEARD_STRENGTH = (0.0, 0.4, 0.9, 0.9, 0.9)
 
 # Everything that changes per frame, in one std140 uniform block shared by the three programs: a frame
 # costs one buffer write, not a dozen uniform calls. `_FRAME` mirrors the block's std140 layout.
@@ -63,13 +67,14 @@ _FRAME_BLOCK = """layout(std140) uniform Frame {
     vec3 brow;
     vec3 iris;
     vec3 gaze;
+    float beard_style;  // index of schema BEARDS: 0 none (a shadow on male skins), stubble, moustache, goatee, full
 };"""
 _FRAME = np.dtype({
     "names": ["model", "clip_from_world", "light_direction", "light_colour", "ambient", "specular", "skin",
-              "brow_thickness", "lip", "beard", "brow", "iris", "gaze"],
+              "brow_thickness", "lip", "beard", "brow", "iris", "gaze", "beard_style"],
     "formats": [("<f4", (4, 4)), ("<f4", (4, 4)), ("<f4", (MAX_LIGHTS, 4)), ("<f4", (MAX_LIGHTS, 4)), ("<f4", 3),
-                "<f4", ("<f4", 3), "<f4", ("<f4", 3), "<f4", ("<f4", 3), ("<f4", 3), ("<f4", 3)],
-    "offsets": [0, 64, 128, 176, 224, 236, 240, 252, 256, 268, 272, 288, 304],
+                "<f4", ("<f4", 3), "<f4", ("<f4", 3), "<f4", ("<f4", 3), ("<f4", 3), ("<f4", 3), "<f4"],
+    "offsets": [0, 64, 128, 176, 224, 236, 240, 252, 256, 268, 272, 288, 304, 316],
     "itemsize": 320,
 })
 
@@ -101,7 +106,18 @@ void main() {
     // Skin: blotches and pores, lips, beard shadow.
     float grain = in_paint.z;
     v_albedo = mix(skin * (0.88 + 0.24 * grain), lip, in_paint.x);
-    v_albedo *= 1.0 - beard * in_paint.y * (0.6 + 0.8 * grain);
+    if (beard_style < 0.5) {
+        v_albedo *= 1.0 - beard * in_paint.y * (0.6 + 0.8 * grain);
+    } else {  // facial hair in the hair colour: the lower face, or only over the lip and on the chin
+        float side = abs(in_rest.x);
+        float moustache = step(%MOUSTACHE_Y0%, in_rest.y) * step(in_rest.y, %MOUSTACHE_Y1%)
+                          * step(side, %MOUSTACHE_X%);
+        float chin = step(in_rest.y, %GOATEE_Y%) * step(side, %GOATEE_X%);
+        float shape = beard_style < 1.5 || beard_style > 3.5 ? 1.0
+                      : (beard_style < 2.5 ? moustache : max(moustache, chin));
+        float cover = clamp(beard * shape * in_paint.y * (0.7 + 0.6 * grain), 0.0, 1.0);
+        v_albedo = mix(v_albedo, brow * (0.6 + 0.8 * grain), cover);
+    }
     vec3 n = normalize(mat3(model) * in_normal);
     v_light = ambient;
     v_highlight = 0.0;
@@ -244,7 +260,8 @@ void main() {
     for (int i = 0; i < 3; ++i) {
         vec3 l = light_direction[i].xyz;
         light += light_colour[i].xyz * max(dot(n, l), 0.0);
-        shine += dot(light_colour[i].xyz, vec3(0.333)) * pow(max(dot(n, normalize(l + vec3(0.0, 0.0, 1.0))), 0.0), 24.0);
+        vec3 h = normalize(l + vec3(0.0, 0.0, 1.0));
+        shine += dot(light_colour[i].xyz, vec3(0.333)) * pow(max(dot(n, h), 0.0), 24.0);
     }
     vec3 colour = albedo * (0.55 + 0.9 * strand) * light + 0.08 * shine * (0.3 + strand);
     out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), fringe ? alpha : float(label) / 255.0);
@@ -256,7 +273,9 @@ def _source(text: str, *defines: str) -> str:
     values = {"FRAME": _FRAME_BLOCK, "NOISE": _NOISE_SIZE, "BROW_X0": BROW_X[0],
               "BROW_X1": BROW_X[1], "BROW_Y": BROW_Y, "BROW_Z": BROW_Z, "BROW_H0": BROW_HALF_HEIGHT[0],
               "BROW_H1": BROW_HALF_HEIGHT[1], "SCLERA": SCLERA_ALBEDO, "PUPIL_ALBEDO": PUPIL_ALBEDO,
-              "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE, "CROWN": HAIR_CROWN}
+              "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE, "CROWN": HAIR_CROWN,
+              "MOUSTACHE_Y0": MOUSTACHE[0], "MOUSTACHE_Y1": MOUSTACHE[1], "MOUSTACHE_X": MOUSTACHE[2],
+              "GOATEE_Y": GOATEE[0], "GOATEE_X": GOATEE[1]}
     for name, value in values.items():
         text = text.replace(f"%{name}%", str(value))
     version, body = text.lstrip().split("\n", 1)
@@ -629,7 +648,9 @@ class Renderer:
         block["lip"] = skin * np.array(LIP_TINT)
         block["brow"] = appearance.brow_colour
         block["brow_thickness"] = appearance.brow_thickness
-        block["beard"] = 0.25 if appearance.skin.endswith("_male") else 0.0
+        style = BEARDS.index(appearance.beard)
+        block["beard"] = BEARD_STRENGTH[style] if style else (0.25 if appearance.skin.endswith("_male") else 0.0)
+        block["beard_style"] = style
         block["iris"] = IRIS_ALBEDO[appearance.eye_colour]
         block["gaze"] = appearance.gaze()
         return block.tobytes()

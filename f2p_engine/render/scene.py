@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from f2p_engine.headmodel.schema import EYE_COLOURS, EYEBROWS, EYELASHES, HAIR, NO_HAIR, SKINS
+from f2p_engine.headmodel.schema import BEARDS, EYE_COLOURS, EYEBROWS, EYELASHES, HAIR, NO_HAIR, SKINS
 from f2p_engine.recipe import Recipe
 from f2p_engine.render.palette import BROW_ALBEDO, HAIR_ALBEDO
 
@@ -126,7 +126,8 @@ class Appearance:
     distinguishable. `brow_colour` is the linear RGB of eyebrow hair, `brow_thickness` scales the
     eyebrows' height (1 = medium): the eyebrows painted on the skin.
     `hair`, `eyebrows`, `eyelashes`: MakeHuman proxies drawn as geometry (schema options; `NO_HAIR` or
-    None draws none), hair and eyebrow proxies in `hair_colour` (linear RGB).
+    None draws none), hair and eyebrow proxies in `hair_colour` (linear RGB); `beard` (schema BEARDS) is
+    painted on the skin in `brow_colour`.
     """
 
     skin: str = SKINS[0]
@@ -140,6 +141,7 @@ class Appearance:
     hair_colour: tuple[float, float, float] = BROW_ALBEDO
     eyebrows: str | None = None
     eyelashes: str | None = None
+    beard: str = BEARDS[0]
 
     def __post_init__(self) -> None:
         if self.skin not in SKINS:
@@ -150,6 +152,8 @@ class Appearance:
             raise ValueError(f"unknown hair {self.hair!r}")
         if self.eyebrows is not None and self.eyebrows not in EYEBROWS:
             raise ValueError(f"unknown eyebrows {self.eyebrows!r}")
+        if self.beard not in BEARDS:
+            raise ValueError(f"unknown beard {self.beard!r}")
         if self.eyelashes is not None and self.eyelashes not in EYELASHES:
             raise ValueError(f"unknown eyelashes {self.eyelashes!r}")
 
@@ -173,4 +177,5 @@ def appearance_of(recipe: Recipe) -> Appearance:
     colour = HAIR_ALBEDO[recipe.choice("hair_colour")]
     return Appearance(skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"), brow_colour=colour,
                       brow_thickness=PROXY_BROW_PAINT, hair=recipe.choice("hair"), hair_colour=colour,
-                      eyebrows=recipe.choice("eyebrows"), eyelashes=recipe.choice("eyelashes"))
+                      eyebrows=recipe.choice("eyebrows"), eyelashes=recipe.choice("eyelashes"),
+                      beard=recipe.choice("beard"))

@@ -9,8 +9,9 @@ expression and gaze change the picture, not the targets. The distribution, per s
 - lighting: key light from azimuth U(-70, 70) and elevation U(-20, 60) degrees, intensity
   U(0.5, 1.1), colour temperature jitter; a fill light from the other side U(0, 0.45); ambient
   U(0.08, 0.4) with a small tint; specular strength U(0.02, 0.2);
-- materials: skin and eye colour from the recipe; skin tone x U(0.96, 1.04); eyebrow thickness from
-  the recipe's eyebrows option, hair colour a random dark brown/black;
+- materials: skin and eye colour from the recipe; skin tone x U(0.96, 1.04); hair, eyebrows, eyelashes
+  and beard from the recipe (MakeHuman's proxies, drawn as geometry), hair colour the recipe's times
+  U(0.8, 1.25) per sample;
 - expression: neutral with probability 0.3, else 1-3 of the 52 CC0 face units at U(0, 0.45)
   (jaw and mouth units at most 0.3);
 - gaze: yaw U(-12, 12), pitch U(-8, 8) degrees;
@@ -35,7 +36,8 @@ import numpy as np
 
 from f2p_engine.headmodel.asset import default_asset
 from f2p_engine.recipe import Recipe
-from f2p_engine.render.scene import Appearance, Camera, Light, Lighting, Pose, brow_thickness, face_camera
+from f2p_engine.render.palette import HAIR_ALBEDO
+from f2p_engine.render.scene import PROXY_BROW_PAINT, Appearance, Camera, Light, Lighting, Pose, face_camera
 
 #: The eye-centre distance the render camera frames, as a fraction of the image side, is the
 #: aligned one divided by this. Samples are rendered straight into the aligned frame, so this only
@@ -150,11 +152,13 @@ def sample_augmentation(rng: np.random.Generator, recipe: Recipe, config: Augmen
     camera = face_camera(fov=float(rng.uniform(12, 45)), width=width, eye_height=0.5 - 0.12 / RENDER_MARGIN,
                          offset=(_uniform(rng, 0.1), _uniform(rng, 0.1)))
     lighting = sample_lighting(rng)
-    shade = float(rng.uniform(0.02, 0.12))
+    colour = tuple(float(c) for c in np.clip(np.asarray(HAIR_ALBEDO[recipe.choice("hair_colour")])
+                                             * rng.uniform(0.8, 1.25), 0.0, 1.0))
     appearance = Appearance(
         skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"),
         gaze_yaw=_uniform(rng, 12), gaze_pitch=_uniform(rng, 8), tone=float(rng.uniform(0.96, 1.04)),
-        brow_colour=(shade, shade * 0.7, shade * 0.5), brow_thickness=brow_thickness(recipe.choice("eyebrows")))
+        brow_colour=colour, brow_thickness=PROXY_BROW_PAINT, hair=recipe.choice("hair"), hair_colour=colour,
+        eyebrows=recipe.choice("eyebrows"), eyelashes=recipe.choice("eyelashes"), beard=recipe.choice("beard"))
     expression = sample_expression(rng) if config.expression else {}
     background = sample_background(rng)
     photometric = sample_photometric(rng) if config.photometric else Photometric()
