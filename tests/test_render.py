@@ -170,20 +170,21 @@ def test_rendered_vertex_subset_gives_the_same_picture(renderer, head_model):
 
 
 def test_a_recipes_eyebrow_style_sets_how_its_brows_are_drawn(renderer):
-    """`appearance_of` reads skin, eye colour and eyebrow style; thicker styles draw more brow hair."""
+    """`appearance_of` reads skin, eye colour, eyebrow style and hair colour; the styles are MakeHuman's
+    eyebrow proxies: eyebrow009 (broad) covers more skin with hair than eyebrow001 (a thin arch)."""
     from f2p_engine.recipe import Recipe
+    from f2p_engine.render.palette import HAIR_ALBEDO
     from f2p_engine.render.recipe_view import render_recipe
-    from f2p_engine.render.scene import appearance_of, brow_thickness
+    from f2p_engine.render.scene import appearance_of
 
-    styles = list(schema.EYEBROWS)
-    assert [brow_thickness(s) for s in (styles[0], styles[-1])] == pytest.approx([0.7, 1.3])
     recipe = Recipe().with_choice("skin", "young_asian_male").with_choice("eye_colour", "green")
-    look = appearance_of(recipe.with_choice("eyebrows", styles[-1]))
-    assert (look.skin, look.eye_colour, look.brow_thickness) == ("young_asian_male", "green", pytest.approx(1.3))
-    thin, thick = (render_recipe(recipe.with_choice("eyebrows", s), renderer).astype(int) for s in (styles[0],
-                                                                                                  styles[-1]))
+    look = appearance_of(recipe.with_choice("eyebrows", "eyebrow009").with_choice("hair_colour", "red"))
+    assert (look.skin, look.eye_colour, look.eyebrows, look.hair_colour) == ("young_asian_male", "green",
+                                                                             "eyebrow009", HAIR_ALBEDO["red"])
+    thin, thick = (render_recipe(recipe.with_choice("eyebrows", s), renderer).astype(int)
+                   for s in ("eyebrow001", "eyebrow009"))
     changed = np.abs(thick - thin).sum(axis=2) > 10
     assert np.count_nonzero(changed) > 20  # only the brows differ...
     rows = np.nonzero(changed.any(axis=1))[0]
     assert rows.max() - rows.min() < SIZE // 8
-    assert thick[changed].mean() < thin[changed].mean() - 20  # ...and the thick ones cover more skin with hair
+    assert thick[changed].mean() < thin[changed].mean() - 20  # ...and the broad ones cover more skin with hair

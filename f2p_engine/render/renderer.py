@@ -208,7 +208,7 @@ void main() {
 # textures are not available). Hair strands radiate from the crown: the texture is looked up at the rest
 # point's (azimuth, polar angle) about `HAIR_CROWN`, so strands run down the sides and back from the
 # crown; eyebrows and lashes look it up by their UVs. Each proxy is drawn twice: first the dense
-# strands (alpha >= 0.5) opaque with depth writes and their label, then the sparse fringe alpha-blended
+# strands (alpha >= 0.7) opaque with depth writes and their label, then the sparse fringe alpha-blended
 # over whatever is behind (depth writes off; the label channel keeps what is under it). The fringe
 # is thin, so its blending order does not show: no per-frame sort.
 _PROXY_VERTEX_SHADER = """
@@ -252,8 +252,9 @@ void main() {
     vec2 st = v_uv;
 #endif
     float strand = texture(strands, st * strand_scale).r;
-    float alpha = smoothstep(0.0, 0.6, strand + coverage - 0.5);
-    if (fringe != (alpha < 0.5)) discard;
+    // Between strands the hair thins but never vanishes: what shows through is mostly more hair.
+    float alpha = mix(0.35, 1.0, smoothstep(0.0, 0.6, strand + coverage - 0.5));
+    if (fringe != (alpha < 0.7)) discard;
     vec3 n = normalize(gl_FrontFacing ? v_normal : -v_normal);
     vec3 light = ambient;
     float shine = 0.0;
@@ -331,7 +332,7 @@ def strand_texture(size: int = 256, seed: int = 1, stretch: float = 24.0) -> np.
 @dataclass(frozen=True, slots=True)
 class _ProxyStyle:
     """How one kind of proxy is drawn: its label, the texture repeats across and along the strands, the
-    strand density (`coverage` 0.5: half the texture is dense strands) and whether strands radiate from
+    strand density (`coverage`: higher, fewer gaps between strands) and whether strands radiate from
     the crown (else they follow the UVs)."""
 
     label: int
@@ -340,7 +341,7 @@ class _ProxyStyle:
     crown: bool
 
 
-_PROXY_STYLES = {"hair": _ProxyStyle(HAIR_LABEL, (90.0, 3.0), 0.75, True),
+_PROXY_STYLES = {"hair": _ProxyStyle(HAIR_LABEL, (90.0, 3.0), 0.62, True),
                  "eyebrows": _ProxyStyle(EYEBROWS_LABEL, (14.0, 1.0), 0.55, False),
                  "eyelashes": _ProxyStyle(EYES_LABEL, (30.0, 1.0), 0.5, False)}
 

@@ -163,11 +163,6 @@ class Appearance:
         return np.array([np.sin(y) * np.cos(p), np.sin(p), np.cos(y) * np.cos(p)])
 
 
-def brow_thickness(style: str) -> float:
-    """`Appearance.brow_thickness` of an eyebrow style of the schema: from 0.7 (the first) to 1.3 (the last)."""
-    return 0.7 + 0.6 * list(EYEBROWS).index(style) / (len(EYEBROWS) - 1)
-
-
 #: Thickness of the eyebrows painted on the skin under eyebrow proxies: a faint shadow of skin hair.
 PROXY_BROW_PAINT = 0.55
 
