@@ -91,7 +91,7 @@ def test_regions_sit_where_the_landmarks_say(renderer, neutral):
 
 def test_every_region_is_used_and_eyeballs_are_eyes():
     labels = region_map().triangle_labels
-    assert set(np.unique(labels)) == set(range(1, len(LABELS)))
+    assert set(np.unique(labels)) == set(range(1, len(LABELS))) - {_label("hair")}  # hair: the proxies' own
     assert (labels[head_mesh().part > 0] == _label("eyes")).all()
     assert BACKGROUND not in labels
     assert HEAD in labels

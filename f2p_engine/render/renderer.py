@@ -205,26 +205,34 @@ void main() {
 
 
 # Hair, eyebrow and eyelash proxies: surfaces whose strands are a tiling streak texture (ours; MakeHuman's
-# textures are not available). Hair strands radiate from the crown: the texture is looked up at the rest
-# point's (azimuth, polar angle) about `HAIR_CROWN`, so strands run down the sides and back from the
-# crown; eyebrows and lashes look it up by their UVs. Each proxy is drawn twice: first the dense
-# strands (alpha >= 0.7) opaque with depth writes and their label, then the sparse fringe alpha-blended
-# over whatever is behind (depth writes off; the label channel keeps what is under it). The fringe
-# is thin, so its blending order does not show: no per-frame sort.
+# textures are not available). Hair strands radiate from the crown: its texture coordinates are the rest
+# point's (azimuth, polar angle) about `HAIR_CROWN` (`crown_coordinates`), so strands run down the sides
+# and back from the crown; eyebrows and lashes use their UVs. Lit per vertex, like the skin: per pixel
+# only the strand look-up (software GL pays for every fragment instruction). Each proxy is drawn twice:
+# first the dense strands (alpha >= 0.7) opaque with depth writes and their label, then the thinner
+# parts alpha-blended over whatever is behind (depth writes off; the label channel keeps what is under
+# it). Between strands alpha stays >= 0.35, so blending order hardly shows: no per-frame sort.
 _PROXY_VERTEX_SHADER = """
 #version 330
 %FRAME%
 in vec3 in_position;
 in vec3 in_normal;
-in vec3 in_rest;
 in vec2 in_uv;
-out vec3 v_normal;
-out vec3 v_rest;
 out vec2 v_uv;
+out vec3 v_light;
+out float v_shine;
 
 void main() {
-    v_normal = mat3(model) * in_normal;
-    v_rest = in_rest;
+    vec3 n = normalize(mat3(model) * in_normal);
+    if (n.z < 0.0) n = -n;  // shells are seen from both sides: light the side facing the camera
+    v_light = ambient;
+    v_shine = 0.0;
+    for (int i = 0; i < 3; ++i) {
+        vec3 l = light_direction[i].xyz;
+        v_light += light_colour[i].xyz * max(dot(n, l), 0.0);
+        vec3 h = normalize(l + vec3(0.0, 0.0, 1.0));
+        v_shine += dot(light_colour[i].xyz, vec3(0.333)) * pow(max(dot(n, h), 0.0), 24.0);
+    }
     v_uv = in_uv;
     gl_Position = clip_from_world * model * vec4(in_position, 1.0);
 }
@@ -234,47 +242,40 @@ _PROXY_SHADER = """
 #version 330
 uniform uint label;
 uniform vec3 albedo;
-uniform bool fringe;  // second pass: only the sparse strands, blended
+uniform bool fringe;  // second pass: only the thinner parts, blended
 uniform vec2 strand_scale;  // texture repeats across and along the strands
-uniform float coverage;  // strand density: higher is thicker hair
+uniform float coverage;  // strand density: higher, fewer gaps between strands
 uniform sampler2D strands;  // tiling streaks in [0, 1], long along y
-%FRAME%
-in vec3 v_normal;
-in vec3 v_rest;
 in vec2 v_uv;
+in vec3 v_light;
+in float v_shine;
 out vec4 out_colour;
 
 void main() {
-#ifdef CROWN
-    vec3 d = v_rest - vec3%CROWN%;
-    vec2 st = vec2(atan(d.x, d.z) / 6.2832, acos(clamp(d.y / length(d), -1.0, 1.0)) / 3.1416);
-#else
-    vec2 st = v_uv;
-#endif
-    float strand = texture(strands, st * strand_scale).r;
+    float strand = texture(strands, v_uv * strand_scale).r;
     // Between strands the hair thins but never vanishes: what shows through is mostly more hair.
     float alpha = mix(0.35, 1.0, smoothstep(0.0, 0.6, strand + coverage - 0.5));
     if (fringe != (alpha < 0.7)) discard;
-    vec3 n = normalize(gl_FrontFacing ? v_normal : -v_normal);
-    vec3 light = ambient;
-    float shine = 0.0;
-    for (int i = 0; i < 3; ++i) {
-        vec3 l = light_direction[i].xyz;
-        light += light_colour[i].xyz * max(dot(n, l), 0.0);
-        vec3 h = normalize(l + vec3(0.0, 0.0, 1.0));
-        shine += dot(light_colour[i].xyz, vec3(0.333)) * pow(max(dot(n, h), 0.0), 24.0);
-    }
-    vec3 colour = albedo * (0.55 + 0.9 * strand) * light + 0.08 * shine * (0.3 + strand);
+    vec3 colour = albedo * (0.55 + 0.9 * strand) * v_light + 0.08 * v_shine * (0.3 + strand);
     out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), fringe ? alpha : float(label) / 255.0);
 }
 """
+
+
+def crown_coordinates(points: np.ndarray) -> np.ndarray:
+    """(N, 2) float32 hair texture coordinates of (N, 3) rest points (dm): azimuth about the vertical
+    through `HAIR_CROWN` in turns (0 straight ahead, +-0.5 behind the head, where the texture wraps)
+    and the polar angle from straight up in half turns."""
+    d = np.asarray(points, np.float64) - np.asarray(HAIR_CROWN)
+    polar = np.arccos(np.clip(d[:, 1] / np.linalg.norm(d, axis=1), -1.0, 1.0))
+    return np.stack([np.arctan2(d[:, 0], d[:, 2]) / (2 * np.pi), polar / np.pi], axis=1).astype(np.float32)
 
 
 def _source(text: str, *defines: str) -> str:
     values = {"FRAME": _FRAME_BLOCK, "NOISE": _NOISE_SIZE, "BROW_X0": BROW_X[0],
               "BROW_X1": BROW_X[1], "BROW_Y": BROW_Y, "BROW_Z": BROW_Z, "BROW_H0": BROW_HALF_HEIGHT[0],
               "BROW_H1": BROW_HALF_HEIGHT[1], "SCLERA": SCLERA_ALBEDO, "PUPIL_ALBEDO": PUPIL_ALBEDO,
-              "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE, "CROWN": HAIR_CROWN,
+              "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE,
               "MOUSTACHE_Y0": MOUSTACHE[0], "MOUSTACHE_Y1": MOUSTACHE[1], "MOUSTACHE_X": MOUSTACHE[2],
               "GOATEE_Y": GOATEE[0], "GOATEE_X": GOATEE[1]}
     for name, value in values.items():
@@ -349,18 +350,20 @@ _PROXY_STYLES = {"hair": _ProxyStyle(HAIR_LABEL, (90.0, 3.0), 0.62, True),
 class _ProxyDraw:
     """GL buffers of one proxy: per frame, its fitted positions and normals are uploaded."""
 
-    def __init__(self, ctx, programs: dict, proxy: Proxy) -> None:
+    def __init__(self, ctx, program, proxy: Proxy) -> None:
         self.proxy = proxy
         rest = proxy.rest[proxy.render_vertex].astype(np.float32)
         self.positions = ctx.buffer(reserve=rest.nbytes)
         self.normals = ctx.buffer(reserve=rest.nbytes)
-        buffers = [(self.positions, "3f", "in_position"), (self.normals, "3f", "in_normal"),
-                   (ctx.buffer(rest.tobytes()), "3f", "in_rest"),
-                   (ctx.buffer(proxy.uvs.astype(np.float32).tobytes()), "2f", "in_uv")]
-        self.program = programs["crown" if _PROXY_STYLES[proxy.kind].crown else "uv"]
-        index = ctx.buffer(proxy.triangles.astype(np.int32).tobytes())
-        self.vao = ctx.vertex_array(self.program, [(b, f, n) for b, f, n in buffers if n in self.program],
-                                    index_buffer=index, index_element_size=4)
+        uvs = crown_coordinates(rest) if _PROXY_STYLES[proxy.kind].crown else proxy.uvs.astype(np.float32)
+        # Front-most triangles first (faces are seen from the front): the depth test then rejects the
+        # hidden layers of layered hair before they are shaded.
+        front_first = proxy.triangles[np.argsort(-rest[proxy.triangles][:, :, 2].mean(axis=1), kind="stable")]
+        self.program = program
+        self.vao = ctx.vertex_array(program, [(self.positions, "3f", "in_position"), (self.normals, "3f", "in_normal"),
+                                              (ctx.buffer(uvs.tobytes()), "2f", "in_uv")],
+                                    index_buffer=ctx.buffer(front_first.astype(np.int32).tobytes()),
+                                    index_element_size=4)
         # Normals on the proxy's own vertices (UV seams split render vertices, not the surface).
         self._normals = VertexNormals(proxy.render_vertex[proxy.triangles], len(proxy.refs))
 
@@ -493,15 +496,13 @@ class Renderer:
         self._programs["eye"]["eye_centre"].value = [tuple(rest[np.unique(triangles[part == p])].mean(axis=0))
                                                      for p in (1, 2)]
 
-        self._proxy_programs = {
-            name: ctx.program(vertex_shader=_source(_PROXY_VERTEX_SHADER),
-                              fragment_shader=_source(_PROXY_SHADER, *(["CROWN"] if name == "crown" else [])))
-            for name in ("crown", "uv")}
+        self._proxy_program = ctx.program(vertex_shader=_source(_PROXY_VERTEX_SHADER),
+                                          fragment_shader=_source(_PROXY_SHADER))
         self._strands = ctx.texture((256, 256), 1, strand_texture().tobytes())
         self._strands.repeat_x = self._strands.repeat_y = True
-        for program in self._proxy_programs.values():
-            program["Frame"].binding = 0
-            program["strands"].value = 1
+        self._strands.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._proxy_program["Frame"].binding = 0
+        self._proxy_program["strands"].value = 1
         self._proxy_draws: dict[tuple[str, str], _ProxyDraw] = {}
 
         self._colour = ctx.texture((size, size), 4)
@@ -601,7 +602,7 @@ class Renderer:
                 continue
             key = (kind, option)
             if key not in self._proxy_draws:
-                self._proxy_draws[key] = _ProxyDraw(self._ctx, self._proxy_programs, self.proxies.get(kind, option))
+                self._proxy_draws[key] = _ProxyDraw(self._ctx, self._proxy_program, self.proxies.get(kind, option))
             draws.append(self._proxy_draws[key])
         return draws
 
