@@ -163,8 +163,9 @@ class Appearance:
         return np.array([np.sin(y) * np.cos(p), np.sin(p), np.cos(y) * np.cos(p)])
 
 
-#: Thickness of the eyebrows painted on the skin under eyebrow proxies: a faint shadow of skin hair.
-PROXY_BROW_PAINT = 0.55
+#: `Appearance.brow_thickness` under eyebrow proxies: the painted brows vanish (the proxies are the brows;
+#: above zero so the shaders' division by it stays finite).
+PROXY_BROW_PAINT = 1e-3
 
 
 def appearance_of(recipe: Recipe) -> Appearance:
