@@ -140,6 +140,7 @@ def test_parameter_vectors_round_trip():
 
 
 MAKEHUMAN_PROXY_LINES = """version v1.1.1
+uuid 7d6a1e38-9f1c-4c35-8b7e-2f7d5c0b6a11
 name Braids
 modifier macrodetails/Gender 0.000000
 eyebrows eyebrow010 8261cde8-7ce2-47f3-a7a2-edf459c50887

@@ -10,7 +10,6 @@ Built by `scripts/build_proxy_asset.py` into `resources/proxies/`, checked again
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import Literal
 import numpy as np
 
 from f2p_engine.errors import AssetError
-from f2p_engine.files import resources_dir, sha256_file
+from f2p_engine.files import resources_dir
+from f2p_engine.headmodel.asset import verify_asset
 
 PROXY_FILE = "proxies.npz"
 PROXY_FORMAT = "f2p-proxies-1"
@@ -94,22 +94,12 @@ class ProxySet:
         return np.unique(np.concatenate([p.reference_vertices() for p in self.proxies]))
 
 
-def _verify(path: Path) -> None:
-    manifest_path = path.parent / "manifest.json"
-    try:
-        expected = json.loads(manifest_path.read_text())["sha256"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise AssetError(f"{manifest_path}: proxy asset manifest missing or unreadable ({exc})") from None
-    if sha256_file(path) != expected:
-        raise AssetError(f"{path}: sha256 does not match its manifest; rebuild with scripts/build_proxy_asset.py")
-
-
 def load_proxies(path: Path | None = None) -> ProxySet:
     """Load and verify the proxy asset (default: the shipped one)."""
     path = path or resources_dir() / "proxies" / PROXY_FILE
     if not path.exists():
         raise AssetError(f"{path}: proxy asset not found; build it with scripts/build_proxy_asset.py")
-    _verify(path)
+    verify_asset(path, "proxy asset", "scripts/build_proxy_asset.py")
     with np.load(path) as data:
         if str(data["format"]) != PROXY_FORMAT:
             raise AssetError(f"{path}: proxy format {data['format']} is not {PROXY_FORMAT}")

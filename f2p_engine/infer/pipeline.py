@@ -146,7 +146,7 @@ class Predictor:
                    *, base: Recipe | None = None, timings: dict[str, float] | None = None) -> Prediction:
         """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities."""
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
-        if "hair" not in choices and base is None:
+        if "hair" not in choices and (base is None or base.choice("hair") == schema.NO_HAIR):
             choices["hair"] = _unpredicted_hair(continuous)
         recipe = recipe_from_parameters(continuous, choices, base=base)
         # Six decimals, as MakeHuman writes modifier values.
@@ -198,8 +198,8 @@ class Predictor:
         return confidence
 
 
-#: Hair of a new head when the models do not predict hair (trained before hair existed): a short men's
-#: cut or long hair, by the predicted Gender, rather than the bald head nobody asked for.
+#: Hair of a head without hair when the models do not predict hair (trained before hair existed): a short
+#: men's cut or long hair, by the predicted Gender, rather than the bald head nobody asked for.
 UNPREDICTED_HAIR = {"male": "short02", "female": "long01"}
 
 
