@@ -188,3 +188,14 @@ def test_a_recipes_eyebrow_style_sets_how_its_brows_are_drawn(renderer):
     rows = np.nonzero(changed.any(axis=1))[0]
     assert rows.max() - rows.min() < SIZE // 8
     assert thick[changed].mean() < thin[changed].mean() - 20  # ...and the broad ones cover more skin with hair
+
+
+def test_make_up_colours_lips_lids_and_cheeks_and_leaves_the_labels(renderer, neutral):
+    plain = renderer.render(neutral, face_camera())
+    made_up = renderer.render(neutral, face_camera(), appearance=Appearance(
+        lipstick=(0.45, 0.03, 0.06, 0.8), eye_shadow=(0.1, 0.12, 0.4, 0.8), blush=(0.8, 0.3, 0.3, 0.4), eyeliner=0.9))
+    assert (made_up.labels == plain.labels).all()
+    changed = np.abs(made_up.image.astype(int) - plain.image).sum(axis=2) > 12
+    for region in ("mouth", "eyes", "cheeks"):
+        assert changed[plain.labels == _label(region)].mean() > 0.05, region
+    assert changed[plain.labels == _label("nose")].mean() < 0.05  # patches, not a tint of the whole face

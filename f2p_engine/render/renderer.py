@@ -32,6 +32,7 @@ from f2p_engine.render.palette import (
     IRIS_SINE,
     LASH_ALBEDO,
     LIP_TINT,
+    MAKEUP,
     MOUSTACHE,
     PUPIL_ALBEDO,
     PUPIL_SINE,
@@ -68,14 +69,19 @@ _FRAME_BLOCK = """layout(std140) uniform Frame {
     vec3 iris;
     vec3 gaze;
     float beard_style;  // index of schema BEARDS: 0 none (a shadow on male skins), stubble, moustache, goatee, full
+    vec4 eye_shadow;  // make-up: linear RGB, amount in [0, 1]
+    vec4 blush;
+    float eyeliner;  // amount in [0, 1]
 };"""
 _FRAME = np.dtype({
     "names": ["model", "clip_from_world", "light_direction", "light_colour", "ambient", "specular", "skin",
-              "brow_thickness", "lip", "beard", "brow", "iris", "gaze", "beard_style"],
+              "brow_thickness", "lip", "beard", "brow", "iris", "gaze", "beard_style", "eye_shadow", "blush",
+              "eyeliner"],
     "formats": [("<f4", (4, 4)), ("<f4", (4, 4)), ("<f4", (MAX_LIGHTS, 4)), ("<f4", (MAX_LIGHTS, 4)), ("<f4", 3),
-                "<f4", ("<f4", 3), "<f4", ("<f4", 3), "<f4", ("<f4", 3), ("<f4", 3), ("<f4", 3), "<f4"],
-    "offsets": [0, 64, 128, 176, 224, 236, 240, 252, 256, 268, 272, 288, 304, 316],
-    "itemsize": 320,
+                "<f4", ("<f4", 3), "<f4", ("<f4", 3), "<f4", ("<f4", 3), ("<f4", 3), ("<f4", 3), "<f4", ("<f4", 4),
+                ("<f4", 4), "<f4"],
+    "offsets": [0, 64, 128, 176, 224, 236, 240, 252, 256, 268, 272, 288, 304, 316, 320, 336, 352],
+    "itemsize": 368,
 })
 
 # Three programs share one vertex shader: per-pixel work is paid only where it shows (llvmpipe
@@ -118,6 +124,17 @@ void main() {
         float cover = clamp(beard * shape * in_paint.y * (0.7 + 0.6 * grain), 0.0, 1.0);
         v_albedo = mix(v_albedo, brow * (0.6 + 0.8 * grain), cover);
     }
+    // Make-up, smooth patches about rest-pose centres: eye shadow on the upper lids, liner along the
+    // lash line, blush on the cheeks (on the front of the face only).
+    float front = step(%MAKEUP_Z%, in_rest.z);
+    vec2 lid = vec2(abs(in_rest.x) - %LID_X%, in_rest.y - %LID_Y%);
+    float shadow = exp(-lid.x * lid.x / %LID_W2% - lid.y * lid.y / %LID_H2%) * step(%LASH_Y%, in_rest.y);
+    float liner = exp(-lid.x * lid.x / %LID_W2% - pow(in_rest.y - %LASH_Y%, 2.0) / %LINER_H2%);
+    vec2 cheek = vec2(abs(in_rest.x) - %CHEEK_X%, in_rest.y - %CHEEK_Y%);
+    float rouge = exp(-dot(cheek, cheek) / %CHEEK_R2%);
+    v_albedo = mix(v_albedo, eye_shadow.rgb, front * eye_shadow.w * shadow);
+    v_albedo = mix(v_albedo, vec3(0.015), front * eyeliner * liner);
+    v_albedo = mix(v_albedo, blush.rgb, front * blush.w * rouge);
     vec3 n = normalize(mat3(model) * in_normal);
     v_light = ambient;
     v_highlight = 0.0;
@@ -271,13 +288,21 @@ def crown_coordinates(points: np.ndarray) -> np.ndarray:
     return np.stack([np.arctan2(d[:, 0], d[:, 2]) / (2 * np.pi), polar / np.pi], axis=1).astype(np.float32)
 
 
+def _makeup_constants() -> dict[str, float]:
+    """The make-up patches of `palette.MAKEUP` as the vertex shader's constants (squared widths doubled)."""
+    m = MAKEUP
+    return {"MAKEUP_Z": m["front_z"], "LID_X": m["lid"][0], "LID_Y": m["lid"][1], "LID_W2": 2 * m["lid"][2] ** 2,
+            "LID_H2": 2 * m["lid"][3] ** 2, "LASH_Y": m["lash_y"], "LINER_H2": 2 * m["liner_height"] ** 2,
+            "CHEEK_X": m["cheek"][0], "CHEEK_Y": m["cheek"][1], "CHEEK_R2": 2 * m["cheek"][2] ** 2}
+
+
 def _source(text: str, *defines: str) -> str:
     values = {"FRAME": _FRAME_BLOCK, "NOISE": _NOISE_SIZE, "BROW_X0": BROW_X[0],
               "BROW_X1": BROW_X[1], "BROW_Y": BROW_Y, "BROW_Z": BROW_Z, "BROW_H0": BROW_HALF_HEIGHT[0],
               "BROW_H1": BROW_HALF_HEIGHT[1], "SCLERA": SCLERA_ALBEDO, "PUPIL_ALBEDO": PUPIL_ALBEDO,
               "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE,
               "MOUSTACHE_Y0": MOUSTACHE[0], "MOUSTACHE_Y1": MOUSTACHE[1], "MOUSTACHE_X": MOUSTACHE[2],
-              "GOATEE_Y": GOATEE[0], "GOATEE_X": GOATEE[1]}
+              "GOATEE_Y": GOATEE[0], "GOATEE_X": GOATEE[1], **_makeup_constants()}
     for name, value in values.items():
         text = text.replace(f"%{name}%", str(value))
     version, body = text.lstrip().split("\n", 1)
@@ -647,7 +672,11 @@ class Renderer:
         block["specular"] = lighting.specular
         skin = np.asarray(SKIN_ALBEDO[appearance.skin]) * appearance.tone
         block["skin"] = skin
-        block["lip"] = skin * np.array(LIP_TINT)
+        lipstick = np.asarray(appearance.lipstick)
+        block["lip"] = skin * np.array(LIP_TINT) * (1 - lipstick[3]) + lipstick[:3] * lipstick[3]
+        block["eye_shadow"] = appearance.eye_shadow
+        block["blush"] = appearance.blush
+        block["eyeliner"] = appearance.eyeliner
         block["brow"] = appearance.brow_colour
         block["brow_thickness"] = appearance.brow_thickness
         style = BEARDS.index(appearance.beard)

@@ -127,7 +127,8 @@ class Appearance:
     eyebrows' height (1 = medium): the eyebrows painted on the skin.
     `hair`, `eyebrows`, `eyelashes`: MakeHuman proxies drawn as geometry (schema options; `NO_HAIR` or
     None draws none), hair and eyebrow proxies in `hair_colour` (linear RGB); `beard` (schema BEARDS) is
-    painted on the skin in `brow_colour`.
+    painted on the skin in `brow_colour`. Make-up: `lipstick`, `eye_shadow`, `blush` are linear RGB plus an
+    amount in [0, 1] (0: none), `eyeliner` an amount.
     """
 
     skin: str = SKINS[0]
@@ -142,6 +143,10 @@ class Appearance:
     eyebrows: str | None = None
     eyelashes: str | None = None
     beard: str = BEARDS[0]
+    lipstick: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    eye_shadow: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    blush: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    eyeliner: float = 0.0
 
     def __post_init__(self) -> None:
         if self.skin not in SKINS:

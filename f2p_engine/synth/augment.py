@@ -12,6 +12,9 @@ expression and gaze change the picture, not the targets. The distribution, per s
 - materials: skin and eye colour from the recipe; skin tone x U(0.96, 1.04); hair, eyebrows, eyelashes
   and beard from the recipe (MakeHuman's proxies, drawn as geometry), hair colour the recipe's times
   U(0.8, 1.25) per sample;
+- make-up (drawn last): with probability 0.6 for women (Gender < 0.5), 0.05 for men: lipstick (p 0.6,
+  amount U(0.3, 0.8)), eye shadow (p 0.5, U(0.3, 0.8)), eyeliner (p 0.5, U(0.3, 0.9)), blush (p 0.4,
+  U(0.15, 0.4)), colours from `render.palette`;
 - expression: neutral with probability 0.3, else 1-3 of the 52 CC0 face units at U(0, 0.45)
   (jaw and mouth units at most 0.3);
 - gaze: yaw U(-12, 12), pitch U(-8, 8) degrees;
@@ -27,7 +30,7 @@ expression and gaze change the picture, not the targets. The distribution, per s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Literal
 
@@ -36,7 +39,7 @@ import numpy as np
 
 from f2p_engine.headmodel.asset import default_asset
 from f2p_engine.recipe import Recipe
-from f2p_engine.render.palette import HAIR_ALBEDO
+from f2p_engine.render.palette import BLUSH_COLOURS, EYE_SHADOW_COLOURS, HAIR_ALBEDO, LIPSTICK_COLOURS
 from f2p_engine.render.scene import PROXY_BROW_PAINT, Appearance, Camera, Light, Lighting, Pose, face_camera
 
 #: The eye-centre distance the render camera frames, as a fraction of the image side, is the
@@ -129,6 +132,21 @@ def sample_expression(rng: np.random.Generator) -> dict[str, float]:
     return units
 
 
+def sample_makeup(rng: np.random.Generator, *, female: bool) -> dict[str, object]:
+    """`Appearance` make-up fields (lipstick, eye_shadow, blush, eyeliner) of one sample; {} for none."""
+    if rng.random() >= (0.6 if female else 0.05):
+        return {}
+    makeup: dict[str, object] = {}
+    for name, probability, low, high, colours in (("lipstick", 0.6, 0.3, 0.8, LIPSTICK_COLOURS),
+                                                  ("eye_shadow", 0.5, 0.3, 0.8, EYE_SHADOW_COLOURS),
+                                                  ("blush", 0.4, 0.15, 0.4, BLUSH_COLOURS)):
+        if rng.random() < probability:
+            makeup[name] = (*colours[int(rng.integers(len(colours)))], float(rng.uniform(low, high)))
+    if rng.random() < 0.5:
+        makeup["eyeliner"] = float(rng.uniform(0.3, 0.9))
+    return makeup
+
+
 def sample_background(rng: np.random.Generator) -> Background:
     kind = BACKGROUND_KINDS[int(rng.integers(len(BACKGROUND_KINDS)))]
     colours = tuple(tuple(int(c) for c in rng.integers(0, 256, 3)) for _ in range(2))
@@ -162,6 +180,7 @@ def sample_augmentation(rng: np.random.Generator, recipe: Recipe, config: Augmen
     expression = sample_expression(rng) if config.expression else {}
     background = sample_background(rng)
     photometric = sample_photometric(rng) if config.photometric else Photometric()
+    appearance = replace(appearance, **sample_makeup(rng, female=recipe.value("macrodetails/Gender") < 0.5))
     return Augmentation(pose=pose, camera=camera, lighting=lighting, appearance=appearance, expression=expression,
                         background=background, photometric=photometric)
 
