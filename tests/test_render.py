@@ -199,3 +199,17 @@ def test_make_up_colours_lips_lids_and_cheeks_and_leaves_the_labels(renderer, ne
     for region in ("mouth", "eyes", "cheeks"):
         assert changed[plain.labels == _label(region)].mean() > 0.05, region
     assert changed[plain.labels == _label("nose")].mean() < 0.05  # patches, not a tint of the whole face
+
+
+def test_glasses_sit_in_front_of_the_eyes_and_tinted_lenses_darken_them(renderer, neutral):
+    from f2p_engine.render.scene import Glasses
+
+    plain = renderer.render(neutral, face_camera())
+    clear, dark = (renderer.render(neutral, face_camera(), appearance=Appearance(glasses=Glasses(shape=1, lens=lens)))
+                   for lens in ((0.8, 0.85, 0.9, 0.1), (0.03, 0.03, 0.03, 0.8)))
+    eyes = plain.labels == _label("eyes")
+    frame = np.abs(clear.image.astype(int) - plain.image).sum(axis=2) > 60
+    rows = np.nonzero(frame.any(axis=1))[0]
+    eye_rows = plain.landmarks[36:48, 1]  # the eyelids' outlines
+    assert rows.min() < eye_rows.min() < eye_rows.max() < rows.max()  # rims around the eyes
+    assert dark.image[eyes].mean() < 0.6 * clear.image[eyes].mean()  # sunglasses hide the eyes

@@ -94,6 +94,7 @@ def test_samples_wear_their_recipes_hair_and_women_mostly_make_up():
         share = np.mean([d.appearance.lipstick[3] + d.appearance.eye_shadow[3] + d.appearance.blush[3]
                          + d.appearance.eyeliner > 0 for d in draws])
         assert made_up[0] < share < made_up[1]
+        assert 0.1 < np.mean([d.appearance.glasses is not None for d in draws]) < 0.45
 
 
 def test_pose_is_what_the_alignment_sees():

@@ -23,7 +23,8 @@ from f2p_engine.headmodel.asset import verify_asset
 
 PROXY_FILE = "proxies.npz"
 PROXY_FORMAT = "f2p-proxies-1"
-ProxyKind = Literal["hair", "eyebrows", "eyelashes"]
+#: Kinds of proxy: MakeHuman's (PROXY_KINDS, in the asset) and the renderer's procedural glasses.
+ProxyKind = Literal["hair", "eyebrows", "eyelashes", "glasses"]
 PROXY_KINDS: tuple[ProxyKind, ...] = ("hair", "eyebrows", "eyelashes")
 
 

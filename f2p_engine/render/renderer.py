@@ -20,6 +20,7 @@ from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.headmodel.proxies import Proxy, ProxySet, default_proxies
 from f2p_engine.headmodel.schema import BEARDS, NO_HAIR
+from f2p_engine.render.glasses import GLASSES_SHAPES, glasses_proxies
 from f2p_engine.render.landmarks import MESH_468, MESH_LANDMARKS
 from f2p_engine.render.palette import (
     BROW_HALF_HEIGHT,
@@ -40,7 +41,7 @@ from f2p_engine.render.palette import (
     SKIN_ALBEDO,
     brow_coordinates,
 )
-from f2p_engine.render.regions import EYEBROWS_LABEL, EYES_LABEL, HAIR_LABEL, region_map
+from f2p_engine.render.regions import EYEBROWS_LABEL, EYES_LABEL, HAIR_LABEL, HEAD, region_map
 from f2p_engine.render.scene import EYE_MIDPOINT, MAX_LIGHTS, Appearance, Camera, Light, Lighting, Pose
 
 _NOISE_SIZE = 32
@@ -262,6 +263,7 @@ uniform vec3 albedo;
 uniform bool fringe;  // second pass: only the thinner parts, blended
 uniform vec2 strand_scale;  // texture repeats across and along the strands
 uniform float coverage;  // strand density: higher, fewer gaps between strands
+uniform float opacity;  // of the whole surface (glass lenses)
 uniform sampler2D strands;  // tiling streaks in [0, 1], long along y
 in vec2 v_uv;
 in vec3 v_light;
@@ -271,7 +273,7 @@ out vec4 out_colour;
 void main() {
     float strand = texture(strands, v_uv * strand_scale).r;
     // Between strands the hair thins but never vanishes: what shows through is mostly more hair.
-    float alpha = mix(0.35, 1.0, smoothstep(0.0, 0.6, strand + coverage - 0.5));
+    float alpha = opacity * mix(0.35, 1.0, smoothstep(0.0, 0.6, strand + coverage - 0.5));
     if (fringe != (alpha < 0.7)) discard;
     vec3 colour = albedo * (0.55 + 0.9 * strand) * v_light + 0.08 * v_shine * (0.3 + strand);
     out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), fringe ? alpha : float(label) / 255.0);
@@ -369,7 +371,8 @@ class _ProxyStyle:
 
 _PROXY_STYLES = {"hair": _ProxyStyle(HAIR_LABEL, (90.0, 3.0), 0.62, True),
                  "eyebrows": _ProxyStyle(EYEBROWS_LABEL, (14.0, 1.0), 0.55, False),
-                 "eyelashes": _ProxyStyle(EYES_LABEL, (30.0, 1.0), 0.5, False)}
+                 "eyelashes": _ProxyStyle(EYES_LABEL, (30.0, 1.0), 0.5, False),
+                 "glasses": _ProxyStyle(HEAD, (0.0, 0.0), 2.0, False)}  # solid: no strands
 
 
 class _ProxyDraw:
@@ -583,7 +586,7 @@ class Renderer:
         self._positions.write(head.tobytes())
         self._normals.write(self._normal_of(head).tobytes())
         proxies = self._proxies_of(appearance)
-        for draw in proxies:
+        for draw, _, _ in proxies:
             draw.upload(draw.proxy.fit(local, self._index_of))
 
         model, view_projection = pose.matrix(), camera.view_projection()
@@ -609,7 +612,7 @@ class Renderer:
             (ctx.enable if cull else ctx.disable)(moderngl.CULL_FACE)
             vao.render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
         if proxies:
-            self._draw_proxies(proxies, appearance)
+            self._draw_proxies(proxies)
         size = self.size
         # GL rows run bottom-up; OpenCV flips and splits the channels ~10x faster than numpy slicing.
         pixels = cv2.flip(np.frombuffer(self._fbo.read(components=4), dtype=np.uint8).reshape(size, size, 4), 0)
@@ -617,22 +620,32 @@ class Renderer:
         return Rendering(image=cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB), labels=cv2.extractChannel(pixels, 3),
                          landmarks=points[:68], mesh_points=points[68:])
 
-    def _proxies_of(self, appearance: Appearance) -> list[_ProxyDraw]:
-        """The proxy draws `appearance` asks for: eyelashes, eyebrows, hair (drawn in that order)."""
+    def _proxies_of(self, appearance: Appearance) -> list[tuple[_ProxyDraw, tuple[float, ...], float]]:
+        """(draw, albedo, opacity) of each proxy `appearance` asks for: eyelashes, eyebrows, hair, glasses."""
         wanted = [("eyelashes", appearance.eyelashes), ("eyebrows", appearance.eyebrows),
                   ("hair", None if appearance.hair == NO_HAIR else appearance.hair)]
-        draws = []
+        out = []
         for kind, option in wanted:
-            if option is None:
-                continue
-            key = (kind, option)
-            if key not in self._proxy_draws:
-                self._proxy_draws[key] = _ProxyDraw(self._ctx, self._proxy_program, self.proxies.get(kind, option))
-            draws.append(self._proxy_draws[key])
-        return draws
+            if option is not None:
+                colour = LASH_ALBEDO if kind == "eyelashes" else appearance.hair_colour
+                draw = self._draw_of((kind, option), lambda k=kind, o=option: self.proxies.get(k, o))
+                out.append((draw, colour, 1.0))
+        glasses = appearance.glasses
+        if glasses is not None:
+            frame, lenses = glasses_proxies(GLASSES_SHAPES[glasses.shape], self.asset)
+            out.append((self._draw_of(("glasses", f"frame{glasses.shape}"), lambda: frame), glasses.frame, 1.0))
+            out.append((self._draw_of(("glasses", f"lenses{glasses.shape}"), lambda: lenses), glasses.lens[:3],
+                        glasses.lens[3]))
+        return out
 
-    def _draw_proxies(self, draws: list[_ProxyDraw], appearance: Appearance) -> None:
-        """Both passes of every proxy (see `_PROXY_SHADER`): all dense strands first, then all fringes."""
+    def _draw_of(self, key: tuple[str, str], proxy: Callable[[], Proxy]) -> _ProxyDraw:
+        """The GL draw of a proxy, made on first use."""
+        if key not in self._proxy_draws:
+            self._proxy_draws[key] = _ProxyDraw(self._ctx, self._proxy_program, proxy())
+        return self._proxy_draws[key]
+
+    def _draw_proxies(self, draws: list[tuple[_ProxyDraw, tuple[float, ...], float]]) -> None:
+        """Both passes of every proxy (see `_PROXY_SHADER`): all dense parts first, then all thinner ones."""
         import moderngl
 
         ctx = self._ctx
@@ -643,11 +656,12 @@ class Renderer:
                 ctx.enable(moderngl.BLEND)
                 ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ZERO, moderngl.ONE
                 ctx.depth_mask = False
-            for draw in draws:
+            for draw, albedo, opacity in draws:
                 style = _PROXY_STYLES[draw.proxy.kind]
                 program = draw.program
                 program["label"].value = style.label
-                program["albedo"].value = LASH_ALBEDO if draw.proxy.kind == "eyelashes" else appearance.hair_colour
+                program["albedo"].value = albedo
+                program["opacity"].value = opacity
                 program["fringe"].value = fringe
                 program["strand_scale"].value = style.strand_scale
                 program["coverage"].value = style.coverage

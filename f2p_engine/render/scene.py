@@ -119,6 +119,16 @@ MAX_LIGHTS = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Glasses:
+    """Procedural glasses (`render.glasses`): `shape` index into GLASSES_SHAPES, frame colour (linear RGB),
+    lens tint (linear RGB and opacity in [0, 1]; near 0 clear glass, high for sunglasses)."""
+
+    shape: int = 0
+    frame: tuple[float, float, float] = (0.02, 0.02, 0.02)
+    lens: tuple[float, float, float, float] = (0.8, 0.85, 0.9, 0.12)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Appearance:
     """Materials: skin and eye-colour options of the schema, plus gaze (eye rotation, degrees).
 
@@ -128,7 +138,7 @@ class Appearance:
     `hair`, `eyebrows`, `eyelashes`: MakeHuman proxies drawn as geometry (schema options; `NO_HAIR` or
     None draws none), hair and eyebrow proxies in `hair_colour` (linear RGB); `beard` (schema BEARDS) is
     painted on the skin in `brow_colour`. Make-up: `lipstick`, `eye_shadow`, `blush` are linear RGB plus an
-    amount in [0, 1] (0: none), `eyeliner` an amount.
+    amount in [0, 1] (0: none), `eyeliner` an amount. `glasses`: None for none.
     """
 
     skin: str = SKINS[0]
@@ -147,6 +157,7 @@ class Appearance:
     eye_shadow: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     blush: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     eyeliner: float = 0.0
+    glasses: Glasses | None = None
 
     def __post_init__(self) -> None:
         if self.skin not in SKINS:

@@ -15,6 +15,9 @@ expression and gaze change the picture, not the targets. The distribution, per s
 - make-up (drawn last): with probability 0.6 for women (Gender < 0.5), 0.05 for men: lipstick (p 0.6,
   amount U(0.3, 0.8)), eye shadow (p 0.5, U(0.3, 0.8)), eyeliner (p 0.5, U(0.3, 0.9)), blush (p 0.4,
   U(0.15, 0.4)), colours from `render.palette`;
+- glasses (drawn last): with probability 0.2 (0.35 past Age 0.7), one of the `GLASSES_SHAPES`, a frame
+  colour of `FRAME_COLOURS`; clear lenses (opacity U(0.05, 0.15)) or, one pair in four, tinted
+  sunglasses (opacity U(0.5, 0.85));
 - expression: neutral with probability 0.3, else 1-3 of the 52 CC0 face units at U(0, 0.45)
   (jaw and mouth units at most 0.3);
 - gaze: yaw U(-12, 12), pitch U(-8, 8) degrees;
@@ -39,8 +42,18 @@ import numpy as np
 
 from f2p_engine.headmodel.asset import default_asset
 from f2p_engine.recipe import Recipe
+from f2p_engine.render.glasses import GLASSES_SHAPES
 from f2p_engine.render.palette import BLUSH_COLOURS, EYE_SHADOW_COLOURS, HAIR_ALBEDO, LIPSTICK_COLOURS
-from f2p_engine.render.scene import PROXY_BROW_PAINT, Appearance, Camera, Light, Lighting, Pose, face_camera
+from f2p_engine.render.scene import (
+    PROXY_BROW_PAINT,
+    Appearance,
+    Camera,
+    Glasses,
+    Light,
+    Lighting,
+    Pose,
+    face_camera,
+)
 
 #: The eye-centre distance the render camera frames, as a fraction of the image side, is the
 #: aligned one divided by this. Samples are rendered straight into the aligned frame, so this only
@@ -147,6 +160,22 @@ def sample_makeup(rng: np.random.Generator, *, female: bool) -> dict[str, object
     return makeup
 
 
+#: Glasses frame colours (linear RGB): black, dark brown, tortoiseshell, steel, gold.
+FRAME_COLOURS = ((0.015, 0.015, 0.015), (0.08, 0.04, 0.02), (0.25, 0.12, 0.04), (0.5, 0.5, 0.52), (0.6, 0.45, 0.15))
+
+
+def sample_glasses(rng: np.random.Generator, *, old: bool) -> Glasses | None:
+    if rng.random() >= (0.35 if old else 0.2):
+        return None
+    frame = FRAME_COLOURS[int(rng.integers(len(FRAME_COLOURS)))]
+    if rng.random() < 0.25:
+        tint = tuple(float(c) for c in rng.uniform(0.02, 0.3, 3))
+        lens = (*tint, float(rng.uniform(0.5, 0.85)))
+    else:
+        lens = (0.8, 0.85, 0.9, float(rng.uniform(0.05, 0.15)))
+    return Glasses(shape=int(rng.integers(len(GLASSES_SHAPES))), frame=frame, lens=lens)
+
+
 def sample_background(rng: np.random.Generator) -> Background:
     kind = BACKGROUND_KINDS[int(rng.integers(len(BACKGROUND_KINDS)))]
     colours = tuple(tuple(int(c) for c in rng.integers(0, 256, 3)) for _ in range(2))
@@ -180,7 +209,8 @@ def sample_augmentation(rng: np.random.Generator, recipe: Recipe, config: Augmen
     expression = sample_expression(rng) if config.expression else {}
     background = sample_background(rng)
     photometric = sample_photometric(rng) if config.photometric else Photometric()
-    appearance = replace(appearance, **sample_makeup(rng, female=recipe.value("macrodetails/Gender") < 0.5))
+    appearance = replace(appearance, **sample_makeup(rng, female=recipe.value("macrodetails/Gender") < 0.5),
+                         glasses=sample_glasses(rng, old=recipe.value("macrodetails/Age") > 0.7))
     return Augmentation(pose=pose, camera=camera, lighting=lighting, appearance=appearance, expression=expression,
                         background=background, photometric=photometric)
 
