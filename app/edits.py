@@ -126,10 +126,11 @@ class RecipeEditor:
         self.state.open_document(recipe, None)
 
     def apply_prediction(self, predicted: Recipe) -> None:
-        """The prediction becomes current, as one undoable step, keeping the artist's own choices."""
+        """The prediction becomes current, as one undoable step, keeping the artist's own choices and those
+        the models did not make (models trained before a group existed leave it unset)."""
         recipe = self.state.recipe
         for group in schema.DISCRETE_GROUPS:
-            if group.predicted:
+            if group.predicted and predicted.sets(group.name):
                 recipe = recipe.with_choice(group.name, predicted.choice(group.name))
         self.commit(recipe.with_values({p.name: predicted.value(p.name) for p in schema.CONTINUOUS}),
                     "Apply prediction")

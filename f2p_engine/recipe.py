@@ -102,6 +102,12 @@ class Recipe:
                 found = words[0].lower()  # MakeHuman writes `Braid01`, `Eyelashes01`
         return found if found in options else options[0]
 
+    def sets(self, group: str) -> bool:
+        """Whether the recipe chooses an option of `group` itself (a line or a look), rather than leaving
+        it to the group's default."""
+        keyword = {"skin": "skinMaterial", "eye_colour": "material", **_PROXY_KEYWORDS}.get(group)
+        return group in dict(self.looks) or any(k == keyword for k, _ in self.properties)
+
     def with_choice(self, group: str, option: str) -> Recipe:
         spec = schema.discrete_by_name()[group]
         if option not in spec.options:

@@ -189,3 +189,10 @@ def test_an_unknown_look_in_json_is_reported_and_skipped(tmp_path):
     result = read_recipe(tmp_path / "r.json")
     assert result.recipe.looks == ()
     assert len(result.warnings) == 2
+
+
+def test_a_recipe_knows_which_choices_it_makes():
+    recipe = Recipe().with_choice("hair", "bob01").with_choice("beard", "stubble")
+    assert [g.name for g in schema.DISCRETE_GROUPS if recipe.sets(g.name)] == ["hair", "beard"]
+    assert not recipe.with_choice("hair", "none").sets("hair")  # bald: no hair line, as MakeHuman writes it
+    assert parse_mhm(MAKEHUMAN_FILE).recipe.sets("skin")
