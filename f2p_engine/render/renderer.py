@@ -264,6 +264,7 @@ uniform bool fringe;  // second pass: only the thinner parts, blended
 uniform vec2 strand_scale;  // texture repeats across and along the strands
 uniform float coverage;  // strand density: higher, fewer gaps between strands
 uniform float opacity;  // of the whole surface (glass lenses)
+uniform float floor_alpha;  // alpha between strands
 uniform sampler2D strands;  // tiling streaks in [0, 1], long along y
 in vec2 v_uv;
 in vec3 v_light;
@@ -272,8 +273,8 @@ out vec4 out_colour;
 
 void main() {
     float strand = texture(strands, v_uv * strand_scale).r;
-    // Between strands the hair thins but never vanishes: what shows through is mostly more hair.
-    float alpha = opacity * mix(0.35, 1.0, smoothstep(0.0, 0.6, strand + coverage - 0.5));
+    // Between strands hair thins but never vanishes (what shows through is mostly more hair); lashes do.
+    float alpha = opacity * mix(floor_alpha, 1.0, smoothstep(0.0, 0.6, strand + coverage - 0.5));
     if (fringe != (alpha < 0.7)) discard;
     vec3 colour = albedo * (0.55 + 0.9 * strand) * v_light + 0.08 * v_shine * (0.3 + strand);
     out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), fringe ? alpha : float(label) / 255.0);
@@ -360,19 +361,21 @@ def strand_texture(size: int = 256, seed: int = 1, stretch: float = 24.0) -> np.
 @dataclass(frozen=True, slots=True)
 class _ProxyStyle:
     """How one kind of proxy is drawn: its label, the texture repeats across and along the strands, the
-    strand density (`coverage`: higher, fewer gaps between strands) and whether strands radiate from
-    the crown (else they follow the UVs)."""
+    strand density (`coverage`: higher, fewer gaps between strands), the alpha between strands and
+    whether strands radiate from the crown (else they follow the UVs)."""
 
     label: int
     strand_scale: tuple[float, float]
     coverage: float
+    floor: float
     crown: bool
 
 
-_PROXY_STYLES = {"hair": _ProxyStyle(HAIR_LABEL, (90.0, 3.0), 0.62, True),
-                 "eyebrows": _ProxyStyle(EYEBROWS_LABEL, (14.0, 1.0), 0.55, False),
-                 "eyelashes": _ProxyStyle(EYES_LABEL, (30.0, 1.0), 0.5, False),
-                 "glasses": _ProxyStyle(HEAD, (0.0, 0.0), 2.0, False)}  # solid: no strands
+_PROXY_STYLES = {"hair": _ProxyStyle(HAIR_LABEL, (90.0, 3.0), 0.62, 0.35, True),
+                 "eyebrows": _ProxyStyle(EYEBROWS_LABEL, (14.0, 1.0), 0.55, 0.1, False),
+                 # The lash cards reach over the eye: only thin strokes, the iris shows between them.
+                 "eyelashes": _ProxyStyle(EYES_LABEL, (30.0, 1.0), 0.3, 0.0, False),
+                 "glasses": _ProxyStyle(HEAD, (0.0, 0.0), 2.0, 1.0, False)}  # solid: no strands
 
 
 class _ProxyDraw:
@@ -665,6 +668,7 @@ class Renderer:
                 program["fringe"].value = fringe
                 program["strand_scale"].value = style.strand_scale
                 program["coverage"].value = style.coverage
+                program["floor_alpha"].value = style.floor
                 draw.vao.render(moderngl.TRIANGLES)
         ctx.disable(moderngl.BLEND)
         ctx.depth_mask = True
