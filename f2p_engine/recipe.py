@@ -21,7 +21,7 @@ from types import MappingProxyType
 import numpy as np
 
 from f2p_engine.errors import InputError
-from f2p_engine.files import atomic_output
+from f2p_engine.files import atomic_output, input_problem
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import APPLIED_MACROS, IGNORED_MACROS
 from f2p_engine.headmodel.mesh import default_modifiers
@@ -46,9 +46,13 @@ _RESERVED_KEYWORDS = frozenset({"version", "uuid", "name", "tags", "modifier"})
 
 
 def format_value(value: float) -> str:
-    """MakeHuman's `%f` where that reads back exactly, else the shortest exact repr."""
-    text = f"{value:.6f}"
-    return text if float(text) == value else repr(float(value))
+    """MakeHuman's `%f`: six decimals, for every recipe f2p writes (single, fused and batch alike)."""
+    return f"{value:.6f}"
+
+
+def rounded(value: float) -> float:
+    """A value as an .mhm carries it (`format_value`), so JSON and .mhm of one recipe agree."""
+    return float(format_value(value))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,6 +183,9 @@ _VERSION = re.compile(r"^v(\d+)\.(\d+)")
 
 
 def _read_text(path: Path) -> str:
+    problem = input_problem(path)
+    if problem is not None and not os.path.isdir(path):  # a FIFO would block the read below for ever
+        raise InputError(f"{path}: {problem}")
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_RECIPE_BYTES + 1)  # never more, whatever the file claims to be
@@ -193,7 +200,7 @@ def _read_text(path: Path) -> str:
     if b"\0" in raw:  # before decoding: a picture or archive is "binary", not "not UTF-8"
         raise InputError(f"{path}: binary data, not an .mhm file")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # Windows editors start UTF-8 with a byte order mark
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text, not an .mhm file") from None
 
@@ -334,8 +341,10 @@ def format_mhm(recipe: Recipe) -> str:
     if problem:
         raise InputError(f"recipe {recipe.name[:40]!r} cannot be written as .mhm: {problem}")
     uid = recipe.uuid or str(uuid_module.uuid4())
-    lines = ["# Written by f2p", f"version {MHM_VERSION}", f"uuid {uid}", f"name {recipe.name or 'f2p'}",
-             f"tags {';'.join(recipe.tags)}"]
+    name = recipe.name if recipe.name.strip() else "f2p"  # a blank name is an "Unknown property" to MakeHuman
+    lines = ["# Written by f2p", f"version {MHM_VERSION}", f"uuid {uid}", f"name {name}"]
+    if recipe.tags:  # an empty `tags` line is an "Unknown property" to MakeHuman 1.2 and 1.3
+        lines.append(f"tags {';'.join(recipe.tags)}")
     lines += [f"{k} {r}".rstrip() for k, r in recipe.properties if k == "camera"]
     lines += [f"modifier {n} {format_value(v)}" for n, v in recipe.modifiers.items()]
     lines += [f"{k} {r}".rstrip() for k, r in recipe.properties if k != "camera"]
@@ -351,7 +360,7 @@ def write_mhm(recipe: Recipe, path: str | os.PathLike[str]) -> None:
 def recipe_to_dict(recipe: Recipe) -> dict:
     return {
         "format": JSON_FORMAT, "name": recipe.name, "uuid": recipe.uuid, "tags": list(recipe.tags),
-        "modifiers": [[n, v] for n, v in recipe.modifiers.items()],
+        "modifiers": [[n, rounded(v)] for n, v in recipe.modifiers.items()],
         "choices": {g.name: recipe.choice(g.name) for g in schema.DISCRETE_GROUPS},
         "looks": [[g, o] for g, o in recipe.looks],
         "properties": [[k, r] for k, r in recipe.properties],

@@ -35,6 +35,7 @@ from f2p_engine.ensemble import (
     weight_matrix,
 )
 from f2p_engine.errors import AssetError
+from f2p_engine.face.facemodels import quiet_onnxruntime
 from f2p_engine.face.identity import DESCRIPTOR_SIZE, face_descriptor, load_recogniser
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
@@ -70,8 +71,7 @@ class Predictor:
     """ONNX sessions of a verified model set, ready to predict (load once, predict many)."""
 
     def __init__(self, manifest: ModelManifest, threads: int = 1) -> None:
-        import onnxruntime
-
+        onnxruntime = quiet_onnxruntime()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

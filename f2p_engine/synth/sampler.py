@@ -92,7 +92,8 @@ def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
     uid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
     looks = _sample_looks(rng, male=values["macrodetails/Gender"] >= 0.5, old=values["macrodetails/Age"] > 0.7)
 
-    recipe = Recipe(name=name, uuid=uid, tags=("f2p", "synthetic"))
+    # No tags: MakeHuman 1.2/1.3 read a v1.1 file's `tags` line as the character's name.
+    recipe = Recipe(name=name, uuid=uid)
     recipe = recipe.with_choice("skin", skin)
     recipe = recipe.with_choice("eye_colour", eye_colour).with_choice("eyebrows", eyebrows)
     for group, option in looks.items():
