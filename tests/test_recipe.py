@@ -179,7 +179,7 @@ def test_hair_colour_and_beard_go_to_the_json_only(tmp_path):
     assert parse_mhm(format_mhm(recipe)).recipe.choice("beard") == "none"  # MakeHuman has no beard
     write_json(recipe, tmp_path / "r.json")
     again = read_recipe(tmp_path / "r.json")
-    assert again.recipe == recipe
+    assert (again.recipe.looks, again.recipe.properties) == (recipe.looks, recipe.properties)
     assert (again.recipe.choice("hair_colour"), again.recipe.choice("beard")) == ("red", "goatee")
     assert recipe.with_choice("beard", "full").choice("beard") == "full"  # replaced, not added
     assert len(recipe.with_choice("beard", "full").looks) == 2
