@@ -137,12 +137,13 @@ class RecipeEditor:
         self.stack.resetClean()  # never clean until saved: the prediction itself is worth autosaving
 
     def apply_prediction(self, predicted: Recipe) -> None:
-        """The prediction becomes current, keeping the artist's own choices. On a fresh photo it is
-        where undo stops (one Ctrl+Z too many must not bring back the neutral head); over the artist's
-        edits (another adapter) it is one undoable step."""
+        """The prediction becomes current, keeping the artist's own choices and those the models did not make
+        (models trained before a group existed leave it unset). On a fresh photo it is where undo stops (one
+        Ctrl+Z too many must not bring back the neutral head); over the artist's edits (another adapter) it
+        is one undoable step."""
         recipe = self.state.recipe
         for group in schema.DISCRETE_GROUPS:
-            if group.predicted:
+            if group.predicted and predicted.sets(group.name):
                 recipe = recipe.with_choice(group.name, predicted.choice(group.name))
         recipe = recipe.with_values({p.name: predicted.value(p.name) for p in schema.CONTINUOUS})
         if self.stack.count() == 0:

@@ -150,6 +150,8 @@ class Predictor:
                    *, base: Recipe | None = None, timings: dict[str, float] | None = None) -> Prediction:
         """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities."""
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
+        if "hair" not in choices and (base is None or base.choice("hair") == schema.NO_HAIR):
+            choices["hair"] = _unpredicted_hair(continuous)
         recipe = recipe_from_parameters(continuous, choices, base=base)
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
@@ -198,6 +200,18 @@ class Predictor:
             disagreement = np.nanmean(deviation.transpose(1, 0, 2).reshape(len(combined), -1), axis=1)
             confidence[region] = np.clip(skill * (1.0 - disagreement / calibration.baseline_l1[region]), 0.0, 1.0)
         return confidence
+
+
+#: Hair of a head without hair when the models do not predict hair (trained before hair existed): a short
+#: men's cut or long hair, by the predicted Gender, rather than the bald head nobody asked for.
+UNPREDICTED_HAIR = {"male": "short02", "female": "long01"}
+
+
+def _unpredicted_hair(continuous: np.ndarray) -> str:
+    """`UNPREDICTED_HAIR` of (P,) schema-ordered [0, 1] values (Gender >= 0.5 is male, as MakeHuman's 1 is)."""
+    gender = schema.continuous_by_name()["macrodetails/Gender"]
+    value = gender.denormalise(float(continuous[[p.name for p in schema.CONTINUOUS].index(gender.name)]))
+    return UNPREDICTED_HAIR["male" if value >= 0.5 else "female"]
 
 
 def _all_options(group: str, probabilities: np.ndarray) -> np.ndarray:

@@ -57,8 +57,8 @@ def test_open_existing_makehuman_recipe(make_window, makehuman_file):
     assert panel.rows["macrodetails/Age"].slider.value() == panel.rows["macrodetails/Age"].to_step(0.6875)
     assert panel.rows["head/head-square"].spin.value() == pytest.approx(0.6)
     chosen = {group: combo.currentData() for group, combo in panel.combos.items()}
-    assert chosen == {"skin": "young_african_male", "eye_colour": "green",
-                      "eyebrows": "eyebrow010"}
+    assert chosen == {"skin": "young_african_male", "eye_colour": "green", "eyebrows": "eyebrow010",
+                      "hair": "short02", "hair_colour": "black", "beard": "none", "eyelashes": "eyelashes01"}
     assert window.windowTitle().startswith("from_makehuman.mhm")
     assert not window.state.dirty
     assert window.undo_stack.count() == 0

@@ -100,7 +100,7 @@ def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot):
         "eye_colour", "blue")
     models = FixedPredictor(predicted, {"nose": 0.75})
     window = make_window(load_predictor=lambda: models)
-    window.panel.combos["eyebrows"].activated.emit(5)
+    window.panel.combos["eyelashes"].activated.emit(2)
     window.capture.open_photo(photo_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
 
@@ -115,7 +115,7 @@ def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot):
     assert window.state.recipe.choice("eye_colour") == "brown"
     assert window.state.recipe.choice("skin") == "young_caucasian_male"  # Gender 0.9, default Age
     assert window.panel.sections["nose"].text().endswith("confidence 75%")
-    assert window.state.recipe.choice("eyebrows") == "eyebrow006"  # the artist's choice stays
+    assert window.state.recipe.choice("eyelashes") == "eyelashes03"  # the artist's choice stays
     window.undo_stack.undo()  # nothing to undo: the prediction is where the photo's session starts
     assert window.state.recipe.value("nose/nose-hump-decr|incr") == pytest.approx(0.6)
 
