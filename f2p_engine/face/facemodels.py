@@ -60,10 +60,19 @@ def _manifest(directory: Path) -> dict[str, Any]:
 
 
 @functools.cache
-def _verified_session(directory: Path, name: str) -> tuple[dict[str, Any], Any]:
-    """The model's manifest entry and an onnxruntime session of its verified bytes."""
+def quiet_onnxruntime() -> Any:
+    """The `onnxruntime` module, its own log lowered to errors: its warnings (a telemetry ID it cannot
+    store when HOME is read-only or missing) are not lines a command promised."""
     import onnxruntime
 
+    onnxruntime.set_default_logger_severity(3)
+    return onnxruntime
+
+
+@functools.cache
+def _verified_session(directory: Path, name: str) -> tuple[dict[str, Any], Any]:
+    """The model's manifest entry and an onnxruntime session of its verified bytes."""
+    onnxruntime = quiet_onnxruntime()
     try:
         entry = _manifest(directory)[name]
     except KeyError:

@@ -2,10 +2,10 @@
 
 Continuous parameters are MakeHuman modifiers (`group/target-min|max` in [-1, 1], or a
 single-target / macro modifier in [0, 1]); discrete groups are mutually exclusive choices
-(skin material, eye colour, eyebrows). The seven head shapes (`head/head-oval` ...) are
-independent sliders in [0, 1], as MakeHuman defines them, not a choice of one. The CLI, the
-sampler, the models' output order and the app's slider panel all read this module; nothing else
-lists parameters.
+(skin material, eye colour, eyebrows, hair, hair colour, beard, eyelashes). The seven head
+shapes (`head/head-oval` ...) are independent sliders in [0, 1], as MakeHuman defines them, not a
+choice of one. The CLI, the sampler, the models' output order and the app's slider panel all read
+this module; nothing else lists parameters.
 """
 
 from __future__ import annotations
@@ -52,14 +52,20 @@ class ContinuousParam:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DiscreteGroup:
-    """Mutually exclusive choices; `options[0]` is the default."""
+    """Mutually exclusive choices; `options[0]` is the default. Options are only appended, never
+    reordered or removed, so a model trained when the group had k options (k in `earlier_counts`)
+    predicts the first k, and still loads."""
 
     name: str
     region: Region
     label: str
     options: tuple[str, ...]
-    #: False for choices that are the artist's (eyebrows), not the models'.
+    #: False for choices that are the artist's (eyelashes), not the models'.
     predicted: bool = True
+    #: False for choices MakeHuman 1.1 has no .mhm line for (hair colour, beard): kept in f2p's JSON only.
+    in_mhm: bool = True
+    #: Option counts the group had in earlier schema versions (models trained then still load).
+    earlier_counts: tuple[int, ...] = ()
 
 
 # Face modifiers of MakeHuman 1.1 (`modeling_modifiers.json`), written (target, min, max).
@@ -126,8 +132,24 @@ HEAD_SHAPES: tuple[str, ...] = ("oval", "round", "rectangular", "square", "trian
 def head_shape_modifier(shape: str) -> str:
     """`head/head-<shape>`: the single-target MakeHuman modifier of a head shape."""
     return f"head/head-{shape}"
-SKINS: tuple[str, ...] = ("young_caucasian_female", "young_caucasian_male", "young_african_female",
-                          "young_african_male", "young_asian_female", "young_asian_male")
+#: Skin tone of each ethnic skin family: MakeHuman's caucasian skins are light, asian medium, african dark.
+SKIN_ETHNIC_BY_TONE: dict[str, str] = {"light": "caucasian", "medium": "asian", "dark": "african"}
+SKIN_AGES: tuple[str, ...] = ("young", "middleage", "old")
+#: MakeHuman 1.1's 18 system skins, `<age>_<ethnic>_<gender>`, young first: model sets trained when only
+#: the six young skins existed predict the first six (`DiscreteGroup.earlier_counts`).
+SKINS: tuple[str, ...] = tuple(f"{age}_{ethnic}_{gender}" for age in SKIN_AGES
+                               for ethnic in ("caucasian", "african", "asian") for gender in ("female", "male"))
+#: MakeHuman Age values at 40 and 60 years (Age 0.5 = 25 years, 1 = 90 years, linear between): the
+#: upper ends of the young and middleage skins.
+SKIN_AGE_BOUNDS: tuple[float, float] = (0.5 + 0.5 * 15 / 65, 0.5 + 0.5 * 35 / 65)
+
+
+def skin_option(ethnic: str, gender: float, age: float) -> str:
+    """The system skin of an ethnic family (caucasian, african, asian) for MakeHuman Gender and Age values."""
+    band = SKIN_AGES[sum(age >= bound for bound in SKIN_AGE_BOUNDS)]
+    return f"{band}_{ethnic}_{'male' if gender >= 0.5 else 'female'}"
+
+
 EYE_COLOURS: tuple[str, ...] = ("brown", "brownlight", "green", "blue", "lightblue", "deepblue")
 EYEBROWS: dict[str, str] = {
     "eyebrow001": "9c81ec3a-faa5-4c94-9cdb-992300ba3084", "eyebrow002": "a4e73c2f-3a12-47c8-b706-31a68cac6907",
@@ -138,12 +160,40 @@ EYEBROWS: dict[str, str] = {
     "eyebrow011": "19e43555-4613-4457-ac6e-c30bf350d275", "eyebrow012": "1c16325c-7831-4166-831a-05c5b609c219",
 }
 EYES_PROXY = ("HighPolyEyes", "2c12f43b-1303-432c-b7ce-d78346baf2e6")
+#: MakeHuman 1.1's system hair: option -> (name as MakeHuman writes it in a .mhm, uuid).
+HAIR: dict[str, tuple[str, str]] = {
+    "afro01": ("afro01", "59627022-32e9-4126-9cf1-036d4b9335fc"),
+    "bob01": ("bob01", "a153cb9b-2a28-45fa-a526-04e45146268e"),
+    "bob02": ("bob02", "cd7840cf-b340-49e9-a505-8a5a22a86db2"),
+    "braid01": ("Braid01", "eead6f99-d6c6-4f6b-b6c2-210459d7a62e"),
+    "long01": ("long01", "6c6b0bb1-3608-40b8-9108-4bfd8fa71e39"),
+    "ponytail01": ("ponytail01", "44e0340e-c7a6-4d22-814c-0632968d2dde"),
+    "short01": ("short01", "766436e9-63ed-4f6a-afa9-99f3acff70a8"),
+    "short02": ("short02", "c104cd4a-1edc-43f9-8b94-f63345a44638"),
+    "short03": ("short03", "a6cb8ad2-2e0d-4655-81ef-bfce1676ec67"),
+    "short04": ("short04", "e09bfd91-f83f-4f9a-ba8c-4635cd1ae0d8"),
+}
+NO_HAIR = "none"
+#: MakeHuman 1.1's system eyelashes: option -> (name as written in a .mhm, uuid).
+EYELASHES: dict[str, tuple[str, str]] = {
+    "eyelashes01": ("Eyelashes01", "d533836f-13ad-4836-8b65-051108253cd2"),
+    "eyelashes02": ("eyelashes02", "04a0718e-aaa4-4480-a013-ad51703bef6b"),
+    "eyelashes03": ("eyelashes03", "a311babf-a7fb-4d65-a1fc-94ab99fe520f"),
+    "eyelashes04": ("eyelashes04", "efd75993-8de1-43fb-b410-adc203091d25"),
+}
+#: Natural hair colours (hair, eyebrows and beard share one); linear RGB in `render.palette`.
+HAIR_COLOURS: tuple[str, ...] = ("black", "dark_brown", "light_brown", "blonde", "red", "grey", "white")
+#: Facial hair, drawn on the skin (MakeHuman 1.1 has no system beard).
+BEARDS: tuple[str, ...] = ("none", "stubble", "moustache", "goatee", "full")
 
 DISCRETE_GROUPS: tuple[DiscreteGroup, ...] = (
-    DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS),
+    DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS, earlier_counts=(6,)),  # 6 young skins
     DiscreteGroup(name="eye_colour", region="eyes", label="Eye colour", options=EYE_COLOURS),
-    DiscreteGroup(name="eyebrows", region="eyebrows", label="Eyebrows", options=tuple(EYEBROWS),
-                  predicted=False),
+    DiscreteGroup(name="eyebrows", region="eyebrows", label="Eyebrows", options=tuple(EYEBROWS)),
+    DiscreteGroup(name="hair", region="head", label="Hair", options=(NO_HAIR, *HAIR)),
+    DiscreteGroup(name="hair_colour", region="head", label="Hair colour", options=HAIR_COLOURS, in_mhm=False),
+    DiscreteGroup(name="beard", region="chin", label="Beard", options=BEARDS, in_mhm=False),
+    DiscreteGroup(name="eyelashes", region="eyes", label="Eyelashes", options=tuple(EYELASHES), predicted=False),
 )
 
 

@@ -41,6 +41,7 @@ from f2p_engine.ensemble import (
 )
 from f2p_engine.errors import AssetError
 from f2p_engine.face.attributes import FaceAttributes, load_attribute_models, read_attributes
+from f2p_engine.face.facemodels import quiet_onnxruntime
 from f2p_engine.face.identity import DESCRIPTOR_SIZE, face_descriptor, load_recogniser
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
@@ -49,6 +50,8 @@ from f2p_engine.recipe import Recipe, recipe_from_parameters
 
 if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
+    from f2p_engine.face.colour import ColourReading
+    from f2p_engine.face.detect import Detection
     from f2p_engine.face.image import RGBImage
 
 #: Parameters the macro member's reading replaces on photos: where it measures better on the
@@ -63,7 +66,8 @@ class Prediction:
     `recipe`: the predicted character; `continuous`: (P,) float64 in [0, 1], schema order;
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
     `timings`: stage -> seconds; `attributes`: the macro member's reading (photos only), whose
-    confidences go with the Gender and Age it gave.
+    confidences go with the Gender and Age it gave; `colours`: skin tone and eye colour measured in
+    the photo, when they were (`with_measured_colours`).
     """
 
     recipe: Recipe
@@ -72,14 +76,14 @@ class Prediction:
     confidence: dict[str, float]
     timings: dict[str, float]
     attributes: FaceAttributes | None = None
+    colours: ColourReading | None = None
 
 
 class Predictor:
     """ONNX sessions of a verified model set, ready to predict (load once, predict many)."""
 
     def __init__(self, manifest: ModelManifest, threads: int = 1) -> None:
-        import onnxruntime
-
+        onnxruntime = quiet_onnxruntime()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -166,6 +170,8 @@ class Predictor:
         if attributes is not None:
             continuous = with_attributes(continuous, attributes)
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
+        if "hair" not in choices and (base is None or base.choice("hair") == schema.NO_HAIR):
+            choices["hair"] = _unpredicted_hair(continuous)
         recipe = recipe_from_parameters(continuous, choices, base=base)
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
@@ -192,7 +198,7 @@ class Predictor:
         by_group: dict[str, dict[str, np.ndarray]] = {}
         for entry in self.manifest.models:
             for (group, _), logits in zip(entry.layout.groups, outputs[entry.name][1:], strict=True):
-                by_group.setdefault(group, {})[entry.member] = softmax(logits)
+                by_group.setdefault(group, {})[entry.member] = _all_options(group, softmax(logits))
         probabilities = {}
         for group, probs in by_group.items():
             first = next(iter(probs.values()))
@@ -226,6 +232,25 @@ def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.nd
     return out
 
 
+#: Hair of a head without hair when the models do not predict hair (trained before hair existed): a short
+#: men's cut or long hair, by the predicted Gender, rather than the bald head nobody asked for.
+UNPREDICTED_HAIR = {"male": "short02", "female": "long01"}
+
+
+def _unpredicted_hair(continuous: np.ndarray) -> str:
+    """`UNPREDICTED_HAIR` of (P,) schema-ordered [0, 1] values (Gender >= 0.5 is male, as MakeHuman's 1 is)."""
+    gender = schema.continuous_by_name()["macrodetails/Gender"]
+    value = gender.denormalise(float(continuous[[p.name for p in schema.CONTINUOUS].index(gender.name)]))
+    return UNPREDICTED_HAIR["male" if value >= 0.5 else "female"]
+
+
+def _all_options(group: str, probabilities: np.ndarray) -> np.ndarray:
+    """(N, k) probabilities of a model trained when the group had k options -> (N, K) over all of the
+    schema's options (options are only appended, so the first k are the same; the rest get 0)."""
+    missing = len(schema.discrete_by_name()[group].options) - probabilities.shape[1]
+    return np.pad(probabilities, ((0, 0), (0, missing))) if missing else probabilities
+
+
 def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
     """African/Asian/Caucasian rescaled to sum to 1, as MakeHuman keeps them ((N, P) in, copy out)."""
     columns = [i for i, p in enumerate(schema.CONTINUOUS) if p.name in schema.ETHNIC_MODIFIERS]
@@ -235,11 +260,42 @@ def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
     return out
 
 
+def with_measured_colours(prediction: Prediction, image: RGBImage, detection: Detection) -> Prediction:
+    """`prediction` with the skin tone and eye colour measured in the photo's pixels (`face.colour`) in
+    place of the models' guesses: the African slider (Asian and Caucasian keep the models' proportion),
+    the eye material, and the system skin of the measured tone for the prediction's final Gender and
+    Age. Probabilities of the skin and eye-colour groups become certain for the measured option, so
+    combining frames or photos keeps it."""
+    import dataclasses
+
+    from f2p_engine.face.colour import measure_colours, with_african
+
+    began = time.perf_counter()
+    reading = measure_colours(image, detection)
+    recipe = prediction.recipe
+    skin = schema.skin_option(schema.SKIN_ETHNIC_BY_TONE[reading.tone], recipe.value("macrodetails/Gender"),
+                              recipe.value("macrodetails/Age"))
+    predicted = tuple(recipe.value(name) for name in schema.ETHNIC_MODIFIERS)
+    ethnic = dict(zip(schema.ETHNIC_MODIFIERS, with_african(predicted, reading.african), strict=True))
+    recipe = recipe.with_values(ethnic).with_choice("skin", skin).with_choice("eye_colour", reading.eye_colour)
+    continuous = prediction.continuous.copy()
+    for name, value in ethnic.items():
+        continuous[[p.name for p in schema.CONTINUOUS].index(name)] = value
+    probabilities = dict(prediction.probabilities)
+    for group, option in (("skin", skin), ("eye_colour", reading.eye_colour)):
+        options = schema.discrete_by_name()[group].options
+        probabilities[group] = np.eye(len(options))[options.index(option)]
+    timings = {**prediction.timings, "colours": time.perf_counter() - began}
+    return dataclasses.replace(prediction, recipe=recipe, continuous=continuous, probabilities=probabilities,
+                               timings=timings, colours=reading)
+
+
 def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_ADAPTER, base: Recipe | None = None
                   ) -> tuple[Prediction, AlignedFace]:
     """Photo -> (Prediction, the aligned and adapted face): detect, align, adapt, predict.
 
-    `timings` gains `align` and `adapt`. InputError when the photo holds no face; the adapter
+    Skin and eye colour are measured in the photo (`with_measured_colours`). `timings` gains `align`,
+    `adapt` and `colours`. InputError when the photo holds no face; the adapter
     name is one of `f2p_engine.adapt.available_adapters()`; `base` supplies name and kept lines.
     """
     from f2p_engine.adapt import create_adapter, stylise
@@ -254,4 +310,4 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_
     adapted = time.perf_counter()
     prediction = predictor.predict_aligned(face.image, face.landmarks, base=base, attributes=attributes)
     prediction.timings.update({"align": aligned - began, "attributes": read - aligned, "adapt": adapted - read})
-    return prediction, face
+    return with_measured_colours(prediction, image, face.detection), face

@@ -61,8 +61,9 @@ from f2p_engine.synth.reader import (
 log = logging.getLogger(__name__)
 
 # 2: rendered straight into the aligned frame; 3: skin lit per vertex; 4: identity descriptor per sample;
-# 5: landmark vertices picked against the MediaPipe face finder, and its 468 mesh points per sample
-GENERATOR_VERSION = "f2p-synth-5"
+# 5: landmark vertices picked against the MediaPipe face finder, and its 468 mesh points per sample;
+# 6: MakeHuman's hair, eyebrow and eyelash proxies drawn, hair colour, beards, the hair label
+GENERATOR_VERSION = "f2p-synth-6"
 SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200
 #: One shard to make: (dataset folder, seed, first sample, end sample).

@@ -104,11 +104,13 @@ warnings = []
 logging.getLogger("trimesh").addHandler(logging.Handler())
 logging.getLogger("trimesh").handlers[-1].emit = warnings.append
 import app.window
-from f2p_engine.headmodel.export import HEAD_FORMATS, export_head
+from f2p_engine.headmodel.export import HEAD_FORMATS
 from f2p_engine.headmodel.mesh import HeadModel, default_modifiers
+from f2p_engine.recipe import Recipe
+from f2p_engine.render.export import export_character
 vertices = HeadModel().vertices(default_modifiers())
 for suffix in HEAD_FORMATS:
-    export_head(vertices, sys.argv[2] + suffix)
+    export_character(vertices, Recipe(), sys.argv[2] + suffix)
 assert not warnings, [w.getMessage() for w in warnings]
 assert not [m for m in sys.modules if any(m == e or m.startswith(e + ".") for e in excluded)]
 """
@@ -119,5 +121,23 @@ def test_studio_imports_and_exports_without_the_excluded_modules(spec, tmp_path)
     result = subprocess.run([sys.executable, "-c", _WITHOUT_EXCLUDES, excludes, str(tmp_path / "head")],
                             capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".glb", ".obj", ".ply"]
-    assert all(p.stat().st_size > 100_000 for p in tmp_path.iterdir())
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".glb", ".mtl", ".obj", ".ply"]
+    assert all(p.stat().st_size > 100_000 for p in tmp_path.iterdir() if p.suffix != ".mtl")
+
+
+def test_pythons_own_libraries_are_bundled_without_debug_information(spec, tmp_path):
+    import sysconfig
+
+    libpython = Path(sysconfig.get_config_var("LIBDIR")) / sysconfig.get_config_var("INSTSONAME")
+    if not libpython.is_file():
+        pytest.skip("this Python has no shared libpython")
+    spec["debug_stripped"].__globals__["workpath"] = str(tmp_path)  # PyInstaller's build folder
+    other = ("numpy.libs/x.so", str(libpython), "BINARY")
+    (destination, source, kind), kept = spec["debug_stripped"]([(libpython.name, str(libpython), "BINARY"), other])
+    assert (destination, kind) == (libpython.name, "BINARY")
+    assert kept == other  # the wheels' libraries are left as they are
+    assert Path(source).is_relative_to(tmp_path)
+    assert Path(source).stat().st_size <= libpython.stat().st_size
+    sections = subprocess.run(["readelf", "-S", "--wide", source], capture_output=True, text=True, check=True).stdout
+    assert ".debug_info" not in sections
+    assert ".dynsym" in sections  # what the dynamic linker needs stays
