@@ -28,7 +28,7 @@ from typing import Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.errors import F2PError, InputError
-from f2p_engine.infer.pipeline import Prediction, Predictor
+from f2p_engine.infer.pipeline import Prediction, Predictor, with_measured_colours
 
 log = logging.getLogger(__name__)
 
@@ -206,9 +206,14 @@ def write_recipe_files(paths: Sequence[Path], inputs: Sequence[Path], prediction
 
 def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Prediction, **more: Any
                      ) -> dict[str, Any]:
-    """The JSON beside a recipe: source photo(s), adapter, confidence per region, option probabilities
-    and timings in ms (`more` adds keys)."""
+    """The JSON beside a recipe: source photo(s), adapter, confidence per region, option probabilities,
+    the colours measured in the photo and timings in ms (`more` adds keys)."""
     sources = str(source) if isinstance(source, Path) else [str(p) for p in source]
+    if prediction.colours is not None:
+        more = {"colours": {"skin_tone": prediction.colours.tone,
+                            "typology_angle": round(prediction.colours.typology_angle, 2),
+                            "eye_colour": prediction.colours.eye_colour, "reliable": prediction.colours.reliable,
+                            "notes": list(prediction.colours.notes)}, **more}
     return {"source": sources, "adapter": adapter,
             "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
             "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
@@ -240,7 +245,7 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
         prediction = predictor.predict_aligned(face.image, face.landmarks, base=Recipe(name=face_stem(photo.stem, k)))
         shared = {"read_image": read - began, "detect": detected - read} if k == 0 else {}
         prediction.timings.update({**shared, "align": aligned - start, "adapt": adapted - aligned})
-        predictions.append(prediction)
+        predictions.append(with_measured_colours(prediction, image, detection))
     return predictions, len(faces)
 
 
