@@ -52,7 +52,8 @@ class Prediction:
 
     `recipe`: the predicted character; `continuous`: (P,) float64 in [0, 1], schema order;
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
-    `timings`: stage -> seconds.
+    `timings`: stage -> seconds. `unfolded`: the sliders moved away from the ensemble's values
+    (`continuous`) to remove a visible fold of the surface (`without_folds`), usually none.
     """
 
     recipe: Recipe
@@ -60,6 +61,7 @@ class Prediction:
     probabilities: dict[str, np.ndarray] = field(repr=False)
     confidence: dict[str, float]
     timings: dict[str, float]
+    unfolded: tuple[str, ...] = ()
 
 
 class Predictor:
@@ -149,8 +151,12 @@ class Predictor:
         recipe = recipe_from_parameters(continuous, choices, base=base)
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
+        timings = dict(timings or {})
+        began = time.perf_counter()
+        recipe, unfolded = without_folds(recipe)
+        timings["unfold"] = time.perf_counter() - began
         return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
-                          timings=dict(timings or {}))
+                          timings=timings, unfolded=unfolded)
 
     def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
         """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
@@ -194,6 +200,15 @@ class Predictor:
             disagreement = np.nanmean(deviation.transpose(1, 0, 2).reshape(len(combined), -1), axis=1)
             confidence[region] = np.clip(skill * (1.0 - disagreement / calibration.baseline_l1[region]), 0.0, 1.0)
         return confidence
+
+
+def without_folds(recipe: Recipe) -> tuple[Recipe, tuple[str, ...]]:
+    """The nearest recipe whose surface shows no visible fold (`render.folds.FoldFinder.fold_free`, toward
+    the schema defaults), and the sliders moved to get there (none when `recipe` had no fold)."""
+    from f2p_engine.render.folds import fold_finder  # a GL context: built on the first prediction
+
+    unfolded = fold_finder().fold_free(recipe)
+    return unfolded.recipe, unfolded.moved
 
 
 def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
