@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible
 
 from app.edits import RecipeEditor
+from app.fold_watch import QtFoldWatch
 from app.state import StudioState
 from f2p_engine.headmodel import schema
 from f2p_engine.recipe import Recipe
@@ -46,6 +47,7 @@ STEPS = 1000
 _REGION_TITLES = {"macro": "Macro details", "head": "Head shape"}
 _MARKER = QColor(255, 170, 40)
 _EDITED_STYLE = "color: rgb(255, 170, 40);"
+_FOLD_STYLE = "QToolButton { color: rgb(235, 70, 60); font-weight: bold; }"
 
 
 class ElidedLabel(QLabel):
@@ -122,6 +124,16 @@ class SliderRow(QWidget):
         self.spin.setSingleStep(0.01)
         self.spin.setKeyboardTracking(False)
         self.spin.setFixedWidth(72)
+        self.fold_button = QToolButton()
+        self.fold_button.setText("⚠")
+        self.fold_button.setStyleSheet(_FOLD_STYLE)
+        self.fold_button.setToolTip("This value makes a visible fold: the inside of the head shows through the "
+                                    "skin.\nClick to move the sliders that bend the skin there to the nearest "
+                                    "values without a fold, keeping this one.")
+        retain = self.fold_button.sizePolicy()
+        retain.setRetainSizeWhenHidden(True)  # rows keep their widths when a mark comes and goes
+        self.fold_button.setSizePolicy(retain)
+        self.fold_button.hide()
         self.reset_button = QToolButton()
         self.reset_button.setText("↺")
         self.reset_button.setToolTip("Reset to the predicted value (the default if nothing was predicted)")
@@ -131,6 +143,7 @@ class SliderRow(QWidget):
         layout.addWidget(self.label, 5)
         layout.addWidget(self.slider, 4)
         layout.addWidget(self.spin)
+        layout.addWidget(self.fold_button)
         layout.addWidget(self.reset_button)
 
         self.slider.sliderPressed.connect(editor.begin_drag)
@@ -186,10 +199,13 @@ class QtParameterPanel(QWidget):
     #: One line saying why a recipe cannot be shown.
     refused = Signal(str)
 
-    def __init__(self, state: StudioState, editor: RecipeEditor, parent: QWidget | None = None) -> None:
+    def __init__(self, state: StudioState, editor: RecipeEditor, folds: QtFoldWatch | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.editor = editor
+        #: Sliders marked as making a visible fold.
+        self.folded: frozenset[str] = frozenset()
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search sliders…")
@@ -240,6 +256,8 @@ class QtParameterPanel(QWidget):
             self.region_resets[region] = reset
             for param in params:
                 row = SliderRow(param, editor)
+                if folds is not None:
+                    row.fold_button.clicked.connect(lambda _=False, n=param.name: folds.unfold(n))
                 section.addWidget(row)
                 self.rows[param.name] = row
             sections.addWidget(section)
@@ -259,6 +277,9 @@ class QtParameterPanel(QWidget):
 
         state.recipe_changed.connect(self.show_recipe)
         state.predicted_changed.connect(self.show_prediction)
+        if folds is not None:
+            folds.changed.connect(self.show_folds)
+            folds.unfolded.connect(lambda _asked, found: editor.commit(found, "Remove the fold"))
         self.show_recipe(state.recipe)
         self.show_prediction(state.predicted)
         self.sections["macro"].expand(animate=False)
@@ -282,7 +303,7 @@ class QtParameterPanel(QWidget):
 
     def show_prediction(self, predicted: Recipe | None) -> None:
         for region, section in self.sections.items():
-            section.setText(_section_title(region, self.state.confidence))
+            section.setText(self._title(region))
         flipped = False
         for name, row in self.rows.items():
             row.show_prediction(None if predicted is None else predicted.value(name))
@@ -293,6 +314,18 @@ class QtParameterPanel(QWidget):
             for index, option in enumerate(group.options):
                 mark = predicted is not None and group.predicted and predicted.choice(group.name) == option
                 combo.setItemText(index, option.replace("_", " ") + (" (predicted)" if mark else ""))
+
+    def show_folds(self, names: frozenset[str]) -> None:
+        """Warning marks on the sliders that make a visible fold (see `app.fold_watch`)."""
+        self.folded = frozenset(names)
+        for name, row in self.rows.items():
+            row.fold_button.setVisible(name in names)
+        for region, section in self.sections.items():
+            section.setText(self._title(region))
+
+    def _title(self, region: schema.Region) -> str:
+        folded = any(p.name in self.folded for p in schema.params_in_region(region))
+        return ("⚠ " if folded else "") + _section_title(region, self.state.confidence)
 
     def _refilter(self, marks_changed: bool) -> None:
         """Keep "Changed only" true after undo, reset or a new prediction; not during a drag, so the row

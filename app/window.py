@@ -21,6 +21,7 @@ from app.actions import build_menus
 from app.capture import CaptureController
 from app.document import RECIPE_SUFFIXES, DocumentController
 from app.edits import RecipeEditor
+from app.fold_watch import QtFoldWatch
 from app.images import photo_from_qimage
 from app.live import QtLiveBar
 from app.qt_head_view import QtHeadView
@@ -61,7 +62,8 @@ class StudioWindow(QMainWindow):
         self.head_view.overlay_button.toggled.connect(self.show_overlay)
         self.overlay_view.back_button.clicked.connect(lambda: self.show_overlay(False))
         self.strip = QtPipelineStrip(self.state)
-        self.panel = QtParameterPanel(self.state, self.editor)
+        self.fold_watch = QtFoldWatch(self.state)
+        self.panel = QtParameterPanel(self.state, self.editor, self.fold_watch)
         self.panel.refused.connect(self.warn)
         self.strip.adapter_chosen.connect(self.capture.adapter_chosen)
         self._build_layout()
@@ -194,6 +196,7 @@ class StudioWindow(QMainWindow):
         self.document.close()
         self.capture.live.stop()
         self.overlay_view.close_renderer()
+        self.fold_watch.close()
         self.save_settings()
         self.editor.detach()
         event.accept()

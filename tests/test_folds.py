@@ -99,3 +99,12 @@ def test_predictions_come_out_without_visible_folds(finder, grace):
     assert prediction.unfolded
     assert not finder.folds(prediction.recipe)
     assert "unfold" in prediction.timings
+
+
+def test_fold_free_keeps_the_slider_the_artist_set(finder, grace):
+    """Grace's narrow nose stays narrow: the sliders bending the skin beside the nostrils give way."""
+    folded = grace.with_values({NOSE_WIDTH: -0.3})
+    unfolded = finder.fold_free(folded, keep=[NOSE_WIDTH])
+    assert NOSE_WIDTH not in unfolded.moved
+    assert unfolded.recipe.value(NOSE_WIDTH) == -0.3
+    assert not finder.folds(unfolded.recipe)

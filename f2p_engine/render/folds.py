@@ -14,6 +14,7 @@ head's own and do not count.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -174,12 +175,14 @@ class FoldFinder:
         return tuple(sorted((n for n, t in turned.items() if t > 0 and t >= CULPRIT_SHARE * most),
                             key=lambda n: -turned[n]))
 
-    def fold_free(self, recipe: Recipe, reference: Recipe | None = None) -> Unfolded:
+    def fold_free(self, recipe: Recipe, reference: Recipe | None = None, keep: Iterable[str] = ()) -> Unfolded:
         """A nearby recipe without visible folds: the culprit sliders move together in a straight line
         toward `reference` (default: the schema defaults), by the smallest fraction (to 1/2**`BISECTIONS`)
         that leaves no visible fold. When the culprits at the reference still fold, they stay there and
         the culprits of what is left move next (`MAX_ROUNDS` rounds); then every face slider. When even
-        that folds (the macro sliders fold the skin alone) the recipe comes back unchanged."""
+        that folds (the macro sliders fold the skin alone) the recipe comes back unchanged. Sliders in
+        `keep` (the one an artist just set) never move."""
+        kept = frozenset(keep)
         folds = self.folds(recipe)
         folds_pixels = folds.pixels
         if not folds:
@@ -187,8 +190,9 @@ class FoldFinder:
         current, moved = recipe, ()
         for round_ in range(MAX_ROUNDS + 1):
             group = self.culprits(current, folds, reference) if round_ < MAX_ROUNDS else ()
-            group = group or tuple(n for n in schema.face_modifiers()
-                                   if current.value(n) != _reference_value(n, reference))
+            group = tuple(n for n in group if n not in kept) or tuple(
+                n for n in schema.face_modifiers()
+                if n not in kept and current.value(n) != _reference_value(n, reference))
             if not group:
                 break
             moved = moved + tuple(n for n in group if n not in moved)

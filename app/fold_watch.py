@@ -1,0 +1,108 @@
+"""Visible folds of the edited head, checked off the GUI thread: which sliders get a warning mark.
+
+When the edits pause (`SETTLE_MS` after the last change: never mid-drag), the current recipe goes to
+the engine's `FoldFinder` on one worker thread (its GL context belongs to that thread). A recipe that
+folds marks the sliders that were changed since the last fold-free recipe the watch saw (the edit that
+made the fold), or, when the recipe came folded (a file, a reset of many sliders), the engine's
+culprits. A fold-free recipe clears every mark. `unfold(name)` asks the engine for the nearest
+fold-free recipe that keeps slider `name` where the artist put it; it arrives as one undoable edit.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.state import StudioState
+from f2p_engine.headmodel import schema
+from f2p_engine.recipe import Recipe
+
+log = logging.getLogger(__name__)
+
+#: Quiet time after the last recipe change before the check runs.
+SETTLE_MS = 200
+#: An edit that changed more sliders than this (a file, a reset) is not blamed as a whole.
+MAX_BLAMED = 4
+
+
+def _check(recipe: Recipe) -> tuple[Recipe, int, tuple[str, ...]]:
+    """(recipe, largest fold in pixels, culprit sliders), on the worker thread."""
+    from f2p_engine.render.folds import fold_finder
+
+    finder = fold_finder()
+    folds = finder.folds(recipe)
+    return recipe, folds.pixels, finder.culprits(recipe, folds) if folds else ()
+
+
+class QtFoldWatch(QObject):
+    """Follows `state.recipe`; `changed` carries the sliders (schema names) to mark as making a fold."""
+
+    #: frozenset of schema slider names.
+    changed = Signal(object)
+    #: (recipe the request was made for, the fold-free recipe `unfold` found).
+    unfolded = Signal(object, object)
+    _checked = Signal(object)  # the worker's answers, queued to the GUI thread
+    _found = Signal(object, object)
+
+    def __init__(self, state: StudioState, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.marked: frozenset[str] = frozenset()
+        #: The last recipe checked, and its largest visible fold in pixels of one view (0: none).
+        self.checked: Recipe | None = None
+        self.fold_pixels = 0
+        self._clean: Recipe | None = None  # the last fold-free recipe checked
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="f2p-folds")
+        self._timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._timer.timeout.connect(self._submit)
+        self._checked.connect(self._show)
+        self._found.connect(self._deliver)
+        state.recipe_changed.connect(lambda _recipe: self._timer.start())
+        self._timer.start()
+
+    def _submit(self) -> None:
+        future = self._executor.submit(_check, self.state.recipe)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future) -> None:
+        if (error := future.exception()) is not None:
+            log.warning("fold check failed: %s", error)  # a missing GL stack must not stop editing
+            return
+        self._checked.emit(future.result())
+
+    def unfold(self, keep: str) -> None:
+        """Find the nearest fold-free recipe that keeps slider `keep`; `unfolded` delivers it."""
+        recipe = self.state.recipe
+
+        def work() -> Recipe:
+            from f2p_engine.render.folds import fold_finder
+
+            return fold_finder().fold_free(recipe, keep=[keep]).recipe
+
+        future = self._executor.submit(work)
+        future.add_done_callback(lambda f: f.exception() is None and self._found.emit(recipe, f.result()))
+
+    def _deliver(self, asked: Recipe, found: Recipe) -> None:
+        if asked == self.state.recipe:  # the artist has not moved on meanwhile
+            self.unfolded.emit(asked, found)
+
+    def _show(self, result: tuple[Recipe, int, tuple[str, ...]]) -> None:
+        recipe, pixels, culprits = result
+        if recipe != self.state.recipe:
+            return  # a newer recipe is on its way
+        self.checked, self.fold_pixels = recipe, pixels
+        if not pixels:
+            self._clean, marked = recipe, frozenset()
+        else:
+            made = frozenset(p.name for p in schema.CONTINUOUS if self._clean is not None
+                             and recipe.value(p.name) != self._clean.value(p.name))
+            marked = made if 0 < len(made) <= MAX_BLAMED else frozenset(culprits)
+        if marked != self.marked:
+            self.marked = marked
+            self.changed.emit(marked)
+
+    def close(self) -> None:
+        self._timer.stop()
+        self._executor.shutdown(wait=False, cancel_futures=True)
