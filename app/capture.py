@@ -112,7 +112,7 @@ class CaptureController(QObject):
             return
         if index != self.state.analysis.face:
             self.analyse(self.analysed, face=index)
-            self.window.say(f"face {index + 1} of {len(self.state.analysis.faces)}: analysing…")
+            self.window.say(f"face {self.state.analysis.number(index)} of {len(self.state.analysis.faces)}: analysing…")
 
     def adapter_chosen(self, name: str) -> None:
         self.window.settings.set_text("pipeline/adapter", name)
