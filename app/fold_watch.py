@@ -59,8 +59,9 @@ class QtFoldWatch(QObject):
         self._timer.timeout.connect(self._submit)
         self._checked.connect(self._show)
         self._found.connect(self._deliver)
+        # Not at start-up: the first check builds the engine's fold finder (a GL context, ~0.2 s of CPU)
+        # and would compete with the first frame; recipes are checked from their first change on.
         state.recipe_changed.connect(lambda _recipe: self._timer.start())
-        self._timer.start()
 
     def _submit(self) -> None:
         future = self._executor.submit(_check, self.state.recipe)

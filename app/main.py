@@ -114,7 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = StudioWindow(autosave_path=default_autosave_path())
     sys.excepthook = lambda kind, exc, tb: window.report(exc)
     window.show()
-    window.state.models.preload()  # the first photo should not wait for the models
+    # The models load in the background once the window has drawn (the first photo should not wait for
+    # them, nor the first frame share the CPU with them).
+    window.head_view.canvas.frame_drawn.connect(lambda _ms: window.state.models.preload(),
+                                                Qt.ConnectionType.SingleShotConnection)
     window.show_overlay(args.overlay)
     if args.file is not None:
         window.guarded(lambda: window.open_file(args.file))

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPoint, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPolygon
+from PySide6.QtCore import QPoint, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPolygon, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -238,7 +238,8 @@ class QtParameterPanel(QWidget):
             choices.addRow(label, combo)
             self.combos[group.name] = combo
 
-        self.rows: dict[str, SliderRow] = {}
+        self._rows: dict[str, SliderRow] = {}  # built so far (see `rows`)
+        self._folds = folds
         self.sections: dict[str, QCollapsible] = {}
         self.region_resets: dict[str, QPushButton] = {}
         body = QWidget()
@@ -254,12 +255,7 @@ class QtParameterPanel(QWidget):
                 [q.name for q in p], f"Reset {t.lower()}"))
             section.addWidget(reset)
             self.region_resets[region] = reset
-            for param in params:
-                row = SliderRow(param, editor)
-                if folds is not None:
-                    row.fold_button.clicked.connect(lambda _=False, n=param.name: folds.unfold(n))
-                section.addWidget(row)
-                self.rows[param.name] = row
+            section.toggled.connect(lambda _on, r=region: self._build_region(r))
             sections.addWidget(section)
             self.sections[region] = section
         sections.addStretch(1)
@@ -280,22 +276,64 @@ class QtParameterPanel(QWidget):
         if folds is not None:
             folds.changed.connect(self.show_folds)
             folds.unfolded.connect(lambda _asked, found: editor.commit(found, "Remove the fold"))
+        self._build_region("macro")
         self.show_recipe(state.recipe)
         self.show_prediction(state.predicted)
         self.sections["macro"].expand(animate=False)
+        self._unbuilt = [r for r in schema.REGIONS if r != "macro"]
 
+    @property
+    def rows(self) -> dict[str, SliderRow]:
+        """Every slider row by schema name. Rows of the sections that start closed are built after the
+        window shows (one section per turn of the event loop: start-up does not wait for 110 rows), or
+        at once when asked for here, a section opens or a search needs them."""
+        for region in schema.REGIONS:
+            self._build_region(region)
+        return self._rows
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._build_next)
+
+    def _build_next(self) -> None:
+        while self._unbuilt and self._unbuilt[0] in self._built_regions():
+            self._unbuilt.pop(0)
+        if self._unbuilt:
+            self._build_region(self._unbuilt.pop(0))
+            QTimer.singleShot(0, self._build_next)
+
+    def _built_regions(self) -> set[str]:
+        return {row.param.region for row in self._rows.values()}
+
+    def _build_region(self, region: schema.Region) -> None:
+        """The slider rows of `region`'s section, showing the current recipe, prediction and fold marks."""
+        params = schema.params_in_region(region)
+        if not params or params[0].name in self._rows:
+            return
+        predicted = self.state.predicted
+        for param in params:
+            row = SliderRow(param, self.editor)
+            if self._folds is not None:
+                row.fold_button.clicked.connect(lambda _=False, n=param.name, f=self._folds: f.unfold(n))
+            row.show_prediction(None if predicted is None else predicted.value(param.name))
+            row.show_value(self.state.recipe.value(param.name), self.state.reference_value(param.name))
+            row.fold_button.setVisible(param.name in self.folded)
+            self.sections[region].addWidget(row)
+            self._rows[param.name] = row
+        if self.sections[region].isExpanded():  # opened before its rows existed: fit them in
+            self.sections[region].expand(animate=False)
     def unshowable(self, recipe: Recipe) -> str:
         """Why `recipe` cannot be shown (a schema value that is not a finite number), or ""."""
-        for name, row in self.rows.items():
-            if not math.isfinite(value := recipe.value(name)):
-                return f"{row.param.label} ({name}) is {value}, not a number a slider can show"
+        for param in schema.CONTINUOUS:
+            if not math.isfinite(value := recipe.value(param.name)):
+                return f"{param.label} ({param.name}) is {value}, not a number a slider can show"
         return ""
 
     def show_recipe(self, recipe: Recipe) -> None:
         if problem := self.unshowable(recipe):
             self.refused.emit(problem)
         flipped = [row.show_value(recipe.value(name), self.state.reference_value(name))
-                   for name, row in self.rows.items()]
+                   for name, row in self._rows.items()]
         self._refilter(any(flipped))
         for group, combo in self.combos.items():
             with QSignalBlocker(combo):
@@ -305,7 +343,7 @@ class QtParameterPanel(QWidget):
         for region, section in self.sections.items():
             section.setText(self._title(region))
         flipped = False
-        for name, row in self.rows.items():
+        for name, row in self._rows.items():
             row.show_prediction(None if predicted is None else predicted.value(name))
             flipped |= row.show_value(self.state.recipe.value(name), self.state.reference_value(name))
         self._refilter(flipped)
@@ -318,7 +356,7 @@ class QtParameterPanel(QWidget):
     def show_folds(self, names: frozenset[str]) -> None:
         """Warning marks on the sliders that make a visible fold (see `app.fold_watch`)."""
         self.folded = frozenset(names)
-        for name, row in self.rows.items():
+        for name, row in self._rows.items():
             row.fold_button.setVisible(name in names)
         for region, section in self.sections.items():
             section.setText(self._title(region))
@@ -331,7 +369,7 @@ class QtParameterPanel(QWidget):
         """Keep "Changed only" true after undo, reset or a new prediction; not during a drag, so the row
         under the mouse does not vanish when it passes its reference."""
         if marks_changed and self.changed_only.isChecked() and \
-                not any(row.slider.isSliderDown() for row in self.rows.values()):
+                not any(row.slider.isSliderDown() for row in self._rows.values()):
             self.filter()
 
     def filter(self) -> None:

@@ -23,6 +23,7 @@ from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import HeadModel, face_target_weights, head_mesh
 from f2p_engine.recipe import Recipe
+from f2p_engine.render.renderer import standalone_context
 from f2p_engine.render.scene import EYE_MIDPOINT, Pose, face_camera
 
 #: Yaws (degrees) an artist looks from: the front and both three-quarter views.
@@ -71,14 +72,12 @@ class FoldFinder:
     rasterises the face three times at `FOLD_IMAGE_SIZE` pixels (a few milliseconds on llvmpipe)."""
 
     def __init__(self, asset: HeadAsset | None = None) -> None:
-        import moderngl
-
         self.asset = asset or default_asset()
         mesh = head_mesh(self.asset)
         self.mesh = mesh
         self.vertex_ids = mesh.vertex_ids
         self.head = HeadModel(self.asset, vertex_ids=mesh.vertex_ids)
-        self._ctx = ctx = moderngl.create_standalone_context(backend="egl")
+        self._ctx = ctx = standalone_context()
         self._program = ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT)
         self._positions = ctx.buffer(reserve=len(mesh.vertex_ids) * 12)
         self._index = ctx.buffer(mesh.triangles.astype(np.int32).tobytes())
@@ -110,19 +109,17 @@ class FoldFinder:
 
     def _shown(self, vertices: np.ndarray) -> list[np.ndarray]:
         """Per view, the (S, S) int32 id image of the rendered `vertices` ((len(vertex_ids), 3) dm)."""
-        import moderngl
-
         # Eyes to where the cameras expect them (bodies carry the head at different heights).
         eyes = np.mean([vertices[ids].mean(axis=0) for ids in self._eyes], axis=0)
         self._positions.write(np.ascontiguousarray(vertices + (EYE_MIDPOINT - eyes), dtype=np.float32).tobytes())
         self._fbo.use()
-        self._ctx.enable(moderngl.DEPTH_TEST)
-        self._ctx.disable(moderngl.CULL_FACE)
+        self._ctx.enable(self._ctx.DEPTH_TEST)
+        self._ctx.disable(self._ctx.CULL_FACE)
         out = []
         for clip in self._clip:
             self._fbo.clear(depth=1.0)
             self._program["clip_from_model"].write(clip.T.astype(np.float32).tobytes())
-            self._vao.render(moderngl.TRIANGLES)
+            self._vao.render(self._ctx.TRIANGLES)
             out.append(np.frombuffer(self._fbo.read(components=1, dtype="i4"), dtype=np.int32))
         return out
 

@@ -282,6 +282,13 @@ def frame_matrix(frame: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def standalone_context():  # -> moderngl.Context (imported here only: the one module that loads moderngl)
+    """A new offscreen GL context on EGL for this thread (Mesa llvmpipe on CPUs)."""
+    import moderngl
+
+    return moderngl.create_standalone_context(backend="egl")
+
+
 class Renderer:
     """Offscreen renderer of the hm08 head at `size` x `size` pixels. Create one per process.
 
@@ -291,14 +298,13 @@ class Renderer:
     """
 
     def __init__(self, size: int = 256, asset: HeadAsset | None = None) -> None:
-        import moderngl
 
         self.size = size
         self.asset = asset or default_asset()
         self.mesh = head_mesh(self.asset)
         self.vertex_ids = self.mesh.vertex_ids
         regions = region_map(self.asset)
-        self._ctx = ctx = moderngl.create_standalone_context(backend="egl")
+        self._ctx = ctx = standalone_context()
         self._programs = {
             "skin": ctx.program(vertex_shader=_source(_VERTEX_SHADER), fragment_shader=_source(_SKIN_SHADER)),
             "brow": ctx.program(vertex_shader=_source(_VERTEX_SHADER),
