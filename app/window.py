@@ -97,6 +97,8 @@ class StudioWindow(QMainWindow):
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.panel)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 1)  # a smaller window shrinks the views, not the sliders
+        self.splitter.setStretchFactor(1, 0)
         self.splitter.setSizes([1060, 460])
         self.splitter.setObjectName("main_splitter")
         self.setCentralWidget(self.splitter)
@@ -197,6 +199,7 @@ class StudioWindow(QMainWindow):
         self.capture.live.stop()
         self.overlay_view.close_renderer()
         self.fold_watch.close()
+        self.panel.icons.close()
         self.save_settings()
         self.editor.detach()
         event.accept()
