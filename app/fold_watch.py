@@ -1,7 +1,7 @@
 """Visible folds of the edited head, checked off the GUI thread: which sliders get a warning mark.
 
 When the edits pause (`SETTLE_MS` after the last change: never mid-drag), the current recipe goes to
-the engine's `FoldFinder` on one worker thread (its GL context belongs to that thread). A recipe that
+the engine's `FoldFinder` on the engine's fold thread (its GL context belongs to that thread). A recipe that
 folds marks the sliders that were changed since the last fold-free recipe the watch saw (the edit that
 made the fold), or, when the recipe came folded (a file, a reset of many sliders), the engine's
 culprits. A fold-free recipe clears every mark. `unfold(name)` asks the engine for the nearest
@@ -11,13 +11,14 @@ fold-free recipe that keeps slider `name` where the artist put it; it arrives as
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.state import StudioState
 from f2p_engine.headmodel import schema
 from f2p_engine.recipe import Recipe
+from f2p_engine.render.folds import FoldFinder, on_fold_thread
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,8 @@ SETTLE_MS = 200
 MAX_BLAMED = 4
 
 
-def _check(recipe: Recipe) -> tuple[Recipe, int, tuple[str, ...]]:
-    """(recipe, largest fold in pixels, culprit sliders), on the worker thread."""
-    from f2p_engine.render.folds import fold_finder
-
-    finder = fold_finder()
+def _check(finder: FoldFinder, recipe: Recipe) -> tuple[Recipe, int, tuple[str, ...]]:
+    """(recipe, largest fold in pixels, culprit sliders), on the engine's fold thread."""
     folds = finder.folds(recipe)
     return recipe, folds.pixels, finder.culprits(recipe, folds) if folds else ()
 
@@ -54,7 +52,7 @@ class QtFoldWatch(QObject):
         self.checked: Recipe | None = None
         self.fold_pixels = 0
         self._clean: Recipe | None = None  # the last fold-free recipe checked
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="f2p-folds")
+        self._closed = False
         self._timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._timer.timeout.connect(self._submit)
         self._checked.connect(self._show)
@@ -62,12 +60,21 @@ class QtFoldWatch(QObject):
         # Not at start-up: the first check builds the engine's fold finder (a GL context, ~0.2 s of CPU)
         # and would compete with the first frame; recipes are checked from their first change on.
         state.recipe_changed.connect(lambda _recipe: self._timer.start())
+        state.predicted_changed.connect(self._predicted)
+
+    def _predicted(self, predicted: Recipe | None) -> None:
+        """Predictions come without visible folds (the engine moves them out): a known fold-free recipe,
+        so the first edit that folds it is blamed even before any check has run."""
+        if predicted is not None:
+            self._clean = predicted
 
     def _submit(self) -> None:
-        future = self._executor.submit(_check, self.state.recipe)
-        future.add_done_callback(self._done)
+        recipe = self.state.recipe
+        on_fold_thread(lambda finder: _check(finder, recipe)).add_done_callback(self._done)
 
     def _done(self, future: Future) -> None:
+        if self._closed:
+            return
         if (error := future.exception()) is not None:
             log.warning("fold check failed: %s", error)  # a missing GL stack must not stop editing
             return
@@ -77,13 +84,9 @@ class QtFoldWatch(QObject):
         """Find the nearest fold-free recipe that keeps slider `keep`; `unfolded` delivers it."""
         recipe = self.state.recipe
 
-        def work() -> Recipe:
-            from f2p_engine.render.folds import fold_finder
-
-            return fold_finder().fold_free(recipe, keep=[keep]).recipe
-
-        future = self._executor.submit(work)
-        future.add_done_callback(lambda f: f.exception() is None and self._found.emit(recipe, f.result()))
+        future = on_fold_thread(lambda finder: finder.fold_free(recipe, keep=[keep]).recipe)
+        future.add_done_callback(lambda f: not self._closed and f.exception() is None
+                                 and self._found.emit(recipe, f.result()))
 
     def _deliver(self, asked: Recipe, found: Recipe) -> None:
         if asked == self.state.recipe:  # the artist has not moved on meanwhile
@@ -105,5 +108,6 @@ class QtFoldWatch(QObject):
             self.changed.emit(marked)
 
     def close(self) -> None:
+        """Stop watching; answers still on their way are dropped."""
+        self._closed = True
         self._timer.stop()
-        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.recipe import Recipe, recipe_from_parameters
-from f2p_engine.render.folds import FoldFinder, fold_finder
+from f2p_engine.render.folds import FoldFinder
 from f2p_engine.synth.sampler import sample_recipes
 
 
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("photos", nargs="*", type=Path)
     args = parser.parse_args()
-    finder = fold_finder()
+    finder = FoldFinder()
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     if args.count:
         _count(finder, list(sample_recipes(args.count, args.seed)), f"{args.count} prior recipes (seed {args.seed})")

@@ -13,7 +13,7 @@ import pytest
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.recipe import Recipe, continuous_vector, read_mhm
-from f2p_engine.render.folds import fold_finder
+from f2p_engine.render.folds import FoldFinder
 from f2p_engine.synth.sampler import sample_recipes
 
 NOSE_WIDTH = "nose/nose-scale-horiz-decr|incr"
@@ -22,7 +22,9 @@ GRACE = Path(__file__).parent / "data" / "grace_hopper_predicted.mhm"
 
 @pytest.fixture(scope="module")
 def finder():
-    return fold_finder()
+    finder = FoldFinder()
+    yield finder
+    finder.release()
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +91,7 @@ def test_predictions_come_out_without_visible_folds(finder, grace):
     """The ensemble's answer for Grace with a narrow nose folds; what predict returns does not."""
     from f2p_engine.infer.pipeline import Predictor
 
-    predictor = Predictor.load()
+    predictor = Predictor.load()  # its fold check runs on the engine's fold thread, with a finder of its own
     folded = grace.with_values({NOSE_WIDTH: -0.3})
     unit = np.array([p.normalise(folded.value(p.name)) for p in schema.CONTINUOUS])
     probabilities = {g.name: np.eye(len(g.options))[g.options.index(folded.choice(g.name))]

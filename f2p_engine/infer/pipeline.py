@@ -91,6 +91,9 @@ class Predictor:
             load_recogniser()  # ~0.3 s: at load time, not on the first photo
         self.identity_params = np.isin(np.arange(len(names)), identity[0].layout.param_indices if identity else [])
         self.weights = photo_weights(self.fitted_weights, manifest.photo_shift, self.identity_params)
+        from f2p_engine.render.folds import warm_up
+
+        warm_up()  # the fold check's GL context and neutral views, built while the first photo is aligned
 
     def _check_sizes(self, entry: ModelEntry) -> None:
         """Run `entry`'s session once on zeros: its input must take the manifest's size and its
@@ -205,9 +208,9 @@ class Predictor:
 def without_folds(recipe: Recipe) -> tuple[Recipe, tuple[str, ...]]:
     """The nearest recipe whose surface shows no visible fold (`render.folds.FoldFinder.fold_free`, toward
     the schema defaults), and the sliders moved to get there (none when `recipe` had no fold)."""
-    from f2p_engine.render.folds import fold_finder  # a GL context: built on the first prediction
+    from f2p_engine.render.folds import on_fold_thread
 
-    unfolded = fold_finder().fold_free(recipe)
+    unfolded = on_fold_thread(lambda finder: finder.fold_free(recipe)).result()
     return unfolded.recipe, unfolded.moved
 
 

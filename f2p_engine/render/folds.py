@@ -13,9 +13,10 @@ head's own and do not count.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,8 +29,9 @@ from f2p_engine.render.scene import EYE_MIDPOINT, Pose, face_camera
 
 #: Yaws (degrees) an artist looks from: the front and both three-quarter views.
 FOLD_VIEWS: tuple[float, ...] = (0.0, 35.0, -35.0)
-#: Pixels of a fold image (square, framing the face from brows to chin).
-FOLD_IMAGE_SIZE = 160
+T = TypeVar("T")
+#: Pixels of a fold image (square, 1.6 dm of face: 160 px per dm, finer than the studio's 3D view shows it).
+FOLD_IMAGE_SIZE = 256
 #: A fold must show at least this many pixels in one view (a single pixel is rasterisation noise).
 MIN_FOLD_PIXELS = 2
 #: A culprit moves the folded skin at least this share as far as the slider that moves it most.
@@ -238,13 +240,24 @@ def _reference_value(name: str, reference: Recipe | None) -> float:
     return schema.continuous_by_name()[name].default if reference is None else reference.value(name)
 
 
-_finders = threading.local()
+# The process's one FoldFinder lives on one thread: its GL context belongs to the thread that made it,
+# and building it (~0.2 s) once per process, not per worker thread, keeps predictions fast.
+_fold_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="f2p-folds")
+_finder: FoldFinder | None = None
 
 
-def fold_finder() -> FoldFinder:
-    """This thread's `FoldFinder` (a GL context belongs to the thread that made it), built on first use."""
-    finder = getattr(_finders, "finder", None)
-    if finder is None:
-        finder = _finders.finder = FoldFinder()
-    return finder
+def _owned_finder() -> FoldFinder:
+    global _finder
+    if _finder is None:
+        _finder = FoldFinder()
+    return _finder
 
+
+def on_fold_thread(work: Callable[[FoldFinder], T]) -> Future[T]:
+    """Run `work(finder)` with the process's FoldFinder on the thread that owns it (built on first use)."""
+    return _fold_thread.submit(lambda: work(_owned_finder()))
+
+
+def warm_up() -> None:
+    """Build the process's FoldFinder in the background now (the first prediction then need not)."""
+    on_fold_thread(lambda finder: finder.folds(Recipe()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from f2p_engine.recipe import read_mhm
-from f2p_engine.render.folds import fold_finder
+from f2p_engine.render.folds import on_fold_thread
 
 NOSE_WIDTH = "nose/nose-scale-horiz-decr|incr"
 GRACE = Path(__file__).parents[1] / "data" / "grace_hopper_predicted.mhm"
@@ -34,5 +34,5 @@ def test_narrowing_graces_nose_marks_that_slider_and_its_button_unfolds_the_head
     qtbot.waitUntil(lambda: row.fold_button.isHidden(), timeout=20000)
     recipe = window.state.recipe
     assert recipe.value(NOSE_WIDTH) == -0.3
-    assert not fold_finder().folds(recipe)
+    assert not on_fold_thread(lambda finder: finder.folds(recipe)).result()
     assert window.undo_stack.undoText() == "Remove the fold"
