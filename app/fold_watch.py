@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.state import StudioState
 from f2p_engine.headmodel import schema
 from f2p_engine.recipe import Recipe
-from f2p_engine.render.folds import FoldFinder, on_fold_thread
+
+if TYPE_CHECKING:
+    from f2p_engine.render.folds import FoldFinder
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,8 @@ class QtFoldWatch(QObject):
             self._clean = predicted
 
     def _submit(self) -> None:
+        from f2p_engine.render.folds import on_fold_thread  # not at start-up: the first check is later
+
         recipe = self.state.recipe
         on_fold_thread(lambda finder: _check(finder, recipe)).add_done_callback(self._done)
 
@@ -82,8 +87,9 @@ class QtFoldWatch(QObject):
 
     def unfold(self, keep: str) -> None:
         """Find the nearest fold-free recipe that keeps slider `keep`; `unfolded` delivers it."""
-        recipe = self.state.recipe
+        from f2p_engine.render.folds import on_fold_thread
 
+        recipe = self.state.recipe
         future = on_fold_thread(lambda finder: finder.fold_free(recipe, keep=[keep]).recipe)
         future.add_done_callback(lambda f: not self._closed and f.exception() is None
                                  and self._found.emit(recipe, f.result()))
