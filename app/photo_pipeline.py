@@ -105,7 +105,9 @@ def analyse_photo(photo: Photo, adapter: str, face: int = 0) -> tuple[PhotoAnaly
 
 def process_photos(request: PhotoRequest) -> PhotoResult:
     """Run the whole pipeline for one request; user-facing failures end up in `problem`, not raised."""
+    from f2p_engine.face.image import RGBImage
     from f2p_engine.infer.burst import combine_burst, steadiest_frame, sum_timings
+    from f2p_engine.infer.pipeline import with_measured_colours
 
     start = time.perf_counter()
     progress = request.progress or (lambda _stage: None)
@@ -133,7 +135,9 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
             progress("loading the models")
         predictor = request.models.get()
         progress("predicting")
-        predictions = [predictor.predict_aligned(adapted.image, adapted.landmarks) for _, _, adapted in faces]
+        predictions = [with_measured_colours(predictor.predict_aligned(adapted.image, adapted.landmarks),
+                                             RGBImage(pixels=photo.pixels, source=photo.name), adapted.detection)
+                       for photo, _, adapted in faces]
         prediction = combine_burst(predictions)
         steadiest = steadiest_frame(predictions)
     except F2PError as exc:

@@ -21,7 +21,7 @@ from types import MappingProxyType
 import numpy as np
 
 from f2p_engine.errors import InputError
-from f2p_engine.files import atomic_output
+from f2p_engine.files import atomic_output, input_problem
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import APPLIED_MACROS, IGNORED_MACROS
 from f2p_engine.headmodel.mesh import default_modifiers
@@ -158,6 +158,9 @@ _VERSION = re.compile(r"^v(\d+)\.(\d+)")
 
 
 def _read_text(path: Path) -> str:
+    problem = input_problem(path)
+    if problem is not None and not os.path.isdir(path):  # a FIFO would block the read below for ever
+        raise InputError(f"{path}: {problem}")
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_RECIPE_BYTES + 1)  # never more, whatever the file claims to be
@@ -172,7 +175,7 @@ def _read_text(path: Path) -> str:
     if b"\0" in raw:  # before decoding: a picture or archive is "binary", not "not UTF-8"
         raise InputError(f"{path}: binary data, not an .mhm file")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # Windows editors start UTF-8 with a byte order mark
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text, not an .mhm file") from None
 

@@ -57,9 +57,18 @@ def _manifest(directory: Path) -> dict[str, Any]:
 
 
 @functools.cache
-def _load(directory: Path, name: str) -> FaceModel:
+def quiet_onnxruntime() -> Any:
+    """The `onnxruntime` module, its own log lowered to errors: its warnings (a telemetry ID it cannot
+    store when HOME is read-only or missing) are not lines a command promised."""
     import onnxruntime
 
+    onnxruntime.set_default_logger_severity(3)
+    return onnxruntime
+
+
+@functools.cache
+def _load(directory: Path, name: str) -> FaceModel:
+    onnxruntime = quiet_onnxruntime()
     entry = _manifest(directory)[name]
     path = directory / entry["file"]
     if not path.is_file():

@@ -26,7 +26,7 @@ import numpy as np
 
 from f2p_engine import MAX_IMAGE_PIXELS
 from f2p_engine.errors import F2PError, InputError
-from f2p_engine.files import atomic_output
+from f2p_engine.files import atomic_output, check_input_file
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -302,10 +302,7 @@ def load_image(path: str | os.PathLike[str]) -> RGBImage:
     out of memory while decoding is reported as such, not as an unreadable file.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if not path.is_file():
-        raise InputError(f"{path}: not a file")
+    check_input_file(path)  # a FIFO, a device, a link loop or a huge file: refused before reading
     try:
         data = path.read_bytes()
     except OSError as exc:
