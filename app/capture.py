@@ -111,8 +111,9 @@ class CaptureController(QObject):
         if not self.analysed or self.state.analysis is None or not 0 <= index < len(self.state.analysis.faces):
             return
         if index != self.state.analysis.face:
-            self.analyse(self.analysed, face=index)
-            self.window.say(f"face {self.state.analysis.number(index)} of {len(self.state.analysis.faces)}: analysing…")
+            said = f"face {self.state.analysis.number(index)} of {len(self.state.analysis.faces)}: analysing…"
+            self.analyse(self.analysed, face=index)  # clears the analysis: the message is made before
+            self.window.say(said)
 
     def adapter_chosen(self, name: str) -> None:
         self.window.settings.set_text("pipeline/adapter", name)
