@@ -8,7 +8,7 @@ is none). Rows whose value differs from that reference are marked as edited ("â€
 (Shift-drag for fine steps); the tooltip has the schema's one-line description. Names fit the
 narrowest panel; were one too long, it would end in "â€¦". The search matches names, descriptions,
 MakeHuman names and the region's synonyms (jaw, cheekbone, lips...). Rows of closed sections are
-built after the window shows, so start-up does not wait for them. A recipe value no slider can
+built when first needed, so start-up does not wait for them. A recipe value no slider can
 show (NaN, infinite) is refused with one line (`unshowable`) before it reaches the widgets; any
 other value is clamped to the slider.
 Widgets never write the recipe themselves: gestures go to the `RecipeEditor`, and the
@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import math
 
-from PySide6.QtCore import QPoint, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPixmap, QPolygon, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -342,20 +342,18 @@ class QtParameterPanel(QWidget):
         self.show_recipe(state.recipe)
         self.show_prediction(state.predicted)
         self.sections["macro"].expand(animate=False)
-        self._unbuilt = [r for r in schema.REGIONS if r != "macro"]
 
     @property
     def rows(self) -> dict[str, SliderRow]:
-        """Every slider row by schema name. Rows of the sections that start closed are built after the
-        window shows (one section per turn of the event loop: start-up does not wait for 110 rows), or
-        at once when asked for here, a section opens or a search needs them."""
+        """Every slider row by schema name. Rows of the sections that start closed are built when first
+        needed: the section opens, a search or "Changed only" looks at them, or they are asked for here
+        (start-up does not wait for 110 rows, nor does the GUI thread build them behind a live preview)."""
         for region in schema.REGIONS:
             self._build_region(region)
         return self._rows
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        QTimer.singleShot(0, self, self._build_next)
         if not self._icons_started:
             self._icons_started = True
             self.icons.start()
@@ -363,16 +361,6 @@ class QtParameterPanel(QWidget):
     def _show_icon(self, name: str, pixmap: QPixmap) -> None:
         if name in self._rows:
             self._rows[name].show_icon(pixmap, str(icon_path(name)))
-
-    def _build_next(self) -> None:
-        while self._unbuilt and self._unbuilt[0] in self._built_regions():
-            self._unbuilt.pop(0)
-        if self._unbuilt:
-            self._build_region(self._unbuilt.pop(0))
-            QTimer.singleShot(0, self, self._build_next)
-
-    def _built_regions(self) -> set[str]:
-        return {row.param.region for row in self._rows.values()}
 
     def _build_region(self, region: schema.Region) -> None:
         """The slider rows of `region`'s section, showing the current recipe, prediction and fold marks."""

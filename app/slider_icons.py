@@ -54,9 +54,9 @@ class QtSliderIcons(QObject):
         pixmap = QPixmap(str(path))
         return None if pixmap.isNull() else pixmap
 
-    def start(self, delay_ms: int = START_AFTER_MS) -> None:
-        """Render the icons not yet cached, `delay_ms` from now, in the background."""
-        QTimer.singleShot(delay_ms, self, self._build_missing)
+    def start(self, delay_ms: int | None = None) -> None:
+        """Render the icons not yet cached, `delay_ms` (default `START_AFTER_MS`) from now, in the background."""
+        QTimer.singleShot(START_AFTER_MS if delay_ms is None else delay_ms, self, self._build_missing)
 
     def _build_missing(self) -> None:
         missing = [p.name for p in schema.CONTINUOUS if not icon_path(p.name).is_file()]

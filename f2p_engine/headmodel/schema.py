@@ -176,7 +176,7 @@ EYES_PROXY = ("HighPolyEyes", "2c12f43b-1303-432c-b7ce-d78346baf2e6")
 REGION_KEYWORDS: dict[Region, tuple[str, ...]] = {
     "macro": ("body", "sex", "ethnicity", "race", "skin"), "head": ("skull", "face shape", "cranium"),
     "forehead": ("brow", "temple", "skull"), "eyebrows": ("brow", "brows", "eyebrow"),
-    "eyes": ("eye", "eyelid", "lid", "eyes"), "nose": ("nostril", "nostrils", "nose"),
+    "eyes": ("eye", "eyelid", "lid", "eyes"), "nose": ("nose", "nasal"),
     "mouth": ("lips", "lip", "mouth", "smile"), "chin": ("jaw", "jawline", "jawbone", "mandible", "chin"),
     "cheeks": ("cheekbone", "cheekbones", "cheek", "zygomatic"),
 }
