@@ -72,8 +72,9 @@ _AIM_BELOW_EYES = 0.35
 _SKULL_BELOW_EYES = 1.3
 _REAIM_DISTANCE = 0.15
 #: Software GL draws while the artist drags (slider or camera) without anti-aliasing (multisampling
-#: doubles llvmpipe's frame time); this long after the last change the frame is drawn again, smoothed.
-_SMOOTH_AFTER_MS = 400
+#: doubles llvmpipe's frame time); a second after the last change (a pause, not a slow drag step under load,
+#: and not behind a live preview) the frame is drawn again, smoothed.
+_SMOOTH_AFTER_MS = 1000
 _SAMPLES = 4
 #: How far the old head fades towards the background while a photo is analysed.
 _BUSY_DIM = 0.35
