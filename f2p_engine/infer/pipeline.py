@@ -56,7 +56,8 @@ class Prediction:
     `recipe`: the predicted character; `continuous`: (P,) float64 in [0, 1], schema order;
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
     `timings`: stage -> seconds; `colours`: skin tone and eye colour measured in the photo, when they
-    were (`with_measured_colours`).
+    were (`with_measured_colours`). `unfolded`: the sliders moved away from the ensemble's values
+    (`continuous`) to remove a visible fold of the surface (`without_folds`), usually none.
     """
 
     recipe: Recipe
@@ -65,6 +66,7 @@ class Prediction:
     confidence: dict[str, float]
     timings: dict[str, float]
     colours: ColourReading | None = None
+    unfolded: tuple[str, ...] = ()
 
 
 class Predictor:
@@ -93,6 +95,9 @@ class Predictor:
             load_recogniser()  # ~0.3 s: at load time, not on the first photo
         self.identity_params = np.isin(np.arange(len(names)), identity[0].layout.param_indices if identity else [])
         self.weights = photo_weights(self.fitted_weights, manifest.photo_shift, self.identity_params)
+        from f2p_engine.render.folds import warm_up
+
+        warm_up()  # the fold check's GL context and neutral views, built while the first photo is aligned
 
     def _check_sizes(self, entry: ModelEntry) -> None:
         """Run `entry`'s session once on zeros: its input must take the manifest's size and its
@@ -155,8 +160,12 @@ class Predictor:
         recipe = recipe_from_parameters(continuous, choices, base=base)
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
+        timings = dict(timings or {})
+        began = time.perf_counter()
+        recipe, unfolded = without_folds(recipe)
+        timings["unfold"] = time.perf_counter() - began
         return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
-                          timings=dict(timings or {}))
+                          timings=timings, unfolded=unfolded)
 
     def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
         """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
@@ -214,6 +223,15 @@ def _unpredicted_hair(continuous: np.ndarray) -> str:
     return UNPREDICTED_HAIR["male" if value >= 0.5 else "female"]
 
 
+def without_folds(recipe: Recipe) -> tuple[Recipe, tuple[str, ...]]:
+    """The nearest recipe whose surface shows no visible fold (`render.folds.FoldFinder.fold_free`, toward
+    the schema defaults), and the sliders moved to get there (none when `recipe` had no fold)."""
+    from f2p_engine.render.folds import on_fold_thread
+
+    unfolded = on_fold_thread(lambda finder: finder.fold_free(recipe)).result()
+    return unfolded.recipe, unfolded.moved
+
+
 def _all_options(group: str, probabilities: np.ndarray) -> np.ndarray:
     """(N, k) probabilities of a model trained when the group had k options -> (N, K) over all of the
     schema's options (options are only appended, so the first k are the same; the rest get 0)."""
@@ -256,8 +274,10 @@ def with_measured_colours(prediction: Prediction, image: RGBImage, detection: De
         options = schema.discrete_by_name()[group].options
         probabilities[group] = np.eye(len(options))[options.index(option)]
     timings = {**prediction.timings, "colours": time.perf_counter() - began}
+    recipe, unfolded = without_folds(recipe)  # the measured ancestry reshapes the face a little: check again
+    unfolded = prediction.unfolded + tuple(n for n in unfolded if n not in prediction.unfolded)
     return dataclasses.replace(prediction, recipe=recipe, continuous=continuous, probabilities=probabilities,
-                               timings=timings, colours=reading)
+                               timings=timings, colours=reading, unfolded=unfolded)
 
 
 def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_ADAPTER, base: Recipe | None = None
