@@ -66,11 +66,11 @@ def test_a_tampered_model_is_refused(tmp_path, monkeypatch, face):
     data[-1] ^= 1
     (copy / "gender-v1.onnx").write_bytes(bytes(data))
     monkeypatch.setenv("F2P_RESOURCES", str(tmp_path / "resources"))
-    with pytest.raises(AssetError, match="gender-v1.onnx: sha256 does not match"):
+    with pytest.raises(AssetError, match=r"gender-v1\.onnx: sha256 does not match"):
         read_attributes(face.image, face.landmarks)
     shutil.copyfile(shipped / "gender-v1.onnx", copy / "gender-v1.onnx")
     (copy / "age-v1.onnx").unlink()
-    with pytest.raises(AssetError, match="age-v1.onnx: attribute model file missing"):
+    with pytest.raises(AssetError, match=r"age-v1\.onnx: attribute model file missing"):
         read_attributes(face.image, face.landmarks)
 
 

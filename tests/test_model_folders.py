@@ -81,6 +81,10 @@ def _edit_groups(d):
     d["models"][1]["groups"] = [["eye_colour", 5]]
 
 
+def _edit_skin_count(d):
+    d["models"][0]["groups"][0] = ["skin", 12]  # neither today's 18 skins nor the earlier 6
+
+
 def _edit_absolute_file(d):
     d["models"][2]["file"] = "/etc/passwd"
 
@@ -106,8 +110,8 @@ def _edit_huge_integer(d):
 
 
 @pytest.mark.parametrize("edit", [_edit_nan_weight, _edit_std_zero, _edit_string_weight, _edit_baseline_zero,
-                                  _edit_calibration_list, _edit_groups, _edit_absolute_file, _edit_parent_file,
-                                  _edit_member_count, _edit_shift_range, _edit_huge_integer,
+                                  _edit_calibration_list, _edit_groups, _edit_skin_count, _edit_absolute_file,
+                                  _edit_parent_file, _edit_member_count, _edit_shift_range, _edit_huge_integer,
                                   _edit_long_file_name])
 def test_malformed_values_are_refused(models, tmp_path, capsys, edit):
     document = _document(models)

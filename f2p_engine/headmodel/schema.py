@@ -52,7 +52,9 @@ class ContinuousParam:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DiscreteGroup:
-    """Mutually exclusive choices; `options[0]` is the default."""
+    """Mutually exclusive choices; `options[0]` is the default. Options are only appended, never
+    reordered or removed, so a model trained when the group had k options (k in `earlier_counts`)
+    predicts the first k, and still loads."""
 
     name: str
     region: Region
@@ -60,6 +62,8 @@ class DiscreteGroup:
     options: tuple[str, ...]
     #: False for choices that are the artist's (eyebrows), not the models'.
     predicted: bool = True
+    #: Option counts the group had in earlier schema versions (models trained then still load).
+    earlier_counts: tuple[int, ...] = ()
 
 
 # Face modifiers of MakeHuman 1.1 (`modeling_modifiers.json`), written (target, min, max).
@@ -126,8 +130,24 @@ HEAD_SHAPES: tuple[str, ...] = ("oval", "round", "rectangular", "square", "trian
 def head_shape_modifier(shape: str) -> str:
     """`head/head-<shape>`: the single-target MakeHuman modifier of a head shape."""
     return f"head/head-{shape}"
-SKINS: tuple[str, ...] = ("young_caucasian_female", "young_caucasian_male", "young_african_female",
-                          "young_african_male", "young_asian_female", "young_asian_male")
+#: Skin tone of each ethnic skin family: MakeHuman's caucasian skins are light, asian medium, african dark.
+SKIN_ETHNIC_BY_TONE: dict[str, str] = {"light": "caucasian", "medium": "asian", "dark": "african"}
+SKIN_AGES: tuple[str, ...] = ("young", "middleage", "old")
+#: MakeHuman 1.1's 18 system skins, `<age>_<ethnic>_<gender>`, young first: model sets trained when only
+#: the six young skins existed predict the first six (`DiscreteGroup.earlier_counts`).
+SKINS: tuple[str, ...] = tuple(f"{age}_{ethnic}_{gender}" for age in SKIN_AGES
+                               for ethnic in ("caucasian", "african", "asian") for gender in ("female", "male"))
+#: MakeHuman Age values at 40 and 60 years (Age 0.5 = 25 years, 1 = 90 years, linear between): the
+#: upper ends of the young and middleage skins.
+SKIN_AGE_BOUNDS: tuple[float, float] = (0.5 + 0.5 * 15 / 65, 0.5 + 0.5 * 35 / 65)
+
+
+def skin_option(ethnic: str, gender: float, age: float) -> str:
+    """The system skin of an ethnic family (caucasian, african, asian) for MakeHuman Gender and Age values."""
+    band = SKIN_AGES[sum(age >= bound for bound in SKIN_AGE_BOUNDS)]
+    return f"{band}_{ethnic}_{'male' if gender >= 0.5 else 'female'}"
+
+
 EYE_COLOURS: tuple[str, ...] = ("brown", "brownlight", "green", "blue", "lightblue", "deepblue")
 EYEBROWS: dict[str, str] = {
     "eyebrow001": "9c81ec3a-faa5-4c94-9cdb-992300ba3084", "eyebrow002": "a4e73c2f-3a12-47c8-b706-31a68cac6907",
@@ -140,7 +160,7 @@ EYEBROWS: dict[str, str] = {
 EYES_PROXY = ("HighPolyEyes", "2c12f43b-1303-432c-b7ce-d78346baf2e6")
 
 DISCRETE_GROUPS: tuple[DiscreteGroup, ...] = (
-    DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS),
+    DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS, earlier_counts=(6,)),  # 6 young skins
     DiscreteGroup(name="eye_colour", region="eyes", label="Eye colour", options=EYE_COLOURS),
     DiscreteGroup(name="eyebrows", region="eyebrows", label="Eyebrows", options=tuple(EYEBROWS),
                   predicted=False),

@@ -28,7 +28,7 @@ from typing import Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.errors import F2PError, InputError
-from f2p_engine.infer.pipeline import Prediction, Predictor
+from f2p_engine.infer.pipeline import Prediction, Predictor, with_measured_colours
 
 log = logging.getLogger(__name__)
 
@@ -208,12 +208,17 @@ def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Pr
                      ) -> dict[str, Any]:
     """The JSON beside a recipe: source photo(s), adapter, confidence per region, option probabilities,
     the macro member's reading (P(male), years and their confidences) when it gave Gender and Age,
-    and timings in ms (`more` adds keys)."""
+    the colours measured in the photo and timings in ms (`more` adds keys)."""
     sources = str(source) if isinstance(source, Path) else [str(p) for p in source]
     read = prediction.attributes
     macro = {} if read is None else {"macro_member": {
         "male": round(read.male, 4), "gender_confidence": round(read.gender_confidence, 4),
         "years": round(read.years, 2), "age_confidence": round(read.age_confidence, 4)}}
+    if prediction.colours is not None:
+        more = {"colours": {"skin_tone": prediction.colours.tone,
+                            "typology_angle": round(prediction.colours.typology_angle, 2),
+                            "eye_colour": prediction.colours.eye_colour, "reliable": prediction.colours.reliable,
+                            "notes": list(prediction.colours.notes)}, **more}
     return {"source": sources, "adapter": adapter,
             "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
             "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
@@ -250,7 +255,7 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
         shared = {"read_image": read - began, "detect": detected - read} if k == 0 else {}
         prediction.timings.update({**shared, "align": aligned - start, "attributes": measured - aligned,
                                    "adapt": adapted - measured})
-        predictions.append(prediction)
+        predictions.append(with_measured_colours(prediction, image, detection))
     return predictions, len(faces)
 
 

@@ -187,11 +187,12 @@ class ModelEntry:
         if unknown or len(set(params)) != len(params) or not params:
             raise _Malformed(f"{where}: params must be distinct schema parameters (unknown: {unknown[:3]})")
         groups = []
-        options = {g.name: len(g.options) for g in schema.DISCRETE_GROUPS}
+        counts = {g.name: (len(g.options), *g.earlier_counts) for g in schema.DISCRETE_GROUPS}
         for group in _list(_get(data, "groups", f"{where}."), f"{where}.groups"):
             group = _list(group, f"{where}.groups")
-            if len(group) != 2 or not isinstance(group[0], str) or group[0] not in options \
-                    or group[1] != options[group[0]] or isinstance(group[1], bool):
+            # A model from an earlier schema predicts the first k options of a group that grew since.
+            if len(group) != 2 or not isinstance(group[0], str) or group[0] not in counts \
+                    or group[1] not in counts[group[0]] or isinstance(group[1], bool):
                 raise _Malformed(f"{where}: group {group!r:.60} is not [name, option count] of a schema group")
             groups.append((str(group[0]), int(group[1])))
         spec = _get(data, "preprocessing", f"{where}.")

@@ -49,6 +49,8 @@ from f2p_engine.recipe import Recipe, recipe_from_parameters
 
 if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
+    from f2p_engine.face.colour import ColourReading
+    from f2p_engine.face.detect import Detection
     from f2p_engine.face.image import RGBImage
 
 #: Parameters the macro member's reading replaces on photos: where it measures better on the
@@ -63,7 +65,8 @@ class Prediction:
     `recipe`: the predicted character; `continuous`: (P,) float64 in [0, 1], schema order;
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
     `timings`: stage -> seconds; `attributes`: the macro member's reading (photos only), whose
-    confidences go with the Gender and Age it gave.
+    confidences go with the Gender and Age it gave; `colours`: skin tone and eye colour measured in
+    the photo, when they were (`with_measured_colours`).
     """
 
     recipe: Recipe
@@ -72,6 +75,7 @@ class Prediction:
     confidence: dict[str, float]
     timings: dict[str, float]
     attributes: FaceAttributes | None = None
+    colours: ColourReading | None = None
 
 
 class Predictor:
@@ -192,7 +196,7 @@ class Predictor:
         by_group: dict[str, dict[str, np.ndarray]] = {}
         for entry in self.manifest.models:
             for (group, _), logits in zip(entry.layout.groups, outputs[entry.name][1:], strict=True):
-                by_group.setdefault(group, {})[entry.member] = softmax(logits)
+                by_group.setdefault(group, {})[entry.member] = _all_options(group, softmax(logits))
         probabilities = {}
         for group, probs in by_group.items():
             first = next(iter(probs.values()))
@@ -226,6 +230,13 @@ def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.nd
     return out
 
 
+def _all_options(group: str, probabilities: np.ndarray) -> np.ndarray:
+    """(N, k) probabilities of a model trained when the group had k options -> (N, K) over all of the
+    schema's options (options are only appended, so the first k are the same; the rest get 0)."""
+    missing = len(schema.discrete_by_name()[group].options) - probabilities.shape[1]
+    return np.pad(probabilities, ((0, 0), (0, missing))) if missing else probabilities
+
+
 def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
     """African/Asian/Caucasian rescaled to sum to 1, as MakeHuman keeps them ((N, P) in, copy out)."""
     columns = [i for i, p in enumerate(schema.CONTINUOUS) if p.name in schema.ETHNIC_MODIFIERS]
@@ -235,11 +246,49 @@ def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
     return out
 
 
+def with_measured_colours(prediction: Prediction, image: RGBImage, detection: Detection) -> Prediction:
+    """`prediction` with the skin tone and eye colour measured in the photo's pixels (`face.colour`) in
+    place of the models' guesses: the African slider (Asian and Caucasian keep the models' proportion),
+    the eye material, and the system skin of the measured tone for the prediction's final Gender and
+    Age. Probabilities of the skin and eye-colour groups become certain for the measured option, so
+    combining frames or photos keeps it."""
+    from f2p_engine.face.colour import measure_colours
+
+    began = time.perf_counter()
+    prediction = with_colour_reading(prediction, measure_colours(image, detection))
+    prediction.timings["colours"] = time.perf_counter() - began
+    return prediction
+
+
+def with_colour_reading(prediction: Prediction, reading: ColourReading) -> Prediction:
+    """`prediction` with the colours of a measurement already made (see `with_measured_colours`)."""
+    import dataclasses
+
+    from f2p_engine.face.colour import with_african
+
+    recipe = prediction.recipe
+    skin = schema.skin_option(schema.SKIN_ETHNIC_BY_TONE[reading.tone], recipe.value("macrodetails/Gender"),
+                              recipe.value("macrodetails/Age"))
+    predicted = tuple(recipe.value(name) for name in schema.ETHNIC_MODIFIERS)
+    ethnic = dict(zip(schema.ETHNIC_MODIFIERS, with_african(predicted, reading.african), strict=True))
+    recipe = recipe.with_values(ethnic).with_choice("skin", skin).with_choice("eye_colour", reading.eye_colour)
+    continuous = prediction.continuous.copy()
+    for name, value in ethnic.items():
+        continuous[[p.name for p in schema.CONTINUOUS].index(name)] = value
+    probabilities = dict(prediction.probabilities)
+    for group, option in (("skin", skin), ("eye_colour", reading.eye_colour)):
+        options = schema.discrete_by_name()[group].options
+        probabilities[group] = np.eye(len(options))[options.index(option)]
+    return dataclasses.replace(prediction, recipe=recipe, continuous=continuous, probabilities=probabilities,
+                               timings=dict(prediction.timings), colours=reading)
+
+
 def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_ADAPTER, base: Recipe | None = None
                   ) -> tuple[Prediction, AlignedFace]:
     """Photo -> (Prediction, the aligned and adapted face): detect, align, adapt, predict.
 
-    `timings` gains `align` and `adapt`. InputError when the photo holds no face; the adapter
+    Skin and eye colour are measured in the photo (`with_measured_colours`). `timings` gains `align`,
+    `adapt` and `colours`. InputError when the photo holds no face; the adapter
     name is one of `f2p_engine.adapt.available_adapters()`; `base` supplies name and kept lines.
     """
     from f2p_engine.adapt import create_adapter, stylise
@@ -254,4 +303,4 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_
     adapted = time.perf_counter()
     prediction = predictor.predict_aligned(face.image, face.landmarks, base=base, attributes=attributes)
     prediction.timings.update({"align": aligned - began, "attributes": read - aligned, "adapt": adapted - read})
-    return prediction, face
+    return with_measured_colours(prediction, image, face.detection), face

@@ -8,14 +8,33 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Skin albedo of each skin option (schema `SKINS` order); male skins also get beard shadow.
+#: Skin albedo of the young skins; male skins also get beard shadow.
+YOUNG_SKIN_ALBEDO: dict[str, tuple[float, float, float]] = {
+    "caucasian_female": (0.82, 0.55, 0.46),
+    "caucasian_male": (0.70, 0.44, 0.36),
+    "african_female": (0.30, 0.17, 0.11),
+    "african_male": (0.21, 0.12, 0.08),
+    "asian_female": (0.78, 0.60, 0.36),
+    "asian_male": (0.62, 0.47, 0.27),
+}
+#: How older skins differ from the young one of the same family: (saturation kept, brightness kept).
+#: Older skin is a little less saturated and a little darker (less blood flow, more uneven pigment), as
+#: MakeHuman's middleage and old skin textures are; the steps stay small so the tone family still reads.
+SKIN_AGEING: dict[str, tuple[float, float]] = {"young": (1.0, 1.0), "middleage": (0.85, 0.9), "old": (0.7, 0.8)}
+
+
+def aged_albedo(albedo: tuple[float, float, float], age: str) -> tuple[float, float, float]:
+    """`albedo` (linear RGB) with the saturation and brightness of skin of `age` (`SKIN_AGEING`)."""
+    saturation, brightness = SKIN_AGEING[age]
+    rgb = np.asarray(albedo)
+    grey = float(rgb @ np.array([0.2126, 0.7152, 0.0722]))
+    aged = brightness * (grey + saturation * (rgb - grey))
+    return (round(float(aged[0]), 4), round(float(aged[1]), 4), round(float(aged[2]), 4))
+
+
+#: Skin albedo of each skin option (all of schema `SKINS`, `<age>_<ethnic>_<gender>`).
 SKIN_ALBEDO: dict[str, tuple[float, float, float]] = {
-    "young_caucasian_female": (0.82, 0.55, 0.46),
-    "young_caucasian_male": (0.70, 0.44, 0.36),
-    "young_african_female": (0.30, 0.17, 0.11),
-    "young_african_male": (0.21, 0.12, 0.08),
-    "young_asian_female": (0.78, 0.60, 0.36),
-    "young_asian_male": (0.62, 0.47, 0.27),
+    f"{age}_{family}": aged_albedo(albedo, age) for age in SKIN_AGEING for family, albedo in YOUNG_SKIN_ALBEDO.items()
 }
 #: Iris albedo of each eye-colour option (schema `EYE_COLOURS` order).
 IRIS_ALBEDO: dict[str, tuple[float, float, float]] = {

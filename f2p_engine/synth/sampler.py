@@ -70,7 +70,7 @@ def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
     values.update(zip(HEAD_SHAPE_MODIFIERS, np.where(active, strengths, 0.0).tolist(), strict=True))
     if rng.random() < SKIN_MATCH_PROBABILITY:
         race = ("african", "asian", "caucasian")[int(np.argmax(origin))]
-        skin = f"young_{race}_{'male' if values['macrodetails/Gender'] >= 0.5 else 'female'}"
+        skin = schema.skin_option(race, values["macrodetails/Gender"], values["macrodetails/Age"])
     else:
         skin = schema.SKINS[rng.integers(len(schema.SKINS))]
     eye_colour = schema.EYE_COLOURS[rng.integers(len(schema.EYE_COLOURS))]

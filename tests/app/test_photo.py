@@ -111,7 +111,9 @@ def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot):
     row = window.panel.rows["nose/nose-hump-decr|incr"]
     assert row.spin.value() == pytest.approx(0.6)
     assert row.slider.marker == row.to_step(0.6)
-    assert window.state.recipe.choice("eye_colour") == "blue"
+    # Skin and eye colour are measured in the photo (the astronaut: light skin, brown eyes), not the models'.
+    assert window.state.recipe.choice("eye_colour") == "brown"
+    assert window.state.recipe.choice("skin") == "young_caucasian_male"  # Gender 0.9, default Age
     assert window.panel.sections["nose"].text().endswith("confidence 75%")
     assert window.state.recipe.choice("eyebrows") == "eyebrow006"  # the artist's choice stays
     window.undo_stack.undo()  # applying the prediction is one undoable step
