@@ -1,26 +1,53 @@
 """The window's menus and shortcuts, and the shortcut sheet of the Help menu (built from the same actions).
 
-Every action that can fail runs through `StudioWindow.guarded`: an `F2PError` becomes a one-line
+Every action that can fail runs through the host's `guarded` (`app.messages.guarded`): an `F2PError` becomes a one-line
 status message and a dialog, never a crash.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from app.qt_head_view import VIEW_AZIMUTH
 
 if TYPE_CHECKING:
-    from app.window import StudioWindow
+    from app.capture import CaptureController
+    from app.document import DocumentController
+    from app.edits import RecipeEditor
+    from app.qt_head_view import QtHeadView
+    from app.qt_parameters import QtParameterPanel
+    from app.settings import StudioSettings
 
 
-def _action(window: StudioWindow, text: str, slot: Callable[[], object],
+class MenuHost(Protocol):
+    """What the menus are built on and act upon (the studio window provides it; nothing here knows it).
+    `build_menus` sets the `*_action` attributes and `recent_menu` on it."""
+
+    capture: CaptureController
+    document: DocumentController
+    editor: RecipeEditor
+    settings: StudioSettings
+    undo_stack: QUndoStack
+    panel: QtParameterPanel
+    head_view: QtHeadView
+
+    def guarded(self, slot: Callable[[], object]) -> None: ...
+    def open_file(self, path: Path) -> None: ...
+    def set_view(self, view: str) -> None: ...
+    def show_overlay(self, on: bool) -> None: ...
+    def focus_search(self) -> None: ...
+    def menuBar(self): ...
+    def close(self) -> bool: ...
+
+
+def _action(window: MenuHost, text: str, slot: Callable[[], object],
             shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None, tip: str = "") -> QAction:
-    action = QAction(text, window)
+    action = QAction(text, window)  # type: ignore[arg-type]
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
     action.setStatusTip(tip)
@@ -28,7 +55,7 @@ def _action(window: StudioWindow, text: str, slot: Callable[[], object],
     return action
 
 
-def build_menus(window: StudioWindow) -> None:
+def build_menus(window: MenuHost) -> None:
     """File, Edit, View and Help menus on `window`; keeps the actions tests and the sheet need as attributes."""
     capture, document, editor = window.capture, window.document, window.editor
     menu = window.menuBar().addMenu("&File")
@@ -50,10 +77,17 @@ def build_menus(window: StudioWindow) -> None:
     menu.addSeparator()
     menu.addAction(_action(window, "&Open Recipe…", document.open_recipe_dialog, "Ctrl+Shift+O"))
     window.recent_menu = menu.addMenu("Open &Recent")
-    window.recent_menu.aboutToShow.connect(document.fill_recent_menu)
+    window.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(window))
     window.save_action = _action(window, "&Save Recipe", document.save, QKeySequence.StandardKey.Save)
     menu.addAction(window.save_action)
     menu.addAction(_action(window, "Save Recipe &As…", document.save_as_dialog, QKeySequence.StandardKey.SaveAs))
+    menu.addSeparator()
+    window.open_session_action = _action(window, "Open Sess&ion…", document.open_session_dialog, "Ctrl+Alt+O",
+                                         "Photo, prediction, edits, chosen face and view, as they were saved")
+    menu.addAction(window.open_session_action)
+    window.save_session_action = _action(window, "Save Sessio&n…", document.save_session_dialog, "Ctrl+Alt+S",
+                                         "Photo (by reference), prediction, edits, chosen face and view in one file")
+    menu.addAction(window.save_session_action)
     menu.addSeparator()
     menu.addAction(_action(window, "&Export Mesh…", document.export_mesh_dialog, "Ctrl+E", "OBJ, GLB or PLY"))
     menu.addAction(_action(window, "Save &Snapshot…", document.snapshot_dialog, "Ctrl+Shift+E",
@@ -81,7 +115,7 @@ def build_menus(window: StudioWindow) -> None:
 
     menu = window.menuBar().addMenu("&View")
     for view, key in zip(VIEW_AZIMUTH, "123", strict=True):
-        menu.addAction(_action(window, f"{view.capitalize()} View", lambda v=view: window.head_view.set_view(v), key))
+        menu.addAction(_action(window, f"{view.capitalize()} View", lambda v=view: window.set_view(v), key))
     wireframe = QAction("&Wireframe", window, checkable=True)
     wireframe.setShortcut(QKeySequence("W"))
     wireframe.toggled.connect(window.head_view.set_wireframe)
@@ -98,7 +132,7 @@ def build_menus(window: StudioWindow) -> None:
     menu.addAction(window.shortcuts_action)
 
 
-def shortcut_sheet(window: StudioWindow) -> list[tuple[str, str]]:
+def shortcut_sheet(window: MenuHost) -> list[tuple[str, str]]:
     """(action, shortcuts) for every menu action with a shortcut, in menu order."""
     rows = []
 
@@ -115,10 +149,23 @@ def shortcut_sheet(window: StudioWindow) -> list[tuple[str, str]]:
     return rows
 
 
-def show_shortcut_sheet(window: StudioWindow) -> QMessageBox:
+def show_shortcut_sheet(window: MenuHost) -> QMessageBox:
     rows = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>" for name, keys in shortcut_sheet(window))
     box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", f"<table cellspacing=6>{rows}</table>",
                       QMessageBox.StandardButton.Ok, window)
     box.setObjectName("shortcut_sheet")
     box.open()
     return box
+
+
+def fill_recent_menu(window: MenuHost) -> None:
+    """The recent files, most recent first; each opens through the window (photo, recipe or session)."""
+    menu = window.recent_menu
+    menu.clear()
+    for path in window.settings.recent_files():
+        action = menu.addAction(path.name)
+        action.setStatusTip(str(path))
+        action.triggered.connect(lambda _checked=False, p=path: window.guarded(lambda: window.open_file(p)))
+    menu.setEnabled(True)
+    if menu.isEmpty():
+        menu.addAction("(none)").setEnabled(False)

@@ -106,11 +106,13 @@ class RecipeEditor:
 
     def open(self, recipe: Recipe, path: Path | None) -> None:
         """A freshly opened document: current, unmodified, with an empty undo history. It has no photo
-        and no prediction (a recipe file is its own session)."""
+        and no prediction (a recipe file is its own session): the file's values are what rows are
+        compared with and reset to, so nothing shows as edited until the artist edits."""
         self._drag_start = None
         self.stack.clear()
         self.state.set_predicted(None)
         self.state.set_photo(None)
+        self.state.set_baseline(recipe)
         self.state.open_document(recipe, path)
 
     def new_session(self, photo_name: str) -> None:
@@ -123,16 +125,31 @@ class RecipeEditor:
             if not group.predicted:
                 recipe = recipe.with_choice(group.name, self.state.recipe.choice(group.name))
         self.state.set_predicted(None)
+        self.state.set_baseline(None)
         self.state.open_document(recipe, None)
 
+    def start_from(self, recipe: Recipe) -> None:
+        """`recipe` becomes where this session's undo history starts (nothing to undo back past it);
+        the session is unsaved until it is saved."""
+        self._drag_start = None
+        self.stack.clear()
+        self.state.set_recipe(recipe)
+        self.stack.resetClean()  # never clean until saved: the prediction itself is worth autosaving
+
     def apply_prediction(self, predicted: Recipe) -> None:
-        """The prediction becomes current, as one undoable step, keeping the artist's own choices."""
+        """The prediction becomes current, keeping the artist's own choices and those the models did not make
+        (models trained before a group existed leave it unset). On a fresh photo it is where undo stops (one
+        Ctrl+Z too many must not bring back the neutral head); over the artist's edits (another adapter) it
+        is one undoable step."""
         recipe = self.state.recipe
         for group in schema.DISCRETE_GROUPS:
-            if group.predicted:
+            if group.predicted and predicted.sets(group.name):
                 recipe = recipe.with_choice(group.name, predicted.choice(group.name))
-        self.commit(recipe.with_values({p.name: predicted.value(p.name) for p in schema.CONTINUOUS}),
-                    "Apply prediction")
+        recipe = recipe.with_values({p.name: predicted.value(p.name) for p in schema.CONTINUOUS})
+        if self.stack.count() == 0:
+            self.start_from(recipe)
+        else:
+            self.commit(recipe, "Apply prediction")
 
 
 def _describe(values: Mapping[str, float]) -> str:

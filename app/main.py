@@ -8,18 +8,34 @@ or autosave.
 
 from __future__ import annotations
 
-import argparse
-import logging
+import os
+import signal
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
-from PySide6.QtWidgets import QApplication
 
-from f2p_engine.errors import F2PError
+def exit_interrupted(_signum: int = signal.SIGINT, _frame: object = None) -> None:
+    """Ctrl-C before the event loop runs (nothing of the artist's is open yet): one line, exit 130, at
+    once. A KeyboardInterrupt raised inside Qt's C++ (a Python override it calls) would abort instead."""
+    os.write(2, b"f2p-studio: interrupted\n")
+    os._exit(130)
+
+
+if __name__ == "__main__":  # before the imports below, which take a while on a busy machine
+    signal.signal(signal.SIGINT, exit_interrupted)
+
+import argparse  # noqa: E402 (after the Ctrl-C handler, on purpose)
+import logging  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+from f2p_engine.errors import F2PError  # noqa: E402
+
+# Qt is imported inside the functions, after `main` has set the Ctrl-C handler.
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger(__name__)
 #: Longest wait for the first frame and the pipeline before a screenshot is taken anyway.
@@ -28,6 +44,9 @@ SCREENSHOT_TIMEOUT_S = 20.0
 
 def create_application(argv: Sequence[str] = ()) -> QApplication:
     """The QApplication, created with the attributes pyqtgraph's GL views need (or the existing one)."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication
+
     existing = QApplication.instance()
     if existing is not None:
         return existing  # type: ignore[return-value]
@@ -68,8 +87,24 @@ def take_screenshot(app: QApplication, window, out: Path, problems: Sequence[str
 
     frames: list[float] = []
     window.head_view.canvas.frame_drawn.connect(frames.append)
+    overlay = window.overlay_view
+    overlay_failed: list[str] = []
+    overlay.renderer.failed.connect(overlay_failed.append)
+
+    def shown() -> bool:
+        """The view on screen has drawn: the 3D head, or (in the fit check, which the 3D view hides)
+        the overlay of the newest request, its placeholder when there is no face, or its error."""
+        if window.capture.runner.busy:
+            return False
+        if window.head_stack.currentWidget() is not overlay:
+            return bool(frames)
+        analysis = window.state.analysis
+        frame = overlay.canvas.frame
+        return (analysis is None or analysis.aligned is None or bool(overlay_failed)
+                or (frame is not None and frame.request_id == overlay.renderer.latest))
+
     window.show()
-    ready = wait_until(app, lambda: bool(frames) and not window.capture.runner.busy, SCREENSHOT_TIMEOUT_S)
+    ready = wait_until(app, shown, SCREENSHOT_TIMEOUT_S)
     if not ready:
         log.warning("screenshot taken before the window finished drawing")
     wait_until(app, lambda: False, 0.2)  # let queued repaints (strip, panel) land
@@ -78,13 +113,46 @@ def take_screenshot(app: QApplication, window, out: Path, problems: Sequence[str
     save_png(window.screenshot(), out)
 
 
+def configure_logging() -> None:
+    """Our own notes at INFO; third-party libraries only when something is wrong (PyOpenGL announces
+    its accelerator at INFO on every start)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for ours in ("app", "f2p_engine"):
+        logging.getLogger(ours).setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Ctrl-C ends the studio at any time with exit code 130 and one line: while it starts at once,
+    once it runs by closing the window (unsaved work goes to the autosave)."""
+    signal.signal(signal.SIGINT, exit_interrupted)
+    return _main(argv)
+
+
+def _quit_on_interrupt(app: QApplication) -> None:
+    """Ctrl-C while the event loop runs: close the windows (autosave) and leave with 130. Python runs
+    signal handlers only between bytecodes, so a timer lets it look while Qt waits for events."""
+    from PySide6.QtCore import QTimer
+
+    def interrupted(_signum, _frame) -> None:
+        app.setProperty("f2p_interrupted", True)
+        app.closeAllWindows()
+        app.quit()
+
+    signal.signal(signal.SIGINT, interrupted)
+    ticker = QTimer(app)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     started = time.perf_counter()
     app = create_application()
 
-    from app.document import default_autosave_path
+    from PySide6.QtCore import QSettings
+
+    from app.document import AutosaveSlot, autosave_folder, claim_autosave
     from app.settings import StudioSettings
     from app.window import StudioWindow
 
@@ -111,16 +179,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 window.close()
         return 0
 
-    window = StudioWindow(autosave_path=default_autosave_path())
+    slot: AutosaveSlot | None = claim_autosave(autosave_folder())  # held (locked) while the window lives
+    window = StudioWindow(autosave_path=slot.path if slot else None)
     sys.excepthook = lambda kind, exc, tb: window.report(exc)
     window.show()
     window.state.models.preload()  # the first photo should not wait for the models
     window.show_overlay(args.overlay)
+    if slot is None:
+        window.say("autosave is off: every autosave slot is held by another running studio")
     if args.file is not None:
         window.guarded(lambda: window.open_file(args.file))
     elif not window.document.restore_autosave():
         window.say(f"ready in {time.perf_counter() - started:.1f} s")
-    return app.exec()
+    _quit_on_interrupt(app)
+    code = app.exec()
+    if slot is not None:
+        slot.lock.unlock()
+    if app.property("f2p_interrupted"):
+        print("f2p-studio: interrupted", file=sys.stderr)  # noqa: T201 (command-line output)
+        return 130
+    return code
 
 
 if __name__ == "__main__":

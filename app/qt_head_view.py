@@ -49,11 +49,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from app.state import StudioState
 from f2p_engine.errors import F2PError
 from f2p_engine.headmodel.mesh import head_mesh
+from f2p_engine.headmodel.proxies import PROXY_KINDS, Proxy, default_proxies
+from f2p_engine.headmodel.schema import NO_HAIR
 from f2p_engine.recipe import Recipe
 from f2p_engine.render import palette
 from f2p_engine.render.regions import region_map
 from f2p_engine.render.renderer import VertexNormals
-from f2p_engine.render.scene import VIEW_YAW, View, appearance_of
+from f2p_engine.render.scene import VIEW_YAW, Appearance, View, appearance_of
 
 #: Camera azimuth of the front view, degrees: the head is shown Z up (pyqtgraph's convention) facing -Y.
 _FRONT_AZIMUTH = -90.0
@@ -185,6 +187,38 @@ def _eye_shader() -> shaders.ShaderProgram:
                  "u_shape": [palette.IRIS_SINE, palette.PUPIL_SINE, 1.0, 1.0]})
 
 
+def _proxy_shader() -> shaders.ShaderProgram:
+    """Hair, eyebrows and eyelashes (MakeHuman's proxies): one colour, lit per vertex from the side facing
+    the camera (the shells are seen from both sides)."""
+    return shaders.ShaderProgram("f2p_proxy", [
+        shaders.VertexShader("""
+            uniform mat4 u_mvp;
+            uniform mat3 u_normal;
+            attribute vec4 a_position;
+            attribute vec3 a_normal;
+            varying vec3 v_light;
+        """ + _LIGHTING + """
+            void main() {
+                vec3 n = normalize(u_normal * a_normal);
+                v_light = lighting(n.z < 0.0 ? -n : n);
+                gl_Position = u_mvp * a_position;
+            }
+        """),
+        shaders.FragmentShader("""
+            #ifdef GL_ES
+            precision mediump float;
+            #endif
+            uniform float u_colour[3];
+        """ + _UNIFORMS + """
+            varying vec3 v_light;
+            vec3 rgb(float c[3]) { return vec3(c[0], c[1], c[2]); }
+        """ + _OUTPUT + """
+            void main() { gl_FragColor = shade(rgb(u_colour), v_light, 1.0); }
+        """),
+    ], uniforms={"u_background": [c / 255 for c in _BACKGROUND], "u_shape": [0.0, 0.0, 1.0, 1.0],
+                 "u_colour": list(palette.LASH_ALBEDO)})
+
+
 class _HeadMeshData(gl.MeshData):
     """MeshData whose vertex normals are supplied (see the module docstring) instead of computed."""
 
@@ -303,6 +337,15 @@ class QtHeadView(QWidget):
             # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
             item.rotate(90, 1, 0, 0)
             self.canvas.addItem(item)
+        # Hair, eyebrows and eyelashes: one item per kind, its faces replaced when the recipe's option changes.
+        self._proxy_items: dict[str, tuple[gl.GLMeshItem, shaders.ShaderProgram, Proxy | None]] = {}
+        for kind in PROXY_KINDS:
+            shader = _proxy_shader()
+            item = gl.GLMeshItem(meshdata=_HeadMeshData(np.zeros((0, 3), np.int32)), smooth=True, shader=shader,
+                                 glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
+            item.rotate(90, 1, 0, 0)
+            self.canvas.addItem(item)
+            self._proxy_items[kind] = (item, shader, None)
         #: Milliseconds spent turning the last mesh into GL data (normals + upload preparation).
         self.update_ms = 0.0
 
@@ -342,7 +385,7 @@ class QtHeadView(QWidget):
         state.busy_changed.connect(self._show_banner)
         state.analysis_changed.connect(self._show_banner)
         state.predicted_changed.connect(self._show_banner)
-        self._colour_key: tuple[str, str, str] | None = None
+        self._colour_key: tuple[str, ...] | None = None
         self._update_colours(state.recipe)
         self._show_vertices(state.vertices)
         self.set_view("front")
@@ -357,16 +400,45 @@ class QtHeadView(QWidget):
         self.eye_shader.setUniformData("u_eyes", centres)
         self.item.meshDataChanged()
         self.eye_item.meshDataChanged()
+        self._show_proxies(vertices)
         self._follow_face(positions)
         self.update_ms = (time.perf_counter() - start) * 1000
 
+    def _show_proxies(self, vertices: np.ndarray) -> None:
+        """Fit the shown hair, eyebrows and eyelashes to hm08 `vertices` (19158, 3)."""
+        for item, _, proxy in self._proxy_items.values():
+            if proxy is not None:
+                fitted = proxy.fit(vertices)
+                normals = VertexNormals(proxy.render_vertex[proxy.triangles], len(fitted))(fitted)
+                item.opts["meshdata"].set_positions(fitted[proxy.render_vertex],
+                                                    normals[proxy.render_vertex].astype(np.float32))
+                item.meshDataChanged()
+
+    def _update_proxies(self, look: Appearance) -> None:
+        """Show the hair, eyebrows and eyelashes of `look` (faces, colour), fitted to the current mesh."""
+        chosen = {"hair": None if look.hair == NO_HAIR else look.hair, "eyebrows": look.eyebrows,
+                  "eyelashes": look.eyelashes}
+        proxies = default_proxies()
+        for kind, option in chosen.items():
+            item, shader, shown = self._proxy_items[kind]
+            proxy = None if option is None else proxies.get(kind, option)
+            if proxy is not shown:
+                faces = np.zeros((0, 3), np.int32) if proxy is None else proxy.triangles
+                item.setMeshData(meshdata=_HeadMeshData(faces))
+                self._proxy_items[kind] = (item, shader, proxy)
+            item.setVisible(proxy is not None)
+            shader.setUniformData("u_colour", list(palette.LASH_ALBEDO if kind == "eyelashes" else look.hair_colour))
+        self._show_proxies(self.state.vertices)
+
     def _update_colours(self, recipe: Recipe) -> None:
-        """The palette of the recipe's skin, eye colour and eyebrow style (uniforms only)."""
-        key = (recipe.choice("skin"), recipe.choice("eye_colour"), recipe.choice("eyebrows"))
+        """The palette of the recipe's skin, eye colour and eyebrow style (uniforms), and its hair, eyebrows
+        and eyelashes."""
+        key = tuple(recipe.choice(g) for g in ("skin", "eye_colour", "eyebrows", "hair", "hair_colour", "eyelashes"))
         if key == self._colour_key:
             return
         self._colour_key = key
         look = appearance_of(recipe)
+        self._update_proxies(look)
         skin = np.asarray(palette.SKIN_ALBEDO[look.skin])
         self.shader.setUniformData("u_skin", list(skin))
         self.shader.setUniformData("u_lip", list(skin * np.asarray(palette.LIP_TINT)))
@@ -375,7 +447,7 @@ class QtHeadView(QWidget):
         self._set_shape(thickness=look.brow_thickness)
 
     def _set_shape(self, *, thickness: float | None = None, dim: float | None = None) -> None:
-        for shader in (self.shader, self.eye_shader):
+        for shader in (self.shader, self.eye_shader, *(s for _, s, _ in self._proxy_items.values())):
             shape = list(shader.uniformData["u_shape"])
             shape[2] = shape[2] if thickness is None else thickness
             shape[3] = shape[3] if dim is None else dim

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPoint, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPolygon
+from PySide6.QtCore import QPoint, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPixmap, QPolygon
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,6 +38,7 @@ from superqt import QCollapsible
 
 from app.edits import RecipeEditor
 from app.state import StudioState
+from f2p_engine.files import resources_dir
 from f2p_engine.headmodel import schema
 from f2p_engine.recipe import Recipe
 
@@ -221,6 +222,7 @@ class QtParameterPanel(QWidget):
             label = group.label if group.predicted else f"{group.label} (your choice)"
             choices.addRow(label, combo)
             self.combos[group.name] = combo
+            _add_thumbnails(combo, group.name)
 
         self.rows: dict[str, SliderRow] = {}
         self.sections: dict[str, QCollapsible] = {}
@@ -314,6 +316,21 @@ class QtParameterPanel(QWidget):
             section.setVisible(hits > 0)
             if (text.strip() or changed_only) and hits:
                 section.expand(animate=False)
+
+
+#: Side of one option's thumbnail in `resources/proxies/thumbnails_<group>.png` (scripts/build_proxy_thumbnails.py).
+THUMBNAIL_SIZE = 64
+
+
+def _add_thumbnails(combo: QComboBox, group: str) -> None:
+    """Give each option of `combo` its picture, if the group has a thumbnail strip (hair, eyebrows, eyelashes):
+    the artist picks a style by its look, not its MakeHuman file name."""
+    strip = QPixmap(str(resources_dir() / "proxies" / f"thumbnails_{group}.png"))
+    if strip.isNull() or strip.width() != combo.count() * THUMBNAIL_SIZE:
+        return
+    for index in range(combo.count()):
+        combo.setItemIcon(index, QIcon(strip.copy(index * THUMBNAIL_SIZE, 0, THUMBNAIL_SIZE, THUMBNAIL_SIZE)))
+    combo.setIconSize(QSize(48, 48))
 
 
 def _section_title(region: schema.Region, confidence: dict[str, float]) -> str:

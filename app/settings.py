@@ -37,13 +37,29 @@ class StudioSettings:
 
     def recent_files(self) -> list[Path]:
         """Most recent first; files that no longer exist are left out."""
-        lines = self.text("files/recent").splitlines()
-        return [Path(line) for line in lines if line and Path(line).exists()]
+        return [path for path in map(Path, self.text("files/recent").splitlines()) if _exists(path)]
 
     def add_recent(self, path: Path) -> None:
         path = path.resolve()
         recent = [path] + [p for p in self.recent_files() if p != path]
         self.set_text("files/recent", "\n".join(str(p) for p in recent[:MAX_RECENT]))
 
+    def remember(self, path: Path) -> None:
+        """A file the artist opened or saved: first in the recent files, its folder the next dialog's."""
+        self.add_recent(path)
+        self.set_text("files/last_dir", str(path.resolve().parent))
+
+    def last_dir(self) -> str:
+        """The folder file dialogs start in."""
+        return self.text("files/last_dir", str(Path.home()))
+
     def sync(self) -> None:
         self.store.sync()
+
+
+def _exists(path: Path) -> bool:
+    """False for what a damaged settings file may hold instead of a path (a NUL byte, an unreadable folder)."""
+    try:
+        return str(path) not in ("", ".") and path.exists()
+    except (OSError, ValueError):
+        return False

@@ -126,6 +126,8 @@ class StudioState:
         self.predicted: Recipe | None = None
         #: Region -> confidence in [0, 1] of the prediction.
         self.confidence: dict[str, float] = {}
+        #: What rows are compared with and reset to when nothing was predicted: an opened recipe file.
+        self.baseline: Recipe | None = None
         self.photo: Photo | None = None
         self.analysis: PhotoAnalysis | None = None
         #: The newest frame of the live preview; shown instead of the photo while not None.
@@ -178,6 +180,12 @@ class StudioState:
         self.confidence = dict(confidence or {})
         self.predicted_changed.emit(recipe)
 
+    def set_baseline(self, recipe: Recipe | None) -> None:
+        """The reference when there is no prediction (None: MakeHuman's defaults); markers follow it."""
+        if recipe is not self.baseline:
+            self.baseline = recipe
+            self.predicted_changed.emit(self.predicted)
+
     def set_photo(self, photo: Photo | None) -> None:
         """A new source photo; its previous analysis no longer applies."""
         self.photo = photo
@@ -202,11 +210,12 @@ class StudioState:
         self.live_frame_changed.emit(frame)
 
     def reference_value(self, name: str) -> float:
-        """The value "reset" returns a slider to: the prediction if there is one, else the default."""
-        return (self.predicted or _NEUTRAL).value(name)
+        """The value "reset" returns a slider to: the prediction if there is one, else the opened
+        recipe's, else the default."""
+        return (self.predicted or self.baseline or _NEUTRAL).value(name)
 
     def reference_choice(self, group: str) -> str:
-        return (self.predicted or _NEUTRAL).choice(group)
+        return (self.predicted or self.baseline or _NEUTRAL).choice(group)
 
 
 _NEUTRAL = Recipe()

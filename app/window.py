@@ -1,7 +1,9 @@
 """The f2p-studio main window: photo, pipeline strip, 3D head (or the overlay on the photo) and the
-parameter panel. The work is done by three controllers: `CaptureController` (photos, webcam,
-bursts, the pipeline worker), `DocumentController` (recipe files, exports, recent files,
-autosave) and the menus (`actions.build_menus`); the window lays them out and reports errors.
+parameter panel. The work is done by two controllers, `CaptureController` (photos, webcam, bursts, the pipeline
+worker) and `DocumentController` (recipe and session files, exports, autosave), and the menus
+(`actions.build_menus`). Controllers never see the window: each gets the state, the editor, the
+settings and the window as its messages sink (`app.messages.Messages`); the window wires the
+widgets' signals to them, lays everything out and reports errors.
 
 Every action goes through `guarded`: an `F2PError` becomes a one-line status message and a
 dialog; anything else is logged with its traceback and reported, never a crash.
@@ -23,10 +25,12 @@ from app.document import RECIPE_SUFFIXES, DocumentController
 from app.edits import RecipeEditor
 from app.images import photo_from_qimage
 from app.live import QtLiveBar
+from app.messages import guarded
 from app.qt_head_view import QtHeadView
 from app.qt_overlay import QtOverlayView
 from app.qt_parameters import QtParameterPanel
 from app.qt_photo import QtPipelineStrip, QtSourceView
+from app.session import SESSION_SUFFIX
 from app.settings import StudioSettings
 from app.state import StudioState
 from f2p_engine.adapt import DEFAULT_ADAPTER
@@ -48,14 +52,15 @@ class StudioWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.editor = RecipeEditor(self.state, self.undo_stack)
         self.editor.symmetry_lock = self.settings.flag("edit/symmetry_lock", True)
-        self.document = DocumentController(self, autosave_path)
-        self.capture = CaptureController(self)
+        self.capture = CaptureController(self.state, self.editor, self.settings, self, self)
+        self.capture.file_requested.connect(lambda path: self.guarded(lambda: self.open_file(path)))
 
         self.source_view = QtSourceView(self.state)
         self.source_view.face_clicked.connect(lambda index: self.guarded(lambda: self.capture.choose_face(index)))
         self.live_bar = QtLiveBar(self.capture.live)
         self.live_bar.camera_button.clicked.connect(self.capture.set_camera)
         self.live_bar.capture_button.clicked.connect(lambda: self.guarded(self.capture.capture))
+        self.live_bar.camera_index.valueChanged.connect(lambda index: setattr(self.capture, "camera_index", index))
         self.head_view = QtHeadView(self.state)
         self.overlay_view = QtOverlayView(self.state)
         self.head_view.overlay_button.toggled.connect(self.show_overlay)
@@ -64,6 +69,15 @@ class StudioWindow(QMainWindow):
         self.panel = QtParameterPanel(self.state, self.editor)
         self.panel.refused.connect(self.warn)
         self.strip.adapter_chosen.connect(self.capture.adapter_chosen)
+        #: The view the artist last chose (saved with a session).
+        self.view = "front"
+        self.document = DocumentController(self.state, self.editor, self.settings, self, self.capture, self,
+                                           autosave_path=autosave_path, snapshot=self.head_view.snapshot,
+                                           unshowable=self.panel.unshowable,
+                                           view=lambda: (self.view, self.head_stack.currentWidget() is
+                                                         self.overlay_view))
+        self.document.view_requested.connect(self.set_view)
+        self.document.overlay_requested.connect(self.show_overlay)
         self._build_layout()
         build_menus(self)
         self.timings = QLabel()
@@ -100,6 +114,11 @@ class StudioWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.resize(1520, 920)
 
+    def set_view(self, view: str) -> None:
+        """Front, three-quarter or side view of the head."""
+        self.view = view
+        self.head_view.set_view(view)
+
     def show_overlay(self, on: bool) -> None:
         """The fit check (head over the aligned photo) instead of the 3D view, or back."""
         self.head_stack.setCurrentWidget(self.overlay_view if on else self.head_view)
@@ -115,10 +134,7 @@ class StudioWindow(QMainWindow):
     # -- errors ------------------------------------------------------------------------------------
     def guarded(self, slot: Callable[[], object]) -> None:
         """Run an action; report what goes wrong instead of letting it escape."""
-        try:
-            slot()
-        except Exception as exc:  # the app must never die of an action
-            self.report(exc)
+        guarded(self, slot)
 
     def report(self, exc: BaseException) -> None:
         """Status bar + non-blocking dialog; unexpected errors are also logged with their traceback."""
@@ -144,9 +160,11 @@ class StudioWindow(QMainWindow):
 
     # -- files -------------------------------------------------------------------------------------
     def open_file(self, path: Path) -> None:
-        """A recipe or a photo, chosen by suffix (drag and drop, recent files, command line)."""
+        """A recipe, a session or a photo, chosen by suffix (drag and drop, recent files, command line)."""
         if path.suffix.lower() in RECIPE_SUFFIXES:
             self.document.open_recipe(path)
+        elif path.suffix.lower() == SESSION_SUFFIX:
+            self.document.open_session(path)
         else:
             self.capture.open_photo(path)
 
@@ -177,6 +195,8 @@ class StudioWindow(QMainWindow):
         index = self.strip.adapter.findText(self.settings.text("pipeline/adapter", DEFAULT_ADAPTER))
         if index >= 0:
             self.strip.adapter.setCurrentIndex(index)
+        self.capture.adapter = self.strip.adapter.currentText()
+        self.capture.camera_index = self.live_bar.camera_index.value()
 
     def save_settings(self) -> None:
         self.settings.set_blob("window/geometry", self.saveGeometry())

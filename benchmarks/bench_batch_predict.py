@@ -6,7 +6,7 @@ default: the astronaut), then times
 - after: `python -m f2p_engine predict DIR -o OUT --workers W`, whole command (start-up, model
   loading, worker spawn, writing), for each W in --workers;
 and prints the median per-photo stage times from each batch report, the steady-state rate they
-imply (workers x 1 / median total) and that rate without the identity member's dlib descriptor.
+imply (workers x 1 / median total) and that rate without the identity member's descriptor.
 Usage: OPENBLAS_NUM_THREADS=1 python3 benchmarks/bench_batch_predict.py [--photos DIR] [--count 120]
 """
 

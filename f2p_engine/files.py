@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import zipfile
@@ -29,12 +31,74 @@ def resources_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources"
 
 
+#: The largest input file read whole (a photo, a report, a config): a larger one is refused before
+#: any byte is read (a 1.5 GB file named .png once took 1.7 GB of memory to be found unreadable).
+MAX_INPUT_BYTES = 256 * 2**20
+
+_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def resolved(path: str | os.PathLike[str]) -> Path:
+    """`Path(path).resolve()`, with InputError naming `path` for a symbolic link loop (not RuntimeError)."""
+    try:
+        return Path(path).resolve()
+    except RuntimeError:  # Python 3.11 raises it for a loop
+        raise InputError(f"{os.fspath(path)}: symbolic link loop") from None
+
+
+def input_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why `path` cannot be read as an input file, or None for a regular file (or a link to one):
+    a symbolic link loop, a dangling link, a missing file, a folder, a FIFO, a device, a socket."""
+    try:
+        status = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if os.path.islink(path):
+            return f"dangling symbolic link (to {os.readlink(path)}, which does not exist)"
+        return "no such file" if exc.errno == errno.ENOENT else f"cannot read ({exc.strerror})"
+    if stat.S_ISREG(status.st_mode):
+        return None
+    return f"is {_KINDS.get(stat.S_IFMT(status.st_mode), 'not a regular file')}, not a file"
+
+
+def check_input_file(path: str | os.PathLike[str], max_bytes: int = MAX_INPUT_BYTES) -> int:
+    """The size of input file `path`; InputError naming it when `input_problem` finds one or it is
+    larger than `max_bytes` (checked before anything is read)."""
+    problem = input_problem(path)
+    if problem is not None:
+        raise InputError(f"{os.fspath(path)}: {problem}")
+    size = os.stat(path).st_size
+    if size > max_bytes:
+        raise InputError(f"{os.fspath(path)}: {size / 2**20:.0f} MB, larger than the {max_bytes >> 20} MB "
+                         "an input file may be")
+    return size
+
+
+def output_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why `path` cannot be written as an output file, or None: a symbolic link loop, or an existing
+    FIFO, device or socket (a folder is the callers' to judge: some outputs are folders)."""
+    try:
+        status = os.stat(path)
+    except OSError as exc:
+        return "symbolic link loop" if exc.errno == errno.ELOOP else None
+    kind = stat.S_IFMT(status.st_mode)
+    return None if kind in (stat.S_IFREG, stat.S_IFDIR) else f"is {_KINDS.get(kind, 'not a regular file')}, not a file"
+
+
+def text_of(name: str) -> str:
+    """A file name as text that can be written as UTF-8: bytes of a name that are not UTF-8 (which
+    Python keeps as lone surrogates) become U+FFFD. For names inside files; paths stay as they are."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def same_path(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
     """True if both name the same file: the same inode (links included) or, if missing, the same path."""
     try:
         return os.path.samefile(first, second)
     except OSError:  # one does not exist yet: compare where they would be
-        return Path(first).resolve() == Path(second).resolve()
+        return resolved(first) == resolved(second)
 
 
 def check_outputs(outputs: Sequence[str | os.PathLike[str]], inputs: Sequence[str | os.PathLike[str]] = ()) -> None:
@@ -48,6 +112,9 @@ def check_outputs(outputs: Sequence[str | os.PathLike[str]], inputs: Sequence[st
     sources = {_file_key(source): source for source in inputs}
     seen: set[object] = set()
     for output in outputs:
+        problem = output_problem(output)
+        if problem is not None:
+            raise InputError(f"{output}: {problem}")
         if os.path.isdir(output):
             raise InputError(f"{output}: is a folder; give a file name")
         key = _file_key(output)
@@ -63,7 +130,7 @@ def _file_key(path: str | os.PathLike[str]) -> object:
     try:
         status = os.stat(path)
     except OSError:
-        return Path(path).resolve()
+        return resolved(path)
     return (status.st_dev, status.st_ino)
 
 
@@ -147,6 +214,9 @@ def atomic_directory(path: str | os.PathLike[str], inputs: Sequence[str | os.Pat
     `inputs` is refused (InputError) before anything moves.
     """
     final = Path(path)
+    problem = output_problem(final)
+    if problem is not None:
+        raise InputError(f"{final}: {problem}")
     if final.exists() and not final.is_dir():
         raise InputError(f"{final}: exists and is not a folder")
     staging: Path | None = None

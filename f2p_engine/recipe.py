@@ -21,7 +21,7 @@ from types import MappingProxyType
 import numpy as np
 
 from f2p_engine.errors import InputError
-from f2p_engine.files import atomic_output
+from f2p_engine.files import atomic_output, input_problem
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import APPLIED_MACROS, IGNORED_MACROS
 from f2p_engine.headmodel.mesh import default_modifiers
@@ -32,7 +32,8 @@ _SKIN_PATH = "skins/{0}/{0}.mhmat"
 _EYE_MATERIAL = "eyes/materials/{0}.mhmat"
 _PROPERTY_ORDER = ("camera", "eyes", "eyebrows", "eyelashes", "teeth", "tongue", "hair", "proxy", "clothes",
                    "clothesHideFaces", "skinMaterial", "material", "subdivide")
-_KEPT_QUIETLY = {"camera", "subdivide", "eyes", "eyebrows", "skinMaterial", "clothesHideFaces", "skeleton"}
+_KEPT_QUIETLY = {"camera", "subdivide", "eyes", "eyebrows", "eyelashes", "hair", "skinMaterial", "clothesHideFaces",
+                 "skeleton"}
 #: Largest recipe file read. MakeHuman recipes are a few KB; 1 MiB leaves room for hand-made ones
 #: while bounding the time and memory a hostile file can cost (a 200 MB .mhm took 33 s and 1.4 GB).
 MAX_RECIPE_BYTES = 1 << 20
@@ -45,9 +46,13 @@ _RESERVED_KEYWORDS = frozenset({"version", "uuid", "name", "tags", "modifier"})
 
 
 def format_value(value: float) -> str:
-    """MakeHuman's `%f` where that reads back exactly, else the shortest exact repr."""
-    text = f"{value:.6f}"
-    return text if float(text) == value else repr(float(value))
+    """MakeHuman's `%f`: six decimals, for every recipe f2p writes (single, fused and batch alike)."""
+    return f"{value:.6f}"
+
+
+def rounded(value: float) -> float:
+    """A value as an .mhm carries it (`format_value`), so JSON and .mhm of one recipe agree."""
+    return float(format_value(value))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +61,8 @@ class Recipe:
 
     `modifiers`: MakeHuman modifier name -> value, in file order (read-only mapping).
     `properties`: every other .mhm line as (keyword, rest of line), in file order.
+    `looks`: (group, option) of the discrete groups MakeHuman has no .mhm line for (hair colour,
+    beard); written to f2p's JSON only.
     """
 
     name: str = ""
@@ -63,6 +70,7 @@ class Recipe:
     tags: tuple[str, ...] = ()
     modifiers: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(default_modifiers()))
     properties: tuple[tuple[str, str], ...] = ()
+    looks: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.modifiers, MappingProxyType):
@@ -86,28 +94,41 @@ class Recipe:
     def choice(self, group: str) -> str:
         """The option chosen in a discrete group, or the group's first option if none is set."""
         options = schema.discrete_by_name()[group].options
-        found = None
-        for keyword, rest in self.properties:
+        found = dict(self.looks).get(group)
+        keyword = _PROXY_KEYWORDS.get(group)
+        for key, rest in self.properties:
             words = rest.split()
-            if group == "skin" and keyword == "skinMaterial" and words:
+            if group == "skin" and key == "skinMaterial" and words:
                 found = Path(words[0]).stem
-            elif group == "eye_colour" and keyword == "material" and len(words) >= 3 and words[0] == "HighPolyEyes":
+            elif group == "eye_colour" and key == "material" and len(words) >= 3 and words[0] == "HighPolyEyes":
                 found = Path(words[2]).stem
-            elif group == "eyebrows" and keyword == "eyebrows" and words:
-                found = words[0]
+            elif key == keyword and words:
+                found = words[0].lower()  # MakeHuman writes `Braid01`, `Eyelashes01`
         return found if found in options else options[0]
 
+    def sets(self, group: str) -> bool:
+        """Whether the recipe chooses an option of `group` itself (a line or a look), rather than leaving
+        it to the group's default."""
+        keyword = {"skin": "skinMaterial", "eye_colour": "material", **_PROXY_KEYWORDS}.get(group)
+        return group in dict(self.looks) or any(k == keyword for k, _ in self.properties)
+
     def with_choice(self, group: str, option: str) -> Recipe:
-        options = schema.discrete_by_name()[group].options
-        if option not in options:
-            raise InputError(f"{option!r} is not a {group} option (one of {', '.join(options)})")
+        spec = schema.discrete_by_name()[group]
+        if option not in spec.options:
+            raise InputError(f"{option!r} is not a {group} option (one of {', '.join(spec.options)})")
+        if not spec.in_mhm:
+            return replace(self, looks=(*((g, o) for g, o in self.looks if g != group), (group, option)))
         if group == "skin":
             return self._with_property("skinMaterial", _SKIN_PATH.format(option))
         if group == "eye_colour":
             eyes = self._with_property("eyes", " ".join(schema.EYES_PROXY), keep_existing=True)
             rest = f"{' '.join(schema.EYES_PROXY)} {_EYE_MATERIAL.format(option)}"
             return eyes._with_property("material", rest, match=lambda r: r.startswith(schema.EYES_PROXY[0]))
-        return self._with_property("eyebrows", f"{option} {schema.EYEBROWS[option]}")
+        if group == "hair" and option == schema.NO_HAIR:  # MakeHuman writes no hair line for a bald head
+            return replace(self, properties=tuple((k, r) for k, r in self.properties if k != "hair"))
+        names = {"eyebrows": {k: (k, v) for k, v in schema.EYEBROWS.items()}, "hair": schema.HAIR,
+                 "eyelashes": schema.EYELASHES}[group]
+        return self._with_property(_PROXY_KEYWORDS[group], " ".join(names[option]))
 
     def _with_property(self, keyword: str, rest: str, *, keep_existing: bool = False, match=None) -> Recipe:
         """Replace the first matching property line, or insert one where MakeHuman would write it."""
@@ -140,6 +161,10 @@ class Recipe:
         return notes
 
 
+#: .mhm keyword of each discrete group that is a MakeHuman proxy (`hair short02 <uuid>`).
+_PROXY_KEYWORDS = {"eyebrows": "eyebrows", "hair": "hair", "eyelashes": "eyelashes"}
+
+
 def _property_rank(keyword: str) -> int:
     """Position of a property keyword in the order MakeHuman writes .mhm lines."""
     return _PROPERTY_ORDER.index(keyword) if keyword in _PROPERTY_ORDER else len(_PROPERTY_ORDER)
@@ -158,6 +183,9 @@ _VERSION = re.compile(r"^v(\d+)\.(\d+)")
 
 
 def _read_text(path: Path) -> str:
+    problem = input_problem(path)
+    if problem is not None and not os.path.isdir(path):  # a FIFO would block the read below for ever
+        raise InputError(f"{path}: {problem}")
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_RECIPE_BYTES + 1)  # never more, whatever the file claims to be
@@ -172,7 +200,7 @@ def _read_text(path: Path) -> str:
     if b"\0" in raw:  # before decoding: a picture or archive is "binary", not "not UTF-8"
         raise InputError(f"{path}: binary data, not an .mhm file")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # Windows editors start UTF-8 with a byte order mark
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text, not an .mhm file") from None
 
@@ -217,7 +245,7 @@ def parse_mhm(text: str, source: str = "<mhm>") -> ReadResult:
                 warnings.append(f"{where}: modifier {words[1]} repeated; the last value is kept")
                 del modifiers[words[1]]
             modifiers[words[1]] = value
-        elif not rest and keyword in {"skinMaterial", "eyes", "eyebrows", "material", "camera"}:
+        elif not rest and keyword in {"skinMaterial", "eyes", "eyebrows", "eyelashes", "hair", "material", "camera"}:
             warnings.append(f"{where}: {keyword} line without a value skipped")
         else:
             properties.append((keyword, rest))
@@ -313,8 +341,10 @@ def format_mhm(recipe: Recipe) -> str:
     if problem:
         raise InputError(f"recipe {recipe.name[:40]!r} cannot be written as .mhm: {problem}")
     uid = recipe.uuid or str(uuid_module.uuid4())
-    lines = ["# Written by f2p", f"version {MHM_VERSION}", f"uuid {uid}", f"name {recipe.name or 'f2p'}",
-             f"tags {';'.join(recipe.tags)}"]
+    name = recipe.name if recipe.name.strip() else "f2p"  # a blank name is an "Unknown property" to MakeHuman
+    lines = ["# Written by f2p", f"version {MHM_VERSION}", f"uuid {uid}", f"name {name}"]
+    if recipe.tags:  # an empty `tags` line is an "Unknown property" to MakeHuman 1.2 and 1.3
+        lines.append(f"tags {';'.join(recipe.tags)}")
     lines += [f"{k} {r}".rstrip() for k, r in recipe.properties if k == "camera"]
     lines += [f"modifier {n} {format_value(v)}" for n, v in recipe.modifiers.items()]
     lines += [f"{k} {r}".rstrip() for k, r in recipe.properties if k != "camera"]
@@ -330,8 +360,9 @@ def write_mhm(recipe: Recipe, path: str | os.PathLike[str]) -> None:
 def recipe_to_dict(recipe: Recipe) -> dict:
     return {
         "format": JSON_FORMAT, "name": recipe.name, "uuid": recipe.uuid, "tags": list(recipe.tags),
-        "modifiers": [[n, v] for n, v in recipe.modifiers.items()],
+        "modifiers": [[n, rounded(v)] for n, v in recipe.modifiers.items()],
         "choices": {g.name: recipe.choice(g.name) for g in schema.DISCRETE_GROUPS},
+        "looks": [[g, o] for g, o in recipe.looks],
         "properties": [[k, r] for k, r in recipe.properties],
     }
 
@@ -384,8 +415,18 @@ def _from_json(data: object, source: str) -> ReadResult:
     if not isinstance(tags, list | tuple) or not all(isinstance(t, str) and not _line_problem(t) and ";" not in t
                                              for t in tags):
         raise bad("tags must be a list of one-line strings without ';'")
+    # "choices" (every group's option) is for readers; the recipe's own JSON-only choices are "looks".
+    groups = schema.discrete_by_name()
+    looks = []
+    for group, option in _pairs(data.get("looks", []), "looks", bad):
+        spec = groups.get(group) if isinstance(group, str) else None
+        if spec is None or spec.in_mhm or option not in spec.options:
+            warnings.append(f"{source}: look {str(group)[:40]!r} {str(option)[:40]!r} is not a JSON-only choice; "
+                            "skipped")
+            continue
+        looks = [(g, o) for g, o in looks if g != group] + [(group, option)]
     recipe = Recipe(name=texts["name"], uuid=texts["uuid"], tags=tuple(t for t in tags if t), modifiers=modifiers,
-                    properties=tuple(properties))
+                    properties=tuple(properties), looks=tuple(looks))
     return ReadResult(recipe=recipe, warnings=summarised(warnings, source))
 
 

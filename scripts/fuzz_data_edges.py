@@ -1,4 +1,6 @@
-"""Fuzz the data edges: model folders (`--models`) and synthetic datasets (`--data`, contact sheets, training).
+"""Fuzz the data edges: model folders (`--models`), synthetic datasets (`--data`, contact sheets, training),
+batch reports (`predict-report.jsonl`, read on every rerun), training configs (`train --config`) and studio
+sessions (`--sessions`: saved sessions and the autosave, read back by `app.session`).
 
 Each case damages a good input (a copy of the shipped model folder; a tiny dataset rendered at
 start) in one random way: a JSON value replaced by random JSON, a key deleted, bytes flipped,
@@ -10,7 +12,14 @@ shard, every sample through `DatasetSource`). A case survives when it ends in a 
 or in an F2PError (one line, exit 2 at the command line); anything else is an uncaught exception.
 A case running over 10 s is a hang.
 
-    python3 scripts/fuzz_data_edges.py --manifests 2000 --datasets 2000 --seed 1
+A report case damages a report of two photos (one line replaced by random JSON or a key deleted,
+bytes flipped or cut, a torn last line, deep nesting, bytes that are not UTF-8) and reads it as a
+rerun does (`read_report`, `plan_batch`, the report opened for appending, its torn line cut). A
+config case damages a valid training config the same ways and reads it as `f2p train` does
+(`read_ensemble_config`, every member's net built once).
+
+    python3 scripts/fuzz_data_edges.py --manifests 2000 --datasets 2000 --reports 2000 --configs 2000 \
+        --sessions 2000 --seed 1
 """
 
 from __future__ import annotations
@@ -33,8 +42,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.session import Session, read_session, session_to_dict
+from app.state import Photo
 from f2p_engine.errors import F2PError
-from f2p_engine.files import sha256_file
+from f2p_engine.files import resources_dir, sha256_file
+from f2p_engine.infer.batch import REPORT_NAME, BatchReport, BatchSettings, plan_batch, read_report, written_files
 from f2p_engine.infer.manifest import CHECKSUM, MANIFEST, load_manifest, models_dir, seal_manifest
 from f2p_engine.infer.pipeline import Predictor
 from f2p_engine.synth.dataset import GenerateSettings, generate
@@ -209,6 +221,115 @@ def dataset_case(rng: random.Random, folder: Path, source: Path) -> None:
         np.asarray(sample.image).sum()
 
 
+# -- batch reports ---------------------------------------------------------------------------------
+def report_case(rng: random.Random, folder: Path) -> None:
+    """A report of two photos (its outputs present), damaged, read and reopened as a rerun does."""
+    photos = [folder / "a.png", folder / "b.png"]
+    sample = (resources_dir() / "samples" / "synthetic_face.png").read_bytes()
+    records = []
+    for photo in photos:
+        photo.write_bytes(sample)
+        recipe = folder / f"{photo.stem}.mhm"
+        recipe.write_text("version v1.1.1\n")
+        records.append({"photo": str(photo), "outputs": [str(recipe)], "output_sha256": [sha256_file(recipe)],
+                        "faces_found": 1, "confidences": [{"eyes": 0.5}], "timings_ms": {"total": 1.0},
+                        "error": None, "photo_size": len(sample), "photo_sha256": sha256_file(photo), "models": ""})
+    lines = [json.dumps(r) for r in records]
+    choice = rng.randrange(10)
+    if choice < 5:
+        index = rng.randrange(len(lines))
+        lines[index] = json.dumps(mutate_json(rng, records[index]))
+    text = ("\n".join(lines) + "\n").encode()
+    if choice in (5, 6):
+        text = mutate_bytes(rng, text)
+    elif choice == 7:
+        text += text[: rng.randrange(len(text))]  # a torn last line
+    elif choice == 8:
+        text += deep_nesting(rng).encode() + b"\n"
+    elif choice == 9:
+        text = text.replace(b"a.png", rng.choice([b"\xff.png", b"\xed\xb3\xbf", b"\x00"]))
+    report = folder / REPORT_NAME
+    report.write_bytes(text)
+    found = read_report(report)
+    settings = BatchSettings(output=folder, written=written_files(found))
+    plan_batch(photos, settings, found)
+    BatchReport(report).close()
+    if not report.read_bytes().endswith(b"\n") and report.stat().st_size:
+        raise AssertionError("the torn last line was not cut")
+
+
+# -- training configs ------------------------------------------------------------------------------
+def config_case(rng: random.Random, folder: Path, good: dict) -> None:
+    """A valid training config, damaged, read as `f2p train --config` reads it."""
+    from f2p_engine.train.config_file import read_ensemble_config
+
+    choice = rng.randrange(10)
+    if choice < 6:
+        text = json.dumps(mutate_json(rng, good)).encode()
+    elif choice < 8:
+        text = mutate_bytes(rng, json.dumps(good).encode())
+    elif choice == 8:
+        text = deep_nesting(rng).encode()
+    else:
+        text = b"\xef\xbb\xbf" + json.dumps(good).encode()  # a byte order mark: must be read
+    path = folder / "config.json"
+    path.write_bytes(text)
+    config = read_ensemble_config(path)
+    if choice == 9 and config.holdout_fraction != good["holdout_fraction"]:
+        raise AssertionError("a config with a byte order mark was misread")
+
+
+# -- studio sessions -------------------------------------------------------------------------------
+def good_sessions(folder: Path) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of intact sessions: photo embedded (the autosave), photo by reference, none."""
+    from f2p_engine.face.image import write_png
+    from f2p_engine.synth.sampler import recipe_at
+
+    pixels = np.random.default_rng(0).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    photo_file = folder / "photo.png"
+    write_png(photo_file, pixels)
+    recipe, predicted = recipe_at(5, 0), recipe_at(5, 1)
+    sessions = [
+        Session(recipe=recipe, predicted=predicted, confidence={"nose": 0.5}, face=1, view="side", overlay=True,
+                photo=Photo(name="photo.png", pixels=pixels)),
+        Session(recipe=recipe, predicted=predicted, photo=Photo(name="photo.png", pixels=pixels,
+                                                                         path=photo_file)),
+        Session(recipe=recipe),
+    ]
+    documents = []
+    for index, session in enumerate(sessions):
+        data = session_to_dict(session, embed_photo=index == 0)
+        if index == 1:  # relative to the session, as a session saved beside its photo may hold it
+            data["photo"]["path"] = "photo.png"
+        documents.append((f"s{index}.f2psession", json.dumps(data).encode()))
+    return documents
+
+
+def session_case(rng: random.Random, folder: Path, source: Path, sessions: list[tuple[str, bytes]]) -> None:
+    """Damage one intact session (JSON value, bytes, nesting, its photo file) and read it as the studio does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source / "photo.png", folder / "photo.png")
+    name, data = rng.choice(sessions)
+    kind = rng.randrange(10)
+    if kind < 6:
+        data = json.dumps(mutate_json(rng, json.loads(data))).encode()
+    elif kind < 8:
+        data = mutate_bytes(rng, data)
+    elif kind == 8:
+        data = deep_nesting(rng).encode()
+    else:  # the photo beside it damaged or gone
+        photo = folder / "photo.png"
+        if rng.random() < 0.5:
+            photo.write_bytes(mutate_bytes(rng, photo.read_bytes()))
+        else:
+            photo.unlink()
+    (folder / name).write_bytes(data)
+    session = read_session(folder / name)
+    if session.photo is not None:
+        assert session.photo.pixels.ndim == 3
+        assert session.photo.pixels.shape[2] == 3
+
+
 # -- driver ----------------------------------------------------------------------------------------
 def run(name: str, count: int, case: Callable[[random.Random, Path], None], seed: int, work: Path) -> dict:
     outcomes: Counter[str] = Counter()
@@ -218,7 +339,7 @@ def run(name: str, count: int, case: Callable[[random.Random, Path], None], seed
         rng = random.Random(f"{seed}-{name}-{index}")
         folder = work / f"{name}-{index}"
         folder.parent.mkdir(parents=True, exist_ok=True)
-        if name == "manifests":
+        if name != "datasets":
             folder.mkdir()
         began = time.perf_counter()
         signal.alarm(HANG_S)
@@ -248,20 +369,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Fuzz model folders and synthetic datasets.")
     parser.add_argument("--manifests", type=int, default=2000)
     parser.add_argument("--datasets", type=int, default=2000)
+    parser.add_argument("--reports", type=int, default=2000)
+    parser.add_argument("--configs", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    if args.manifests < 0 or args.datasets < 0:
+    if min(args.manifests, args.datasets, args.reports, args.configs, args.sessions) < 0:
         parser.error("counts must be at least 0")
     signal.signal(signal.SIGALRM, _alarm)
     shipped = json.loads((models_dir() / MANIFEST).read_text())
     with tempfile.TemporaryDirectory(prefix="f2p-fuzz-") as temporary:
         work = Path(temporary)
         source = work / "tiny"
-        generate(source, 4, GenerateSettings(seed=3, size=64, shard_size=2), workers=1)
+        if args.datasets:
+            generate(source, 4, GenerateSettings(seed=3, size=64, shard_size=2), workers=1)
+        config = json.loads((Path(__file__).resolve().parent / "ensemble_config.json").read_text())
+        if args.configs:  # torch's import, once, before the clock of the first case starts
+            import f2p_engine.train.config_file  # noqa: F401
+        source.mkdir(parents=True, exist_ok=True)
+        sessions = good_sessions(source) if args.sessions else []
         began = time.perf_counter()
         results = {
             "manifests": run("manifests", args.manifests, lambda r, f: model_case(r, f, shipped), args.seed, work),
             "datasets": run("datasets", args.datasets, lambda r, f: dataset_case(r, f, source), args.seed, work),
+            "reports": run("reports", args.reports, report_case, args.seed, work),
+            "configs": run("configs", args.configs, lambda r, f: config_case(r, f, config), args.seed, work),
+            "sessions": run("sessions", args.sessions, lambda r, f: session_case(r, f, source, sessions), args.seed,
+                            work),
         }
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for area, result in results.items():

@@ -49,3 +49,17 @@ def dlib_eye_centres(rgb: np.ndarray) -> np.ndarray:
     shape = predictor(np.ascontiguousarray(rgb), max(rects, key=lambda r: r.area()))
     points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
     return np.stack([points[36:42].mean(axis=0), points[42:48].mean(axis=0)])
+
+
+@functools.cache
+def three_faces() -> np.ndarray:
+    """(560, 1200, 3) uint8 RGB, a group photo: the astronaut's head at 1.4x, 1x mirrored and 0.8x."""
+    canvas = np.full((560, 1200, 3), 90, np.uint8)
+    head = astronaut()[HEAD]
+    big = cv2.resize(head, None, fx=1.4, fy=1.4, interpolation=cv2.INTER_LINEAR)
+    small = cv2.resize(head, None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)
+    canvas[60:60 + big.shape[0], 20:20 + big.shape[1]] = big
+    canvas[200:500, 420:670] = head[:, ::-1]
+    canvas[240:240 + small.shape[0], 760:760 + small.shape[1]] = small
+    canvas.flags.writeable = False
+    return canvas

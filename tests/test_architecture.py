@@ -147,3 +147,17 @@ def test_the_product_never_reads_an_identity_judge():
             if any("judges" in name or "facenet" in name for name in names):
                 readers.append(f"{path.relative_to(ROOT)}: imports {names}")
     assert readers == []
+
+
+def test_dlib_is_not_part_of_the_run_time():
+    # The identity ResNet runs on onnxruntime (resources/face); dlib and its model package are
+    # dev-only checkers (tests, scripts/build_identity_model.py), imported nowhere in the product.
+    found = [f"{m}: {name}" for m, path in MODULES.items() for name, _ in _imports(m, path)
+             if name.split(".")[0] in ("dlib", "face_recognition_models")]
+    for path in (ROOT / "app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                found += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                          if n.split(".")[0] in ("dlib", "face_recognition_models")]
+    assert found == []

@@ -1,4 +1,4 @@
-"""Identity descriptor (dlib ResNet) and the cosine-distance likeness measure."""
+"""Identity descriptor (dlib's ResNet on onnxruntime) and the cosine-distance likeness measure."""
 
 import multiprocessing
 
@@ -12,6 +12,9 @@ from skimage import data
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.identity import cosine_distance, face_descriptor
 from f2p_engine.face.image import RGBImage
+from f2p_engine.recipe import Recipe
+from f2p_engine.render.recipe_view import render_recipe_face
+from f2p_engine.render.renderer import Renderer
 
 
 def _descriptor(pixels):
@@ -54,10 +57,36 @@ def test_cosine_distance_matches_scipy():
 
 
 def test_descriptor_works_in_a_forked_child_after_the_parent_used_it():
-    """The dlib thread does not survive a fork: the child must start its own, not wait on the parent's."""
+    """Batch workers may be forked after the parent loaded the network: the child's session must run."""
     image = data.astronaut()
     landmarks = np.array([[200 + 3 * (k % 17), 120 + 2 * k] for k in range(68)], float)
     parent = face_descriptor(image, landmarks)
     with multiprocessing.get_context("fork").Pool(1) as pool:
         child = pool.apply_async(face_descriptor, (image, landmarks)).get(timeout=60)
     np.testing.assert_allclose(child, parent, atol=1e-5)
+
+
+def _dlib_descriptor(pixels: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """dlib's own descriptor (its chip, its network, no jitter): the independent reference."""
+    dlib = pytest.importorskip("dlib")
+    import face_recognition_models
+
+    box = dlib.rectangle(*(int(v) for v in (*landmarks.min(axis=0), *landmarks.max(axis=0))))
+    face = dlib.full_object_detection(box, dlib.points([dlib.point(round(x), round(y)) for x, y in landmarks]))
+    network = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+    return np.asarray(network.compute_face_descriptor(np.ascontiguousarray(pixels), face))
+
+
+def test_descriptor_equals_dlibs_on_photos_and_renders():
+    faces = [(pixels, detection.landmarks) for pixels in (astronaut(), two_faces())
+             for detection in detect_faces(RGBImage(pixels=np.ascontiguousarray(pixels), source="t"))]
+    renderer = Renderer(256)
+    other = Recipe().with_values({"macrodetails/Gender": 0.8, "nose/nose-hump-decr|incr": 0.5,
+                                  "chin/chin-width-decr|incr": 0.6})
+    for recipe in (Recipe(), other):
+        pixels, landmarks = render_recipe_face(recipe, renderer)
+        faces.append((pixels, landmarks.astype(np.float64)))
+    for pixels, landmarks in faces:
+        ours, theirs = face_descriptor(pixels, landmarks), _dlib_descriptor(pixels, landmarks)
+        assert 1 - cosine_distance(ours, theirs) >= 0.9999
+        np.testing.assert_allclose(ours, theirs, atol=1e-4)

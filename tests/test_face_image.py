@@ -104,7 +104,7 @@ def test_unreadable_files_raise_one_line_naming_the_file(tmp_path, name, content
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         load_image(tmp_path / "missing.jpg")
-    with pytest.raises(InputError, match="not a file"):
+    with pytest.raises(InputError, match="is a folder, not a file"):
         load_image(tmp_path)
 
 

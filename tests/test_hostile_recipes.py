@@ -132,10 +132,10 @@ def _reads_back_the_same(recipe: Recipe) -> None:
     """What the readers let through writes as .mhm and reads back identically, finite and in range."""
     again = parse_mhm(format_mhm(recipe), "<again>")
     assert again.warnings == ()
-    assert dict(again.recipe.modifiers) == dict(recipe.modifiers)
+    assert dict(again.recipe.modifiers) == {n: round(v, 6) for n, v in recipe.modifiers.items()}  # MakeHuman's %f
     camera_first = sorted(recipe.properties, key=lambda p: p[0] != "camera")  # how .mhm files order them
     assert list(again.recipe.properties) == camera_first
-    assert (again.recipe.name, again.recipe.tags) == ((recipe.name or "f2p"), recipe.tags)
+    assert (again.recipe.name, again.recipe.tags) == ((recipe.name if recipe.name.strip() else "f2p"), recipe.tags)
     assert all(math.isfinite(v) and -1.0 <= v <= 1.0 for v in recipe.modifiers.values())
 
 

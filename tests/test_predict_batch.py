@@ -136,7 +136,7 @@ def test_collect_photos_and_output_names(photos, tmp_path):
     write_png(other / "astronaut.jpg", astronaut())
     found = collect_photos([photos, str(photos / "a*.png"), other / "astronaut.jpg"])
     assert [p.name for p in found] == ["astronaut.png", "broken.jpg", "group.png", "render.png", "astronaut.jpg"]
-    assert output_stems(found) == ["astronaut", "broken", "group", "render", "astronaut_2"]
+    assert output_stems(found) == ["astronaut_png", "broken", "group", "render", "astronaut_jpg"]
 
 
 def test_fuse_combines_photos_of_one_person_and_reports_disagreement(photos, tmp_path, predictor, capsys):

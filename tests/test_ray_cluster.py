@@ -85,3 +85,45 @@ def test_missing_ray_is_one_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without the extra sees
     with pytest.raises(InputError, match=MISSING_RAY.replace("[", r"\[").replace(".", r"\.")):
         import_ray()
+
+
+@pytest.fixture(params=["http", "silent"])
+def not_ray(request):
+    """host:port of a server that is not Ray: an HTTP server (as Ray's dashboard is), or one that
+    accepts connections and never says a word."""
+    import http.server
+    import socket
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:  # the server's own lines are not f2p's stderr
+            pass
+
+    if request.param == "http":
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield f"127.0.0.1:{server.server_address[1]}", "answers, but not as a Ray cluster"
+        server.shutdown()
+        server.server_close()
+    else:
+        listener = socket.create_server(("127.0.0.1", 0))
+        yield f"127.0.0.1:{listener.getsockname()[1]}", "no answer within"
+        listener.close()
+
+
+@pytest.mark.parametrize("command", [["generate", "--count", "4"], ["predict", "{photo}"]])
+def test_an_address_that_is_not_ray_is_refused_quickly_before_anything_is_written(command, not_ray, tmp_path,
+                                                                                  capsys):
+    import time
+
+    address, problem = not_ray
+    photo = tmp_path / "a.png"
+    write_png(photo, astronaut())
+    argv = [a.format(photo=photo) for a in command] + ["--ray", address, "-o", str(tmp_path / "out")]
+    began = time.monotonic()
+    assert main(argv) == 2
+    assert time.monotonic() - began < 10
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"f2p {command[0]}: error: {address}: {problem}")
+    assert not (tmp_path / "out").exists()

@@ -63,14 +63,18 @@ def test_makehuman_file_reads_and_round_trips(tmp_path):
     write_mhm(recipe, path)
     again = read_recipe(path)
     assert again.warnings == ()
-    assert again.recipe == recipe  # every value, line and order kept
-    assert list(again.recipe.modifiers.items()) == list(recipe.modifiers.items())
+    # Every line and order kept; values at MakeHuman's own six decimals (as MakeHuman re-saves them).
+    assert (again.recipe.name, again.recipe.tags, again.recipe.properties) == (recipe.name, recipe.tags,
+                                                                               recipe.properties)
+    assert list(again.recipe.modifiers.items()) == [(n, round(v, 6)) for n, v in recipe.modifiers.items()]
 
 
 def test_json_round_trip(tmp_path):
     recipe = parse_mhm(MAKEHUMAN_FILE).recipe
     write_json(recipe, tmp_path / "r.json")
-    assert read_recipe(tmp_path / "r.json").recipe == recipe
+    again = read_recipe(tmp_path / "r.json").recipe
+    assert list(again.modifiers.items()) == [(n, round(v, 6)) for n, v in recipe.modifiers.items()]
+    assert (again.name, again.tags, again.properties) == (recipe.name, recipe.tags, recipe.properties)
 
 
 def test_malformed_lines_are_reported_and_skipped():
@@ -137,3 +141,62 @@ def test_parameter_vectors_round_trip():
     rebuilt = recipe_from_parameters(vector, choices)
     np.testing.assert_allclose(continuous_vector(rebuilt), vector, atol=1e-6)
     assert discrete_indices(rebuilt) == discrete_indices(recipe)
+
+
+MAKEHUMAN_PROXY_LINES = """version v1.1.1
+uuid 7d6a1e38-9f1c-4c35-8b7e-2f7d5c0b6a11
+name Braids
+modifier macrodetails/Gender 0.000000
+eyebrows eyebrow010 8261cde8-7ce2-47f3-a7a2-edf459c50887
+eyes HighPolyEyes 2c12f43b-1303-432c-b7ce-d78346baf2e6
+hair Braid01 eead6f99-d6c6-4f6b-b6c2-210459d7a62e
+eyelashes Eyelashes01 d533836f-13ad-4836-8b65-051108253cd2
+skinMaterial skins/default.mhmat
+"""
+
+
+def test_hair_eyebrows_and_eyelashes_read_from_makehuman_lines_and_write_back_as_makehuman_writes_them():
+    recipe = parse_mhm(MAKEHUMAN_PROXY_LINES).recipe
+    assert (recipe.choice("hair"), recipe.choice("eyebrows"), recipe.choice("eyelashes")) == (
+        "braid01", "eyebrow010", "eyelashes01")
+    assert "hair" not in "\n".join(recipe.unapplied())  # applied, not "kept, not shown"
+    again = parse_mhm(format_mhm(recipe)).recipe
+    assert again == recipe
+    lines = format_mhm(Recipe().with_choice("hair", "short02").with_choice("eyelashes", "eyelashes03")).splitlines()
+    assert "hair short02 c104cd4a-1edc-43f9-8b94-f63345a44638" in lines
+    assert "eyelashes eyelashes03 a311babf-a7fb-4d65-a1fc-94ab99fe520f" in lines
+    braided = format_mhm(Recipe().with_choice("hair", "braid01")).splitlines()
+    assert "hair Braid01 eead6f99-d6c6-4f6b-b6c2-210459d7a62e" in braided
+    bald = recipe.with_choice("hair", "short01").with_choice("hair", "none")
+    assert bald.choice("hair") == "none"
+    assert not [line for line in format_mhm(bald).splitlines() if line.startswith("hair")]  # as MakeHuman: no line
+
+
+def test_hair_colour_and_beard_go_to_the_json_only(tmp_path):
+    recipe = Recipe().with_choice("hair", "afro01").with_choice("hair_colour", "red").with_choice("beard", "goatee")
+    assert "red" not in format_mhm(recipe)
+    assert "goatee" not in format_mhm(recipe)
+    assert parse_mhm(format_mhm(recipe)).recipe.choice("beard") == "none"  # MakeHuman has no beard
+    write_json(recipe, tmp_path / "r.json")
+    again = read_recipe(tmp_path / "r.json")
+    assert (again.recipe.looks, again.recipe.properties) == (recipe.looks, recipe.properties)
+    assert (again.recipe.choice("hair_colour"), again.recipe.choice("beard")) == ("red", "goatee")
+    assert recipe.with_choice("beard", "full").choice("beard") == "full"  # replaced, not added
+    assert len(recipe.with_choice("beard", "full").looks) == 2
+
+
+def test_an_unknown_look_in_json_is_reported_and_skipped(tmp_path):
+    import json
+
+    data = {"format": "f2p-recipe-1", "modifiers": [], "looks": [["beard", "braided"], ["hair", "afro01"]]}
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    result = read_recipe(tmp_path / "r.json")
+    assert result.recipe.looks == ()
+    assert len(result.warnings) == 2
+
+
+def test_a_recipe_knows_which_choices_it_makes():
+    recipe = Recipe().with_choice("hair", "bob01").with_choice("beard", "stubble")
+    assert [g.name for g in schema.DISCRETE_GROUPS if recipe.sets(g.name)] == ["hair", "beard"]
+    assert not recipe.with_choice("hair", "none").sets("hair")  # bald: no hair line, as MakeHuman writes it
+    assert parse_mhm(MAKEHUMAN_FILE).recipe.sets("skin")

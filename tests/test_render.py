@@ -91,7 +91,7 @@ def test_regions_sit_where_the_landmarks_say(renderer, neutral):
 
 def test_every_region_is_used_and_eyeballs_are_eyes():
     labels = region_map().triangle_labels
-    assert set(np.unique(labels)) == set(range(1, len(LABELS)))
+    assert set(np.unique(labels)) == set(range(1, len(LABELS))) - {_label("hair")}  # hair: the proxies' own
     assert (labels[head_mesh().part > 0] == _label("eyes")).all()
     assert BACKGROUND not in labels
     assert HEAD in labels
@@ -170,20 +170,46 @@ def test_rendered_vertex_subset_gives_the_same_picture(renderer, head_model):
 
 
 def test_a_recipes_eyebrow_style_sets_how_its_brows_are_drawn(renderer):
-    """`appearance_of` reads skin, eye colour and eyebrow style; thicker styles draw more brow hair."""
+    """`appearance_of` reads skin, eye colour, eyebrow style and hair colour; the styles are MakeHuman's
+    eyebrow proxies: eyebrow009 (broad) covers more skin with hair than eyebrow001 (a thin arch)."""
     from f2p_engine.recipe import Recipe
+    from f2p_engine.render.palette import HAIR_ALBEDO
     from f2p_engine.render.recipe_view import render_recipe
-    from f2p_engine.render.scene import appearance_of, brow_thickness
+    from f2p_engine.render.scene import appearance_of
 
-    styles = list(schema.EYEBROWS)
-    assert [brow_thickness(s) for s in (styles[0], styles[-1])] == pytest.approx([0.7, 1.3])
     recipe = Recipe().with_choice("skin", "young_asian_male").with_choice("eye_colour", "green")
-    look = appearance_of(recipe.with_choice("eyebrows", styles[-1]))
-    assert (look.skin, look.eye_colour, look.brow_thickness) == ("young_asian_male", "green", pytest.approx(1.3))
-    thin, thick = (render_recipe(recipe.with_choice("eyebrows", s), renderer).astype(int) for s in (styles[0],
-                                                                                                  styles[-1]))
+    look = appearance_of(recipe.with_choice("eyebrows", "eyebrow009").with_choice("hair_colour", "red"))
+    assert (look.skin, look.eye_colour, look.eyebrows, look.hair_colour) == ("young_asian_male", "green",
+                                                                             "eyebrow009", HAIR_ALBEDO["red"])
+    thin, thick = (render_recipe(recipe.with_choice("eyebrows", s), renderer).astype(int)
+                   for s in ("eyebrow001", "eyebrow009"))
     changed = np.abs(thick - thin).sum(axis=2) > 10
     assert np.count_nonzero(changed) > 20  # only the brows differ...
     rows = np.nonzero(changed.any(axis=1))[0]
     assert rows.max() - rows.min() < SIZE // 8
-    assert thick[changed].mean() < thin[changed].mean() - 20  # ...and the thick ones cover more skin with hair
+    assert thick[changed].mean() < thin[changed].mean() - 20  # ...and the broad ones cover more skin with hair
+
+
+def test_make_up_colours_lips_lids_and_cheeks_and_leaves_the_labels(renderer, neutral):
+    plain = renderer.render(neutral, face_camera())
+    made_up = renderer.render(neutral, face_camera(), appearance=Appearance(
+        lipstick=(0.45, 0.03, 0.06, 0.8), eye_shadow=(0.1, 0.12, 0.4, 0.8), blush=(0.8, 0.3, 0.3, 0.4), eyeliner=0.9))
+    assert (made_up.labels == plain.labels).all()
+    changed = np.abs(made_up.image.astype(int) - plain.image).sum(axis=2) > 12
+    for region in ("mouth", "eyes", "cheeks"):
+        assert changed[plain.labels == _label(region)].mean() > 0.05, region
+    assert changed[plain.labels == _label("nose")].mean() < 0.05  # patches, not a tint of the whole face
+
+
+def test_glasses_sit_in_front_of_the_eyes_and_tinted_lenses_darken_them(renderer, neutral):
+    from f2p_engine.render.scene import Glasses
+
+    plain = renderer.render(neutral, face_camera())
+    clear, dark = (renderer.render(neutral, face_camera(), appearance=Appearance(glasses=Glasses(shape=1, lens=lens)))
+                   for lens in ((0.8, 0.85, 0.9, 0.1), (0.03, 0.03, 0.03, 0.8)))
+    eyes = plain.labels == _label("eyes")
+    frame = np.abs(clear.image.astype(int) - plain.image).sum(axis=2) > 60
+    rows = np.nonzero(frame.any(axis=1))[0]
+    eye_rows = plain.landmarks[36:48, 1]  # the eyelids' outlines
+    assert rows.min() < eye_rows.min() < eye_rows.max() < rows.max()  # rims around the eyes
+    assert dark.image[eyes].mean() < 0.6 * clear.image[eyes].mean()  # sunglasses hide the eyes

@@ -27,6 +27,11 @@ def test_predict_on_the_bundled_sample(tmp_path):
     result = read_recipe(out)
     assert result.warnings == ()
     assert result.recipe.unapplied() == []
+    # Models trained before hair existed: the head gets the hair of its predicted gender, not a bald scalp.
+    from f2p_engine.infer.pipeline import UNPREDICTED_HAIR
+
+    assert result.recipe.choice("hair") in UNPREDICTED_HAIR.values()
+    assert [line for line in out.read_text().splitlines() if line.startswith("hair ")]
     data = json.loads(report.read_text())
     assert set(data["confidence"]) <= set(schema.REGIONS)
     assert {"align", "models", "ensemble"} <= set(data["timings_ms"])

@@ -75,6 +75,28 @@ def test_augmentation_stays_in_its_documented_ranges():
     assert all(max(d.expression.values(), default=0) <= 0.45 for d in draws)
 
 
+def test_samples_wear_their_recipes_hair_and_women_mostly_make_up():
+    """Hair, hair colour, beard, eyebrows and eyelashes come from the recipe (and are its labels); make-up
+    is augmentation, drawn for most women and few men."""
+    recipes = [sample_recipe(recipe_rng(3, i)) for i in range(300)]
+    men = [r for r in recipes if r.value("macrodetails/Gender") >= 0.5]
+    women = [r for r in recipes if r.value("macrodetails/Gender") < 0.5]
+    assert 0.3 < np.mean([r.choice("beard") != "none" for r in men]) < 0.7
+    assert not any(r.choice("beard") != "none" for r in women)
+    assert np.mean([r.choice("hair") == "none" for r in recipes]) < 0.15
+    assert len({r.choice("hair") for r in recipes}) == len(schema.HAIR) + 1
+    assert len({r.choice("hair_colour") for r in recipes}) == len(schema.HAIR_COLOURS)
+    for group, made_up in ((women, (0.4, 0.8)), (men, (0.0, 0.15))):
+        draws = [sample_augmentation(np.random.default_rng(i), r) for i, r in enumerate(group)]
+        looks = [(d.appearance.hair, d.appearance.eyebrows, d.appearance.eyelashes, d.appearance.beard) for d in draws]
+        assert looks == [(r.choice("hair"), r.choice("eyebrows"), r.choice("eyelashes"), r.choice("beard"))
+                         for r in group]
+        share = np.mean([d.appearance.lipstick[3] + d.appearance.eye_shadow[3] + d.appearance.blush[3]
+                         + d.appearance.eyeliner > 0 for d in draws])
+        assert made_up[0] < share < made_up[1]
+        assert 0.1 < np.mean([d.appearance.glasses is not None for d in draws]) < 0.45
+
+
 def test_pose_is_what_the_alignment_sees():
     """Roll turns the eye line clockwise in the image (+angle, y down); alignment turns it back."""
     factory = SampleFactory(64, AugmentConfig(yaw=0, pitch=0, roll=10, expression=False, photometric=False))

@@ -2,12 +2,14 @@
 
 Contract (DESIGN.md): `--help` everywhere, exit 0 on success, exit 2 with one line naming the
 file and the problem on bad usage or bad input (no traceback), no partial output files.
-`F2PError`s and `OSError`s (an output path that cannot be written) both end that way.
+`F2PError`s and `OSError`s (an output path that cannot be written) both end that way; Ctrl-C
+ends with one line and exit 130, SIGTERM alike with exit 143 (worker processes stopped first).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import signal
@@ -23,8 +25,13 @@ from f2p_engine.errors import F2PError
 if TYPE_CHECKING:
     from f2p_engine.recipe import Recipe
 
-#: Set by the first Ctrl-C during `main`.
+#: Set by the first Ctrl-C (or SIGTERM) during `main`.
 _INTERRUPTED = threading.Event()
+#: Set by a SIGTERM during `main`.
+_TERMINATED = threading.Event()
+#: Loggers of libraries that log on their own (Ray's start-up, PyOpenGL's accelerate notice):
+#: warnings only, so a command's output stays the lines it promises.
+QUIET_LOGGERS = ("ray", "OpenGL", "onnxruntime", "matplotlib", "PIL", "numba", "urllib3", "filelock")
 #: Command modules, in data-flow order; each defines `register(subparsers)`.
 COMMAND_MODULES = ("head", "synth", "photo", "models")
 
@@ -41,13 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _INTERRUPTED.clear()
+    _TERMINATED.clear()
     previous = _stop_on_first_interrupt()
     command = None
     try:
+        _write_any_file_name()
         parser = build_parser()
         args = parser.parse_args(argv)
         command = args.command
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING if args.verbose else logging.ERROR)
         return int(args.run(args) or 0)
     except BaseException as exc:
         code = _reported(exc, f"f2p {command}" if command else "f2p")
@@ -55,12 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return code
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for number, handler in (previous or {}).items():
+            signal.signal(number, handler)
 
 
 def _reported(exc: BaseException, prefix: str) -> int | None:
     """Print the one line for an error the user can act on and return the exit code; None for bugs."""
+    if _TERMINATED.is_set():
+        print(f"{prefix}: terminated", file=sys.stderr)
+        return 143
     if _INTERRUPTED.is_set() or isinstance(exc, KeyboardInterrupt):
         # Anywhere, argument parsing and imports included, whatever the KeyboardInterrupt became on
         # its way up (numpy turns one during its import into an ImportError).
@@ -76,19 +90,31 @@ def _reported(exc: BaseException, prefix: str) -> int | None:
     return None
 
 
-def _stop_on_first_interrupt() -> Any:
-    """Make the first Ctrl-C raise KeyboardInterrupt and ignore later ones, so the clean-up it starts
-    (temporary files removed, worker processes stopped) runs to its end. Returns the previous handler
-    (None off the main thread, where Python cannot install one)."""
+def _stop_on_first_interrupt() -> dict[int, Any] | None:
+    """Make the first Ctrl-C or SIGTERM raise KeyboardInterrupt and ignore later ones, so the clean-up
+    it starts (temporary files removed, worker processes stopped) runs to its end. Returns the previous
+    handlers (None off the main thread, where Python cannot install one)."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
     def interrupted(signum: int, frame: object) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if signum == signal.SIGTERM:
+            _TERMINATED.set()
         _INTERRUPTED.set()
         raise KeyboardInterrupt
 
-    return signal.signal(signal.SIGINT, interrupted)
+    return {number: signal.signal(number, interrupted) for number in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _write_any_file_name() -> None:
+    """Let stdout print file names that are not UTF-8 as the bytes they are (stderr already escapes
+    them), rather than fail with UnicodeEncodeError after the work is done."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="surrogateescape")
 
 
 def read_recipe_reporting(command: str, path: Path) -> Recipe:
@@ -108,6 +134,17 @@ def positive_int(text: str) -> int:
     value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
     return value
 
 

@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="output file: .obj, .glb or .ply (with --basemesh: .obj)")
     mesh.add_argument("--basemesh", action="store_true",
                       help="write all 19158 hm08 vertices in MakeHuman's order and units (dm, Y up) as OBJ")
+    mesh.add_argument("--quads", action="store_true",
+                      help="OBJ with hm08's own quads (MakeHuman's topology) instead of triangles")
     mesh.set_defaults(run=run_mesh)
 
     sample = subparsers.add_parser("sample", help="write random recipes from the training distribution",
@@ -30,21 +32,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_mesh(args: argparse.Namespace) -> int:
     from f2p_engine.files import check_outputs
-    from f2p_engine.headmodel.export import HEAD_FORMATS, export_head, write_basemesh_obj
+    from f2p_engine.headmodel.export import HEAD_FORMATS, write_basemesh_obj
     from f2p_engine.headmodel.mesh import HeadModel
+    from f2p_engine.render.export import export_character
 
     suffix = args.output.suffix.lower()
     if args.basemesh and suffix != ".obj":
         raise InputError(f"{args.output}: --basemesh writes OBJ only")
     if suffix not in HEAD_FORMATS:
         raise InputError(f"{args.output}: unsupported mesh format {suffix!r} (use {', '.join(HEAD_FORMATS)})")
-    check_outputs([args.output], inputs=[args.recipe])
+    if args.quads and suffix != ".obj":
+        raise InputError(f"{args.output}: --quads writes OBJ only (glTF and PLY take triangles)")
+    outputs = [args.output]
+    if suffix == ".obj" and not args.basemesh:
+        outputs.append(args.output.with_suffix(".mtl"))
+    check_outputs(outputs, inputs=[args.recipe])
     recipe = read_recipe_reporting("mesh", args.recipe)
     vertices = HeadModel().vertices(recipe.modifiers)
     if args.basemesh:
         write_basemesh_obj(vertices, args.output)
     else:
-        export_head(vertices, args.output)
+        export_character(vertices, recipe, args.output, quads=args.quads)
     wrote("mesh", args.output)
     return 0
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from f2p_engine.adapt import DEFAULT_ADAPTER
-from f2p_engine.cli import positive_int, warn, wrote
+from f2p_engine.cli import positive_float, positive_int, warn, wrote
 from f2p_engine.errors import F2PError, InputError
 from f2p_engine.infer.batch import REPORT_NAME
 
 if TYPE_CHECKING:  # torch: only training needs these
     from f2p_engine.infer.manifest import ModelEntry
     from f2p_engine.infer.pipeline import Prediction
-    from f2p_engine.train.run import EnsembleConfig, EnsembleResult
+    from f2p_engine.train.run import EnsembleResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "'aggregate' and 'local' take TrainConfig keys)")
     train.add_argument("--threads", type=positive_int, default=2,
                        help="torch CPU threads per process (default 2; under torchrun give each process its share)")
+    train.add_argument("--rendezvous", type=positive_float, default=600.0, metavar="S",
+                       help="under torchrun: seconds to wait for every training process to join (default 600)")
     train.set_defaults(run=run_train)
 
     evaluate = subparsers.add_parser(
@@ -85,7 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "photo is reported and skipped, a rerun skips photos already done, and the exit code is 2 "
                     "if any photo failed. --fuse combines several photos of one person into one OUT.mhm.")
     predict.add_argument("photos", nargs="+", metavar="PHOTO", help="photo files, folders of photos or globs")
-    predict.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mhm|DIR")
+    predict.add_argument("-o", "--output", required=True, metavar="OUT.mhm|DIR",
+                         help="the recipe file, or the folder of a batch (a name ending in / is always a folder)")
     predict.add_argument("--json", nargs="?", const=True, default=None, metavar="OUT.json",
                          help="also write JSON: to OUT.json for one photo or --fuse, beside each recipe in a batch")
     predict.add_argument("--fuse", action="store_true",
@@ -93,7 +96,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--all-faces", action="store_true",
                          help="batch: one recipe per face (NAME.mhm for the largest, then NAME_face2.mhm, ...)")
     predict.add_argument("--workers", type=positive_int, default=1,
-                         help="batch: worker processes, each loading the models once (default 1)")
+                         help="batch: worker processes, each loading the models once (default 1; at most the "
+                              "cores this process may use)")
+    predict.add_argument("--overwrite", action="store_true",
+                         help="batch: replace outputs f2p did not write for that photo, or that were changed since")
     predict.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                          help="batch: predict on the Ray cluster at ADDRESS (host:port; without one, a local Ray); "
                               "photos, models and DIR must be storage every node sees. Needs pip install -e .[cluster]")
@@ -102,27 +108,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--models", type=Path, default=None, metavar="DIR",
                          help="model folder with manifest.json (default: the shipped models)")
     predict.set_defaults(run=run_predict)
-
-
-def _load_config(path: Path | None) -> EnsembleConfig:
-    from f2p_engine.train.run import EnsembleConfig
-
-    config = EnsembleConfig().to_dict()
-    if path is None:
-        return EnsembleConfig.from_dict(config)
-    try:
-        overrides = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable config ({exc})") from None
-    unknown = set(overrides) - set(config)
-    if unknown:
-        raise InputError(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(config)})")
-    for key, value in overrides.items():
-        config[key] = {**config[key], **value} if isinstance(config[key], dict) else value
-    try:
-        return EnsembleConfig.from_dict(config)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{path}: {exc}") from None
 
 
 def model_entries(result: EnsembleResult) -> list[ModelEntry]:
@@ -152,12 +137,14 @@ def run_train(args: argparse.Namespace) -> int:
 
     from f2p_engine.infer.manifest import write_manifest
     from f2p_engine.synth.reader import DatasetSource
-    from f2p_engine.train.distributed import finish, init_from_environment
+    from f2p_engine.train.config_file import read_ensemble_config
+    from f2p_engine.train.distributed import environment_ranks, finish, init_from_environment
     from f2p_engine.train.run import train_ensemble
 
-    config = _load_config(args.config)
+    config = read_ensemble_config(args.config)  # every setting checked before any work
+    environment_ranks()  # torchrun's variables checked before the data is read
     source = DatasetSource.open(args.data)
-    ranks = init_from_environment()  # several processes under torchrun, else one
+    ranks = init_from_environment(args.rendezvous)  # several processes under torchrun, else one
     torch.set_num_threads(args.threads)
     total = sum(m.total_epochs for m in config.members().values()) + 1  # + the identity member
     began = time.perf_counter()
@@ -260,12 +247,15 @@ def _single_output(args: argparse.Namespace) -> bool:
     import glob
 
     one = len(args.photos) == 1 and not Path(args.photos[0]).is_dir() and not glob.has_magic(args.photos[0])
-    return one and not args.output.is_dir() and not args.all_faces
+    return one and not args.output_is_folder and not args.output.is_dir() and not args.all_faces
 
 
 def run_predict(args: argparse.Namespace) -> int:
     from f2p_engine.adapt import create_adapter
 
+    # `-o new/` names a folder even before it exists (Path() would drop the slash and make a file "new").
+    args.output_is_folder = args.output.endswith(("/", os.sep))
+    args.output = Path(args.output)
     create_adapter(args.adapter)  # an unknown adapter is bad usage, before any model loads
     if args.fuse:
         return _run_fuse(args)
@@ -314,17 +304,17 @@ def _run_single(args: argparse.Namespace) -> int:
 
 
 def _run_fuse(args: argparse.Namespace) -> int:
-    from f2p_engine.files import check_outputs
-    from f2p_engine.infer.batch import collect_photos, predict_faces, prediction_extra
+    from f2p_engine.files import check_outputs, text_of
+    from f2p_engine.infer.batch import predict_faces, prediction_extra
     from f2p_engine.infer.fusion import fuse_predictions
     from f2p_engine.infer.pipeline import Predictor
     from f2p_engine.recipe import Recipe
 
-    if args.output.suffix.lower() != ".mhm":
+    if args.output_is_folder or args.output.suffix.lower() != ".mhm":
         raise InputError(f"{args.output}: with --fuse the output is one .mhm file")
     if args.all_faces:
         raise InputError("--fuse and --all-faces exclude each other (fusion reads one person's face per photo)")
-    photos = collect_photos(args.photos)
+    photos = _collect(args.photos)
     if len(photos) < 2:
         raise InputError(f"--fuse needs at least two photos of the person, got {len(photos)}")
     outputs = _outputs(args)
@@ -336,7 +326,7 @@ def _run_fuse(args: argparse.Namespace) -> int:
         if found > 1:
             warn("predict", f"{photo}: {found} faces found, using the largest")
         predictions.append(prediction)
-    fusion = fuse_predictions(predictions, base=Recipe(name=args.output.stem))
+    fusion = fuse_predictions(predictions, base=Recipe(name=text_of(args.output.stem)))
     extra = prediction_extra(photos, args.adapter, fusion.prediction,
                              disagreement={r: round(d, 4) for r, d in fusion.disagreement.items()},
                              weights={r: [round(float(w), 4) for w in ws] for r, ws in fusion.weights.items()})
@@ -347,19 +337,33 @@ def _run_fuse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _collect(inputs: list[str]) -> list[Path]:
+    """`batch.collect_photos`, with one warning line per entry of a folder or glob it skipped."""
+    from f2p_engine.infer.batch import collect_photos
+
+    skipped: list[str] = []
+    photos = collect_photos(inputs, skipped)
+    for line in skipped:
+        warn("predict", line)
+    return photos
+
+
 def _run_batch(args: argparse.Namespace) -> int:
     import sys
 
     from tqdm import tqdm
 
-    from f2p_engine.files import same_path
-    from f2p_engine.infer.batch import BatchSettings, collect_photos, predict_batch
+    from f2p_engine.files import output_problem, resolved, same_path
+    from f2p_engine.infer.batch import BatchSettings, predict_batch, usable_cores
 
     if args.json not in (None, True):
         raise InputError(f"{args.json}: in a batch --json takes no file name (each JSON goes beside its recipe)")
     if args.output.suffix.lower() == ".mhm":
         raise InputError(f"{args.output}: with several photos, folders or globs -o names a folder")
-    photos = collect_photos(args.photos)
+    problem = output_problem(args.output)
+    if problem is not None:
+        raise InputError(f"{args.output}: {problem}")
+    photos = _collect(args.photos)
     for photo in photos:  # `-o` onto a photo: refused before the work, like every command's outputs
         if same_path(args.output, photo):
             raise InputError(f"{args.output}: is also the input {photo}; choose an output folder")
@@ -369,10 +373,15 @@ def _run_batch(args: argparse.Namespace) -> int:
 
         runner = ray_batch_runner(args.ray or None)
     settings = BatchSettings(output=args.output, write_json=bool(args.json), all_faces=args.all_faces,
-                             adapter=args.adapter, models=args.models, inputs=frozenset(p.resolve() for p in photos))
+                             adapter=args.adapter, models=args.models, inputs=frozenset(map(resolved, photos)),
+                             overwrite=args.overwrite)
+    workers = args.workers
+    if runner is None and workers > usable_cores():  # more processes than cores only cost memory
+        workers = usable_cores()
+        warn("predict", f"--workers {args.workers}: {workers} cores available; using {workers} worker processes")
     began = time.perf_counter()
     with tqdm(total=len(photos), desc="predict", unit="photo", disable=len(photos) < 2) as bar:
-        results, skipped = predict_batch(photos, settings, workers=args.workers,
+        results, skipped = predict_batch(photos, settings, workers=workers,
                                          progress=lambda _: bar.update(1), runner=runner)
     seconds = time.perf_counter() - began
     failed = [r for r in results if not r.ok]

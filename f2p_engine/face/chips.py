@@ -152,19 +152,20 @@ def _pyramid_down(image: np.ndarray) -> np.ndarray:
 
 def _sample_bilinear(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 samples of `image` at (H, W, 2) float (x, y) `points`: dlib's
-    `interpolate_bilinear` (black where the 2x2 neighbourhood leaves the image, values truncated)."""
+    `interpolate_bilinear` (black where the 2x2 neighbourhood leaves the image, values truncated,
+    the same float64 operations in the same order)."""
     height, width = image.shape[:2]
-    x, y = points[..., 0], points[..., 1]
+    x, y = points[..., 0].ravel(), points[..., 1].ravel()
     left, top = np.floor(x), np.floor(y)
     inside = (left >= 0) & (top >= 0) & (left + 1 < width) & (top + 1 < height)
-    chip = np.zeros((*points.shape[:2], 3), dtype=np.uint8)
-    if not inside.any():
-        return chip
-    left, top = left[inside].astype(np.intp), top[inside].astype(np.intp)
-    across = (x[inside] - left)[:, None]
-    down = (y[inside] - top)[:, None]
-    value = (1 - down) * ((1 - across) * image[top, left] + across * image[top, left + 1]) + down * (
-        (1 - across) * image[top + 1, left] + across * image[top + 1, left + 1]
-    )
-    chip[inside] = value.astype(np.uint8)
-    return chip
+    across, down = x - left, y - top
+    # One gather of pixel rows per corner (points outside read pixel 0), then channel planes, so the
+    # weights broadcast along the contiguous axis.
+    corner = np.where(inside, top * width + left, 0).astype(np.intp)
+    flat = np.ascontiguousarray(image).reshape(-1, 3)
+    tl, tr, bl, br = (flat.take(corner + step, axis=0, mode="clip").T.astype(np.float64, order="C")
+                      for step in (0, 1, width, width + 1))
+    value = (1 - down) * ((1 - across) * tl + across * tr) + down * ((1 - across) * bl + across * br)
+    chip = value.astype(np.uint8)
+    chip[:, ~inside] = 0
+    return np.ascontiguousarray(chip.T).reshape(*points.shape[:2], 3)

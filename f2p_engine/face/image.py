@@ -26,7 +26,7 @@ import numpy as np
 
 from f2p_engine import MAX_IMAGE_PIXELS
 from f2p_engine.errors import F2PError, InputError
-from f2p_engine.files import atomic_output
+from f2p_engine.files import atomic_output, check_input_file
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -302,26 +302,29 @@ def load_image(path: str | os.PathLike[str]) -> RGBImage:
     out of memory while decoding is reported as such, not as an unreadable file.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if not path.is_file():
-        raise InputError(f"{path}: not a file")
+    check_input_file(path)  # a FIFO, a device, a link loop or a huge file: refused before reading
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    return decode_image(data, str(path))
+
+
+def decode_image(data: bytes, source: str) -> RGBImage:
+    """Encoded image bytes (e.g. a photo embedded in a studio session) as upright 8-bit RGB, with the
+    same checks as `load_image`; InputError names `source`."""
     if not data:
-        raise InputError(f"{path}: empty file")
-    header = read_image_header(data, str(path))
+        raise InputError(f"{source}: empty file")
+    header = read_image_header(data, source)
     try:
         decoded = _decode(data, header)
         if decoded is None:
-            raise InputError(f"{path}: not a readable image (unknown format or corrupt file)")
-        return RGBImage(pixels=to_rgb8(decoded), source=str(path))
+            raise InputError(f"{source}: not a readable image (unknown format or corrupt file)")
+        return RGBImage(pixels=to_rgb8(decoded), source=source)
     except MemoryError:
-        raise InputError(f"{path}: not enough memory to decode this {header.width}x{header.height} image") from None
+        raise InputError(f"{source}: not enough memory to decode this {header.width}x{header.height} image") from None
     except ValueError as exc:
-        raise InputError(f"{path}: {exc}") from exc
+        raise InputError(f"{source}: {exc}") from exc
 
 
 def write_png(path: str | os.PathLike[str], pixels: np.ndarray) -> None:

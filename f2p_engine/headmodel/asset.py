@@ -69,15 +69,16 @@ def _sparse(data: np.lib.npyio.NpzFile, prefix: str) -> SparseTargets:
                          index=data[f"{prefix}_index"], vector=data[f"{prefix}_vector"])
 
 
-def _verify(path: Path) -> None:
+def verify_asset(path: Path, what: str, script: str) -> None:
+    """Raise AssetError unless `path`'s sha256 is the one in `manifest.json` beside it; `what` names the
+    asset and `script` builds it, for the message."""
     manifest_path = path.parent / "manifest.json"
     try:
         expected = json.loads(manifest_path.read_text())["sha256"]
     except (OSError, ValueError, KeyError) as exc:
-        raise AssetError(f"{manifest_path}: head asset manifest missing or unreadable ({exc})") from None
-    actual = sha256_file(path)
-    if actual != expected:
-        raise AssetError(f"{path}: sha256 does not match its manifest; rebuild with scripts/build_head_asset.py")
+        raise AssetError(f"{manifest_path}: {what} manifest missing or unreadable ({exc})") from None
+    if sha256_file(path) != expected:
+        raise AssetError(f"{path}: sha256 does not match its manifest; rebuild with {script}")
 
 
 def load_asset(path: Path | None = None) -> HeadAsset:
@@ -85,7 +86,7 @@ def load_asset(path: Path | None = None) -> HeadAsset:
     path = path or resources_dir() / "head" / ASSET_FILE
     if not path.exists():
         raise AssetError(f"{path}: head asset not found; build it with scripts/build_head_asset.py")
-    _verify(path)
+    verify_asset(path, "head asset", "scripts/build_head_asset.py")
     with np.load(path) as data:
         if str(data["format"]) != ASSET_FORMAT:
             raise AssetError(f"{path}: asset format {data['format']} is not {ASSET_FORMAT}")

@@ -2,10 +2,10 @@
 
 Continuous parameters are MakeHuman modifiers (`group/target-min|max` in [-1, 1], or a
 single-target / macro modifier in [0, 1]); discrete groups are mutually exclusive choices
-(skin material, eye colour, eyebrows). The seven head shapes (`head/head-oval` ...) are
-independent sliders in [0, 1], as MakeHuman defines them, not a choice of one. The CLI, the
-sampler, the models' output order and the app's slider panel all read this module; nothing else
-lists parameters.
+(skin material, eye colour, eyebrows, hair, hair colour, beard, eyelashes). The seven head
+shapes (`head/head-oval` ...) are independent sliders in [0, 1], as MakeHuman defines them, not a
+choice of one. The CLI, the sampler, the models' output order and the app's slider panel all read
+this module; nothing else lists parameters.
 """
 
 from __future__ import annotations
@@ -60,8 +60,10 @@ class DiscreteGroup:
     region: Region
     label: str
     options: tuple[str, ...]
-    #: False for choices that are the artist's (eyebrows), not the models'.
+    #: False for choices that are the artist's (eyelashes), not the models'.
     predicted: bool = True
+    #: False for choices MakeHuman 1.1 has no .mhm line for (hair colour, beard): kept in f2p's JSON only.
+    in_mhm: bool = True
     #: Option counts the group had in earlier schema versions (models trained then still load).
     earlier_counts: tuple[int, ...] = ()
 
@@ -158,12 +160,40 @@ EYEBROWS: dict[str, str] = {
     "eyebrow011": "19e43555-4613-4457-ac6e-c30bf350d275", "eyebrow012": "1c16325c-7831-4166-831a-05c5b609c219",
 }
 EYES_PROXY = ("HighPolyEyes", "2c12f43b-1303-432c-b7ce-d78346baf2e6")
+#: MakeHuman 1.1's system hair: option -> (name as MakeHuman writes it in a .mhm, uuid).
+HAIR: dict[str, tuple[str, str]] = {
+    "afro01": ("afro01", "59627022-32e9-4126-9cf1-036d4b9335fc"),
+    "bob01": ("bob01", "a153cb9b-2a28-45fa-a526-04e45146268e"),
+    "bob02": ("bob02", "cd7840cf-b340-49e9-a505-8a5a22a86db2"),
+    "braid01": ("Braid01", "eead6f99-d6c6-4f6b-b6c2-210459d7a62e"),
+    "long01": ("long01", "6c6b0bb1-3608-40b8-9108-4bfd8fa71e39"),
+    "ponytail01": ("ponytail01", "44e0340e-c7a6-4d22-814c-0632968d2dde"),
+    "short01": ("short01", "766436e9-63ed-4f6a-afa9-99f3acff70a8"),
+    "short02": ("short02", "c104cd4a-1edc-43f9-8b94-f63345a44638"),
+    "short03": ("short03", "a6cb8ad2-2e0d-4655-81ef-bfce1676ec67"),
+    "short04": ("short04", "e09bfd91-f83f-4f9a-ba8c-4635cd1ae0d8"),
+}
+NO_HAIR = "none"
+#: MakeHuman 1.1's system eyelashes: option -> (name as written in a .mhm, uuid).
+EYELASHES: dict[str, tuple[str, str]] = {
+    "eyelashes01": ("Eyelashes01", "d533836f-13ad-4836-8b65-051108253cd2"),
+    "eyelashes02": ("eyelashes02", "04a0718e-aaa4-4480-a013-ad51703bef6b"),
+    "eyelashes03": ("eyelashes03", "a311babf-a7fb-4d65-a1fc-94ab99fe520f"),
+    "eyelashes04": ("eyelashes04", "efd75993-8de1-43fb-b410-adc203091d25"),
+}
+#: Natural hair colours (hair, eyebrows and beard share one); linear RGB in `render.palette`.
+HAIR_COLOURS: tuple[str, ...] = ("black", "dark_brown", "light_brown", "blonde", "red", "grey", "white")
+#: Facial hair, drawn on the skin (MakeHuman 1.1 has no system beard).
+BEARDS: tuple[str, ...] = ("none", "stubble", "moustache", "goatee", "full")
 
 DISCRETE_GROUPS: tuple[DiscreteGroup, ...] = (
     DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS, earlier_counts=(6,)),  # 6 young skins
     DiscreteGroup(name="eye_colour", region="eyes", label="Eye colour", options=EYE_COLOURS),
-    DiscreteGroup(name="eyebrows", region="eyebrows", label="Eyebrows", options=tuple(EYEBROWS),
-                  predicted=False),
+    DiscreteGroup(name="eyebrows", region="eyebrows", label="Eyebrows", options=tuple(EYEBROWS)),
+    DiscreteGroup(name="hair", region="head", label="Hair", options=(NO_HAIR, *HAIR)),
+    DiscreteGroup(name="hair_colour", region="head", label="Hair colour", options=HAIR_COLOURS, in_mhm=False),
+    DiscreteGroup(name="beard", region="chin", label="Beard", options=BEARDS, in_mhm=False),
+    DiscreteGroup(name="eyelashes", region="eyes", label="Eyelashes", options=tuple(EYELASHES), predicted=False),
 )
 
 

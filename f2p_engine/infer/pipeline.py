@@ -41,6 +41,7 @@ from f2p_engine.ensemble import (
 )
 from f2p_engine.errors import AssetError
 from f2p_engine.face.attributes import FaceAttributes, load_attribute_models, read_attributes
+from f2p_engine.face.facemodels import quiet_onnxruntime
 from f2p_engine.face.identity import DESCRIPTOR_SIZE, face_descriptor, load_recogniser
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
@@ -82,8 +83,7 @@ class Predictor:
     """ONNX sessions of a verified model set, ready to predict (load once, predict many)."""
 
     def __init__(self, manifest: ModelManifest, threads: int = 1) -> None:
-        import onnxruntime
-
+        onnxruntime = quiet_onnxruntime()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -170,6 +170,8 @@ class Predictor:
         if attributes is not None:
             continuous = with_attributes(continuous, attributes)
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
+        if "hair" not in choices and (base is None or base.choice("hair") == schema.NO_HAIR):
+            choices["hair"] = _unpredicted_hair(continuous)
         recipe = recipe_from_parameters(continuous, choices, base=base)
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
@@ -228,6 +230,18 @@ def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.nd
         if param.name in MACRO_MEMBER_PARAMS:
             out[index] = readings[param.name]
     return out
+
+
+#: Hair of a head without hair when the models do not predict hair (trained before hair existed): a short
+#: men's cut or long hair, by the predicted Gender, rather than the bald head nobody asked for.
+UNPREDICTED_HAIR = {"male": "short02", "female": "long01"}
+
+
+def _unpredicted_hair(continuous: np.ndarray) -> str:
+    """`UNPREDICTED_HAIR` of (P,) schema-ordered [0, 1] values (Gender >= 0.5 is male, as MakeHuman's 1 is)."""
+    gender = schema.continuous_by_name()["macrodetails/Gender"]
+    value = gender.denormalise(float(continuous[[p.name for p in schema.CONTINUOUS].index(gender.name)]))
+    return UNPREDICTED_HAIR["male" if value >= 0.5 else "female"]
 
 
 def _all_options(group: str, probabilities: np.ndarray) -> np.ndarray:

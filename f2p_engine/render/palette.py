@@ -55,6 +55,36 @@ PUPIL_SINE = 0.17
 #: Default eyebrow hair colour (`scene.Appearance.brow_colour`).
 BROW_ALBEDO = (0.05, 0.035, 0.025)
 
+#: Linear RGB albedo of each natural hair colour (schema `HAIR_COLOURS`): hair, eyebrows and beard.
+HAIR_ALBEDO: dict[str, tuple[float, float, float]] = {
+    "black": (0.018, 0.015, 0.013),
+    "dark_brown": (0.06, 0.035, 0.02),
+    "light_brown": (0.20, 0.11, 0.05),
+    "blonde": (0.55, 0.40, 0.20),
+    "red": (0.35, 0.10, 0.03),
+    "grey": (0.30, 0.29, 0.28),
+    "white": (0.70, 0.68, 0.65),
+}
+#: Eyelashes: always dark, whatever the hair colour (mascara or not, they read dark at a distance).
+LASH_ALBEDO = (0.02, 0.015, 0.012)
+#: Point hair strands radiate from (dm, rest pose): the crown, a little behind the top of the head.
+HAIR_CROWN = (0.0, 8.2, -0.35)
+
+#: Facial hair areas on the neutral (rest) hm08 head (dm): a moustache between the nose base and the upper
+#: lip (y from, y to, largest |x|); a goatee on the chin below the lower lip (largest y, largest |x|).
+MOUSTACHE = (6.63, 6.80, 0.34)
+GOATEE = (6.53, 0.30)
+
+#: Make-up patches on the neutral (rest) hm08 head (dm), all on its front (z >= `front_z`): eye shadow a
+#: Gaussian about (|x|, y) = lid[:2] with widths lid[2:] on the upper lid (above the lash line `lash_y`);
+#: liner a band `liner_height` wide along the lash line; blush a round patch about cheek[:2], radius cheek[2].
+MAKEUP = {"front_z": 1.0, "lid": (0.31, 7.38, 0.1, 0.055), "lash_y": 7.325, "liner_height": 0.012,
+          "cheek": (0.47, 6.98, 0.11)}
+#: Make-up colours (linear RGB) the data factory draws from.
+LIPSTICK_COLOURS = ((0.45, 0.03, 0.06), (0.6, 0.15, 0.2), (0.3, 0.05, 0.08), (0.55, 0.25, 0.25), (0.25, 0.02, 0.1))
+EYE_SHADOW_COLOURS = ((0.15, 0.1, 0.08), (0.3, 0.2, 0.3), (0.1, 0.12, 0.25), (0.35, 0.25, 0.15), (0.05, 0.05, 0.05))
+BLUSH_COLOURS = ((0.8, 0.35, 0.35), (0.7, 0.3, 0.25), (0.6, 0.25, 0.3))
+
 #: Eyebrow band on the neutral (rest) hm08 head (dm): an arch above each eye from |x| = `BROW_X[0]`
 #: (inner end) to `BROW_X[1]` (outer end), centred near y = `BROW_Y`, on the front (z >= `BROW_Z`).
 BROW_X = (0.10, 0.55)

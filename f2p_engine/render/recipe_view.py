@@ -1,7 +1,8 @@
 """Recipe -> picture of its head: what `f2p render` writes and what the likeness evaluation compares.
 
-The head of a `Recipe` (its modifiers, skin, eye colour and eyebrows) under the default lighting, seen by
-`scene.view_camera()` from one of the named views, on a plain grey background.
+The head of a `Recipe` (its modifiers, skin, eye colour, hair, eyebrows, eyelashes and beard) under
+the default lighting, seen by `scene.view_camera()` from one of the named views, on a plain grey
+background.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def render_recipe_face(recipe: Recipe, renderer: Renderer, view: View = "front",
                        ) -> tuple[np.ndarray, np.ndarray]:
     """`render_recipe`'s picture and the (68, 2) float32 pixel positions of its mesh landmarks (dlib order)."""
     head = head or HeadModel(vertex_ids=renderer.vertex_ids)
+    background = np.full((renderer.size, renderer.size, 3), BACKGROUND, np.uint8)  # hair fringes blend over it
     rendering = renderer.render(head.vertices(recipe.modifiers), view_camera(), pose=Pose(yaw=VIEW_YAW[view]),
-                                appearance=appearance_of(recipe))
-    return np.where(rendering.labels[:, :, None] > 0, rendering.image, np.uint8(BACKGROUND)), rendering.landmarks
+                                appearance=appearance_of(recipe), background=background)
+    return rendering.image, rendering.landmarks

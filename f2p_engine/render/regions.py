@@ -24,14 +24,16 @@ from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.asset import HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import HeadMesh, head_mesh
 
-#: Label ids of the label image: index in this tuple.
-LABELS: tuple[str, ...] = ("background", "head", *schema.LOCAL_REGIONS)
+#: Label ids of the label image: index in this tuple. Hair proxies get "hair"; eyebrow and eyelash
+#: proxies the "eyebrows" and "eyes" regions they cover.
+LABELS: tuple[str, ...] = ("background", "head", *schema.LOCAL_REGIONS, "hair")
 BACKGROUND, HEAD = 0, 1
+EYES_LABEL, EYEBROWS_LABEL, HAIR_LABEL = LABELS.index("eyes"), LABELS.index("eyebrows"), LABELS.index("hair")
 #: Minimum influence (fraction of the region's peak) for a triangle to join a region.
 THRESHOLD = 0.4
 #: Display colours (sRGB) of the labels, for contact sheets and debugging.
 LABEL_COLOURS = np.array([[0, 0, 0], [90, 90, 90], [40, 120, 255], [150, 60, 20], [255, 200, 0],
-                          [230, 30, 60], [40, 200, 90], [255, 120, 200], [150, 90, 255]], dtype=np.uint8)
+                          [230, 30, 60], [40, 200, 90], [255, 120, 200], [150, 90, 255], [120, 70, 30]], dtype=np.uint8)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,22 +18,30 @@ import numpy as np
 
 from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
 from f2p_engine.headmodel.mesh import head_mesh
+from f2p_engine.headmodel.proxies import Proxy, ProxySet, default_proxies
+from f2p_engine.headmodel.schema import BEARDS, NO_HAIR
+from f2p_engine.render.glasses import GLASSES_SHAPES, glasses_proxies
 from f2p_engine.render.landmarks import MESH_468, MESH_LANDMARKS
 from f2p_engine.render.palette import (
     BROW_HALF_HEIGHT,
     BROW_X,
     BROW_Y,
     BROW_Z,
+    GOATEE,
+    HAIR_CROWN,
     IRIS_ALBEDO,
     IRIS_SINE,
+    LASH_ALBEDO,
     LIP_TINT,
+    MAKEUP,
+    MOUSTACHE,
     PUPIL_ALBEDO,
     PUPIL_SINE,
     SCLERA_ALBEDO,
     SKIN_ALBEDO,
     brow_coordinates,
 )
-from f2p_engine.render.regions import region_map
+from f2p_engine.render.regions import EYEBROWS_LABEL, EYES_LABEL, HAIR_LABEL, HEAD, region_map
 from f2p_engine.render.scene import EYE_MIDPOINT, MAX_LIGHTS, Appearance, Camera, Light, Lighting, Pose
 
 _NOISE_SIZE = 32
@@ -42,6 +50,8 @@ _NOISE_SIZE = 32
 #: llvmpipe rasterises and depth-tests hidden triangles at nearly full cost.
 _OPENINGS = ((-0.45, 0.45), (6.3, 7.0), (1.0, 2.0))
 _MAX_BROW_THICKNESS = 1.3
+#: How much of the skin each facial hair style (schema BEARDS order) covers with hair colour.
+BEARD_STRENGTH = (0.0, 0.4, 0.9, 0.9, 0.9)
 
 # Everything that changes per frame, in one std140 uniform block shared by the three programs: a frame
 # costs one buffer write, not a dozen uniform calls. `_FRAME` mirrors the block's std140 layout.
@@ -59,14 +69,20 @@ _FRAME_BLOCK = """layout(std140) uniform Frame {
     vec3 brow;
     vec3 iris;
     vec3 gaze;
+    float beard_style;  // index of schema BEARDS: 0 none (a shadow on male skins), stubble, moustache, goatee, full
+    vec4 eye_shadow;  // make-up: linear RGB, amount in [0, 1]
+    vec4 blush;
+    float eyeliner;  // amount in [0, 1]
 };"""
 _FRAME = np.dtype({
     "names": ["model", "clip_from_world", "light_direction", "light_colour", "ambient", "specular", "skin",
-              "brow_thickness", "lip", "beard", "brow", "iris", "gaze"],
+              "brow_thickness", "lip", "beard", "brow", "iris", "gaze", "beard_style", "eye_shadow", "blush",
+              "eyeliner"],
     "formats": [("<f4", (4, 4)), ("<f4", (4, 4)), ("<f4", (MAX_LIGHTS, 4)), ("<f4", (MAX_LIGHTS, 4)), ("<f4", 3),
-                "<f4", ("<f4", 3), "<f4", ("<f4", 3), "<f4", ("<f4", 3), ("<f4", 3), ("<f4", 3)],
-    "offsets": [0, 64, 128, 176, 224, 236, 240, 252, 256, 268, 272, 288, 304],
-    "itemsize": 320,
+                "<f4", ("<f4", 3), "<f4", ("<f4", 3), "<f4", ("<f4", 3), ("<f4", 3), ("<f4", 3), "<f4", ("<f4", 4),
+                ("<f4", 4), "<f4"],
+    "offsets": [0, 64, 128, 176, 224, 236, 240, 252, 256, 268, 272, 288, 304, 316, 320, 336, 352],
+    "itemsize": 368,
 })
 
 # Three programs share one vertex shader: per-pixel work is paid only where it shows (llvmpipe
@@ -97,7 +113,29 @@ void main() {
     // Skin: blotches and pores, lips, beard shadow.
     float grain = in_paint.z;
     v_albedo = mix(skin * (0.88 + 0.24 * grain), lip, in_paint.x);
-    v_albedo *= 1.0 - beard * in_paint.y * (0.6 + 0.8 * grain);
+    if (beard_style < 0.5) {
+        v_albedo *= 1.0 - beard * in_paint.y * (0.6 + 0.8 * grain);
+    } else {  // facial hair in the hair colour: the lower face, or only over the lip and on the chin
+        float side = abs(in_rest.x);
+        float moustache = step(%MOUSTACHE_Y0%, in_rest.y) * step(in_rest.y, %MOUSTACHE_Y1%)
+                          * step(side, %MOUSTACHE_X%);
+        float chin = step(in_rest.y, %GOATEE_Y%) * step(side, %GOATEE_X%);
+        float shape = beard_style < 1.5 || beard_style > 3.5 ? 1.0
+                      : (beard_style < 2.5 ? moustache : max(moustache, chin));
+        float cover = clamp(beard * shape * in_paint.y * (0.7 + 0.6 * grain), 0.0, 1.0);
+        v_albedo = mix(v_albedo, brow * (0.6 + 0.8 * grain), cover);
+    }
+    // Make-up, smooth patches about rest-pose centres: eye shadow on the upper lids, liner along the
+    // lash line, blush on the cheeks (on the front of the face only).
+    float front = step(%MAKEUP_Z%, in_rest.z);
+    vec2 lid = vec2(abs(in_rest.x) - %LID_X%, in_rest.y - %LID_Y%);
+    float shadow = exp(-lid.x * lid.x / %LID_W2% - lid.y * lid.y / %LID_H2%) * step(%LASH_Y%, in_rest.y);
+    float liner = exp(-lid.x * lid.x / %LID_W2% - pow(in_rest.y - %LASH_Y%, 2.0) / %LINER_H2%);
+    vec2 cheek = vec2(abs(in_rest.x) - %CHEEK_X%, in_rest.y - %CHEEK_Y%);
+    float rouge = exp(-dot(cheek, cheek) / %CHEEK_R2%);
+    v_albedo = mix(v_albedo, eye_shadow.rgb, front * eye_shadow.w * shadow);
+    v_albedo = mix(v_albedo, vec3(0.015), front * eyeliner * liner);
+    v_albedo = mix(v_albedo, blush.rgb, front * blush.w * rouge);
     vec3 n = normalize(mat3(model) * in_normal);
     v_light = ambient;
     v_highlight = 0.0;
@@ -184,11 +222,90 @@ void main() {
 """
 
 
+# Hair, eyebrow and eyelash proxies: surfaces whose strands are a tiling streak texture (ours; MakeHuman's
+# textures are not available). Hair strands radiate from the crown: its texture coordinates are the rest
+# point's (azimuth, polar angle) about `HAIR_CROWN` (`crown_coordinates`), so strands run down the sides
+# and back from the crown; eyebrows and lashes use their UVs. Lit per vertex, like the skin: per pixel
+# only the strand look-up (software GL pays for every fragment instruction). Each proxy is drawn twice:
+# first the dense strands (alpha >= 0.7) opaque with depth writes and their label, then the thinner
+# parts alpha-blended over whatever is behind (depth writes off; the label channel keeps what is under
+# it). Between strands alpha stays >= 0.35, so blending order hardly shows: no per-frame sort.
+_PROXY_VERTEX_SHADER = """
+#version 330
+%FRAME%
+in vec3 in_position;
+in vec3 in_normal;
+in vec2 in_uv;
+out vec2 v_uv;
+out vec3 v_light;
+out float v_shine;
+
+void main() {
+    vec3 n = normalize(mat3(model) * in_normal);
+    if (n.z < 0.0) n = -n;  // shells are seen from both sides: light the side facing the camera
+    v_light = ambient;
+    v_shine = 0.0;
+    for (int i = 0; i < 3; ++i) {
+        vec3 l = light_direction[i].xyz;
+        v_light += light_colour[i].xyz * max(dot(n, l), 0.0);
+        vec3 h = normalize(l + vec3(0.0, 0.0, 1.0));
+        v_shine += dot(light_colour[i].xyz, vec3(0.333)) * pow(max(dot(n, h), 0.0), 24.0);
+    }
+    v_uv = in_uv;
+    gl_Position = clip_from_world * model * vec4(in_position, 1.0);
+}
+"""
+
+_PROXY_SHADER = """
+#version 330
+uniform uint label;
+uniform vec3 albedo;
+uniform bool fringe;  // second pass: only the thinner parts, blended
+uniform vec2 strand_scale;  // texture repeats across and along the strands
+uniform float coverage;  // strand density: higher, fewer gaps between strands
+uniform float opacity;  // of the whole surface (glass lenses)
+uniform float floor_alpha;  // alpha between strands
+uniform sampler2D strands;  // tiling streaks in [0, 1], long along y
+in vec2 v_uv;
+in vec3 v_light;
+in float v_shine;
+out vec4 out_colour;
+
+void main() {
+    float strand = texture(strands, v_uv * strand_scale).r;
+    // Between strands hair thins but never vanishes (what shows through is mostly more hair); lashes do.
+    float alpha = opacity * mix(floor_alpha, 1.0, smoothstep(0.0, 0.6, strand + coverage - 0.5));
+    if (fringe != (alpha < 0.7)) discard;
+    vec3 colour = albedo * (0.55 + 0.9 * strand) * v_light + 0.08 * v_shine * (0.3 + strand);
+    out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), fringe ? alpha : float(label) / 255.0);
+}
+"""
+
+
+def crown_coordinates(points: np.ndarray) -> np.ndarray:
+    """(N, 2) float32 hair texture coordinates of (N, 3) rest points (dm): azimuth about the vertical
+    through `HAIR_CROWN` in turns (0 straight ahead, +-0.5 behind the head, where the texture wraps)
+    and the polar angle from straight up in half turns."""
+    d = np.asarray(points, np.float64) - np.asarray(HAIR_CROWN)
+    polar = np.arccos(np.clip(d[:, 1] / np.linalg.norm(d, axis=1), -1.0, 1.0))
+    return np.stack([np.arctan2(d[:, 0], d[:, 2]) / (2 * np.pi), polar / np.pi], axis=1).astype(np.float32)
+
+
+def _makeup_constants() -> dict[str, float]:
+    """The make-up patches of `palette.MAKEUP` as the vertex shader's constants (squared widths doubled)."""
+    m = MAKEUP
+    return {"MAKEUP_Z": m["front_z"], "LID_X": m["lid"][0], "LID_Y": m["lid"][1], "LID_W2": 2 * m["lid"][2] ** 2,
+            "LID_H2": 2 * m["lid"][3] ** 2, "LASH_Y": m["lash_y"], "LINER_H2": 2 * m["liner_height"] ** 2,
+            "CHEEK_X": m["cheek"][0], "CHEEK_Y": m["cheek"][1], "CHEEK_R2": 2 * m["cheek"][2] ** 2}
+
+
 def _source(text: str, *defines: str) -> str:
     values = {"FRAME": _FRAME_BLOCK, "NOISE": _NOISE_SIZE, "BROW_X0": BROW_X[0],
               "BROW_X1": BROW_X[1], "BROW_Y": BROW_Y, "BROW_Z": BROW_Z, "BROW_H0": BROW_HALF_HEIGHT[0],
               "BROW_H1": BROW_HALF_HEIGHT[1], "SCLERA": SCLERA_ALBEDO, "PUPIL_ALBEDO": PUPIL_ALBEDO,
-              "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE}
+              "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE,
+              "MOUSTACHE_Y0": MOUSTACHE[0], "MOUSTACHE_Y1": MOUSTACHE[1], "MOUSTACHE_X": MOUSTACHE[2],
+              "GOATEE_Y": GOATEE[0], "GOATEE_X": GOATEE[1], **_makeup_constants()}
     for name, value in values.items():
         text = text.replace(f"%{name}%", str(value))
     version, body = text.lstrip().split("\n", 1)
@@ -228,6 +345,63 @@ def fractal_noise(size: int, seed: int = 0) -> np.ndarray:
     field = np.fft.irfftn(np.fft.rfftn(white) / np.maximum(frequency, 1.0 / size), s=(size,) * 3, axes=(0, 1, 2))
     field = (field - field.min()) / (field.max() - field.min())
     return np.round(field * 255).astype(np.uint8)
+
+
+def strand_texture(size: int = 256, seed: int = 1, stretch: float = 24.0) -> np.ndarray:
+    """(size, size) uint8 tiling streaks: white noise filtered in the Fourier domain with a spectrum
+    `stretch` times narrower along y, so features are long along y (strands) and fine across them."""
+    white = np.random.default_rng(seed).standard_normal((size, size))
+    fy, fx = np.meshgrid(np.fft.fftfreq(size) * stretch, np.fft.rfftfreq(size), indexing="ij")
+    frequency = np.sqrt(fx**2 + fy**2)
+    field = np.fft.irfft2(np.fft.rfft2(white) / np.maximum(frequency, 1.0 / size), s=(size, size))
+    field = (field - field.mean()) / field.std()
+    return np.round(np.clip(0.5 + 0.22 * field, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class _ProxyStyle:
+    """How one kind of proxy is drawn: its label, the texture repeats across and along the strands, the
+    strand density (`coverage`: higher, fewer gaps between strands), the alpha between strands and
+    whether strands radiate from the crown (else they follow the UVs)."""
+
+    label: int
+    strand_scale: tuple[float, float]
+    coverage: float
+    floor: float
+    crown: bool
+
+
+_PROXY_STYLES = {"hair": _ProxyStyle(HAIR_LABEL, (90.0, 3.0), 0.62, 0.35, True),
+                 "eyebrows": _ProxyStyle(EYEBROWS_LABEL, (14.0, 1.0), 0.55, 0.1, False),
+                 # The lash cards reach over the eye: only thin strokes, the iris shows between them.
+                 "eyelashes": _ProxyStyle(EYES_LABEL, (30.0, 1.0), 0.3, 0.0, False),
+                 "glasses": _ProxyStyle(HEAD, (0.0, 0.0), 2.0, 1.0, False)}  # solid: no strands
+
+
+class _ProxyDraw:
+    """GL buffers of one proxy: per frame, its fitted positions and normals are uploaded."""
+
+    def __init__(self, ctx, program, proxy: Proxy) -> None:
+        self.proxy = proxy
+        rest = proxy.rest[proxy.render_vertex].astype(np.float32)
+        self.positions = ctx.buffer(reserve=rest.nbytes)
+        self.normals = ctx.buffer(reserve=rest.nbytes)
+        uvs = crown_coordinates(rest) if _PROXY_STYLES[proxy.kind].crown else proxy.uvs.astype(np.float32)
+        # Front-most triangles first (faces are seen from the front): the depth test then rejects the
+        # hidden layers of layered hair before they are shaded.
+        front_first = proxy.triangles[np.argsort(-rest[proxy.triangles][:, :, 2].mean(axis=1), kind="stable")]
+        self.program = program
+        self.vao = ctx.vertex_array(program, [(self.positions, "3f", "in_position"), (self.normals, "3f", "in_normal"),
+                                              (ctx.buffer(uvs.tobytes()), "2f", "in_uv")],
+                                    index_buffer=ctx.buffer(front_first.astype(np.int32).tobytes()),
+                                    index_element_size=4)
+        # Normals on the proxy's own vertices (UV seams split render vertices, not the surface).
+        self._normals = VertexNormals(proxy.render_vertex[proxy.triangles], len(proxy.refs))
+
+    def upload(self, fitted: np.ndarray) -> None:
+        self.positions.write(np.ascontiguousarray(fitted[self.proxy.render_vertex], dtype=np.float32).tobytes())
+        normals = self._normals(fitted)[self.proxy.render_vertex]
+        self.normals.write(np.ascontiguousarray(normals, dtype=np.float32).tobytes())
 
 
 class VertexNormals:
@@ -290,13 +464,16 @@ class Renderer:
     (what `HeadModel(vertex_ids=renderer.vertex_ids)` returns).
     """
 
-    def __init__(self, size: int = 256, asset: HeadAsset | None = None) -> None:
+    def __init__(self, size: int = 256, asset: HeadAsset | None = None, proxies: ProxySet | None = None) -> None:
         import moderngl
 
         self.size = size
         self.asset = asset or default_asset()
         self.mesh = head_mesh(self.asset)
-        self.vertex_ids = self.mesh.vertex_ids
+        self.proxies = proxies or default_proxies()
+        # The head mesh's vertices, then the other vertices the proxies are fitted to (eyelash helpers ...).
+        extra = np.setdiff1d(self.proxies.reference_vertices(), self.mesh.vertex_ids)
+        self.vertex_ids = np.concatenate([self.mesh.vertex_ids, extra])
         regions = region_map(self.asset)
         self._ctx = ctx = moderngl.create_standalone_context(backend="egl")
         self._programs = {
@@ -305,10 +482,10 @@ class Renderer:
                                 fragment_shader=_source(_SKIN_SHADER, "BROWS")),
             "eye": ctx.program(vertex_shader=_source(_VERTEX_SHADER), fragment_shader=_source(_EYE_SHADER)),
         }
-        count = len(self.vertex_ids)
+        count = len(self.mesh.vertex_ids)
         self._positions = ctx.buffer(reserve=count * 12)
         self._normals = ctx.buffer(reserve=count * 12)
-        rest = self.asset.base_coords[self.vertex_ids]
+        rest = self.asset.base_coords[self.mesh.vertex_ids]
         paint = np.stack([regions.lips, regions.beard, regions.blotches], axis=1).astype(np.float32)
         self._paint = ctx.buffer(paint.tobytes())
         self._rest = ctx.buffer(rest.astype(np.float32).tobytes())
@@ -350,12 +527,22 @@ class Renderer:
         self._programs["eye"]["eye_centre"].value = [tuple(rest[np.unique(triangles[part == p])].mean(axis=0))
                                                      for p in (1, 2)]
 
-        self._colour = ctx.renderbuffer((size, size), 4)
+        self._proxy_program = ctx.program(vertex_shader=_source(_PROXY_VERTEX_SHADER),
+                                          fragment_shader=_source(_PROXY_SHADER))
+        self._strands = ctx.texture((256, 256), 1, strand_texture().tobytes())
+        self._strands.repeat_x = self._strands.repeat_y = True
+        self._strands.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._proxy_program["Frame"].binding = 0
+        self._proxy_program["strands"].value = 1
+        self._proxy_draws: dict[tuple[str, str], _ProxyDraw] = {}
+
+        self._colour = ctx.texture((size, size), 4)
         self._depth = ctx.depth_renderbuffer((size, size))
         self._fbo = ctx.framebuffer([self._colour], self._depth)
         self._normal_of = VertexNormals(triangles, count)
         local = np.full(len(self.asset.base_coords), -1)
-        local[self.vertex_ids] = np.arange(count)
+        local[self.vertex_ids] = np.arange(len(self.vertex_ids))
+        self._index_of = local
         # The 68 landmarks first, then the 468 mesh points: one projection serves both.
         self._landmark_ids = np.asarray(MESH_LANDMARKS + MESH_468)
         self._local_landmarks = local[self._landmark_ids]
@@ -379,7 +566,8 @@ class Renderer:
 
     def render(self, vertices: np.ndarray, camera: Camera, *, pose: Pose | None = None,
                lighting: Lighting | None = None, appearance: Appearance | None = None,
-               frame: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None) -> Rendering:
+               frame: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
+               background: np.ndarray | None = None) -> Rendering:
         """Render `vertices` ((19158, 3) or (len(vertex_ids), 3) float, dm) as seen by `camera`.
 
         The head is first translated so the midpoint of its eyeball centres is `scene.EYE_MIDPOINT`
@@ -387,14 +575,22 @@ class Renderer:
         pixel affine, maps the camera's image to the output (`Rendering.landmarks` included), as
         `cv2.warpAffine(image, frame)` would but without resampling; it may also be a function from the
         plain render's landmarks ((68, 2) pixels, as `landmarks` returns them) to that affine.
+        `background`: (S, S, 3) uint8 RGB drawn behind the head (semi-transparent hair blends over it);
+        default black. Its pixels keep label 0.
         """
         import moderngl
 
         pose, lighting, appearance = pose or Pose(), lighting or Lighting(), appearance or Appearance()
+        if background is not None and background.shape != (self.size, self.size, 3):
+            raise ValueError(f"background must be ({self.size}, {self.size}, 3), got {background.shape}")
         local, marks = self._local(vertices)
         local = np.ascontiguousarray(local, dtype=np.float32)
-        self._positions.write(local.tobytes())
-        self._normals.write(self._normal_of(local).tobytes())
+        head = local[:len(self.mesh.vertex_ids)]
+        self._positions.write(head.tobytes())
+        self._normals.write(self._normal_of(head).tobytes())
+        proxies = self._proxies_of(appearance)
+        for draw, _, _ in proxies:
+            draw.upload(draw.proxy.fit(local, self._index_of))
 
         model, view_projection = pose.matrix(), camera.view_projection()
         plain = project(marks, model, view_projection, self.size)
@@ -405,19 +601,78 @@ class Renderer:
                                             appearance))
         self._fbo.use()
         self._fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        self._ctx.enable(moderngl.DEPTH_TEST)
+        if background is not None:  # label 0 in the alpha channel; GL rows run bottom-up
+            rgba = np.zeros((self.size, self.size, 4), np.uint8)
+            rgba[:, :, :3] = cv2.flip(np.asarray(background, np.uint8), 0)
+            self._colour.write(rgba.tobytes())
+        ctx = self._ctx
+        ctx.enable(moderngl.DEPTH_TEST)
         self._frame.bind_to_uniform_block(0)
         self._noise.use(0)
+        self._strands.use(1)
         for vao, label_uniform, label, cull, first, count in self._draws:
             label_uniform.value = label
-            (self._ctx.enable if cull else self._ctx.disable)(moderngl.CULL_FACE)
+            (ctx.enable if cull else ctx.disable)(moderngl.CULL_FACE)
             vao.render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
+        if proxies:
+            self._draw_proxies(proxies)
         size = self.size
         # GL rows run bottom-up; OpenCV flips and splits the channels ~10x faster than numpy slicing.
         pixels = cv2.flip(np.frombuffer(self._fbo.read(components=4), dtype=np.uint8).reshape(size, size, 4), 0)
         points = (plain @ frame[:, :2].T + frame[:, 2]).astype(np.float32)
         return Rendering(image=cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB), labels=cv2.extractChannel(pixels, 3),
                          landmarks=points[:68], mesh_points=points[68:])
+
+    def _proxies_of(self, appearance: Appearance) -> list[tuple[_ProxyDraw, tuple[float, ...], float]]:
+        """(draw, albedo, opacity) of each proxy `appearance` asks for: eyelashes, eyebrows, hair, glasses."""
+        wanted = [("eyelashes", appearance.eyelashes), ("eyebrows", appearance.eyebrows),
+                  ("hair", None if appearance.hair == NO_HAIR else appearance.hair)]
+        out = []
+        for kind, option in wanted:
+            if option is not None:
+                colour = LASH_ALBEDO if kind == "eyelashes" else appearance.hair_colour
+                draw = self._draw_of((kind, option), lambda k=kind, o=option: self.proxies.get(k, o))
+                out.append((draw, colour, 1.0))
+        glasses = appearance.glasses
+        if glasses is not None:
+            frame, lenses = glasses_proxies(GLASSES_SHAPES[glasses.shape], self.asset)
+            out.append((self._draw_of(("glasses", f"frame{glasses.shape}"), lambda: frame), glasses.frame, 1.0))
+            out.append((self._draw_of(("glasses", f"lenses{glasses.shape}"), lambda: lenses), glasses.lens[:3],
+                        glasses.lens[3]))
+        return out
+
+    def _draw_of(self, key: tuple[str, str], proxy: Callable[[], Proxy]) -> _ProxyDraw:
+        """The GL draw of a proxy, made on first use."""
+        if key not in self._proxy_draws:
+            self._proxy_draws[key] = _ProxyDraw(self._ctx, self._proxy_program, proxy())
+        return self._proxy_draws[key]
+
+    def _draw_proxies(self, draws: list[tuple[_ProxyDraw, tuple[float, ...], float]]) -> None:
+        """Both passes of every proxy (see `_PROXY_SHADER`): all dense parts first, then all thinner ones."""
+        import moderngl
+
+        ctx = self._ctx
+        ctx.disable(moderngl.CULL_FACE)  # hair shells are seen from both sides
+        ctx.polygon_offset = (-1.0, -2.0)  # brows and lashes lie on the skin: win the depth ties
+        for fringe in (False, True):
+            if fringe:
+                ctx.enable(moderngl.BLEND)
+                ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ZERO, moderngl.ONE
+                ctx.depth_mask = False
+            for draw, albedo, opacity in draws:
+                style = _PROXY_STYLES[draw.proxy.kind]
+                program = draw.program
+                program["label"].value = style.label
+                program["albedo"].value = albedo
+                program["opacity"].value = opacity
+                program["fringe"].value = fringe
+                program["strand_scale"].value = style.strand_scale
+                program["coverage"].value = style.coverage
+                program["floor_alpha"].value = style.floor
+                draw.vao.render(moderngl.TRIANGLES)
+        ctx.disable(moderngl.BLEND)
+        ctx.depth_mask = True
+        ctx.polygon_offset = (0.0, 0.0)
 
     @staticmethod
     def _frame_block(model: np.ndarray, clip_from_world: np.ndarray, lighting: Lighting,
@@ -435,10 +690,16 @@ class Renderer:
         block["specular"] = lighting.specular
         skin = np.asarray(SKIN_ALBEDO[appearance.skin]) * appearance.tone
         block["skin"] = skin
-        block["lip"] = skin * np.array(LIP_TINT)
+        lipstick = np.asarray(appearance.lipstick)
+        block["lip"] = skin * np.array(LIP_TINT) * (1 - lipstick[3]) + lipstick[:3] * lipstick[3]
+        block["eye_shadow"] = appearance.eye_shadow
+        block["blush"] = appearance.blush
+        block["eyeliner"] = appearance.eyeliner
         block["brow"] = appearance.brow_colour
         block["brow_thickness"] = appearance.brow_thickness
-        block["beard"] = 0.25 if appearance.skin.endswith("_male") else 0.0
+        style = BEARDS.index(appearance.beard)
+        block["beard"] = BEARD_STRENGTH[style] if style else (0.25 if appearance.skin.endswith("_male") else 0.0)
+        block["beard_style"] = style
         block["iris"] = IRIS_ALBEDO[appearance.eye_colour]
         block["gaze"] = appearance.gaze()
         return block.tobytes()

@@ -13,9 +13,9 @@ from typing import Literal
 
 import numpy as np
 
-from f2p_engine.headmodel.schema import EYE_COLOURS, EYEBROWS, SKINS
+from f2p_engine.headmodel.schema import BEARDS, EYE_COLOURS, EYEBROWS, EYELASHES, HAIR, NO_HAIR, SKINS
 from f2p_engine.recipe import Recipe
-from f2p_engine.render.palette import BROW_ALBEDO
+from f2p_engine.render.palette import BROW_ALBEDO, HAIR_ALBEDO
 
 #: Point the head rotates about (dm): between the ears, a little behind the eyes.
 PIVOT = np.array([0.0, 7.0, 0.4])
@@ -119,12 +119,26 @@ MAX_LIGHTS = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Glasses:
+    """Procedural glasses (`render.glasses`): `shape` index into GLASSES_SHAPES, frame colour (linear RGB),
+    lens tint (linear RGB and opacity in [0, 1]; near 0 clear glass, high for sunglasses)."""
+
+    shape: int = 0
+    frame: tuple[float, float, float] = (0.02, 0.02, 0.02)
+    lens: tuple[float, float, float, float] = (0.8, 0.85, 0.9, 0.12)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Appearance:
     """Materials: skin and eye-colour options of the schema, plus gaze (eye rotation, degrees).
 
     `tone` scales the skin albedo (1 = the option's tone); keep it near 1 so skin options stay
     distinguishable. `brow_colour` is the linear RGB of eyebrow hair, `brow_thickness` scales the
-    eyebrows' height (1 = medium).
+    eyebrows' height (1 = medium): the eyebrows painted on the skin.
+    `hair`, `eyebrows`, `eyelashes`: MakeHuman proxies drawn as geometry (schema options; `NO_HAIR` or
+    None draws none), hair and eyebrow proxies in `hair_colour` (linear RGB); `beard` (schema BEARDS) is
+    painted on the skin in `brow_colour`. Make-up: `lipstick`, `eye_shadow`, `blush` are linear RGB plus an
+    amount in [0, 1] (0: none), `eyeliner` an amount. `glasses`: None for none.
     """
 
     skin: str = SKINS[0]
@@ -134,12 +148,30 @@ class Appearance:
     tone: float = 1.0
     brow_colour: tuple[float, float, float] = BROW_ALBEDO
     brow_thickness: float = 1.0
+    hair: str = NO_HAIR
+    hair_colour: tuple[float, float, float] = BROW_ALBEDO
+    eyebrows: str | None = None
+    eyelashes: str | None = None
+    beard: str = BEARDS[0]
+    lipstick: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    eye_shadow: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    blush: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    eyeliner: float = 0.0
+    glasses: Glasses | None = None
 
     def __post_init__(self) -> None:
         if self.skin not in SKINS:
             raise ValueError(f"unknown skin {self.skin!r}")
         if self.eye_colour not in EYE_COLOURS:
             raise ValueError(f"unknown eye colour {self.eye_colour!r}")
+        if self.hair != NO_HAIR and self.hair not in HAIR:
+            raise ValueError(f"unknown hair {self.hair!r}")
+        if self.eyebrows is not None and self.eyebrows not in EYEBROWS:
+            raise ValueError(f"unknown eyebrows {self.eyebrows!r}")
+        if self.beard not in BEARDS:
+            raise ValueError(f"unknown beard {self.beard!r}")
+        if self.eyelashes is not None and self.eyelashes not in EYELASHES:
+            raise ValueError(f"unknown eyelashes {self.eyelashes!r}")
 
     def gaze(self) -> np.ndarray:
         """(3,) unit gaze direction in the head frame (+Z straight ahead, positive yaw to +X)."""
@@ -147,12 +179,15 @@ class Appearance:
         return np.array([np.sin(y) * np.cos(p), np.sin(p), np.cos(y) * np.cos(p)])
 
 
-def brow_thickness(style: str) -> float:
-    """`Appearance.brow_thickness` of an eyebrow style of the schema: from 0.7 (the first) to 1.3 (the last)."""
-    return 0.7 + 0.6 * list(EYEBROWS).index(style) / (len(EYEBROWS) - 1)
+#: `Appearance.brow_thickness` under eyebrow proxies: the painted brows vanish (the proxies are the brows;
+#: above zero so the shaders' division by it stays finite).
+PROXY_BROW_PAINT = 1e-3
 
 
 def appearance_of(recipe: Recipe) -> Appearance:
-    """How a recipe's head looks: its skin, eye colour and eyebrow style (default gaze and hair colour)."""
-    return Appearance(skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"),
-                      brow_thickness=brow_thickness(recipe.choice("eyebrows")))
+    """How a recipe's head looks: its skin, eye colour, hair, hair colour, eyebrows and eyelashes (default gaze)."""
+    colour = HAIR_ALBEDO[recipe.choice("hair_colour")]
+    return Appearance(skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"), brow_colour=colour,
+                      brow_thickness=PROXY_BROW_PAINT, hair=recipe.choice("hair"), hair_colour=colour,
+                      eyebrows=recipe.choice("eyebrows"), eyelashes=recipe.choice("eyelashes"),
+                      beard=recipe.choice("beard"))

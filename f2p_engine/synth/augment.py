@@ -9,8 +9,15 @@ expression and gaze change the picture, not the targets. The distribution, per s
 - lighting: key light from azimuth U(-70, 70) and elevation U(-20, 60) degrees, intensity
   U(0.5, 1.1), colour temperature jitter; a fill light from the other side U(0, 0.45); ambient
   U(0.08, 0.4) with a small tint; specular strength U(0.02, 0.2);
-- materials: skin and eye colour from the recipe; skin tone x U(0.96, 1.04); eyebrow thickness from
-  the recipe's eyebrows option, hair colour a random dark brown/black;
+- materials: skin and eye colour from the recipe; skin tone x U(0.96, 1.04); hair, eyebrows, eyelashes
+  and beard from the recipe (MakeHuman's proxies, drawn as geometry), hair colour the recipe's times
+  U(0.8, 1.25) per sample;
+- make-up (drawn last): with probability 0.6 for women (Gender < 0.5), 0.05 for men: lipstick (p 0.6,
+  amount U(0.3, 0.8)), eye shadow (p 0.5, U(0.3, 0.8)), eyeliner (p 0.5, U(0.3, 0.9)), blush (p 0.4,
+  U(0.15, 0.4)), colours from `render.palette`;
+- glasses (drawn last): with probability 0.2 (0.35 past Age 0.7), one of the `GLASSES_SHAPES`, a frame
+  colour of `FRAME_COLOURS`; clear lenses (opacity U(0.05, 0.15)) or, one pair in four, tinted
+  sunglasses (opacity U(0.5, 0.85));
 - expression: neutral with probability 0.3, else 1-3 of the 52 CC0 face units at U(0, 0.45)
   (jaw and mouth units at most 0.3);
 - gaze: yaw U(-12, 12), pitch U(-8, 8) degrees;
@@ -26,7 +33,7 @@ expression and gaze change the picture, not the targets. The distribution, per s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Literal
 
@@ -35,7 +42,18 @@ import numpy as np
 
 from f2p_engine.headmodel.asset import default_asset
 from f2p_engine.recipe import Recipe
-from f2p_engine.render.scene import Appearance, Camera, Light, Lighting, Pose, brow_thickness, face_camera
+from f2p_engine.render.glasses import GLASSES_SHAPES
+from f2p_engine.render.palette import BLUSH_COLOURS, EYE_SHADOW_COLOURS, HAIR_ALBEDO, LIPSTICK_COLOURS
+from f2p_engine.render.scene import (
+    PROXY_BROW_PAINT,
+    Appearance,
+    Camera,
+    Glasses,
+    Light,
+    Lighting,
+    Pose,
+    face_camera,
+)
 
 #: The eye-centre distance the render camera frames, as a fraction of the image side, is the
 #: aligned one divided by this. Samples are rendered straight into the aligned frame, so this only
@@ -127,6 +145,37 @@ def sample_expression(rng: np.random.Generator) -> dict[str, float]:
     return units
 
 
+def sample_makeup(rng: np.random.Generator, *, female: bool) -> dict[str, object]:
+    """`Appearance` make-up fields (lipstick, eye_shadow, blush, eyeliner) of one sample; {} for none."""
+    if rng.random() >= (0.6 if female else 0.05):
+        return {}
+    makeup: dict[str, object] = {}
+    for name, probability, low, high, colours in (("lipstick", 0.6, 0.3, 0.8, LIPSTICK_COLOURS),
+                                                  ("eye_shadow", 0.5, 0.3, 0.8, EYE_SHADOW_COLOURS),
+                                                  ("blush", 0.4, 0.15, 0.4, BLUSH_COLOURS)):
+        if rng.random() < probability:
+            makeup[name] = (*colours[int(rng.integers(len(colours)))], float(rng.uniform(low, high)))
+    if rng.random() < 0.5:
+        makeup["eyeliner"] = float(rng.uniform(0.3, 0.9))
+    return makeup
+
+
+#: Glasses frame colours (linear RGB): black, dark brown, tortoiseshell, steel, gold.
+FRAME_COLOURS = ((0.015, 0.015, 0.015), (0.08, 0.04, 0.02), (0.25, 0.12, 0.04), (0.5, 0.5, 0.52), (0.6, 0.45, 0.15))
+
+
+def sample_glasses(rng: np.random.Generator, *, old: bool) -> Glasses | None:
+    if rng.random() >= (0.35 if old else 0.2):
+        return None
+    frame = FRAME_COLOURS[int(rng.integers(len(FRAME_COLOURS)))]
+    if rng.random() < 0.25:
+        tint = tuple(float(c) for c in rng.uniform(0.02, 0.3, 3))
+        lens = (*tint, float(rng.uniform(0.5, 0.85)))
+    else:
+        lens = (0.8, 0.85, 0.9, float(rng.uniform(0.05, 0.15)))
+    return Glasses(shape=int(rng.integers(len(GLASSES_SHAPES))), frame=frame, lens=lens)
+
+
 def sample_background(rng: np.random.Generator) -> Background:
     kind = BACKGROUND_KINDS[int(rng.integers(len(BACKGROUND_KINDS)))]
     colours = tuple(tuple(int(c) for c in rng.integers(0, 256, 3)) for _ in range(2))
@@ -150,14 +199,18 @@ def sample_augmentation(rng: np.random.Generator, recipe: Recipe, config: Augmen
     camera = face_camera(fov=float(rng.uniform(12, 45)), width=width, eye_height=0.5 - 0.12 / RENDER_MARGIN,
                          offset=(_uniform(rng, 0.1), _uniform(rng, 0.1)))
     lighting = sample_lighting(rng)
-    shade = float(rng.uniform(0.02, 0.12))
+    colour = tuple(float(c) for c in np.clip(np.asarray(HAIR_ALBEDO[recipe.choice("hair_colour")])
+                                             * rng.uniform(0.8, 1.25), 0.0, 1.0))
     appearance = Appearance(
         skin=recipe.choice("skin"), eye_colour=recipe.choice("eye_colour"),
         gaze_yaw=_uniform(rng, 12), gaze_pitch=_uniform(rng, 8), tone=float(rng.uniform(0.96, 1.04)),
-        brow_colour=(shade, shade * 0.7, shade * 0.5), brow_thickness=brow_thickness(recipe.choice("eyebrows")))
+        brow_colour=colour, brow_thickness=PROXY_BROW_PAINT, hair=recipe.choice("hair"), hair_colour=colour,
+        eyebrows=recipe.choice("eyebrows"), eyelashes=recipe.choice("eyelashes"), beard=recipe.choice("beard"))
     expression = sample_expression(rng) if config.expression else {}
     background = sample_background(rng)
     photometric = sample_photometric(rng) if config.photometric else Photometric()
+    appearance = replace(appearance, **sample_makeup(rng, female=recipe.value("macrodetails/Gender") < 0.5),
+                         glasses=sample_glasses(rng, old=recipe.value("macrodetails/Age") > 0.7))
     return Augmentation(pose=pose, camera=camera, lighting=lighting, appearance=appearance, expression=expression,
                         background=background, photometric=photometric)
 

@@ -42,20 +42,46 @@ def import_ray() -> Any:
     return ray
 
 
+#: What an HTTP/2 client sends first: the connection preface and an empty SETTINGS frame.
+_HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+#: The frame type of SETTINGS, which an HTTP/2 server must send first.
+_SETTINGS = 0x04
+
+
 def check_cluster(address: str | None, timeout: float = 5.0) -> None:
-    """InputError unless Ray is installed and a TCP connection to `address` ("host:port" or
-    "ray://host:port") opens within `timeout` s: `ray.init` retries an unreachable cluster for
-    minutes. None (a local Ray) and "auto" need only Ray."""
+    """InputError unless Ray is installed and `address` ("host:port" or "ray://host:port") answers
+    like a Ray cluster within `timeout` s: its GCS and its client server speak gRPC, so a short
+    HTTP/2 handshake (our preface, their SETTINGS frame) tells them from a dashboard, a web server
+    or a port that accepts and says nothing, on which `ray.init` would hang for minutes. None (a
+    local Ray) and "auto" need only Ray."""
     import_ray()
     if address is None or address == "auto":
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise InputError(f"{address}: not a Ray address (host:port)")
     try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as connection:
+            connection.sendall(_HTTP2_HELLO)
+            first = _receive(connection, 9)
+    except TimeoutError:
+        raise InputError(f"{address}: no answer within {timeout:g} s; not a Ray cluster") from None
     except OSError as exc:
         raise InputError(f"{address}: cannot reach a Ray cluster ({exc.strerror or exc})") from None
+    if len(first) < 9 or first[3] != _SETTINGS:
+        raise InputError(f"{address}: answers, but not as a Ray cluster (give the head node's GCS port, "
+                         "6379 by default, not the dashboard's)")
+
+
+def _receive(connection: socket.socket, size: int) -> bytes:
+    """Up to `size` bytes: fewer only when the other end closes first."""
+    data = b""
+    while len(data) < size:
+        block = connection.recv(size - len(data))
+        if not block:
+            break
+        data += block
+    return data
 
 
 @contextlib.contextmanager

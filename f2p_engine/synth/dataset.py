@@ -61,8 +61,9 @@ from f2p_engine.synth.reader import (
 log = logging.getLogger(__name__)
 
 # 2: rendered straight into the aligned frame; 3: skin lit per vertex; 4: identity descriptor per sample;
-# 5: landmark vertices picked against the MediaPipe face finder, and its 468 mesh points per sample
-GENERATOR_VERSION = "f2p-synth-5"
+# 5: landmark vertices picked against the MediaPipe face finder, and its 468 mesh points per sample;
+# 6: MakeHuman's hair, eyebrow and eyelash proxies drawn, hair colour, beards, the hair label
+GENERATOR_VERSION = "f2p-synth-6"
 SETTINGS = "settings.json"
 DEFAULT_SHARD_SIZE = 200
 #: One shard to make: (dataset folder, seed, first sample, end sample).
@@ -121,7 +122,7 @@ def single_threaded_workers() -> Iterator[None]:
     os.environ.update(WORKER_ENVIRONMENT)
     # Started first: starting it later unblocks SIGINT in this process behind our back.
     multiprocessing.resource_tracker.ensure_running()
-    # The mask is per thread: a Ctrl-C delivered to another thread of this process (dlib's, tqdm's)
+    # The mask is per thread: a Ctrl-C delivered to another thread of this process (tqdm's, onnxruntime's)
     # would still interrupt the main thread mid-spawn (the half-started worker then prints a
     # traceback). So the main thread also only notes a Ctrl-C meanwhile, and raises it afterwards.
     noted: list[int] = []

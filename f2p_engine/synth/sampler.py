@@ -11,7 +11,11 @@ Documented distribution (schema version 2), one independent draw per recipe:
   active with probability 0.15 (so a third of the heads have none, most have one or two), an active
   one ~ U(0.1, 0.9); the rest are 0, MakeHuman's default.
 - Skin: the young skin of the dominant origin and gender with probability 0.8, else uniform.
-- Eye colour and eyebrows: uniform.
+- Eye colour, eyebrows and eyelashes: uniform.
+- Hair (drawn after the rest, so the other values are those of generator f2p-synth-5): by gender
+  (Gender >= 0.5 male), `HAIR_BY_GENDER`; colour `HAIR_COLOUR_WEIGHTS`, grey or white with
+  probability `GREY_PROBABILITY` past Age 0.7 (about 50 years).
+- Beard (men only): `BEARD_WEIGHTS` (none, stubble, moustache, goatee, full).
 Recipe i of seed s depends only on (s, i), so shards and workers can draw in any order.
 """
 
@@ -26,6 +30,16 @@ import numpy as np
 from f2p_engine.headmodel import schema
 from f2p_engine.recipe import Recipe
 
+#: Hair style probabilities (schema `hair` options: none, afro01, bob01, bob02, braid01, long01,
+#: ponytail01, short01, short02, short03, short04), for women and for men.
+HAIR_BY_GENDER = {
+    "female": (0.02, 0.06, 0.12, 0.12, 0.08, 0.2, 0.14, 0.04, 0.02, 0.18, 0.02),
+    "male": (0.12, 0.07, 0.01, 0.02, 0.01, 0.04, 0.02, 0.2, 0.2, 0.06, 0.25),
+}
+#: Hair colour probabilities (schema HAIR_COLOURS: black, dark brown, light brown, blonde, red, grey, white).
+HAIR_COLOUR_WEIGHTS = (0.3, 0.3, 0.16, 0.14, 0.06, 0.03, 0.01)
+GREY_PROBABILITY = 0.5
+BEARD_WEIGHTS = (0.5, 0.2, 0.07, 0.08, 0.15)
 SLIDER_SIGMA = 0.35
 MIRROR_SIGMA = 0.05
 SKIN_MATCH_PROBABILITY = 0.8
@@ -76,12 +90,29 @@ def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
     eye_colour = schema.EYE_COLOURS[rng.integers(len(schema.EYE_COLOURS))]
     eyebrows = list(schema.EYEBROWS)[rng.integers(len(schema.EYEBROWS))]
     uid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
+    looks = _sample_looks(rng, male=values["macrodetails/Gender"] >= 0.5, old=values["macrodetails/Age"] > 0.7)
 
-    recipe = Recipe(name=name, uuid=uid, tags=("f2p", "synthetic"))
+    # No tags: MakeHuman 1.2/1.3 read a v1.1 file's `tags` line as the character's name.
+    recipe = Recipe(name=name, uuid=uid)
     recipe = recipe.with_choice("skin", skin)
     recipe = recipe.with_choice("eye_colour", eye_colour).with_choice("eyebrows", eyebrows)
+    for group, option in looks.items():
+        recipe = recipe.with_choice(group, option)
     # Six decimals: what MakeHuman itself writes, so the .mhm holds exactly the sampled values.
     return recipe.with_values({k: round(float(v), 6) for k, v in values.items()})
+
+
+def _sample_looks(rng: np.random.Generator, *, male: bool, old: bool) -> dict[str, str]:
+    """Hair style, hair colour, beard and eyelashes of one recipe."""
+    hair_options = schema.discrete_by_name()["hair"].options
+    hair = hair_options[rng.choice(len(hair_options), p=HAIR_BY_GENDER["male" if male else "female"])]
+    if old and rng.random() < GREY_PROBABILITY:
+        colour = ("grey", "white")[int(rng.random() < 0.3)]
+    else:
+        colour = schema.HAIR_COLOURS[rng.choice(len(schema.HAIR_COLOURS), p=HAIR_COLOUR_WEIGHTS)]
+    beard = schema.BEARDS[rng.choice(len(schema.BEARDS), p=BEARD_WEIGHTS)] if male else schema.BEARDS[0]
+    eyelashes = list(schema.EYELASHES)[rng.integers(len(schema.EYELASHES))]
+    return {"hair": hair, "hair_colour": colour, "beard": beard, "eyelashes": eyelashes}
 
 
 def recipe_rng(seed: int, index: int) -> np.random.Generator:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime
 import os
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Sampler
+
+from f2p_engine.errors import F2PError, InputError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,16 +46,75 @@ class Ranks:
 SINGLE = Ranks()
 
 
-def init_from_environment() -> Ranks:
-    """Join the process group `torchrun` set up (RANK, WORLD_SIZE, MASTER_ADDR/PORT), gloo backend;
-    `SINGLE` when not started by torchrun (or with one process)."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
+#: Seconds rank 0 waits for the other processes to join before it gives up (`f2p train --rendezvous`).
+RENDEZVOUS_SECONDS = 600.0
+
+
+def environment_ranks() -> Ranks:
+    """This process's rank and the process count as `torchrun` sets them (RANK, WORLD_SIZE; with
+    MASTER_ADDR and MASTER_PORT for several), checked: InputError naming the variable when one is
+    missing or malformed. `SINGLE` without WORLD_SIZE or with 1."""
+    world_size = _whole(os.environ.get("WORLD_SIZE", "1"), "WORLD_SIZE", "a process count")
+    if world_size < 1:
+        raise InputError(f"WORLD_SIZE={world_size}: must be at least 1")
+    if world_size == 1:
         return SINGLE
-    if not torch.distributed.is_initialized():
-        # Other ranks wait at `finish` while rank 0 alone fits the identity member and exports (an hour
-        # with descriptors to compute): far past gloo's default 30 minutes.
-        torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(hours=12))
+    where = f"WORLD_SIZE={world_size} (more than one training process, as torchrun starts them)"
+    missing = [name for name in ("RANK", "MASTER_ADDR", "MASTER_PORT") if not os.environ.get(name)]
+    if missing:
+        raise InputError(f"{where} needs {', '.join(missing)} too; start the processes with torchrun")
+    rank = _whole(os.environ["RANK"], "RANK", "a process rank")
+    if not 0 <= rank < world_size:
+        raise InputError(f"RANK={rank}: must be from 0 to {world_size - 1} with WORLD_SIZE={world_size}")
+    port = _whole(os.environ["MASTER_PORT"], "MASTER_PORT", "a port")
+    if not 0 < port < 65536:
+        raise InputError(f"MASTER_PORT={port}: not a port (1 to 65535)")
+    return Ranks(rank=rank, world_size=world_size)
+
+
+def _whole(text: str, name: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{name}={text[:40]!r}: not {what}") from None
+
+
+def init_from_environment(rendezvous_seconds: float = RENDEZVOUS_SECONDS) -> Ranks:
+    """Join the process group `torchrun` set up (`environment_ranks`), gloo backend; `SINGLE` when
+    not started by torchrun (or with one process).
+
+    The rendezvous runs in a helper thread so that this one stays interruptible (Ctrl-C, SIGTERM)
+    and gives up after `rendezvous_seconds` with an F2PError (a lone rank 0 would otherwise wait for
+    its partners as long as the process group's timeout, hours)."""
+    ranks = environment_ranks()
+    if not ranks.distributed:
+        return SINGLE
+    if torch.distributed.is_initialized():
+        return Ranks(rank=torch.distributed.get_rank(), world_size=torch.distributed.get_world_size())
+    failure: list[BaseException] = []
+
+    def join() -> None:
+        try:
+            # Other ranks wait at `finish` while rank 0 alone fits the identity member and exports (an
+            # hour with descriptors to compute): far past gloo's default 30 minutes.
+            torch.distributed.init_process_group("gloo", rank=ranks.rank, world_size=ranks.world_size,
+                                                 timeout=datetime.timedelta(hours=12))
+        except BaseException as exc:  # handed to the waiting thread, which reports it
+            failure.append(exc)
+
+    joining = threading.Thread(target=join, name="rendezvous", daemon=True)
+    joining.start()
+    deadline = time.monotonic() + rendezvous_seconds
+    while joining.is_alive() and time.monotonic() < deadline:
+        joining.join(0.2)  # short waits: a signal handler runs between them
+    where = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
+    if joining.is_alive():
+        raise F2PError(f"rank {ranks.rank} of {ranks.world_size}: the other training processes did not join at "
+                       f"{where} within {rendezvous_seconds:g} s")
+    if failure:
+        first = (str(failure[0]).strip().splitlines() or [type(failure[0]).__name__])[0]
+        raise F2PError(f"rank {ranks.rank} of {ranks.world_size}: cannot join the training processes at {where} "
+                       f"({first})")
     return Ranks(rank=torch.distributed.get_rank(), world_size=torch.distributed.get_world_size())
 
 

@@ -36,7 +36,7 @@ def make_window(qtbot, head_model, settings, tmp_path) -> Iterator[Callable[...,
     `load_predictor` replaces the shipped models (a deterministic double)."""
     windows: list[StudioWindow] = []
 
-    def factory(*, show: bool = True, autosave_path: Path | None = tmp_path / "autosave.mhm",
+    def factory(*, show: bool = True, autosave_path: Path | None = tmp_path / "autosave.f2psession",
                 load_predictor=None) -> StudioWindow:
         # Not qtbot.addWidget: pytest-qt would delete the window before this fixture's teardown has
         # waited for its pipeline workers.

@@ -53,10 +53,10 @@ def test_spec_bundles_the_app_and_the_data_the_engine_reads(spec_calls):
     assert ("head", "resources/head") in pairs
     assert ("face", "resources/face") in pairs
     assert ("attributes", "resources/attributes") in pairs
-    # dlib's identity ResNet (CC0) is, for the identity member; its 68-point model (training data
-    # excludes commercial use) is not shipped in any form.
-    assert ("dlib_face_recognition_resnet_model_v1.dat", "face_recognition_models/models") in pairs
-    assert not any("shape_predictor" in src or "mmod" in src for src, _ in analysis["datas"])
+    # dlib's identity ResNet ships as ONNX in resources/face; dlib and its model files (the 68-point
+    # model's training data excludes commercial use) are not shipped in any form.
+    assert not any("face_recognition_models" in src or src.endswith(".dat") for src, _ in analysis["datas"])
+    assert {"dlib", "face_recognition_models"} <= set(analysis["excludes"])
     assert (("models", "resources/models") in pairs) == (ROOT / "resources" / "models" / "manifest.json").is_file()
     assert "torch" in analysis["excludes"]
     assert "moderngl" not in analysis["excludes"]  # the fit check renders with the engine's renderer
@@ -104,11 +104,13 @@ warnings = []
 logging.getLogger("trimesh").addHandler(logging.Handler())
 logging.getLogger("trimesh").handlers[-1].emit = warnings.append
 import app.window
-from f2p_engine.headmodel.export import HEAD_FORMATS, export_head
+from f2p_engine.headmodel.export import HEAD_FORMATS
 from f2p_engine.headmodel.mesh import HeadModel, default_modifiers
+from f2p_engine.recipe import Recipe
+from f2p_engine.render.export import export_character
 vertices = HeadModel().vertices(default_modifiers())
 for suffix in HEAD_FORMATS:
-    export_head(vertices, sys.argv[2] + suffix)
+    export_character(vertices, Recipe(), sys.argv[2] + suffix)
 assert not warnings, [w.getMessage() for w in warnings]
 assert not [m for m in sys.modules if any(m == e or m.startswith(e + ".") for e in excluded)]
 """
@@ -119,5 +121,23 @@ def test_studio_imports_and_exports_without_the_excluded_modules(spec, tmp_path)
     result = subprocess.run([sys.executable, "-c", _WITHOUT_EXCLUDES, excludes, str(tmp_path / "head")],
                             capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".glb", ".obj", ".ply"]
-    assert all(p.stat().st_size > 100_000 for p in tmp_path.iterdir())
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".glb", ".mtl", ".obj", ".ply"]
+    assert all(p.stat().st_size > 100_000 for p in tmp_path.iterdir() if p.suffix != ".mtl")
+
+
+def test_pythons_own_libraries_are_bundled_without_debug_information(spec, tmp_path):
+    import sysconfig
+
+    libpython = Path(sysconfig.get_config_var("LIBDIR")) / sysconfig.get_config_var("INSTSONAME")
+    if not libpython.is_file():
+        pytest.skip("this Python has no shared libpython")
+    spec["debug_stripped"].__globals__["workpath"] = str(tmp_path)  # PyInstaller's build folder
+    other = ("numpy.libs/x.so", str(libpython), "BINARY")
+    (destination, source, kind), kept = spec["debug_stripped"]([(libpython.name, str(libpython), "BINARY"), other])
+    assert (destination, kind) == (libpython.name, "BINARY")
+    assert kept == other  # the wheels' libraries are left as they are
+    assert Path(source).is_relative_to(tmp_path)
+    assert Path(source).stat().st_size <= libpython.stat().st_size
+    sections = subprocess.run(["readelf", "-S", "--wide", source], capture_output=True, text=True, check=True).stdout
+    assert ".debug_info" not in sections
+    assert ".dynsym" in sections  # what the dynamic linker needs stays

@@ -92,6 +92,7 @@ def test_resets_return_to_prediction(make_window):
     window.panel.rows[NOSE].spin.setValue(-0.9)
     window.panel.rows["nose/nose-hump-decr|incr"].spin.setValue(0.4)
     window.panel.combos["eyebrows"].activated.emit(3)
+    window.panel.combos["eyelashes"].activated.emit(2)
     window.panel.rows[NOSE].reset_button.click()
     assert window.state.recipe.value(NOSE) == pytest.approx(0.5)
     assert window.state.recipe.value("nose/nose-hump-decr|incr") == pytest.approx(0.4)
@@ -102,8 +103,9 @@ def test_resets_return_to_prediction(make_window):
     window.panel.reset_all_button.click()
     assert window.state.recipe.value("macrodetails/Age") == pytest.approx(0.8)
     assert window.state.recipe.choice("skin") == "young_asian_male"
-    # Eyebrows are the artist's choice: reset leaves them alone.
-    assert window.state.recipe.choice("eyebrows") == schema.discrete_by_name()["eyebrows"].options[3]
+    # Eyebrows are predicted (back to the prediction's); eyelashes are the artist's choice: reset leaves them.
+    assert window.state.recipe.choice("eyebrows") == predicted.choice("eyebrows")
+    assert window.state.recipe.choice("eyelashes") == schema.discrete_by_name()["eyelashes"].options[2]
 
 
 def test_search_shows_only_matching_sliders(make_window):

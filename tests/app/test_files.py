@@ -8,6 +8,7 @@ import pytest
 import trimesh
 from PySide6.QtGui import QImage
 
+from app.session import read_session
 from f2p_engine.recipe import read_recipe
 
 MAKEHUMAN_MHM = """\
@@ -56,8 +57,8 @@ def test_open_existing_makehuman_recipe(make_window, makehuman_file):
     assert panel.rows["macrodetails/Age"].slider.value() == panel.rows["macrodetails/Age"].to_step(0.6875)
     assert panel.rows["head/head-square"].spin.value() == pytest.approx(0.6)
     chosen = {group: combo.currentData() for group, combo in panel.combos.items()}
-    assert chosen == {"skin": "young_african_male", "eye_colour": "green",
-                      "eyebrows": "eyebrow010"}
+    assert chosen == {"skin": "young_african_male", "eye_colour": "green", "eyebrows": "eyebrow010",
+                      "hair": "short02", "hair_colour": "black", "beard": "none", "eyelashes": "eyelashes01"}
     assert window.windowTitle().startswith("from_makehuman.mhm")
     assert not window.state.dirty
     assert window.undo_stack.count() == 0
@@ -101,10 +102,14 @@ def test_export_mesh(make_window, tmp_path, suffix):
     window.panel.rows["chin/chin-width-decr|incr"].spin.setValue(0.8)
     out = tmp_path / f"head{suffix}"
     window.document.export_mesh(out)
-    mesh = trimesh.load(out, force="mesh", process=False)
+    split = {"split_objects": True, "group_material": False} if suffix == ".obj" else {}
+    scene = trimesh.load(out, process=False, **split)
+    assert {"skin", "eye_left", "eye_right", "eyebrows_left", "eyelashes_right"} <= {
+        name.split(".")[0] for name in scene.geometry}
     topology = window.head_view._topology
-    assert len(mesh.faces) == len(topology.triangles)
-    assert mesh.bounds[1][1] == pytest.approx(window.state.vertices[topology.vertex_ids][:, 1].max(), abs=1e-4)
+    skin = scene.geometry["skin"]
+    assert len(skin.faces) == (topology.part == 0).sum()  # the skin is the 3D view's head, eyes apart
+    assert skin.bounds[1][1] == pytest.approx(window.state.vertices[topology.vertex_ids][:, 1].max(), abs=1e-4)
 
 
 def test_snapshot_png(make_window, tmp_path):
@@ -121,8 +126,8 @@ def test_autosave_survives_close_and_restores(make_window, tmp_path):
     window.panel.rows["nose/nose-volume-decr|incr"].spin.setValue(0.7)
     assert window.document.autosave_timer.isActive()
     window.close()  # unsaved: goes to the autosave file, no question asked
-    autosave = tmp_path / "autosave.mhm"
-    assert read_recipe(autosave).recipe.value("nose/nose-volume-decr|incr") == 0.7
+    autosave = tmp_path / "autosave.f2psession"
+    assert read_session(autosave).recipe.value("nose/nose-volume-decr|incr") == 0.7
 
     again = make_window()
     assert again.document.restore_autosave()

@@ -154,3 +154,29 @@ def test_turned_views_keep_the_whole_head_in_view(make_window, qtbot, view):
     # Neither the face nor the skull is cut.
     assert columns.min() > 5
     assert columns.max() < diff.shape[1] - 6
+
+
+def test_the_preview_wears_the_recipes_hair_fitted_to_the_head(make_window):
+    """Choosing a hair style shows MakeHuman's proxy on the head, in the chosen colour, following the sliders."""
+    from f2p_engine.headmodel.proxies import default_proxies
+
+    window = make_window()
+    bald = qimage_to_rgb(window.head_view.snapshot()).astype(int)
+    for group, option in (("hair", "short02"), ("hair_colour", "blonde")):
+        combo = window.panel.combos[group]
+        combo.activated.emit(combo.findData(option))
+    item, _, proxy = window.head_view._proxy_items["hair"]
+    assert proxy is default_proxies().get("hair", "short02")
+    assert item.visible()
+    window.panel.rows["head/head-fat-decr|incr"].spin.setValue(1.0)
+    np.testing.assert_allclose(item.opts["meshdata"].vertexes(),
+                               proxy.fit(window.state.vertices)[proxy.render_vertex], atol=1e-5)
+    haired = qimage_to_rgb(window.head_view.snapshot()).astype(int)
+    changed = np.abs(haired - bald).sum(axis=2) > 60
+    assert changed.sum() > 0.01 * changed.size
+    rows = np.nonzero(changed.any(axis=1))[0]
+    assert rows.mean() < changed.shape[0] / 2  # on the top half: the head's top, not floating below it
+    assert haired[changed].mean(axis=0)[2] < haired[changed].mean(axis=0)[0]  # blonde: warm, not grey-blue
+    combo = window.panel.combos["hair"]
+    combo.activated.emit(combo.findData("none"))
+    assert not window.head_view._proxy_items["hair"][0].visible()

@@ -165,3 +165,16 @@ def test_huge_values_are_clamped_not_crashing(make_window):
 def test_panel_keeps_every_schema_row(make_window):
     window = make_window(show=False)
     assert len(window.panel.rows) == len(schema.CONTINUOUS)
+
+
+def test_hair_eyebrow_and_eyelash_options_show_thumbnails_and_set_the_recipe(make_window):
+    """Each style option carries its picture (scripts/build_proxy_thumbnails.py); picking one sets the recipe."""
+    window = make_window()
+    for group, option in (("hair", "bob02"), ("eyebrows", "eyebrow007"), ("eyelashes", "eyelashes03")):
+        combo = window.panel.combos[group]
+        icons = [combo.itemIcon(i) for i in range(combo.count())]
+        assert all(not icon.isNull() for icon in icons), group
+        first, last = (icons[i].pixmap(48, 48).toImage() for i in (0, -1))
+        assert first != last  # a picture per option, not one picture for all
+        combo.activated.emit(combo.findData(option))
+        assert window.state.recipe.choice(group) == option

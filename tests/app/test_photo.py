@@ -47,7 +47,7 @@ def test_real_photo_goes_through_the_engine_pipeline(make_window, photo_file, qt
         assert window.state.recipe == Recipe()
     else:
         assert "predicted in" in message
-        assert window.undo_stack.undoText() == "Apply prediction"
+        assert not window.undo_stack.canUndo()  # the prediction is where the photo's history starts
 
 
 def test_photo_without_a_face_clears_the_head_and_says_so_once(make_window, photo_file, tmp_path, qtbot):
@@ -87,10 +87,10 @@ def test_undo_never_crosses_photos(make_window, photo_file, tmp_path, qtbot):
     assert window.state.recipe.value("mouth/mouth-scale-horiz-decr|incr") == 0.0
     assert window.state.recipe.name == "second"  # files and the .mhm name follow the photo
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
-    assert window.undo_stack.count() == 1  # only B's prediction
-    window.undo_stack.undo()
-    window.undo_stack.undo()  # nothing more: A's edit does not come back over B's photo
+    assert window.undo_stack.count() == 0  # B's prediction is where B's history starts
+    window.undo_stack.undo()  # nothing: A's edit does not come back over B's photo
     assert window.state.recipe.value("mouth/mouth-scale-horiz-decr|incr") == 0.0
+    assert window.state.recipe.value("nose/nose-hump-decr|incr") == pytest.approx(0.6)
     assert window.state.photo.name == "second.png"
     assert window.document.stem() == "second"
 
@@ -100,7 +100,7 @@ def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot):
         "eye_colour", "blue")
     models = FixedPredictor(predicted, {"nose": 0.75})
     window = make_window(load_predictor=lambda: models)
-    window.panel.combos["eyebrows"].activated.emit(5)
+    window.panel.combos["eyelashes"].activated.emit(2)
     window.capture.open_photo(photo_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
 
@@ -115,9 +115,26 @@ def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot):
     assert window.state.recipe.choice("eye_colour") == "brown"
     assert window.state.recipe.choice("skin") == "young_caucasian_male"  # Gender 0.9, default Age
     assert window.panel.sections["nose"].text().endswith("confidence 75%")
-    assert window.state.recipe.choice("eyebrows") == "eyebrow006"  # the artist's choice stays
-    window.undo_stack.undo()  # applying the prediction is one undoable step
-    assert window.state.recipe.value("nose/nose-hump-decr|incr") == 0.0
+    assert window.state.recipe.choice("eyelashes") == "eyelashes03"  # the artist's choice stays
+    window.undo_stack.undo()  # nothing to undo: the prediction is where the photo's session starts
+    assert window.state.recipe.value("nose/nose-hump-decr|incr") == pytest.approx(0.6)
+
+
+def test_undo_stops_at_the_prediction_of_the_photo(make_window, photo_file, qtbot):
+    """One Ctrl+Z too many must not drop the prediction for the neutral head with every row edited."""
+    predicted = Recipe().with_values({"nose/nose-hump-decr|incr": 0.6, "macrodetails/Age": 0.7})
+    window = make_window(load_predictor=lambda: FixedPredictor(predicted, {"nose": 0.8}))
+    window.capture.open_photo(photo_file)
+    qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
+    window.panel.rows["mouth/mouth-scale-horiz-decr|incr"].spin.setValue(0.5)
+    assert window.undo_action.isEnabled()
+    window.undo_action.trigger()
+    assert not window.undo_action.isEnabled()  # back at the prediction: nothing further to undo
+    window.undo_action.trigger()
+    assert window.state.recipe.value("nose/nose-hump-decr|incr") == pytest.approx(0.6)
+    assert window.state.recipe.value("macrodetails/Age") == pytest.approx(0.7)
+    assert not [row for row in window.panel.rows.values() if row.edited]
+    assert window.state.dirty  # the prediction itself is unsaved work (autosaved, asked for on save)
 
 
 def test_only_the_latest_request_is_delivered(qtbot):

@@ -1,8 +1,9 @@
-"""dlib's identity descriptor from Qt's pooled worker threads (the studio's superqt workers).
+"""The identity descriptor from Qt's pooled worker threads (the studio's superqt workers).
 
 A pooled thread gets a fresh Python thread state for every job on the same OS thread; dlib's
-bindings used to re-acquire the GIL with the first job's freed state and hang in the second job.
-Run in a fresh interpreter: in this process dlib may already have been used from the main thread.
+bindings (the descriptor's former run time) re-acquired the GIL with the first job's freed state and
+hung in the second job. Kept as a guard for whatever runs the network. Run in a fresh interpreter,
+so that nothing has used the network from the main thread first.
 """
 
 from __future__ import annotations
