@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     with tqdm(total=len(photos), desc="faces", unit="photo") as bar:
         faces, _ = collect_faces(predictor, photos, adapters, judges, min_face=args.min_face, progress=bar.update)
     embed = RenderEmbedder(judges)
-    default = embed(Recipe(name="default head"))
+    default, _ = embed(Recipe(name="default head"))
     choices = {}
     for adapter in adapters:
         with tqdm(desc=f"search ({adapter})", unit="score") as bar:

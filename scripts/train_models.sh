@@ -19,7 +19,7 @@ f2p train --data "$work/train20k" -o "$work/run" --config scripts/ensemble_confi
 # For the default adapter (see f2p_engine/adapt/__init__.py for why photometric, not the FaceNet-best none).
 python3 scripts/choose_photo_shift.py --photos "$work/dev_photos" --models "$work/run/models" --min-face 150 \
   --adapter photometric
-f2p evaluate --data "$work/heldout1k" --photos "$work/dev_photos" --min-face 150 --genders scripts/gender_labels.csv \
+f2p evaluate --data "$work/heldout1k" --photos "$work/dev_photos" --min-face 150 --labels scripts/face_labels.csv \
   --models "$work/run/models" --out "$work/run/evaluation"
 rm -rf resources/models
 cp -r "$work/run/models" resources/models

@@ -5,6 +5,7 @@ astronaut, its mirror image (a second "person"), a grey picture without a face a
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,13 +15,15 @@ from f2p_engine.adapt import available_adapters
 from f2p_engine.cli import main
 from f2p_engine.errors import InputError
 from f2p_engine.evaluate.judges import create_judge
-from f2p_engine.evaluate.likeness import (
-    FaceLikeness,
-    evaluate_likeness,
-    gender_agreement,
-    photo_files,
-    read_gender_labels,
+from f2p_engine.evaluate.labels import (
+    DetectedFace,
+    FaceLabel,
+    PredictedAttributes,
+    attribute_agreement,
+    match_labels,
+    read_face_labels,
 )
+from f2p_engine.evaluate.likeness import contact_sheet, evaluate_likeness, photo_files
 from f2p_engine.evaluate.report import write_report
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.image import RGBImage, load_image, write_png
@@ -30,7 +33,8 @@ from f2p_engine.render.renderer import Renderer
 
 TABLE = "## Likeness on real photos (paper Table 4)"
 VARIANTS = ["identity", "shipped"]
-GENDERS = {"astronaut.png": "male", "mirrored.png": "male"}
+LABELS = [FaceLabel(file="astronaut.png", centre=None, values={"gender": "female"}),
+          FaceLabel(file="mirrored.png", centre=None, values={"gender": "female", "age": "15-39"})]
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +54,17 @@ def predictor():
 
 
 @pytest.fixture(scope="module")
-def likeness(photos, predictor):
+def report(photos, predictor):
     done = []
-    result = evaluate_likeness(predictor, photo_files(photos), variants=VARIANTS, genders=GENDERS,
+    result = evaluate_likeness(predictor, photo_files(photos), variants=VARIANTS, labels=LABELS,
                                progress=done.append)
     assert done == [1, 1, 1, 1]
-    return result.to_json()  # as metrics.json holds it
+    return result
+
+
+@pytest.fixture(scope="module")
+def likeness(report):
+    return report.to_json()  # as metrics.json holds it
 
 
 def test_photo_files_picks_image_endings_sorted(photos, tmp_path):
@@ -86,11 +95,32 @@ def test_every_adapter_variant_and_judge_has_metrics(likeness):
                 assert metrics["mean_distance"] == pytest.approx(np.mean(distances))
                 assert 0.0 <= metrics["mean_rank_percentile"] <= 1.0
                 assert 0.0 <= metrics["closer_than_default"] <= 1.0
-            assert row["gender"]["labelled"] == 2
+            assert row["attributes"]["labelled"] == 2
     # The identity member alone and the shipped blend are different heads.
     photometric = likeness["results"]["photometric"]
     assert photometric["identity"]["per_face"]["astronaut.png"]["distance"]["facenet"] != pytest.approx(
         photometric["shipped"]["per_face"]["astronaut.png"]["distance"]["facenet"], abs=1e-6)
+
+
+def test_the_shipped_variant_takes_gender_and_age_from_the_macro_member(likeness, report):
+    astronaut_face = next(face for face in report.faces if face.key == "astronaut.png")
+    shipped = likeness["results"]["photometric"]["shipped"]["per_face"]["astronaut.png"]
+    assert shipped["gender"] == pytest.approx(astronaut_face.attributes.gender_value, abs=1e-6)
+    assert shipped["age"] == pytest.approx(astronaut_face.attributes.age_value, abs=1e-6)
+    # The labels say female: the macro member reads her so, decisively.
+    agreement = likeness["results"]["photometric"]["shipped"]["attributes"]["overall"]
+    assert agreement["gender"]["right"] == 1.0
+    assert agreement["decisive gender"]["right"] == 1.0
+
+
+def test_contact_sheet_shows_photo_beside_render(report):
+    sheet = contact_sheet(report, "photometric", "shipped", columns=2)
+    assert sheet.shape == (128 + 14, 2 * 2 * 128, 3)
+    photo, render = sheet[14:, :128], sheet[14:, 128:256]
+    assert np.abs(photo.astype(int) - report.faces[0].thumbnail).max() == 0
+    assert not np.array_equal(photo, render)
+    with pytest.raises(InputError, match="no likeness result"):
+        contact_sheet(report, "photometric", "cnn")
 
 
 def test_distance_matches_the_chain_run_by_hand(likeness, photos, predictor):
@@ -106,17 +136,70 @@ def test_distance_matches_the_chain_run_by_hand(likeness, photos, predictor):
     assert row["per_face"]["astronaut.png"]["gender"] == pytest.approx(prediction.recipe.value("macrodetails/Gender"))
 
 
-def test_gender_agreement_and_labels(tmp_path):
-    per_face = {key: FaceLikeness(gender=gender, age=0.5, distance={})
-                for key, gender in (("a.jpg", 0.2), ("b.jpg#0", 0.7), ("b.jpg#1", 0.4), ("c.jpg", 0.9))}
-    agreement = gender_agreement(per_face, {"a.jpg": "female", "b.jpg": "male"})
-    assert agreement.to_json() == {"labelled": 3, "right_side": pytest.approx(2 / 3), "flipped": ["b.jpg#1"]}
+def _label(file, gender, centre=None):
+    return FaceLabel(file=file, centre=centre, values={} if gender is None else {"gender": gender})
+
+
+def _shows(gender, age=0.5, skin="light", eyes="dark"):
+    return PredictedAttributes(gender=gender, age=age, skin=skin, eyes=eyes)
+
+
+def test_attribute_agreement_per_check_and_group():
+    predicted = {"a.jpg": _shows(0.1, age=0.1), "b.jpg#0": _shows(0.7, skin="dark"), "b.jpg#1": _shows(0.4),
+                 "c.jpg": _shows(0.9, age=0.95, eyes="light"), "d.jpg": _shows(0.3)}
+    labels = {"a.jpg": FaceLabel(file="a.jpg", centre=None, values={"gender": "female", "age": "child"}),
+              "b.jpg#0": FaceLabel(file="b.jpg", centre=(1, 1), values={"gender": "male", "skin": "dark"}),
+              "b.jpg#1": FaceLabel(file="b.jpg", centre=(9, 9), values={"gender": "male", "skin": "dark"}),
+              "c.jpg": FaceLabel(file="c.jpg", centre=None, values={"age": "60+", "eyes": "dark"})}
+    agreement = attribute_agreement(predicted, labels).to_json()
+    assert agreement["labelled"] == 4
+    overall = agreement["overall"]
+    assert overall["gender"] == {"faces": 3, "right": pytest.approx(2 / 3), "wrong": ["b.jpg#1"]}
+    # |Gender - 0.5| >= 0.3: a.jpg (0.1) only; b.jpg#0 (0.7) and b.jpg#1 (0.4) are not decisive.
+    assert overall["decisive gender"]["wrong"] == ["b.jpg#0", "b.jpg#1"]
+    # Age 0.1 is ~6 years (a child, and below 0.19); 0.95 is ~83 years (60+).
+    assert overall["age bracket"] == {"faces": 2, "right": 1.0, "wrong": []}
+    assert overall["child age"] == {"faces": 1, "right": 1.0, "wrong": []}
+    assert overall["skin tone"] == {"faces": 2, "right": 0.5, "wrong": ["b.jpg#1"]}
+    assert overall["eye colour"] == {"faces": 1, "right": 0.0, "wrong": ["c.jpg"]}
+    groups = agreement["groups"]
+    assert groups["men"]["gender"] == {"faces": 2, "right": 0.5, "wrong": ["b.jpg#1"]}
+    assert groups["dark skin"]["skin tone"]["faces"] == 2
+    assert groups["light skin"]["gender"] == {"faces": 0, "right": None, "wrong": []}
+
+
+def test_labels_match_the_nearest_face_of_their_photo():
+    faces = [DetectedFace(key="g.jpg#0", file="g.jpg", centre=(500.0, 300.0), width=200.0),
+             DetectedFace(key="g.jpg#1", file="g.jpg", centre=(100.0, 320.0), width=150.0),
+             DetectedFace(key="s.jpg", file="s.jpg", centre=(80.0, 90.0), width=100.0)]
+    left, far, single, absent = (_label("g.jpg", "male", (120.0, 300.0)), _label("g.jpg", "female", (900.0, 900.0)),
+                                 _label("s.jpg", "female"), _label("x.jpg", "female"))
+    assert match_labels(faces, [left, far, single, absent]) == {"g.jpg#1": left, "s.jpg": single}
+    assert match_labels(faces, [_label("g.jpg", "male")]) == {"g.jpg#0": _label("g.jpg", "male")}
+
+
+def test_read_face_labels(tmp_path):
     path = tmp_path / "labels.csv"
-    path.write_text("# comment\nfile,gender\nceleba/x.jpg,female\ny.jpg,male\n")
-    assert read_gender_labels(path) == {"x.jpg": "female", "y.jpg": "male"}
+    path.write_text("# comment\nfile,x,y,gender,age,skin,eyes,beard,hair\n"
+                    "celeba/x.jpg,,,female,15-39,dark,unsure,no,long\ny.jpg,10,20.5,male,60+,,light,yes,none\n")
+    assert read_face_labels(path) == [
+        FaceLabel(file="x.jpg", centre=None,
+                  values={"gender": "female", "age": "15-39", "skin": "dark", "beard": "no", "hair": "long"}),
+        FaceLabel(file="y.jpg", centre=(10.0, 20.5),
+                  values={"gender": "male", "age": "60+", "eyes": "light", "beard": "yes", "hair": "none"})]
     path.write_text("file,gender\nx.jpg,unknown\n")
-    with pytest.raises(InputError, match="female or male"):
-        read_gender_labels(path)
+    with pytest.raises(InputError, match="gender must be one of female, male, unsure"):
+        read_face_labels(path)
+    path.write_text("file,x,gender\nx.jpg,3,male\n")
+    with pytest.raises(InputError, match="both x and y"):
+        read_face_labels(path)
+
+
+def test_the_shipped_label_file_reads():
+    labels = read_face_labels(Path(__file__).parents[1] / "scripts" / "face_labels.csv")
+    assert len(labels) == 223
+    assert sum(label.centre is not None for label in labels) == 23
+    assert {label.values.get("gender") for label in labels} == {"female", "male", None}
 
 
 def test_report_with_only_the_likeness_section(likeness, tmp_path):
@@ -127,7 +210,8 @@ def test_report_with_only_the_likeness_section(likeness, tmp_path):
         assert f"### Judge: {judge}" in report
     for name in available_adapters():
         assert f"| {name} | shipped |" in report
-    assert "Gender on the right side" in report
+    assert "### Agreement with the hand labels" in report
+    assert "| photometric | shipped | women |" in report
     assert "skipped blank.png: no face found" in report
     assert "notes.jpg: not a readable image" in report
     assert "## Goals" not in report
@@ -142,15 +226,18 @@ def test_report_with_only_the_likeness_section(likeness, tmp_path):
 def test_cli_evaluates_photos(photos, tmp_path, capsys):
     out = tmp_path / "out"
     labels = tmp_path / "labels.csv"
-    labels.write_text("file,gender\nastronaut.png,male\n")
+    labels.write_text("file,gender\nastronaut.png,female\n")
     assert main(["evaluate", "--photos", str(photos), "--variants", "shipped", "--adapters", "none",
-                 "--genders", str(labels), "--out", str(out)]) == 0
+                 "--labels", str(labels), "--out", str(out)]) == 0
     assert "likeness on 2 faces of 4 photos" in capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"likeness", "goals"}
     assert list(metrics["likeness"]["results"]) == ["none"]
-    assert metrics["likeness"]["results"]["none"]["shipped"]["gender"]["labelled"] == 1
-    assert TABLE in (out / "report.md").read_text()
+    assert metrics["likeness"]["results"]["none"]["shipped"]["attributes"]["labelled"] == 1
+    assert metrics["likeness"]["contact_sheet"] == {"file": "contact_sheet.png", "adapter": "none",
+                                                    "variant": "shipped"}
+    assert "![photo | render](contact_sheet.png)" in (out / "report.md").read_text()
+    assert load_image(out / "contact_sheet.png").pixels.shape == (142, 1024, 3)  # one row of 2 faces of 4 columns
 
 
 def test_cli_evaluates_synthetic_data_and_photos_together(photos, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="only the first N photos of PHOTOS by name")
     evaluate.add_argument("--min-face", type=float, default=0.0, metavar="PX",
                           help="faces narrower than PX pixels are left out (default 0: every face)")
-    evaluate.add_argument("--genders", type=Path, default=None, metavar="CSV",
-                          help="file,gender labels (female/male) of faces whose gender is obvious: reports the "
-                               "share whose predicted Gender is on the right side of 0.5")
+    evaluate.add_argument("--labels", type=Path, default=None, metavar="CSV",
+                          help="hand labels of the faces in PHOTOS (e.g. scripts/face_labels.csv: file, face "
+                               "centre, gender, age bracket, skin tone, eye colour, beard, hair): reports the "
+                               "attributes' agreement with them")
     evaluate.add_argument("--adapters", default=None, metavar="A,B",
                           help="domain adapters to compare (default: all)")
     evaluate.add_argument("--variants", default=None, metavar="V,W",
@@ -173,11 +175,24 @@ def _names(text: str | None) -> list[str] | None:
     return None if text is None else [name.strip() for name in text.split(",") if name.strip()]
 
 
+SHEET = "contact_sheet.png"
+
+
+def _sheet_result(results: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:
+    """(adapter, variant) the contact sheet shows: the default adapter and the shipped weighting when
+    they were evaluated, else the first of each."""
+    adapter = DEFAULT_ADAPTER if DEFAULT_ADAPTER in results else next(iter(results))
+    variant = "shipped" if "shipped" in results[adapter] else next(iter(results[adapter]))
+    return adapter, variant
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from f2p_engine.evaluate.likeness import evaluate_likeness, photo_files, read_gender_labels
+    from f2p_engine.evaluate.labels import read_face_labels
+    from f2p_engine.evaluate.likeness import contact_sheet, evaluate_likeness, photo_files
     from f2p_engine.evaluate.report import evaluate_models, goals, likeness_summary, write_report
+    from f2p_engine.face.image import write_png
     from f2p_engine.files import atomic_directory
     from f2p_engine.infer.pipeline import Predictor
 
@@ -190,7 +205,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         source = DatasetSource.open(args.data)
     photos = photo_files(args.photos, args.max_photos) if args.photos is not None else []
-    genders = read_gender_labels(args.genders) if args.genders is not None else None
+    labels = read_face_labels(args.labels) if args.labels is not None else None
     predictor = Predictor.load(args.models, threads=2)
     metrics: dict[str, Any] = {}
     if source is not None:
@@ -203,13 +218,21 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         with tqdm(total=args.fusion, desc="fusion", unit="recipe") as bar:
             metrics["fusion"] = evaluate_fusion(predictor, args.fusion, args.fusion_seed, progress=bar.update)
+    sheet = None
     if photos:
         with tqdm(total=len(photos), desc="likeness", unit="photo") as bar:
-            metrics["likeness"] = evaluate_likeness(
+            likeness = evaluate_likeness(
                 predictor, photos, _names(args.adapters), variants=_names(args.variants), min_face=args.min_face,
-                genders=genders, progress=bar.update).to_json()
-    with atomic_directory(args.output, inputs=[p for p in (args.genders,) if p is not None]) as staging:
-        write_report(metrics, staging)  # metrics.json, report.md and plots appear together
+                labels=labels, progress=bar.update)
+        metrics["likeness"] = likeness.to_json()
+        if likeness.faces:
+            adapter, variant = _sheet_result(likeness.results)
+            sheet = contact_sheet(likeness, adapter, variant)
+            metrics["likeness"]["contact_sheet"] = {"file": SHEET, "adapter": adapter, "variant": variant}
+    with atomic_directory(args.output, inputs=[p for p in (args.labels,) if p is not None]) as staging:
+        write_report(metrics, staging)  # metrics.json, report.md, plots and contact sheet appear together
+        if sheet is not None:
+            write_png(staging / SHEET, sheet)
     report = args.output / "report.md"
     if source is not None or args.fusion is not None:
         print(f"{report}: {sum(goals(metrics).values())}/{len(goals(metrics))} goals met")

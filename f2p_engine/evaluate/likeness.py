@@ -14,12 +14,17 @@ them (`Predictor.combine`), which is what lets `choose_photo_shift` search weigh
 
 People are keyed by file name, with `#k` for the k-th face (largest first) when a photo holds
 several. A photo that cannot be read or holds no face of that size is skipped and listed.
-`gender_agreement` checks predicted Gender against labels of the faces whose gender is obvious.
+With hand labels (`labels.read_face_labels`), every result also has the reconstructions' agreement
+with them (`labels.attribute_agreement`: gender, age bracket, skin tone, eye colour, per group).
+Photos have readings the CNN members lack: the macro member (`face.attributes`, read from the
+aligned face before any adapter) and the colours measured in the photo (`face.colour`); the
+variants marked so take Gender and Age from the first and skin and eye colour from the second, as
+`f2p predict` does. `contact_sheet` puts
+each photo's face beside the render of one variant, for a person to look at.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,12 +37,24 @@ from f2p_engine.adapt import available_adapters, create_adapter, stylise
 from f2p_engine.ensemble import AGGREGATE, IDENTITY, MEMBERS
 from f2p_engine.errors import InputError
 from f2p_engine.evaluate.judges import Judge, LikenessMetrics, create_judge, likeness_metrics
+from f2p_engine.evaluate.labels import (
+    AttributeAgreement,
+    DetectedFace,
+    FaceLabel,
+    PredictedAttributes,
+    attribute_agreement,
+    eye_tone,
+    match_labels,
+    skin_tone,
+)
 from f2p_engine.face.aligned import align_face
+from f2p_engine.face.attributes import FaceAttributes, read_attributes
+from f2p_engine.face.colour import ColourReading, measure_colours
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.image import RGBImage, load_image
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.infer.batch import PHOTO_SUFFIXES, photos_in
-from f2p_engine.infer.pipeline import Predictor
+from f2p_engine.infer.pipeline import Predictor, with_colour_reading
 from f2p_engine.recipe import Recipe
 from f2p_engine.render.recipe_view import render_recipe_face
 from f2p_engine.render.renderer import Renderer
@@ -64,14 +81,28 @@ def _without_identity(predictor: Predictor) -> np.ndarray:
     return weights  # `combine_members` renormalises what is left to sum to 1
 
 
-#: Weightings of the members compared on photos: name -> (description, predictor -> (K, P) weights).
-VARIANTS: dict[str, tuple[str, Callable[[Predictor], np.ndarray]]] = {
-    "aggregate": ("aggregate CNN alone", _only(AGGREGATE)),
-    "cnn": ("CNN ensemble (aggregate + local, the paper's)", _without_identity),
-    "identity": ("identity member alone", _only(IDENTITY)),
-    "fitted": ("all members, weights fitted on renders", lambda p: p.fitted_weights),
-    "shipped": ("all members, photo weights (shipped)", lambda p: p.weights),
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A weighting of the members compared on photos: `weights` predictor -> (K, P); `readings`: Gender
+    and Age from the macro member, skin and eye colour measured in the photo."""
+
+    description: str
+    weights: Callable[[Predictor], np.ndarray]
+    readings: bool
+
+
+VARIANTS: dict[str, Variant] = {
+    "aggregate": Variant("aggregate CNN alone", _only(AGGREGATE), False),
+    "cnn": Variant("CNN ensemble (aggregate + local, the paper's)", _without_identity, False),
+    "identity": Variant("identity member alone", _only(IDENTITY), False),
+    "fitted": Variant("all members, weights fitted on renders", lambda p: p.fitted_weights, False),
+    "photo-cnn": Variant("all members, photo weights, Gender, Age, skin and eye colour from the CNN members",
+                               lambda p: p.weights, False),
+    "shipped": Variant("all members, photo weights, Gender and Age from the macro member, colours measured "
+                       "(shipped)", lambda p: p.weights, True),
 }
+#: Side of each face in the contact sheet (pixels).
+SHEET_FACE = 128
 
 
 def photo_files(directory: str | os.PathLike[str], limit: int | None = None) -> list[Path]:
@@ -90,13 +121,19 @@ def photo_files(directory: str | os.PathLike[str], limit: int | None = None) -> 
 class PhotoFace:
     """One person: a face of a photo, embedded by every judge, with the models' outputs per adapter.
 
-    `embeddings`: judge -> (d,) unit vector of the photo's face; `outputs`: adapter -> model name ->
-    [continuous (1, P), *logits (1, K)] as `Predictor.run_all` returns them.
+    `where`: its place in the photo; `embeddings`: judge -> (d,) unit vector of the photo's face;
+    `outputs`: adapter -> model name -> [continuous (1, P), *logits (1, K)] as `Predictor.run_all`
+    returns them; `attributes`: the macro member's reading; `colours`: the colours measured in the
+    photo; `thumbnail`: the aligned face before any adapter, (SHEET_FACE, SHEET_FACE, 3) uint8 RGB.
     """
 
     key: str
+    where: DetectedFace
     embeddings: dict[str, np.ndarray] = field(repr=False)
     outputs: dict[str, dict[str, list[np.ndarray]]] = field(repr=False)
+    attributes: FaceAttributes
+    colours: ColourReading
+    thumbnail: np.ndarray = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,44 +146,33 @@ class Skipped:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaceLikeness:
-    """One face's reconstruction: predicted `gender` and `age` (MakeHuman units) and `distance`:
-    judge -> cosine distance photo <-> render."""
+    """One face's reconstruction: what it shows (`shows`: Gender, Age in MakeHuman units, skin and
+    eye tone) and `distance`: judge -> cosine distance photo <-> render."""
 
-    gender: float
-    age: float
+    shows: PredictedAttributes
     distance: Mapping[str, float]
 
     def to_json(self) -> dict[str, Any]:
-        return {"gender": self.gender, "age": self.age, "distance": dict(self.distance)}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GenderAgreement:
-    """Labelled faces judged, the share whose predicted Gender is on the labelled side of 0.5 (None
-    without any), and the keys of the faces that flipped."""
-
-    labelled: int
-    right_side: float | None
-    flipped: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"labelled": self.labelled, "right_side": self.right_side, "flipped": list(self.flipped)}
+        return {"gender": self.shows.gender, "age": self.shows.age, "skin": self.shows.skin, "eyes": self.shows.eyes,
+                "distance": dict(self.distance)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VariantLikeness:
-    """One adapter and member weighting: judge -> `LikenessMetrics`, face key -> `FaceLikeness`, and
-    the gender agreement when labels were given."""
+    """One adapter and member weighting: judge -> `LikenessMetrics`, face key -> `FaceLikeness`, the
+    agreement with the hand labels when they were given, and the head-on `renders` (face key ->
+    (SHEET_FACE, SHEET_FACE, 3) uint8) for the contact sheet, not saved in metrics.json."""
 
     judges: Mapping[str, LikenessMetrics]
     per_face: Mapping[str, FaceLikeness]
-    gender: GenderAgreement | None = None
+    attributes: AttributeAgreement | None = None
+    renders: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {judge: metrics.to_json() for judge, metrics in self.judges.items()}
         document["per_face"] = {key: face.to_json() for key, face in self.per_face.items()}
-        if self.gender is not None:
-            document["gender"] = self.gender.to_json()
+        if self.attributes is not None:
+            document["attributes"] = self.attributes.to_json()
         return document
 
 
@@ -156,7 +182,8 @@ class LikenessReport:
 
     `photos`: files given; `people`: faces used (at least `min_face` px wide); `render_size`: side
     of the renders; `variants`: name -> description; `skipped`: photos left out; `results`:
-    adapter -> variant -> `VariantLikeness`. `to_json` is the "likeness" part of metrics.json.
+    adapter -> variant -> `VariantLikeness`; `faces`: the faces judged (not saved). `to_json` is the
+    "likeness" part of metrics.json.
     """
 
     photos: int
@@ -167,6 +194,7 @@ class LikenessReport:
     variants: Mapping[str, str]
     skipped: Skipped
     results: Mapping[str, Mapping[str, VariantLikeness]]
+    faces: tuple[PhotoFace, ...] = field(default=(), repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"photos": self.photos, "people": self.people, "min_face": self.min_face,
@@ -183,10 +211,17 @@ class RenderEmbedder:
         self.renderer = Renderer(size)
         self.head = HeadModel(vertex_ids=self.renderer.vertex_ids)
 
-    def __call__(self, recipe: Recipe) -> dict[str, np.ndarray]:
+    def __call__(self, recipe: Recipe) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """(judge -> embedding, the render shrunk to SHEET_FACE pixels)."""
         pixels, landmarks = render_recipe_face(recipe, self.renderer, head=self.head)
         image = RGBImage(pixels=pixels, source=f"render of {recipe.name or 'a recipe'}")
-        return {name: judge.embed(image, landmarks) for name, judge in self.judges.items()}
+        return {name: judge.embed(image, landmarks) for name, judge in self.judges.items()}, _thumbnail(pixels)
+
+
+def _thumbnail(pixels: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(pixels).resize((SHEET_FACE, SHEET_FACE), Image.Resampling.LANCZOS))
 
 
 def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]], adapters: Sequence[str],
@@ -213,30 +248,47 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
                 no_face.append(path.name)
             for k, detection in enumerate(found):
                 aligned = align_face(image, detection, faces_found=len(found))
+                attributes = read_attributes(aligned.image, aligned.landmarks)
                 outputs = {}
                 for name, adapter in instances.items():
                     adapted = stylise(aligned, adapter)
                     outputs[name] = predictor.run_all(adapted.image[None], adapted.landmarks[None])
-                faces.append(PhotoFace(key=path.name if len(found) == 1 else f"{path.name}#{k}",
-                                       embeddings={j: judge.embed(image, detection.landmarks)
-                                                   for j, judge in judges.items()}, outputs=outputs))
+                key = path.name if len(found) == 1 else f"{path.name}#{k}"
+                x0, y0, x1, y1 = detection.box[:4]
+                where = DetectedFace(key=key, file=path.name, centre=((x0 + x1) / 2, (y0 + y1) / 2), width=x1 - x0)
+                faces.append(PhotoFace(key=key, where=where, embeddings={j: judge.embed(image, detection.landmarks)
+                                                   for j, judge in judges.items()}, outputs=outputs,
+                                       attributes=attributes, colours=measure_colours(image, detection),
+                                       thumbnail=_thumbnail(aligned.image)))
         if progress:
             progress(1)
     return faces, Skipped(unreadable=unreadable, no_face=no_face)
 
 
-def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray) -> Recipe:
-    """The recipe of `face` predicted with `adapter`'s outputs and the members combined by `weights` (K, P)."""
+def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray, readings: bool) -> Recipe:
+    """The recipe of `face` predicted with `adapter`'s outputs and the members combined by `weights`
+    (K, P); with `readings`, Gender and Age from the macro member and colours measured, as `f2p predict`."""
     continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights)
-    return predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
-                                {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key)).recipe
+    prediction = predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
+                                      {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key),
+                                      attributes=face.attributes if readings else None)
+    return (with_colour_reading(prediction, face.colours) if readings else prediction).recipe
+
+
+def shows(recipe: Recipe) -> PredictedAttributes:
+    """What a reconstruction shows, in the hand labels' terms."""
+    return PredictedAttributes(gender=recipe.value(GENDER), age=recipe.value(AGE),
+                               skin=skin_tone(recipe.choice("skin")), eyes=eye_tone(recipe.choice("eye_colour")))
 
 
 def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,
-                          embed: RenderEmbedder, default: Mapping[str, np.ndarray]) -> VariantLikeness:
-    """Likeness of one adapter and weighting by every judge in `default` (judge -> default head's embedding)."""
-    recipes = [reconstruct(predictor, face, adapter, weights) for face in faces]
-    renders = [embed(recipe) for recipe in recipes]
+                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, readings: bool
+                          ) -> VariantLikeness:
+    """Likeness of one adapter and weighting (K, P) by every judge in `default` (judge -> default
+    head's embedding); `readings` as in `reconstruct`."""
+    recipes = [reconstruct(predictor, face, adapter, weights, readings) for face in faces]
+    embedded = [embed(recipe) for recipe in recipes]
+    renders = [embeddings for embeddings, _ in embedded]
     judged: dict[str, LikenessMetrics] = {}
     distances: dict[str, dict[str, float]] = {face.key: {} for face in faces}
     for judge in default:
@@ -245,20 +297,21 @@ def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adap
         judged[judge] = likeness_metrics(photos, rendered, default[judge])
         for face, photo, render in zip(faces, photos, rendered, strict=True):
             distances[face.key][judge] = float(1.0 - photo @ render)
-    per_face = {face.key: FaceLikeness(gender=recipe.value(GENDER), age=recipe.value(AGE), distance=distances[face.key])
+    per_face = {face.key: FaceLikeness(shows=shows(recipe), distance=distances[face.key])
                 for face, recipe in zip(faces, recipes, strict=True)}
-    return VariantLikeness(judges=judged, per_face=per_face)
+    return VariantLikeness(judges=judged, per_face=per_face,
+                           renders={face.key: thumb for face, (_, thumb) in zip(faces, embedded, strict=True)})
 
 
 def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[str]],
                       adapters: Sequence[str] | None = None, *, variants: Sequence[str] | None = None,
                       judges: Sequence[str] = JUDGES, min_face: float = 0.0, render_size: int = RENDER_SIZE,
-                      genders: Mapping[str, str] | None = None, progress: Callable[[int], None] | None = None
+                      labels: Sequence[FaceLabel] | None = None, progress: Callable[[int], None] | None = None
                       ) -> LikenessReport:
     """Likeness of every adapter x variant by every judge (see the module doc and `LikenessReport`).
 
-    `genders`: file name -> "female" | "male" (`read_gender_labels`); with it, every result has its
-    `gender` agreement. `progress(1)` after each photo. AssetError when a judge's model is not installed.
+    `labels`: hand labels (`read_face_labels`), matched to the faces found; with them, every result
+    has its `attributes` agreement. `progress(1)` after each photo. AssetError when a judge's model is not installed.
     """
     adapters = list(adapters if adapters is not None else available_adapters())
     variants = list(variants if variants is not None else VARIANTS)
@@ -267,42 +320,43 @@ def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[s
         raise InputError(f"unknown variants {unknown} (known: {', '.join(VARIANTS)})")
     instances = {name: create_judge(name) for name in judges}
     faces, skipped = collect_faces(predictor, photos, adapters, instances, min_face=min_face, progress=progress)
+    matched = match_labels([face.where for face in faces], labels) if labels is not None else None
     embed = RenderEmbedder(instances, render_size)
-    default = embed(Recipe(name="default head"))
+    default, _ = embed(Recipe(name="default head"))
     results: dict[str, dict[str, VariantLikeness]] = {adapter: {} for adapter in adapters}
     for adapter in adapters:
         for variant in variants if faces else ():
-            result = judge_reconstructions(predictor, faces, adapter, VARIANTS[variant][1](predictor), embed, default)
-            if genders is not None:
-                result = replace(result, gender=gender_agreement(result.per_face, genders))
+            chosen = VARIANTS[variant]
+            result = judge_reconstructions(predictor, faces, adapter, chosen.weights(predictor), embed, default,
+                                           readings=chosen.readings)
+            if matched is not None:
+                result = replace(result, attributes=attribute_agreement(
+                    {key: face.shows for key, face in result.per_face.items()}, matched))
             results[adapter][variant] = result
     return LikenessReport(photos=len(photos), people=len(faces), min_face=min_face, render_size=render_size,
-                          judges=tuple(judges), variants={v: VARIANTS[v][0] for v in variants}, skipped=skipped,
-                          results=results)
+                          judges=tuple(judges), variants={v: VARIANTS[v].description for v in variants},
+                          skipped=skipped, results=results, faces=tuple(faces))
 
 
-def read_gender_labels(path: str | os.PathLike[str]) -> dict[str, str]:
-    """file name -> "female" | "male" from a CSV with columns file,gender (`#` lines are comments)."""
-    path = Path(path)
+def contact_sheet(report: LikenessReport, adapter: str, variant: str, columns: int = 4) -> np.ndarray:
+    """(H, W, 3) uint8 RGB: every face's aligned photo beside the head-on render of `adapter` and
+    `variant`, `columns` pairs a row, each captioned with its key and the Gender and Age it got.
+    InputError when the report has no such result."""
+    from PIL import Image, ImageDraw
+
     try:
-        lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    labels = {}
-    for row in csv.DictReader(lines):
-        gender = (row.get("gender") or "").strip()
-        if gender not in ("female", "male") or not row.get("file"):
-            raise InputError(f"{path}: each row needs a file and gender female or male, got {row}")
-        labels[Path(row["file"]).name] = gender
-    return labels
-
-
-def gender_agreement(per_face: Mapping[str, FaceLikeness], labels: Mapping[str, str]) -> GenderAgreement:
-    """Share of labelled faces whose predicted Gender is on the labelled side of 0.5 (female < 0.5 <= male),
-    with the faces that flipped. A face `file#k` takes its file's label."""
-    judged = {key: face.gender for key, face in per_face.items() if key.split("#")[0] in labels}
-    flipped = sorted(key for key, value in judged.items()
-                     if (value >= 0.5) != (labels[key.split("#")[0]] == "male"))
-    share = 1.0 - len(flipped) / len(judged) if judged else None
-    return GenderAgreement(labelled=len(judged), right_side=share, flipped=tuple(flipped))
+        result = report.results[adapter][variant]
+    except KeyError:
+        raise InputError(f"no likeness result for adapter {adapter!r} and variant {variant!r}") from None
+    caption = 14
+    rows = max(1, -(-len(report.faces) // columns))
+    sheet = Image.new("RGB", (columns * 2 * SHEET_FACE, rows * (SHEET_FACE + caption)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k, face in enumerate(report.faces):
+        x, y = (k % columns) * 2 * SHEET_FACE, (k // columns) * (SHEET_FACE + caption)
+        sheet.paste(Image.fromarray(face.thumbnail), (x, y + caption))
+        sheet.paste(Image.fromarray(result.renders[face.key]), (x + SHEET_FACE, y + caption))
+        shown = result.per_face[face.key].shows
+        draw.text((x + 2, y + 1), f"{face.key[:22]}  G {shown.gender:.2f} A {shown.age:.2f}", fill="black")
+    return np.asarray(sheet)
 

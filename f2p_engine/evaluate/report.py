@@ -179,16 +179,45 @@ def _likeness_section(likeness: dict[str, Any], out: Path) -> list[str]:
                   "|---|---|---|---|---|---|---|"]
         lines += [f"| {a} | {v} | {_judge_cells(row[judge])} |" for a, vs in results.items() for v, row in vs.items()]
         lines.append("")
-    genders = [(a, v, row["gender"]) for a, vs in results.items() for v, row in vs.items() if "gender" in row]
-    if genders:
-        lines += ["### Gender on the right side of 0.5 (faces whose gender is obvious, labelled by hand)", "",
-                  "| adapter | variant | labelled faces | right side | flipped |", "|---|---|---|---|---|"]
-        lines += [f"| {a} | {v} | {g['labelled']} | {_cell(g['right_side'])} | {', '.join(g['flipped'][:8])}"
-                  f"{' ...' if len(g['flipped']) > 8 else ''} |" for a, v, g in genders]
-        lines.append("")
+    agreements = [(a, v, row["attributes"]) for a, vs in results.items() for v, row in vs.items()
+                  if "attributes" in row]
+    if agreements:
+        lines += _attribute_lines(agreements)
     notes = [f"- skipped: {message}" for message in skipped["unreadable"].values()]
     notes += [f"- skipped {name}: no face found" for name in skipped["no_face"]]
+    sheet = likeness.get("contact_sheet")
+    if sheet:
+        notes += ["", f"Each face (aligned photo) beside its render, {sheet['adapter']} adapter, {sheet['variant']}: "
+                      f"![photo | render]({sheet['file']})"]
     return [*lines, *([*notes, ""] if notes else []), "![likeness](likeness.png)", ""]
+
+
+def _agreement_cell(agreement: dict[str, Any]) -> str:
+    return f"{_cell(agreement['right'])} ({agreement['faces']})" if agreement["faces"] else "-"
+
+
+def _attribute_lines(agreements: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+    """Report lines of the agreement with the hand labels (`labels.attribute_agreement`), overall and per group."""
+    checks = list(agreements[0][2]["overall"])
+    header = "| " + " | ".join(checks) + " |"
+    rule = "|---" * (len(checks) + 2) + "|"
+    lines = ["### Agreement with the hand labels", "",
+             "Share right (faces labelled for it): gender on the labelled side of 0.5; decisive gender "
+             "|Gender - 0.5| >= 0.3; age bracket (child < 15, 15-39, 40-59, 60+ years through MakeHuman's age "
+             "map); child age: children get Age < 0.19; skin tone class of the skin material (caucasian light, "
+             "asian medium, african dark); eye colour light/dark of the eye material.", "",
+             "| adapter | variant " + header, rule]
+    lines += [f"| {a} | {v} | " + " | ".join(_agreement_cell(g["overall"][c]) for c in checks) + " |"
+              for a, v, g in agreements]
+    lines += ["", "By group (labelled women, men, light, medium and dark skin):", "",
+              "| adapter | variant | group " + header, rule + "---|"]
+    lines += [f"| {a} | {v} | {group} | " + " | ".join(_agreement_cell(by[c]) for c in checks) + " |"
+              for a, v, g in agreements for group, by in g["groups"].items()]
+    lines += ["", "Wrong gender / age bracket:", ""]
+    lines += [f"- {a}/{v}: gender {', '.join(g['overall']['gender']['wrong'][:10]) or 'none'}; age bracket "
+              f"{', '.join(g['overall']['age bracket']['wrong'][:10]) or 'none'}"
+              f"{' ...' if len(g['overall']['age bracket']['wrong']) > 10 else ''}" for a, v, g in agreements]
+    return [*lines, ""]
 
 
 def write_report(metrics: dict[str, Any], out_dir: str | os.PathLike[str], title: str = "f2p evaluation") -> None:

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import numpy as np
+
 from f2p_engine.headmodel.schema import MACRO_MODIFIERS
 
 RACES = ("african", "asian", "caucasian")
 GENDERS = ("female", "male")
 AGES = ("baby", "child", "young", "old")
 LEVELS = ("min", "average", "max")
+#: MakeHuman 1.1's Age slider value -> years, piecewise linear between these anchors.
+AGE_ANCHORS = ((0.0, 1.0), (0.1875, 11.0), (0.5, 25.0), (1.0, 90.0))
 
 #: Modifier -> (macro variable it sets, the target group whose weights it recomputes).
 #: Height, proportions and breast groups are not applied by f2p (see MakeHuman facts): at their
@@ -49,6 +53,18 @@ def universal_targets() -> list[str]:
 def macro_targets() -> list[str]:
     """Every macro target file the head model applies, in asset order."""
     return race_gender_age_targets() + universal_targets()
+
+
+def age_from_years(years: float) -> float:
+    """MakeHuman's Age slider value for an age in years (clipped to the slider's 1..90 years)."""
+    values, ages = zip(*AGE_ANCHORS, strict=True)
+    return float(np.interp(years, ages, values))
+
+
+def years_from_age(age: float) -> float:
+    """Years an Age slider value stands for (the inverse of `age_from_years`)."""
+    values, ages = zip(*AGE_ANCHORS, strict=True)
+    return float(np.interp(age, values, ages))
 
 
 def _three_level(value: float) -> dict[str, float]:

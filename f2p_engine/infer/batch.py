@@ -417,8 +417,13 @@ def write_recipe_files(paths: Sequence[Path], inputs: Sequence[Path], prediction
 def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Prediction, **more: Any
                      ) -> dict[str, Any]:
     """The JSON beside a recipe: source photo(s), adapter, confidence per region, option probabilities,
+    the macro member's reading (P(male), years and their confidences) when it gave Gender and Age,
     the colours measured in the photo and timings in ms (`more` adds keys)."""
     sources = str(source) if isinstance(source, Path) else [str(p) for p in source]
+    read = prediction.attributes
+    macro = {} if read is None else {"macro_member": {
+        "male": round(read.male, 4), "gender_confidence": round(read.gender_confidence, 4),
+        "years": round(read.years, 2), "age_confidence": round(read.age_confidence, 4)}}
     if prediction.colours is not None:
         more = {"colours": {"skin_tone": prediction.colours.tone,
                             "typology_angle": round(prediction.colours.typology_angle, 2),
@@ -427,7 +432,7 @@ def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Pr
     return {"source": sources, "adapter": adapter,
             "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
             "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
-            "timings_ms": {k: round(v * 1000, 2) for k, v in prediction.timings.items()}, **more}
+            **macro, "timings_ms": {k: round(v * 1000, 2) for k, v in prediction.timings.items()}, **more}
 
 
 def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bool, stem: str | None = None
@@ -437,6 +442,7 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
     unreadable or holds no face."""
     from f2p_engine.adapt import create_adapter, stylise
     from f2p_engine.face.aligned import align_face, faces_in_photo
+    from f2p_engine.face.attributes import read_attributes
     from f2p_engine.face.image import load_image
     from f2p_engine.recipe import Recipe
 
@@ -452,11 +458,15 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
         start = time.perf_counter()
         face = align_face(image, detection, faces_found=len(faces))
         aligned = time.perf_counter()
+        attributes = read_attributes(face.image, face.landmarks)
+        measured = time.perf_counter()
         face = stylise(face, style)
         adapted = time.perf_counter()
-        prediction = predictor.predict_aligned(face.image, face.landmarks, base=Recipe(name=face_stem(name, k)))
+        prediction = predictor.predict_aligned(face.image, face.landmarks, base=Recipe(name=face_stem(name, k)),
+                                               attributes=attributes)
         shared = {"read_image": read - began, "detect": detected - read} if k == 0 else {}
-        prediction.timings.update({**shared, "align": aligned - start, "adapt": adapted - aligned})
+        prediction.timings.update({**shared, "align": aligned - start, "attributes": measured - aligned,
+                                   "adapt": adapted - measured})
         predictions.append(with_measured_colours(prediction, image, detection))
     return predictions, len(faces)
 

@@ -7,6 +7,11 @@ the same aligned face (`face.identity.face_descriptor`, as the synthetic samples
 members are combined with the manifest's weights moved toward the identity member by its
 `photo_shift` (`ensemble.photo_weights`): the weights for photos.
 
+Photos also have the macro member (`face.attributes`: networks trained on real faces): given its
+reading of a face, Gender and Age come from it (`MACRO_MEMBER_PARAMS`) instead of the CNN members,
+which read real faces' gender and age badly (labelled dev photos and CelebA crops: README).
+Renders and the synthetic evaluation keep the CNN members (the macro member reads renders badly).
+
 Confidence per region, in [0, 1]: the region's held-out skill s = 1 - ensemble L1 / b (b: the
 mean-prediction baseline L1; s = 0 means no better than guessing the mean), times the agreement
 on this face 1 - d / b, d the mean |member - ensemble| over the region's parameters and the
@@ -35,6 +40,7 @@ from f2p_engine.ensemble import (
     weight_matrix,
 )
 from f2p_engine.errors import AssetError
+from f2p_engine.face.attributes import FaceAttributes, load_attribute_models, read_attributes
 from f2p_engine.face.facemodels import quiet_onnxruntime
 from f2p_engine.face.identity import DESCRIPTOR_SIZE, face_descriptor, load_recogniser
 from f2p_engine.headmodel import schema
@@ -48,6 +54,10 @@ if TYPE_CHECKING:
     from f2p_engine.face.detect import Detection
     from f2p_engine.face.image import RGBImage
 
+#: Parameters the macro member's reading replaces on photos: where it measures better on the
+#: labelled dev photos than the CNN ensemble (gender right side, age bracket).
+MACRO_MEMBER_PARAMS = ("macrodetails/Gender", "macrodetails/Age")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Prediction:
@@ -55,9 +65,10 @@ class Prediction:
 
     `recipe`: the predicted character; `continuous`: (P,) float64 in [0, 1], schema order;
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
-    `timings`: stage -> seconds; `colours`: skin tone and eye colour measured in the photo, when they
-    were (`with_measured_colours`). `unfolded`: the sliders moved away from the ensemble's values
-    (`continuous`) to remove a visible fold of the surface (`without_folds`), usually none.
+    `timings`: stage -> seconds; `attributes`: the macro member's reading (photos only), whose
+    confidences go with the Gender and Age it gave; `colours`: skin tone and eye colour measured in
+    the photo, when they were (`with_measured_colours`). `unfolded`: the sliders moved away from the
+    ensemble's values (`continuous`) to remove a visible fold of the surface (`without_folds`), usually none.
     """
 
     recipe: Recipe
@@ -65,6 +76,7 @@ class Prediction:
     probabilities: dict[str, np.ndarray] = field(repr=False)
     confidence: dict[str, float]
     timings: dict[str, float]
+    attributes: FaceAttributes | None = None
     colours: ColourReading | None = None
     unfolded: tuple[str, ...] = ()
 
@@ -93,6 +105,7 @@ class Predictor:
         identity = [m for m in manifest.models if m.member == IDENTITY]
         if identity:
             load_recogniser()  # ~0.3 s: at load time, not on the first photo
+        load_attribute_models()
         self.identity_params = np.isin(np.arange(len(names)), identity[0].layout.param_indices if identity else [])
         self.weights = photo_weights(self.fitted_weights, manifest.photo_shift, self.identity_params)
         from f2p_engine.render.folds import warm_up
@@ -137,8 +150,10 @@ class Predictor:
         """Every model's outputs, by model name (see `run_model`)."""
         return {m.name: self.run_model(m, images, landmarks, descriptors) for m in self.manifest.models}
 
-    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base: Recipe | None = None) -> Prediction:
-        """Predict from one aligned face: (S, S, 3) uint8 RGB and its (68, 2) aligned-pixel landmarks."""
+    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base: Recipe | None = None, *,
+                        attributes: FaceAttributes | None = None) -> Prediction:
+        """Predict from one aligned face: (S, S, 3) uint8 RGB and its (68, 2) aligned-pixel landmarks.
+        A photo's `attributes` (`read_attributes` of the face before the adapter) set Gender and Age."""
         began = time.perf_counter()
         # The identity member's dlib descriptor is timed apart: it is most of a photo's model time.
         descriptors = face_descriptor(image, landmarks)[None] if self.identity_params.any() else None
@@ -149,11 +164,16 @@ class Predictor:
         timings = {"descriptor": described - began, "models": models_done - described,
                    "ensemble": time.perf_counter() - models_done}
         return self.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
-                               {r: float(c[0]) for r, c in confidence.items()}, base=base, timings=timings)
+                               {r: float(c[0]) for r, c in confidence.items()}, base=base, timings=timings,
+                               attributes=attributes)
 
     def prediction(self, continuous: np.ndarray, probabilities: dict[str, np.ndarray], confidence: dict[str, float],
-                   *, base: Recipe | None = None, timings: dict[str, float] | None = None) -> Prediction:
-        """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities."""
+                   *, base: Recipe | None = None, timings: dict[str, float] | None = None,
+                   attributes: FaceAttributes | None = None) -> Prediction:
+        """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities;
+        with the macro member's `attributes`, Gender and Age are theirs (`MACRO_MEMBER_PARAMS`)."""
+        if attributes is not None:
+            continuous = with_attributes(continuous, attributes)
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
         if "hair" not in choices and (base is None or base.choice("hair") == schema.NO_HAIR):
             choices["hair"] = _unpredicted_hair(continuous)
@@ -165,7 +185,7 @@ class Predictor:
         recipe, unfolded = without_folds(recipe)
         timings["unfold"] = time.perf_counter() - began
         return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
-                          timings=timings, unfolded=unfolded)
+                          timings=timings, attributes=attributes, unfolded=unfolded)
 
     def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
         """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
@@ -211,6 +231,16 @@ class Predictor:
         return confidence
 
 
+def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.ndarray:
+    """(P,) values with the macro member's Gender and Age where `MACRO_MEMBER_PARAMS` says (a copy)."""
+    out = np.array(continuous, dtype=np.float64)
+    readings = {"macrodetails/Gender": attributes.gender_value, "macrodetails/Age": attributes.age_value}
+    for index, param in enumerate(schema.CONTINUOUS):
+        if param.name in MACRO_MEMBER_PARAMS:
+            out[index] = readings[param.name]
+    return out
+
+
 #: Hair of a head without hair when the models do not predict hair (trained before hair existed): a short
 #: men's cut or long hair, by the predicted Gender, rather than the bald head nobody asked for.
 UNPREDICTED_HAIR = {"male": "short02", "female": "long01"}
@@ -254,12 +284,20 @@ def with_measured_colours(prediction: Prediction, image: RGBImage, detection: De
     the eye material, and the system skin of the measured tone for the prediction's final Gender and
     Age. Probabilities of the skin and eye-colour groups become certain for the measured option, so
     combining frames or photos keeps it."""
-    import dataclasses
-
-    from f2p_engine.face.colour import measure_colours, with_african
+    from f2p_engine.face.colour import measure_colours
 
     began = time.perf_counter()
-    reading = measure_colours(image, detection)
+    prediction = with_colour_reading(prediction, measure_colours(image, detection))
+    prediction.timings["colours"] = time.perf_counter() - began
+    return prediction
+
+
+def with_colour_reading(prediction: Prediction, reading: ColourReading) -> Prediction:
+    """`prediction` with the colours of a measurement already made (see `with_measured_colours`)."""
+    import dataclasses
+
+    from f2p_engine.face.colour import with_african
+
     recipe = prediction.recipe
     skin = schema.skin_option(schema.SKIN_ETHNIC_BY_TONE[reading.tone], recipe.value("macrodetails/Gender"),
                               recipe.value("macrodetails/Age"))
@@ -273,11 +311,10 @@ def with_measured_colours(prediction: Prediction, image: RGBImage, detection: De
     for group, option in (("skin", skin), ("eye_colour", reading.eye_colour)):
         options = schema.discrete_by_name()[group].options
         probabilities[group] = np.eye(len(options))[options.index(option)]
-    timings = {**prediction.timings, "colours": time.perf_counter() - began}
     recipe, unfolded = without_folds(recipe)  # the measured ancestry reshapes the face a little: check again
     unfolded = prediction.unfolded + tuple(n for n in unfolded if n not in prediction.unfolded)
     return dataclasses.replace(prediction, recipe=recipe, continuous=continuous, probabilities=probabilities,
-                               timings=timings, colours=reading, unfolded=unfolded)
+                               timings=dict(prediction.timings), colours=reading, unfolded=unfolded)
 
 
 def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_ADAPTER, base: Recipe | None = None
@@ -294,8 +331,10 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_
     began = time.perf_counter()
     face = align_photo(image)
     aligned = time.perf_counter()
+    attributes = read_attributes(face.image, face.landmarks)
+    read = time.perf_counter()
     face = stylise(face, create_adapter(adapter))
     adapted = time.perf_counter()
-    prediction = predictor.predict_aligned(face.image, face.landmarks, base=base)
-    prediction.timings.update({"align": aligned - began, "adapt": adapted - aligned})
+    prediction = predictor.predict_aligned(face.image, face.landmarks, base=base, attributes=attributes)
+    prediction.timings.update({"align": aligned - began, "attributes": read - aligned, "adapt": adapted - read})
     return with_measured_colours(prediction, image, face.detection), face

@@ -25,6 +25,6 @@ class FixedPredictor:
         self.recipe, self.confidence = recipe, dict(confidence)
         self.faces = 0
 
-    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray) -> Prediction:
+    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None) -> Prediction:
         self.faces += 1
         return prediction_of(self.recipe, self.confidence)

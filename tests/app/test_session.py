@@ -94,9 +94,9 @@ class _SlowPredictor(FixedPredictor):
         super().__init__(PREDICTED, {"nose": 0.8})
         self.release = threading.Event()
 
-    def predict_aligned(self, image, landmarks):
+    def predict_aligned(self, image, landmarks, attributes=None):
         self.release.wait(20)
-        return super().predict_aligned(image, landmarks)
+        return super().predict_aligned(image, landmarks, attributes)
 
 
 def test_progress_banner_with_the_stage_over_a_dimmed_head(make_window, astronaut, qtbot):
