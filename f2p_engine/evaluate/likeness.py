@@ -81,11 +81,12 @@ def _without_identity(predictor: Predictor) -> np.ndarray:
 @dataclass(frozen=True, slots=True)
 class Variant:
     """A weighting of the members compared on photos: `weights` predictor -> (K, P); `macro`: Gender
-    and Age from the macro member."""
+    and Age from the macro member; `widened`: de-shrunk as photos are (`Predictor.spread`)."""
 
     description: str
     weights: Callable[[Predictor], np.ndarray]
     macro: bool
+    widened: bool = False
 
 
 VARIANTS: dict[str, Variant] = {
@@ -95,8 +96,10 @@ VARIANTS: dict[str, Variant] = {
     "fitted": Variant("all members, weights fitted on renders", lambda p: p.fitted_weights, False),
     "photo-cnn-macro": Variant("all members, photo weights, Gender and Age from the CNN members",
                                lambda p: p.weights, False),
-    "shipped": Variant("all members, photo weights, Gender and Age from the macro member (shipped)",
-                       lambda p: p.weights, True),
+    "narrow": Variant("all members, photo weights, Gender and Age from the macro member, not de-shrunk",
+                      lambda p: p.weights, True),
+    "shipped": Variant("all members, photo weights, Gender and Age from the macro member, de-shrunk (shipped)",
+                       lambda p: p.weights, True, True),
 }
 #: Side of each face in the contact sheet (pixels).
 SHEET_FACE = 128
@@ -260,10 +263,11 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
     return faces, Skipped(unreadable=unreadable, no_face=no_face)
 
 
-def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray, macro: bool) -> Recipe:
+def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray, macro: bool,
+                widened: bool = False) -> Recipe:
     """The recipe of `face` predicted with `adapter`'s outputs and the members combined by `weights`
-    (K, P); with `macro`, Gender and Age from the macro member."""
-    continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights)
+    (K, P); with `macro`, Gender and Age from the macro member; `widened`: de-shrunk as photos are."""
+    continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights, widened=widened)
     return predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
                                 {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key),
                                 attributes=face.attributes if macro else None).recipe
@@ -276,10 +280,11 @@ def shows(recipe: Recipe) -> PredictedAttributes:
 
 
 def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,
-                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, macro: bool) -> VariantLikeness:
+                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, macro: bool,
+                          widened: bool = False) -> VariantLikeness:
     """Likeness of one adapter and weighting (K, P) by every judge in `default` (judge -> default
-    head's embedding); with `macro`, Gender and Age from the macro member."""
-    recipes = [reconstruct(predictor, face, adapter, weights, macro) for face in faces]
+    head's embedding); with `macro`, Gender and Age from the macro member; `widened`: de-shrunk."""
+    recipes = [reconstruct(predictor, face, adapter, weights, macro, widened) for face in faces]
     embedded = [embed(recipe) for recipe in recipes]
     renders = [embeddings for embeddings, _ in embedded]
     judged: dict[str, LikenessMetrics] = {}
@@ -321,7 +326,7 @@ def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[s
         for variant in variants if faces else ():
             chosen = VARIANTS[variant]
             result = judge_reconstructions(predictor, faces, adapter, chosen.weights(predictor), embed, default,
-                                           macro=chosen.macro)
+                                           macro=chosen.macro, widened=chosen.widened)
             if matched is not None:
                 result = replace(result, attributes=attribute_agreement(
                     {key: face.shows for key, face in result.per_face.items()}, matched))
