@@ -84,11 +84,13 @@ def _without_identity(predictor: Predictor) -> np.ndarray:
 @dataclass(frozen=True, slots=True)
 class Variant:
     """A weighting of the members compared on photos: `weights` predictor -> (K, P); `readings`: Gender
-    and Age from the macro member, skin and eye colour measured in the photo."""
+    and Age from the macro member, skin and eye colour measured in the photo; `widened`: de-shrunk as
+    photos are (`Predictor.spread`)."""
 
     description: str
     weights: Callable[[Predictor], np.ndarray]
     readings: bool
+    widened: bool = False
 
 
 VARIANTS: dict[str, Variant] = {
@@ -98,8 +100,10 @@ VARIANTS: dict[str, Variant] = {
     "fitted": Variant("all members, weights fitted on renders", lambda p: p.fitted_weights, False),
     "photo-cnn": Variant("all members, photo weights, Gender, Age, skin and eye colour from the CNN members",
                                lambda p: p.weights, False),
-    "shipped": Variant("all members, photo weights, Gender and Age from the macro member, colours measured "
-                       "(shipped)", lambda p: p.weights, True),
+    "narrow": Variant("all members, photo weights, Gender and Age from the macro member, colours measured, "
+                      "not de-shrunk", lambda p: p.weights, True),
+    "shipped": Variant("all members, photo weights, Gender and Age from the macro member, colours measured, "
+                       "de-shrunk (shipped)", lambda p: p.weights, True, True),
 }
 #: Side of each face in the contact sheet (pixels).
 SHEET_FACE = 128
@@ -265,10 +269,12 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
     return faces, Skipped(unreadable=unreadable, no_face=no_face)
 
 
-def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray, readings: bool) -> Recipe:
+def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray, readings: bool,
+                widened: bool = False) -> Recipe:
     """The recipe of `face` predicted with `adapter`'s outputs and the members combined by `weights`
-    (K, P); with `readings`, Gender and Age from the macro member and colours measured, as `f2p predict`."""
-    continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights)
+    (K, P); with `readings`, Gender and Age from the macro member and colours measured, as `f2p predict`;
+    `widened`: de-shrunk as photos are."""
+    continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights, widened=widened)
     prediction = predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
                                       {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key),
                                       attributes=face.attributes if readings else None)
@@ -282,11 +288,11 @@ def shows(recipe: Recipe) -> PredictedAttributes:
 
 
 def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,
-                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, readings: bool
-                          ) -> VariantLikeness:
+                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, readings: bool,
+                          widened: bool = False) -> VariantLikeness:
     """Likeness of one adapter and weighting (K, P) by every judge in `default` (judge -> default
-    head's embedding); `readings` as in `reconstruct`."""
-    recipes = [reconstruct(predictor, face, adapter, weights, readings) for face in faces]
+    head's embedding); `readings` and `widened` as in `reconstruct`."""
+    recipes = [reconstruct(predictor, face, adapter, weights, readings, widened) for face in faces]
     embedded = [embed(recipe) for recipe in recipes]
     renders = [embeddings for embeddings, _ in embedded]
     judged: dict[str, LikenessMetrics] = {}
@@ -328,7 +334,7 @@ def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[s
         for variant in variants if faces else ():
             chosen = VARIANTS[variant]
             result = judge_reconstructions(predictor, faces, adapter, chosen.weights(predictor), embed, default,
-                                           readings=chosen.readings)
+                                           readings=chosen.readings, widened=chosen.widened)
             if matched is not None:
                 result = replace(result, attributes=attribute_agreement(
                     {key: face.shows for key, face in result.per_face.items()}, matched))

@@ -32,12 +32,14 @@ from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.ensemble import (
     IDENTITY,
     MEMBERS,
+    PhotoSpread,
     combine_members,
     member_predictions,
     photo_weights,
     softmax,
     stack_members,
     weight_matrix,
+    widen,
 )
 from f2p_engine.errors import AssetError
 from f2p_engine.face.attributes import FaceAttributes, load_attribute_models, read_attributes
@@ -108,6 +110,9 @@ class Predictor:
         load_attribute_models()
         self.identity_params = np.isin(np.arange(len(names)), identity[0].layout.param_indices if identity else [])
         self.weights = photo_weights(self.fitted_weights, manifest.photo_shift, self.identity_params)
+        #: How photos' predictions are de-shrunk (`ensemble.widen`; parameters without an entry stay as they are).
+        rows = np.asarray([manifest.photo_spread.get(n, (0.0, 1.0, 0.0)) for n in names], dtype=np.float64)
+        self.spread = PhotoSpread(centre=rows[:, 0], scale=rows[:, 1], target=rows[:, 2])
         from f2p_engine.render.folds import warm_up
 
         warm_up()  # the fold check's GL context and neutral views, built while the first photo is aligned
@@ -160,7 +165,7 @@ class Predictor:
         described = time.perf_counter()
         outputs = self.run_all(image[None], np.asarray(landmarks)[None], descriptors)
         models_done = time.perf_counter()
-        continuous, probabilities, confidence = self.combine(outputs)
+        continuous, probabilities, confidence = self.combine(outputs, widened=True)
         timings = {"descriptor": described - began, "models": models_done - described,
                    "ensemble": time.perf_counter() - models_done}
         return self.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
@@ -193,13 +198,15 @@ class Predictor:
         layouts = {m.name: m.layout for m in self.manifest.models}
         return member_predictions({n: o[0] for n, o in outputs.items()}, layouts)
 
-    def combine(self, outputs: dict[str, list[np.ndarray]], weights: np.ndarray | None = None
-                ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def combine(self, outputs: dict[str, list[np.ndarray]], weights: np.ndarray | None = None, *,
+                widened: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Ensemble of batched model outputs: (continuous (N, P) in [0, 1], group -> (N, K)
-        probabilities, region -> (N,) confidence). `weights` (K, P): default the photo weights."""
+        probabilities, region -> (N,) confidence). `weights` (K, P): default the photo weights;
+        `widened`: de-shrunk as photos are (`self.spread`; confidence still reads the members' agreement)."""
         members = self.members(outputs)
         combined = combine_members(members, self.weights if weights is None else weights)
-        continuous = _normalise_ethnic(np.clip(combined, 0.0, 1.0))
+        spread = widen(combined, self.spread) if widened else combined
+        continuous = _normalise_ethnic(np.clip(spread, 0.0, 1.0))
         return continuous, self.group_probabilities(outputs), self._confidence(members, combined)
 
     def group_probabilities(self, outputs: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
