@@ -121,9 +121,9 @@ class CaptureController(QObject):
         if not self.analysed or self.state.analysis is None or not 0 <= index < len(self.state.analysis.faces):
             return
         if index != self.state.analysis.face:
-            count = len(self.state.analysis.faces)  # read before `analyse` starts a new session and clears it
-            self.analyse(self.analysed, face=index)
-            self.messages.say(f"face {index + 1} of {count}: analysing…")
+            said = f"face {self.state.analysis.number(index)} of {len(self.state.analysis.faces)}: analysing…"
+            self.analyse(self.analysed, face=index)  # starts a new session and clears the analysis: said before
+            self.messages.say(said)
 
     def adapter_chosen(self, name: str) -> None:
         self.adapter = name

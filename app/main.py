@@ -150,7 +150,7 @@ def _main(argv: Sequence[str] | None) -> int:
     started = time.perf_counter()
     app = create_application()
 
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, Qt
 
     from app.document import AutosaveSlot, autosave_folder, claim_autosave
     from app.settings import StudioSettings
@@ -183,7 +183,10 @@ def _main(argv: Sequence[str] | None) -> int:
     window = StudioWindow(autosave_path=slot.path if slot else None)
     sys.excepthook = lambda kind, exc, tb: window.report(exc)
     window.show()
-    window.state.models.preload()  # the first photo should not wait for the models
+    # The models load in the background once the window has drawn (the first photo should not wait for
+    # them, nor the first frame share the CPU with them).
+    window.head_view.canvas.frame_drawn.connect(lambda _ms: window.state.models.preload(),
+                                                Qt.ConnectionType.SingleShotConnection)
     window.show_overlay(args.overlay)
     if slot is None:
         window.say("autosave is off: every autosave slot is held by another running studio")

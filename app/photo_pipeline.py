@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.state import Models, Photo, PhotoAnalysis
+from app.state import Models, Photo, PhotoAnalysis, face_number
 from f2p_engine.errors import F2PError
 
 if TYPE_CHECKING:
@@ -93,10 +93,12 @@ def analyse_photo(photo: Photo, adapter: str, face: int = 0) -> tuple[PhotoAnaly
     aligned_face = align_face(image, detections[face], faces_found=len(detections))
     aligned = time.perf_counter()
     adapted = stylise(aligned_face, create_adapter(adapter))
-    note = f"face {face + 1} of {len(detections)} (click another face to use it)" if len(detections) > 1 else ""
+    boxes = tuple(d.box for d in detections)
+    note = (f"face {face_number(boxes, face)} of {len(detections)}, numbered left to right (click another face "
+            "to use it)" if len(detections) > 1 else "")
     analysis = PhotoAnalysis(landmarks=aligned_face.detection.landmarks, aligned=aligned_face.image,
                              aligned_landmarks=aligned_face.landmarks, stylised=adapted.image, crops=adapted.crops,
-                             faces=tuple(d.box for d in detections), face=face, note=note,
+                             faces=boxes, face=face, note=note,
                              timings={"align": aligned - start, "adapt": time.perf_counter() - aligned})
     return analysis, adapted
 

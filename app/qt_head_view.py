@@ -32,7 +32,7 @@ import pyqtgraph.opengl as gl
 from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QImage,
     QOffscreenSurface,
@@ -61,11 +61,23 @@ from f2p_engine.render.scene import VIEW_YAW, Appearance, View, appearance_of
 _FRONT_AZIMUTH = -90.0
 #: Camera azimuth per engine view: the engine's yaw turns the head, here the camera orbits the other way.
 VIEW_AZIMUTH: dict[View, float] = {view: _FRONT_AZIMUTH + yaw for view, yaw in VIEW_YAW.items()}
-_CAMERA_DISTANCE = 4.0
-#: The camera aims at the middle of the head (so turned views keep the back of the head in view),
-#: this far (dm) below the eyes, and re-aims when that point moves more than `_REAIM_DISTANCE`.
+#: What the views frame (dm): the head and neck, from a little above the crown to the neck, and the
+#: head's width with the ears and a margin (its depth, seen from the side, is about the same).
+_FRAME_HEIGHT = 3.3
+_FRAME_WIDTH = 2.6
+#: Horizontal field of view, degrees: a portrait lens (pyqtgraph's 60 degrees, close up, swells the nose).
+_FOV = 30.0
+#: The camera aims at the middle of the skull in plan (so turned views orbit the head, not the
+#: shoulders) and `_AIM_BELOW_EYES` dm below the eyes (the middle of the frame), and re-aims when that
+#: point moves more than `_REAIM_DISTANCE`. Only skin above `_SKULL_BELOW_EYES` below the eyes is skull.
 _AIM_BELOW_EYES = 0.35
+_SKULL_BELOW_EYES = 1.3
 _REAIM_DISTANCE = 0.15
+#: Software GL draws while the artist drags (slider or camera) without anti-aliasing (multisampling
+#: doubles llvmpipe's frame time); a second after the last change (a pause, not a slow drag step under load,
+#: and not behind a live preview) the frame is drawn again, smoothed.
+_SMOOTH_AFTER_MS = 1000
+_SAMPLES = 4
 #: How far the old head fades towards the background while a photo is analysed.
 _BUSY_DIM = 0.35
 _BACKGROUND = (46, 48, 54)
@@ -237,10 +249,11 @@ class _HeadMeshData(gl.MeshData):
 
 def surface_format() -> QSurfaceFormat:
     """The 3D view's GL surface: a 24-bit depth buffer, and 4x multisampling on hardware GL (software GL,
-    Mesa's llvmpipe, shades every sample: a drag step took 224 ms instead of 111 ms with it)."""
+    Mesa's llvmpipe, shades every sample: a drag step took 224 ms instead of 111 ms with it; it smooths
+    settled frames only, see `_Canvas`)."""
     surface = QSurfaceFormat.defaultFormat()
     surface.setDepthBufferSize(24)
-    surface.setSamples(0 if software_gl() else 4)
+    surface.setSamples(0 if software_gl() else _SAMPLES)
     return surface
 
 
@@ -259,7 +272,11 @@ def software_gl() -> bool:
 
 
 class _Canvas(GLViewMixin, QOpenGLWindow):
-    """pyqtgraph's GL view (orbit, zoom, items) as a QOpenGLWindow; reports each frame's draw time (ms)."""
+    """pyqtgraph's GL view (orbit, zoom, items) as a QOpenGLWindow; reports each frame's draw time (ms).
+
+    Anti-aliased on every GL stack: hardware GL multisamples the window itself (`surface_format`);
+    software GL draws frames during a drag plain and, `_SMOOTH_AFTER_MS` after the last change, once
+    more into a multisampled framebuffer resolved into the window (and so do snapshots)."""
 
     frame_drawn = Signal(float)
 
@@ -270,21 +287,72 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         self.setFormat(surface_format())
         # Keyboard focus stays with the widgets, so the window's shortcuts keep working over the view.
         self.setFlag(Qt.WindowType.WindowDoesNotAcceptFocus)
+        #: Whether the next frame is drawn multisampled into `_multisampled` (software GL, settled).
+        self.smooth = False
+        self._multisampled: tuple[int, int, int, int, int] | None = None  # fbo, colour, depth, width, height
+        self._settle = QTimer(self, singleShot=True, interval=_SMOOTH_AFTER_MS)
+        self._settle.timeout.connect(self._draw_smooth)
 
     def devicePixelRatioF(self) -> float:  # the QWidget spelling GLViewMixin uses
         return self.devicePixelRatio()
 
+    def update(self) -> None:
+        """Every redraw request (mesh, camera, colours) starts a plain frame; the smooth one follows."""
+        self.smooth = False
+        settle = self.__dict__.get("_settle")  # absent while GLViewMixin's constructor asks for a frame
+        if settle is not None and software_gl():
+            settle.start()
+        super().update()
+
+    def _draw_smooth(self) -> None:
+        self.smooth = True
+        QOpenGLWindow.update(self)
+
+    def _paint_multisampled(self, target: int, width: int, height: int) -> None:
+        """Draw the scene into a `_SAMPLES`x multisampled framebuffer and resolve it into `target`."""
+        if self._multisampled is None or self._multisampled[3:] != (width, height):
+            self._release_multisampled()
+            fbo, colour, depth = GL.glGenFramebuffers(1), *GL.glGenRenderbuffers(2)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, colour)
+            GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, _SAMPLES, GL.GL_RGBA8, width, height)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, depth)
+            GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, _SAMPLES, GL.GL_DEPTH_COMPONENT24, width, height)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, colour)
+            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, depth)
+            self._multisampled = (int(fbo), int(colour), int(depth), width, height)
+        fbo = self._multisampled[0]
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+        GL.glViewport(0, 0, width, height)
+        self.paint(region=(0, 0, width, height), viewport=(0, 0, width, height))
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
+        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
+
+    def _release_multisampled(self) -> None:
+        if self._multisampled is not None:
+            fbo, colour, depth, _, _ = self._multisampled
+            GL.glDeleteFramebuffers(1, [fbo])
+            GL.glDeleteRenderbuffers(2, [colour, depth])
+            self._multisampled = None
+
+    def _draw(self, target: int, width: int, height: int, smooth: bool) -> None:
+        if smooth and software_gl():
+            self._paint_multisampled(target, width, height)
+        else:
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
+            GL.glViewport(0, 0, width, height)
+            self.paint(region=(0, 0, width, height), viewport=(0, 0, width, height))
+
     def render_image(self) -> QImage:
-        """The current scene drawn now into the window's own back buffer and read back, at the window's
-        device size: the same depth buffer and multisampling the artist's view gets (an offscreen
-        framebuffer would bring its own depth buffer and hide a window that has none). The back buffer
-        is read before any swap, so its content is defined."""
+        """The current scene drawn now into the window's own back buffer (smoothed as a settled frame) and
+        read back, at the window's device size. The back buffer is read before any swap, so its content is
+        defined."""
         self.makeCurrent()
         try:
             width, height = self.deviceWidth(), self.deviceHeight()
-            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.defaultFramebufferObject())
-            GL.glViewport(0, 0, width, height)
-            self.paint(region=(0, 0, width, height), viewport=(0, 0, width, height))
+            self._draw(self.defaultFramebufferObject(), width, height, smooth=True)
             GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
             pixels = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
         finally:
@@ -296,7 +364,7 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
 
     def paintGL(self) -> None:
         start = time.perf_counter()
-        super().paintGL()
+        self._draw(self.defaultFramebufferObject(), self.deviceWidth(), self.deviceHeight(), self.smooth)
         self.frame_drawn.emit((time.perf_counter() - start) * 1000)
 
 
@@ -311,6 +379,7 @@ class QtHeadView(QWidget):
         self._topology = head_mesh(asset)
         self.canvas = _Canvas()
         self.canvas.setBackgroundColor(_BACKGROUND)
+        self.canvas.opts["fov"] = _FOV
         self.container = QWidget.createWindowContainer(self.canvas, self)
         self.container.setMinimumSize(320, 320)
         triangles, part = self._topology.triangles, self._topology.part
@@ -476,11 +545,15 @@ class QtHeadView(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_banner()
+        if abs(self.canvas.opts["distance"] - self._framed) < 1e-6:  # not zoomed by the artist: keep framing
+            self._framed = self.framing_distance()
+            self.canvas.setCameraPosition(distance=self._framed)
 
     def _follow_face(self, positions: np.ndarray) -> None:
-        """Aim the camera at the middle of the head, a little below the eyes; only big moves (age, a new
+        """Aim the camera at the middle of the skull, a little below the eyes; only big moves (age, a new
         recipe) re-aim it, so dragging an eye slider does not shake the view."""
         head = positions[self._head_vertices]
+        head = head[head[:, 1] > positions[self._eye_vertices, 1].mean() - _SKULL_BELOW_EYES]
         middle = (head.min(axis=0) + head.max(axis=0)) / 2
         x, z = middle[0], middle[2]
         y = positions[self._eye_vertices, 1].mean() - _AIM_BELOW_EYES
@@ -489,7 +562,17 @@ class QtHeadView(QWidget):
             self.canvas.setCameraPosition(pos=target)
 
     def set_view(self, view: View) -> None:
-        self.canvas.setCameraPosition(azimuth=VIEW_AZIMUTH[view], elevation=5.0, distance=_CAMERA_DISTANCE)
+        """Turn the camera to `view`, framing the head and neck."""
+        #: The distance the last framing chose (a resize re-frames unless the artist zoomed since).
+        self._framed = self.framing_distance()
+        self.canvas.setCameraPosition(azimuth=VIEW_AZIMUTH[view], elevation=5.0, distance=self._framed)
+
+    def framing_distance(self) -> float:
+        """Camera distance (dm) at which `_FRAME_WIDTH` x `_FRAME_HEIGHT` just fills the view (pyqtgraph's
+        field of view is horizontal)."""
+        half = np.tan(np.radians(self.canvas.opts["fov"]) / 2)
+        aspect = max(self.container.height(), 1) / max(self.container.width(), 1)
+        return float(max(_FRAME_WIDTH / 2 / half, _FRAME_HEIGHT / 2 / (half * aspect)))
 
     def set_wireframe(self, on: bool) -> None:
         if self.wireframe_button.isChecked() != on:

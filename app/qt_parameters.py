@@ -3,24 +3,31 @@
 Built entirely from `f2p_engine.headmodel.schema` (the one list of parameters). Each slider shows
 a marker at the predicted value; resets return to the prediction (or to the defaults when there
 is none). Rows whose value differs from that reference are marked as edited ("•", in colour) and
-"Changed only" shows just those. Labels too long for the panel end in "…" and show the whole
-label in their tooltip. A recipe value no slider can show (NaN, infinite) is refused with one line
-(`unshowable`) before it reaches the widgets; any other value is clamped to the slider.
+"Changed only" shows just those. Each row is two lines: the slider's before/after icon
+(`app.slider_icons`) beside its human name from the schema, then a groove as wide as the panel
+(Shift-drag for fine steps); the tooltip has the schema's one-line description. Names fit the
+narrowest panel; were one too long, it would end in "…". The search matches names, descriptions,
+MakeHuman names and the region's synonyms (jaw, cheekbone, lips...). Rows of closed sections are
+built when first needed, so start-up does not wait for them. A recipe value no slider can
+show (NaN, infinite) is refused with one line (`unshowable`) before it reaches the widgets; any
+other value is clamped to the slider.
 Widgets never write the recipe themselves: gestures go to the `RecipeEditor`, and the
 panel follows `state.recipe_changed`, with widget signals blocked while it does.
 """
 
 from __future__ import annotations
 
+import html
 import math
 
 from PySide6.QtCore import QPoint, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPixmap, QPolygon
+from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPaintEvent, QPixmap, QPolygon, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -37,6 +44,8 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible
 
 from app.edits import RecipeEditor
+from app.fold_watch import QtFoldWatch
+from app.slider_icons import QtSliderIcons, icon_path
 from app.state import StudioState
 from f2p_engine.files import resources_dir
 from f2p_engine.headmodel import schema
@@ -44,9 +53,14 @@ from f2p_engine.recipe import Recipe
 
 #: Slider resolution: steps across a parameter's whole range.
 STEPS = 1000
+#: With Shift held, a drag moves the handle this many times slower than the mouse.
+FINE_DRAG = 10
+#: Width of a row's before/after icon (half as high).
+ROW_ICON_WIDTH = 64
 _REGION_TITLES = {"macro": "Macro details", "head": "Head shape"}
 _MARKER = QColor(255, 170, 40)
 _EDITED_STYLE = "color: rgb(255, 170, 40);"
+_FOLD_STYLE = "QToolButton { color: rgb(235, 70, 60); font-weight: bold; }"
 
 
 class ElidedLabel(QLabel):
@@ -69,12 +83,40 @@ class ElidedLabel(QLabel):
 
 
 class MarkedSlider(QSlider):
-    """A horizontal slider that can draw a marker (the predicted value) under its groove."""
+    """A horizontal slider that can draw a marker (the predicted value) under its groove. Dragging with
+    Shift held moves the handle `FINE_DRAG` times slower than the mouse, for fine adjustments."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setRange(0, STEPS)
         self.marker: int | None = None
+        self._fine: tuple[float, float] | None = None  # (mouse x, slider position) where the fine drag is
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        x = event.position().x()
+        if not (self.isSliderDown() and event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            self._fine = None
+            super().mouseMoveEvent(event)
+            return
+        last_x, position = self._fine or (x, float(self.sliderPosition()))
+        span = max(self._groove_span(), 1)
+        position = min(max(position + (x - last_x) * STEPS / span / FINE_DRAG, 0.0), float(STEPS))
+        self._fine = (x, position)
+        self.setSliderPosition(round(position))
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._fine = None
+        super().mouseReleaseEvent(event)
+
+    def _groove_span(self) -> int:
+        """Pixels the handle travels from one end to the other."""
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        style = self.style()
+        groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderGroove, self)
+        handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self)
+        return groove.width() - handle.width()
 
     def set_marker(self, position: int | None) -> None:
         if position != self.marker:
@@ -110,8 +152,11 @@ class SliderRow(QWidget):
         self.param = param
         self._editor = editor
         self.label = ElidedLabel(param.label)
-        self.label.setToolTip(f"{param.label}\n{param.name}")
         self.label.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        #: The before/after picture (`app.slider_icons`), empty until it is built.
+        self.icon = QLabel()
+        self.icon.setFixedSize(ROW_ICON_WIDTH, ROW_ICON_WIDTH // 2)
+        self.show_icon(None)
         #: The value differs from the prediction (or the default when nothing was predicted).
         self.edited = False
         self._shown: tuple[float, float] | None = None  # (value, reference) last pushed into the widgets
@@ -123,22 +168,48 @@ class SliderRow(QWidget):
         self.spin.setSingleStep(0.01)
         self.spin.setKeyboardTracking(False)
         self.spin.setFixedWidth(72)
+        self.fold_button = QToolButton()
+        self.fold_button.setText("⚠")
+        self.fold_button.setStyleSheet(_FOLD_STYLE)
+        self.fold_button.setToolTip("This value makes a visible fold: the inside of the head shows through the "
+                                    "skin.\nClick to move the sliders that bend the skin there to the nearest "
+                                    "values without a fold, keeping this one.")
+        retain = self.fold_button.sizePolicy()
+        retain.setRetainSizeWhenHidden(True)  # rows keep their widths when a mark comes and goes
+        self.fold_button.setSizePolicy(retain)
+        self.fold_button.hide()
         self.reset_button = QToolButton()
         self.reset_button.setText("↺")
         self.reset_button.setToolTip("Reset to the predicted value (the default if nothing was predicted)")
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label, 5)
-        layout.addWidget(self.slider, 4)
-        layout.addWidget(self.spin)
-        layout.addWidget(self.reset_button)
+        # Two lines: the icon and the whole label, then a slider groove as wide as the panel allows.
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 2, 0, 2)
+        layout.setVerticalSpacing(0)
+        layout.addWidget(self.icon, 0, 0)
+        layout.addWidget(self.label, 0, 1, 1, 4)
+        layout.addWidget(self.slider, 1, 0, 1, 2)
+        layout.addWidget(self.spin, 1, 2)
+        layout.addWidget(self.fold_button, 1, 3)
+        layout.addWidget(self.reset_button, 1, 4)
+        layout.setColumnStretch(1, 1)
 
         self.slider.sliderPressed.connect(editor.begin_drag)
         self.slider.sliderReleased.connect(lambda: editor.end_drag(f"Set {param.label}"))
         self.slider.valueChanged.connect(lambda step: self._edit(self.to_value(step)))
         self.spin.valueChanged.connect(self._edit)
         self.reset_button.clicked.connect(lambda: editor.reset([param.name], f"Reset {param.label}"))
+
+    def show_icon(self, pixmap: QPixmap | None, path: str = "") -> None:
+        """The slider's before/after icon (`None`: not built yet) and a tooltip saying what it does."""
+        if pixmap is not None:
+            self.icon.setPixmap(pixmap.scaled(self.icon.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.SmoothTransformation))
+        picture = f"<br><img src='{path}'>" if path else ""
+        tip = (f"<b>{html.escape(self.param.label)}</b><br>{html.escape(self.param.description)}{picture}"
+               f"<br><small>{html.escape(self.param.name)}</small>")
+        self.label.setToolTip(tip)
+        self.icon.setToolTip(tip)
 
     def to_value(self, step: int) -> float:
         return self.param.denormalise(step / STEPS)
@@ -175,10 +246,9 @@ class SliderRow(QWidget):
         self.slider.setToolTip(tip)
 
     def matches(self, text: str, changed_only: bool = False) -> bool:
-        text = text.strip().lower()
         if changed_only and not self.edited:
             return False
-        return not text or text in self.param.label.lower() or text in self.param.name.lower()
+        return self.param.matches(text)
 
 
 class QtParameterPanel(QWidget):
@@ -187,10 +257,13 @@ class QtParameterPanel(QWidget):
     #: One line saying why a recipe cannot be shown.
     refused = Signal(str)
 
-    def __init__(self, state: StudioState, editor: RecipeEditor, parent: QWidget | None = None) -> None:
+    def __init__(self, state: StudioState, editor: RecipeEditor, folds: QtFoldWatch | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.editor = editor
+        #: Sliders marked as making a visible fold.
+        self.folded: frozenset[str] = frozenset()
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search sliders…")
@@ -213,6 +286,7 @@ class QtParameterPanel(QWidget):
         top.addWidget(self.reset_all_button)
 
         choices = QFormLayout()
+        choices.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a narrow panel: labels above
         self.combos: dict[str, QComboBox] = {}
         for group in schema.DISCRETE_GROUPS:
             combo = QComboBox()
@@ -224,7 +298,12 @@ class QtParameterPanel(QWidget):
             self.combos[group.name] = combo
             _add_thumbnails(combo, group.name)
 
-        self.rows: dict[str, SliderRow] = {}
+        self._rows: dict[str, SliderRow] = {}  # built so far (see `rows`)
+        self._recipe = state.recipe  # the recipe last shown: rows built later show it too
+        self.icons = QtSliderIcons(self)
+        self.icons.ready.connect(self._show_icon)
+        self._icons_started = False
+        self._folds = folds
         self.sections: dict[str, QCollapsible] = {}
         self.region_resets: dict[str, QPushButton] = {}
         body = QWidget()
@@ -240,10 +319,7 @@ class QtParameterPanel(QWidget):
                 [q.name for q in p], f"Reset {t.lower()}"))
             section.addWidget(reset)
             self.region_resets[region] = reset
-            for param in params:
-                row = SliderRow(param, editor)
-                section.addWidget(row)
-                self.rows[param.name] = row
+            section.toggled.connect(lambda _on, r=region: self._build_region(r))
             sections.addWidget(section)
             self.sections[region] = section
         sections.addStretch(1)
@@ -261,22 +337,65 @@ class QtParameterPanel(QWidget):
 
         state.recipe_changed.connect(self.show_recipe)
         state.predicted_changed.connect(self.show_prediction)
+        if folds is not None:
+            folds.changed.connect(self.show_folds)
+            folds.unfolded.connect(lambda _asked, found: editor.commit(found, "Remove the fold"))
+        self._build_region("macro")
         self.show_recipe(state.recipe)
         self.show_prediction(state.predicted)
         self.sections["macro"].expand(animate=False)
 
+    @property
+    def rows(self) -> dict[str, SliderRow]:
+        """Every slider row by schema name. Rows of the sections that start closed are built when first
+        needed: the section opens, a search or "Changed only" looks at them, or they are asked for here
+        (start-up does not wait for 110 rows, nor does the GUI thread build them behind a live preview)."""
+        for region in schema.REGIONS:
+            self._build_region(region)
+        return self._rows
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._icons_started:
+            self._icons_started = True
+            self.icons.start()
+
+    def _show_icon(self, name: str, pixmap: QPixmap) -> None:
+        if name in self._rows:
+            self._rows[name].show_icon(pixmap, str(icon_path(name)))
+
+    def _build_region(self, region: schema.Region) -> None:
+        """The slider rows of `region`'s section, showing the current recipe, prediction and fold marks."""
+        params = schema.params_in_region(region)
+        if not params or params[0].name in self._rows:
+            return
+        predicted = self.state.predicted
+        for param in params:
+            row = SliderRow(param, self.editor)
+            if self._folds is not None:
+                row.fold_button.clicked.connect(lambda _=False, n=param.name, f=self._folds: f.unfold(n))
+            row.show_prediction(None if predicted is None else predicted.value(param.name))
+            row.show_value(self._recipe.value(param.name), self.state.reference_value(param.name))
+            row.fold_button.setVisible(param.name in self.folded)
+            if (icon := self.icons.cached(param.name)) is not None:
+                row.show_icon(icon, str(icon_path(param.name)))
+            self.sections[region].addWidget(row)
+            self._rows[param.name] = row
+        if self.sections[region].isExpanded():  # opened before its rows existed: fit them in
+            self.sections[region].expand(animate=False)
     def unshowable(self, recipe: Recipe) -> str:
         """Why `recipe` cannot be shown (a schema value that is not a finite number), or ""."""
-        for name, row in self.rows.items():
-            if not math.isfinite(value := recipe.value(name)):
-                return f"{row.param.label} ({name}) is {value}, not a number a slider can show"
+        for param in schema.CONTINUOUS:
+            if not math.isfinite(value := recipe.value(param.name)):
+                return f"{param.label} ({param.name}) is {value}, not a number a slider can show"
         return ""
 
     def show_recipe(self, recipe: Recipe) -> None:
+        self._recipe = recipe
         if problem := self.unshowable(recipe):
             self.refused.emit(problem)
         flipped = [row.show_value(recipe.value(name), self.state.reference_value(name))
-                   for name, row in self.rows.items()]
+                   for name, row in self._rows.items()]
         self._refilter(any(flipped))
         for group, combo in self.combos.items():
             with QSignalBlocker(combo):
@@ -284,9 +403,9 @@ class QtParameterPanel(QWidget):
 
     def show_prediction(self, predicted: Recipe | None) -> None:
         for region, section in self.sections.items():
-            section.setText(_section_title(region, self.state.confidence))
+            section.setText(self._title(region))
         flipped = False
-        for name, row in self.rows.items():
+        for name, row in self._rows.items():
             row.show_prediction(None if predicted is None else predicted.value(name))
             flipped |= row.show_value(self.state.recipe.value(name), self.state.reference_value(name))
         self._refilter(flipped)
@@ -296,11 +415,23 @@ class QtParameterPanel(QWidget):
                 mark = predicted is not None and group.predicted and predicted.choice(group.name) == option
                 combo.setItemText(index, option.replace("_", " ") + (" (predicted)" if mark else ""))
 
+    def show_folds(self, names: frozenset[str]) -> None:
+        """Warning marks on the sliders that make a visible fold (see `app.fold_watch`)."""
+        self.folded = frozenset(names)
+        for name, row in self._rows.items():
+            row.fold_button.setVisible(name in names)
+        for region, section in self.sections.items():
+            section.setText(self._title(region))
+
+    def _title(self, region: schema.Region) -> str:
+        folded = any(p.name in self.folded for p in schema.params_in_region(region))
+        return ("⚠ " if folded else "") + _section_title(region, self.state.confidence)
+
     def _refilter(self, marks_changed: bool) -> None:
         """Keep "Changed only" true after undo, reset or a new prediction; not during a drag, so the row
         under the mouse does not vanish when it passes its reference."""
         if marks_changed and self.changed_only.isChecked() and \
-                not any(row.slider.isSliderDown() for row in self.rows.values()):
+                not any(row.slider.isSliderDown() for row in self._rows.values()):
             self.filter()
 
     def filter(self) -> None:

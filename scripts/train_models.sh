@@ -3,7 +3,8 @@
 # synthetic training data (seed 101, with each sample's dlib identity descriptor) and a held-out set
 # (seed 9001, never used in training), the ensemble (scripts/ensemble_config.json: aggregate CNN,
 # local CNNs, identity member), the photo weights chosen on the development photos by the FaceNet
-# judge (scripts/choose_photo_shift.py; never on CelebA), the evaluation report (held-out synthetic
+# judge (scripts/choose_photo_shift.py; never on CelebA), the photos' de-shrinking
+# (scripts/choose_photo_spread.py, the same photos), the evaluation report (held-out synthetic
 # tables and likeness on the development photos), then the copy into resources/models/ (ONNX files
 # + manifest.json with sha256, data seed/size, metrics, + manifest.sha256) and resources/models/evaluation/.
 # Measured on 2 shared cores: data 31 min (the descriptors are most of it), training about 45 min,
@@ -19,6 +20,8 @@ f2p train --data "$work/train20k" -o "$work/run" --config scripts/ensemble_confi
 # For the default adapter (see f2p_engine/adapt/__init__.py for why photometric, not the FaceNet-best none).
 python3 scripts/choose_photo_shift.py --photos "$work/dev_photos" --models "$work/run/models" --min-face 150 \
   --adapter photometric
+# Photos' de-shrinking (issue 23): the face sliders' spread across the development faces brought to 0.9 x the prior's.
+python3 scripts/choose_photo_spread.py --photos "$work/dev_photos" --models "$work/run/models" --min-face 150
 f2p evaluate --data "$work/heldout1k" --photos "$work/dev_photos" --min-face 150 --labels scripts/face_labels.csv \
   --models "$work/run/models" --out "$work/run/evaluation"
 rm -rf resources/models

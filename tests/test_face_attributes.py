@@ -12,7 +12,7 @@ from f2p_engine.face.aligned import align_photo
 from f2p_engine.face.attributes import FaceAttributes, attribute_models_dir, read_attributes
 from f2p_engine.face.image import RGBImage
 from f2p_engine.headmodel.macro import age_from_years, years_from_age
-from f2p_engine.infer.pipeline import Predictor, predict_photo
+from f2p_engine.infer.pipeline import Predictor, predict_photo, with_colour_reading
 
 GENDER, AGE = "macrodetails/Gender", "macrodetails/Age"
 
@@ -87,8 +87,9 @@ def test_photos_take_gender_and_age_from_the_macro_member(predictor, photo):
     assert prediction.recipe.value(AGE) == pytest.approx(read.age_value, abs=1e-6)
     assert prediction.recipe.value(GENDER) == 0.05  # she reads as a woman, decisively
     assert "attributes" in prediction.timings
-    # Without a reading (renders, the synthetic evaluation), the CNN members' values stay.
-    cnn = predictor.predict_aligned(face.image, face.landmarks)
+    # Without a reading (renders, the synthetic evaluation), the CNN members' values stay; the
+    # photo's measured colours, applied alike to both, change nothing else.
+    cnn = with_colour_reading(predictor.predict_aligned(face.image, face.landmarks), prediction.colours)
     assert cnn.attributes is None
     assert cnn.recipe.value(GENDER) != pytest.approx(prediction.recipe.value(GENDER), abs=1e-3)
     others = {name for name in prediction.recipe.modifiers if name not in (GENDER, AGE)}

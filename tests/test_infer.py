@@ -100,7 +100,11 @@ def test_predictor_combines_models_as_the_manifest_says(model_set):
     name = "nose/nose-scale-vert-decr|incr"
     param = schema.continuous_by_name()[name]
     index = [p.name for p in schema.CONTINUOUS].index(name)
-    assert prediction.recipe.value(name) == pytest.approx(param.denormalise(expected[index]), abs=1e-5)
+    ensemble_value = param.denormalise(expected[index])
+    if name in prediction.unfolded:  # moved toward its default to remove a visible fold (test_folds.py)
+        assert abs(prediction.recipe.value(name) - param.default) < abs(ensemble_value - param.default)
+    else:
+        assert prediction.recipe.value(name) == pytest.approx(ensemble_value, abs=1e-5)
     assert prediction.recipe.value(name) == round(prediction.recipe.value(name), 6)
 
     # Agreement: the mean distance of every member that predicts a parameter from the ensemble.
@@ -111,7 +115,7 @@ def test_predictor_combines_models_as_the_manifest_says(model_set):
     spread = np.mean([np.abs(m - unclipped[macro]).mean() for m in (aggregate[macro], identity[macro])])
     assert prediction.confidence["macro"] == pytest.approx(max(0.0, (1 - 0.1 / 0.25) * (1 - spread / 0.25)), abs=1e-5)
     assert "chin" not in prediction.confidence or 0 <= prediction.confidence["chin"] <= 1
-    assert set(prediction.timings) == {"descriptor", "models", "ensemble"}
+    assert set(prediction.timings) == {"descriptor", "models", "ensemble", "unfold"}
 
 
 @pytest.fixture

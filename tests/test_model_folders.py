@@ -101,6 +101,14 @@ def _edit_shift_range(d):
     d["ensemble"]["photo_shift"]["nose"] = 7
 
 
+def _edit_spread_shrinks(d):
+    d["ensemble"]["photo_spread"] = {"nose/nose-hump-decr|incr": [0.5, 0.5, 0.5]}  # a scale below 1 narrows
+
+
+def _edit_spread_unknown_param(d):
+    d["ensemble"]["photo_spread"] = {"nose/nose-bogus": [0.5, 1.5, 0.5]}
+
+
 def _edit_long_file_name(d):
     d["models"][2]["file"] = "[" * 5000
 
@@ -112,6 +120,7 @@ def _edit_huge_integer(d):
 @pytest.mark.parametrize("edit", [_edit_nan_weight, _edit_std_zero, _edit_string_weight, _edit_baseline_zero,
                                   _edit_calibration_list, _edit_groups, _edit_skin_count, _edit_absolute_file,
                                   _edit_parent_file, _edit_member_count, _edit_shift_range, _edit_huge_integer,
+                                  _edit_spread_shrinks, _edit_spread_unknown_param,
                                   _edit_long_file_name])
 def test_malformed_values_are_refused(models, tmp_path, capsys, edit):
     document = _document(models)

@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="domain adapters to compare (default: all)")
     evaluate.add_argument("--variants", default=None, metavar="V,W",
                           help="member weightings to compare (default: all of "
-                               "aggregate,cnn,identity,fitted,photo-cnn-macro,shipped)")
+                               "aggregate,cnn,identity,fitted,photo-cnn,narrow,shipped)")
     evaluate.add_argument("--refine", action="store_true",
                           help="also the 'refined' variant: the shipped prediction refined by render-and-compare, "
                                "as predict --refine does (a few seconds per face)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from f2p_engine.errors import InputError
+from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import years_from_age
 
 #: Attribute column -> the values a label may take (besides "unsure").
@@ -122,8 +123,8 @@ class PredictedAttributes:
     eyes: str
 
 
-#: Skin material -> tone class, by the material's ethnic word (MakeHuman's system skins).
-SKIN_TONES = {"caucasian": "light", "asian": "medium", "african": "dark"}
+#: Skin material -> tone class, by the material's ethnic word (the schema's tone -> skin family, inverted).
+SKIN_TONES = {ethnic: tone for tone, ethnic in schema.SKIN_ETHNIC_BY_TONE.items()}
 #: Eye material -> light | dark.
 EYE_TONES = {"brown": "dark", "brownlight": "dark", "green": "light", "blue": "light", "lightblue": "light",
              "deepblue": "light"}

@@ -16,8 +16,10 @@ People are keyed by file name, with `#k` for the k-th face (largest first) when 
 several. A photo that cannot be read or holds no face of that size is skipped and listed.
 With hand labels (`labels.read_face_labels`), every result also has the reconstructions' agreement
 with them (`labels.attribute_agreement`: gender, age bracket, skin tone, eye colour, per group).
-Photos have the macro member (`face.attributes`, read from the aligned face before any adapter):
-the variants marked so take Gender and Age from it, as `f2p predict` does. `contact_sheet` puts
+Photos have readings the CNN members lack: the macro member (`face.attributes`, read from the
+aligned face before any adapter) and the colours measured in the photo (`face.colour`); the
+variants marked so take Gender and Age from the first and skin and eye colour from the second, as
+`f2p predict` does. `contact_sheet` puts
 each photo's face beside the render of one variant, for a person to look at.
 """
 
@@ -47,11 +49,12 @@ from f2p_engine.evaluate.labels import (
 )
 from f2p_engine.face.aligned import align_face
 from f2p_engine.face.attributes import FaceAttributes, read_attributes
+from f2p_engine.face.colour import ColourReading, measure_colours
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.image import RGBImage, load_image
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.infer.batch import PHOTO_SUFFIXES, photos_in
-from f2p_engine.infer.pipeline import Predictor
+from f2p_engine.infer.pipeline import Predictor, with_colour_reading
 from f2p_engine.infer.refine import Refiner
 from f2p_engine.recipe import Recipe
 from f2p_engine.render.recipe_view import render_recipe_face
@@ -81,13 +84,15 @@ def _without_identity(predictor: Predictor) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """A weighting of the members compared on photos: `weights` predictor -> (K, P); `macro`: Gender
-    and Age from the macro member; `refine`: the face sliders then refined against the photo
+    """A weighting of the members compared on photos: `weights` predictor -> (K, P); `readings`: Gender
+    and Age from the macro member, skin and eye colour measured in the photo; `widened`: de-shrunk as
+    photos are (`Predictor.spread`); `refine`: the face sliders then refined against the photo
     (`infer.refine`, seconds per face: not evaluated unless asked for)."""
 
     description: str
     weights: Callable[[Predictor], np.ndarray]
-    macro: bool
+    readings: bool
+    widened: bool = False
     refine: bool = False
 
 
@@ -96,12 +101,14 @@ VARIANTS: dict[str, Variant] = {
     "cnn": Variant("CNN ensemble (aggregate + local, the paper's)", _without_identity, False),
     "identity": Variant("identity member alone", _only(IDENTITY), False),
     "fitted": Variant("all members, weights fitted on renders", lambda p: p.fitted_weights, False),
-    "photo-cnn-macro": Variant("all members, photo weights, Gender and Age from the CNN members",
+    "photo-cnn": Variant("all members, photo weights, Gender, Age, skin and eye colour from the CNN members",
                                lambda p: p.weights, False),
-    "shipped": Variant("all members, photo weights, Gender and Age from the macro member (shipped)",
-                       lambda p: p.weights, True),
+    "narrow": Variant("all members, photo weights, Gender and Age from the macro member, colours measured, "
+                      "not de-shrunk", lambda p: p.weights, True),
+    "shipped": Variant("all members, photo weights, Gender and Age from the macro member, colours measured, "
+                       "de-shrunk (shipped)", lambda p: p.weights, True, True),
     "refined": Variant("shipped, then the face sliders refined by render-and-compare (predict --refine)",
-                       lambda p: p.weights, True, refine=True),
+                       lambda p: p.weights, True, True, refine=True),
 }
 #: The variants evaluated when none are named (refinement is opt-in: `--refine`).
 DEFAULT_VARIANTS = tuple(name for name, variant in VARIANTS.items() if not variant.refine)
@@ -127,9 +134,10 @@ class PhotoFace:
 
     `where`: its place in the photo; `embeddings`: judge -> (d,) unit vector of the photo's face;
     `outputs`: adapter -> model name -> [continuous (1, P), *logits (1, K)] as `Predictor.run_all`
-    returns them; `attributes`: the macro member's reading; `aligned`: the aligned face before any
-    adapter ((S, S, 3) uint8 RGB) and `landmarks` its (68, 2) points (what refinement compares with);
-    `thumbnail`: `aligned` shrunk to (SHEET_FACE, SHEET_FACE, 3).
+    returns them; `attributes`: the macro member's reading; `colours`: the colours measured in the
+    photo; `aligned`: the aligned face before any adapter ((S, S, 3) uint8 RGB) and `landmarks` its
+    (68, 2) points (what refinement compares with); `thumbnail`: `aligned` shrunk to
+    (SHEET_FACE, SHEET_FACE, 3).
     """
 
     key: str
@@ -137,6 +145,7 @@ class PhotoFace:
     embeddings: dict[str, np.ndarray] = field(repr=False)
     outputs: dict[str, dict[str, list[np.ndarray]]] = field(repr=False)
     attributes: FaceAttributes
+    colours: ColourReading
     aligned: np.ndarray = field(repr=False)
     landmarks: np.ndarray = field(repr=False)
     thumbnail: np.ndarray = field(repr=False)
@@ -264,20 +273,24 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
                 where = DetectedFace(key=key, file=path.name, centre=((x0 + x1) / 2, (y0 + y1) / 2), width=x1 - x0)
                 faces.append(PhotoFace(key=key, where=where, embeddings={j: judge.embed(image, detection.landmarks)
                                                    for j, judge in judges.items()}, outputs=outputs,
-                                       attributes=attributes, aligned=aligned.image, landmarks=aligned.landmarks,
+                                       attributes=attributes, colours=measure_colours(image, detection),
+                                       aligned=aligned.image, landmarks=aligned.landmarks,
                                        thumbnail=_thumbnail(aligned.image)))
         if progress:
             progress(1)
     return faces, Skipped(unreadable=unreadable, no_face=no_face)
 
 
-def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray, macro: bool) -> Recipe:
+def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray, readings: bool,
+                widened: bool = False) -> Recipe:
     """The recipe of `face` predicted with `adapter`'s outputs and the members combined by `weights`
-    (K, P); with `macro`, Gender and Age from the macro member."""
-    continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights)
-    return predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
-                                {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key),
-                                attributes=face.attributes if macro else None).recipe
+    (K, P); with `readings`, Gender and Age from the macro member and colours measured, as `f2p predict`;
+    `widened`: de-shrunk as photos are."""
+    continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights, widened=widened)
+    prediction = predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
+                                      {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key),
+                                      attributes=face.attributes if readings else None)
+    return (with_colour_reading(prediction, face.colours) if readings else prediction).recipe
 
 
 def shows(recipe: Recipe) -> PredictedAttributes:
@@ -287,12 +300,12 @@ def shows(recipe: Recipe) -> PredictedAttributes:
 
 
 def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,
-                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, macro: bool,
-                          refiner: Refiner | None = None) -> VariantLikeness:
+                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, readings: bool,
+                          widened: bool = False, refiner: Refiner | None = None) -> VariantLikeness:
     """Likeness of one adapter and weighting (K, P) by every judge in `default` (judge -> default
-    head's embedding); with `macro`, Gender and Age from the macro member; with `refiner`, each
-    recipe refined against its photo's aligned face."""
-    recipes = [reconstruct(predictor, face, adapter, weights, macro) for face in faces]
+    head's embedding); `readings` and `widened` as in `reconstruct`; with `refiner`, each recipe
+    refined against its photo's aligned face."""
+    recipes = [reconstruct(predictor, face, adapter, weights, readings, widened) for face in faces]
     if refiner is not None:
         recipes = [refiner.refine(recipe, face.aligned, face.landmarks).recipe
                    for recipe, face in zip(recipes, faces, strict=True)]
@@ -338,7 +351,8 @@ def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[s
         for variant in variants if faces else ():
             chosen = VARIANTS[variant]
             result = judge_reconstructions(predictor, faces, adapter, chosen.weights(predictor), embed, default,
-                                           macro=chosen.macro, refiner=refiner if chosen.refine else None)
+                                           readings=chosen.readings, widened=chosen.widened,
+                                           refiner=refiner if chosen.refine else None)
             if matched is not None:
                 result = replace(result, attributes=attribute_agreement(
                     {key: face.shows for key, face in result.per_face.items()}, matched))

@@ -7,7 +7,7 @@ on real faces). `choose_photo_shift` searches, per region, the amount a in `GRID
 the mean distance), by coordinate descent from the better of "fitted" (all 0) and "identity" (all 1).
 Run it on the development photos only, with the FaceNet judge (the dlib judge is not independent
 of the identity member); the result goes into the model manifest as `photo_shift`. Gender and Age
-come from the macro member throughout, as in `f2p predict`.
+come from the macro member and colours are measured throughout, as in `f2p predict`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def choose_photo_shift(predictor: Predictor, faces: Sequence[PhotoFace], adapter
     def score(shift: dict[str, float]) -> tuple[float, float]:
         weights = photo_weights(predictor.fitted_weights, shift, predictor.identity_params)
         result = judge_reconstructions(predictor, faces, adapter, weights, embed, {judge: default[judge]},
-                                       macro=True).judges[judge]
+                                       readings=True).judges[judge]
         value = (result.mean_rank_percentile, result.mean_distance)
         tried.append((dict(shift), value))
         if progress:

@@ -27,6 +27,7 @@ import numpy as np
 
 from f2p_engine.errors import AssetError
 from f2p_engine.face.chips import face_chip
+from f2p_engine.face.facemodels import quiet_onnxruntime
 from f2p_engine.files import resources_dir
 from f2p_engine.headmodel.macro import age_from_years
 
@@ -85,8 +86,7 @@ class _Networks:
 
 @functools.cache
 def _networks(directory: Path) -> _Networks:
-    import onnxruntime
-
+    onnxruntime = quiet_onnxruntime()
     path = directory / "manifest.json"
     try:
         manifest = json.loads(path.read_text())

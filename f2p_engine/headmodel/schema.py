@@ -38,6 +38,15 @@ class ContinuousParam:
     label: str
     #: Name of the left/right partner (`eyes/l-...` <-> `eyes/r-...`), if any.
     mirror: str | None = None
+    #: One line saying what the two ends of the slider do, for artists.
+    description: str = ""
+    #: Other words an artist may search for (the region's synonyms: "jaw" for the chin, "lips"...).
+    keywords: tuple[str, ...] = ()
+
+    def matches(self, query: str) -> bool:
+        """Whether every word of `query` appears in the label, description, MakeHuman name or keywords."""
+        text = " ".join((self.label, self.description, self.name, *self.keywords)).lower()
+        return all(word in text for word in query.lower().split())
 
     def clamp(self, value: float) -> float:
         return min(self.maximum, max(self.minimum, value))
@@ -119,10 +128,14 @@ MACRO_MODIFIERS: tuple[str, ...] = (
     "breast/BreastFirmness",
 )
 ETHNIC_MODIFIERS: tuple[str, ...] = ("macrodetails/African", "macrodetails/Asian", "macrodetails/Caucasian")
-_MACRO_LABELS = {"macrodetails/Gender": "Gender (female - male)", "macrodetails/Age": "Age",
-                 "macrodetails/African": "African", "macrodetails/Asian": "Asian",
-                 "macrodetails/Caucasian": "Caucasian", "macrodetails-universal/Muscle": "Muscle",
-                 "macrodetails-universal/Weight": "Weight"}
+_MACRO_WORDS = {"macrodetails/Gender": ("Gender", "◀ female · male ▶"),
+                "macrodetails/Age": ("Age", "◀ 1 year · 25 years (middle) · 90 years ▶"),
+                "macrodetails/African": ("African", "◀ none · all African traits ▶ (the three shares add up to 1)"),
+                "macrodetails/Asian": ("Asian", "◀ none · all Asian traits ▶ (the three shares add up to 1)"),
+                "macrodetails/Caucasian": ("Caucasian",
+                                           "◀ none · all Caucasian traits ▶ (the three shares add up to 1)"),
+                "macrodetails-universal/Muscle": ("Muscle", "◀ less muscular · more muscular ▶"),
+                "macrodetails-universal/Weight": ("Weight", "◀ thinner · heavier ▶")}
 
 #: MakeHuman's head-shape modifiers, `head/head-<shape>` in [0, 1], default 0; they add up.
 HEAD_SHAPES: tuple[str, ...] = ("oval", "round", "rectangular", "square", "triangular", "invertedtriangular",
@@ -186,6 +199,104 @@ HAIR_COLOURS: tuple[str, ...] = ("black", "dark_brown", "light_brown", "blonde",
 #: Facial hair, drawn on the skin (MakeHuman 1.1 has no system beard).
 BEARDS: tuple[str, ...] = ("none", "stubble", "moustache", "goatee", "full")
 
+#: Words artists use for each region, found by the slider search beside the sliders' own words.
+REGION_KEYWORDS: dict[Region, tuple[str, ...]] = {
+    "macro": ("body", "sex", "ethnicity", "race", "skin"), "head": ("skull", "face shape", "cranium"),
+    "forehead": ("brow", "temple", "skull"), "eyebrows": ("brow", "brows", "eyebrow"),
+    "eyes": ("eye", "eyelid", "lid", "eyes"), "nose": ("nose", "nasal"),
+    "mouth": ("lips", "lip", "mouth", "smile"), "chin": ("jaw", "jawline", "jawbone", "mandible", "chin"),
+    "cheeks": ("cheekbone", "cheekbones", "cheek", "zygomatic"),
+}
+
+#: Human words for every face target: (name, what the slider's low end does, what its high end does).
+#: Labels are the names ("Left eye size"); descriptions say both ends ("◀ smaller eye · bigger eye ▶").
+#: Keyed by target, or target and low end where one target has two axes (`nose-trans-down`).
+_WORDS: dict[str, tuple[str, str, str]] = {
+    "head-age": ("Head age", "younger skull and face", "older skull and face"),
+    "head-angle": ("Head tilt", "face tipped back", "face tipped forward"),
+    "head-fat": ("Head fullness", "leaner face and skull", "fuller face and skull"),
+    "head-back-scale-depth": ("Back of head", "flatter back of the skull", "rounder back of the skull"),
+    "forehead-trans": ("Forehead slope", "forehead sloping back", "forehead pushed forward"),
+    "forehead-scale-vert": ("Forehead height", "lower forehead", "taller forehead"),
+    "forehead-nubian": ("Forehead bulge", "flatter forehead", "rounder (Nubian) forehead"),
+    "forehead-temple": ("Temples", "hollow temples", "full temples"),
+    "eyebrows-trans-backward": ("Brow ridge", "brow ridge set back", "brow ridge jutting forward"),
+    "eyebrows-angle": ("Eyebrow angle", "outer ends of the brows lower", "outer ends of the brows higher"),
+    "eyebrows-trans-down": ("Eyebrow height", "lower eyebrows", "higher eyebrows"),
+    "eye-bag-decr": ("eye bags", "smoother under the eye", "heavier bags under the eye"),
+    "eye-bag-in": ("eye bag puff", "bags sunken", "bags puffed out"),
+    "eye-bag-height": ("eye bag height", "bags lower", "bags higher"),
+    "eye-eyefold-angle": ("eyelid fold angle", "upper lid fold sloping down", "upper lid fold sloping up"),
+    "eye-epicanthus": ("inner eyelid fold", "inner corner open (no epicanthic fold)",
+                       "inner corner covered (epicanthic fold)"),
+    "eye-eyefold-concave": ("eyelid fullness", "hollow upper lid", "full upper lid"),
+    "eye-eyefold-down": ("eyelid fold height", "upper lid fold lower", "upper lid fold higher"),
+    "eye-height1": ("eye opening inner", "inner part of the eye narrower", "inner part of the eye more open"),
+    "eye-height2": ("eye opening middle", "middle of the eye narrower", "middle of the eye more open"),
+    "eye-height3": ("eye opening outer", "outer part of the eye narrower", "outer part of the eye more open"),
+    "eye-push1": ("upper lid depth", "upper eyelid pushed in", "upper eyelid pushed out"),
+    "eye-push2": ("lower lid depth", "lower eyelid pushed in", "lower eyelid pushed out"),
+    "eye-trans-in": ("eye spacing", "eye closer to the nose", "eye further from the nose"),
+    "eye-trans-down": ("eye height", "eye lower", "eye higher"),
+    "eye-scale": ("eye size", "smaller eye", "bigger eye"),
+    "eye-corner1": ("inner eye corner", "inner corner lower", "inner corner higher"),
+    "eye-corner2": ("outer eye corner", "outer corner lower (eye tilts down)", "outer corner higher (eye tilts up)"),
+    "nose-trans-down": ("Nose height", "nose lower on the face", "nose higher on the face"),
+    "nose-trans-backward": ("Nose projection", "nose set back", "nose sticking out"),
+    "nose-trans-in": ("Nose sideways", "nose shifted to one side", "nose shifted to the other side"),
+    "nose-scale-vert": ("Nose length", "shorter nose", "longer nose"),
+    "nose-scale-horiz": ("Nose width", "narrower nose", "wider nose"),
+    "nose-scale-depth": ("Nose depth", "flatter nose", "deeper nose"),
+    "nose-nostrils-width": ("Nostril width", "narrower nostrils", "wider nostrils"),
+    "nose-point-width": ("Nose tip width", "narrower tip", "broader tip"),
+    "nose-base": ("Nose base", "base of the nose lower", "base of the nose higher"),
+    "nose-width1": ("Bridge width top", "upper bridge narrower", "upper bridge wider"),
+    "nose-width2": ("Bridge width middle", "middle of the bridge narrower", "middle of the bridge wider"),
+    "nose-width3": ("Bridge width low", "lower bridge narrower", "lower bridge wider"),
+    "nose-compression": ("Nose squash", "nose squashed", "nose stretched"),
+    "nose-curve": ("Bridge curve", "scooped (concave) bridge", "arched (convex) bridge"),
+    "nose-greek": ("Greek nose", "less of a straight Greek profile", "more of a straight Greek profile"),
+    "nose-hump": ("Nose hump", "smaller bump on the bridge", "bigger bump on the bridge"),
+    "nose-volume": ("Nose volume", "slimmer nose", "fleshier nose"),
+    "nose-nostrils-angle": ("Nostril angle", "nostrils pointing down", "nostrils pointing up"),
+    "nose-point": ("Nose tip height", "tip drooping", "tip turned up"),
+    "nose-septumangle": ("Septum angle", "septum tilted down", "septum tilted up"),
+    "nose-flaring": ("Nostril flare", "less flared nostrils", "more flared nostrils"),
+    "mouth-scale-horiz": ("Mouth width", "narrower mouth", "wider mouth"),
+    "mouth-scale-vert": ("Lips height", "thinner lips overall", "taller lips overall"),
+    "mouth-scale-depth": ("Lips depth", "flatter lips", "more protruding lips"),
+    "mouth-trans-in": ("Mouth sideways", "mouth shifted to one side", "mouth shifted to the other side"),
+    "mouth-trans-down": ("Mouth height", "mouth lower on the face", "mouth higher on the face"),
+    "mouth-trans-backward": ("Mouth projection", "mouth set back", "mouth pushed forward"),
+    "mouth-lowerlip-height": ("Lower lip height", "thinner lower lip", "taller lower lip"),
+    "mouth-lowerlip-width": ("Lower lip width", "narrower lower lip", "wider lower lip"),
+    "mouth-upperlip-height": ("Upper lip height", "thinner upper lip", "taller upper lip"),
+    "mouth-upperlip-width": ("Upper lip width", "narrower upper lip", "wider upper lip"),
+    "mouth-cupidsbow-width": ("Cupid's bow width", "narrower cupid's bow", "wider cupid's bow"),
+    "mouth-dimples": ("Dimples", "dimples pressed in", "dimples filled out"),
+    "mouth-laugh-lines": ("Laugh lines", "deeper smile lines", "smoother smile lines"),
+    "mouth-lowerlip-ext": ("Lower lip sides", "sides of the lower lip down", "sides of the lower lip up"),
+    "mouth-angles": ("Mouth corners", "corners turned down (frown)", "corners turned up (smile)"),
+    "mouth-lowerlip-middle": ("Lower lip centre", "centre of the lower lip down", "centre of the lower lip up"),
+    "mouth-lowerlip-volume": ("Lower lip fullness", "thinner lower lip", "fuller lower lip"),
+    "mouth-philtrum-volume": ("Philtrum", "flatter groove above the lip", "fuller groove above the lip"),
+    "mouth-upperlip-volume": ("Upper lip fullness", "thinner upper lip", "fuller upper lip"),
+    "mouth-upperlip-ext": ("Upper lip sides", "sides of the upper lip down", "sides of the upper lip up"),
+    "mouth-upperlip-middle": ("Upper lip centre", "centre of the upper lip down", "centre of the upper lip up"),
+    "mouth-cupidsbow": ("Cupid's bow", "flatter bow of the upper lip", "sharper bow of the upper lip"),
+    "chin-jaw-drop": ("Jaw drop", "shorter lower face", "longer lower face (jaw lower)"),
+    "chin-cleft": ("Chin cleft", "smooth chin", "cleft chin"),
+    "chin-prominent": ("Chin projection", "receding chin", "prominent chin"),
+    "chin-width": ("Chin width", "narrower chin", "wider chin"),
+    "chin-height": ("Chin height", "shorter chin", "taller chin"),
+    "chin-bones": ("Jaw width", "narrower jaw angles", "wider jaw angles (square jaw)"),
+    "chin-prognathism": ("Underbite", "jaw set back (overbite)", "jaw jutting forward (underbite)"),
+    "cheek-volume": ("cheek fullness", "hollow cheek", "full cheek"),
+    "cheek-bones": ("cheekbone", "flatter cheekbone", "more prominent cheekbone"),
+    "cheek-inner": ("inner cheek", "inner cheek flatter", "inner cheek fuller"),
+    "cheek-trans": ("cheek height", "cheek lower", "cheek higher"),
+}
+
 DISCRETE_GROUPS: tuple[DiscreteGroup, ...] = (
     DiscreteGroup(name="skin", region="macro", label="Skin", options=SKINS, earlier_counts=(6,)),  # 6 young skins
     DiscreteGroup(name="eye_colour", region="eyes", label="Eye colour", options=EYE_COLOURS),
@@ -197,10 +308,12 @@ DISCRETE_GROUPS: tuple[DiscreteGroup, ...] = (
 )
 
 
-def _label(target: str, low: str, high: str) -> str:
-    side = {"l-": "left ", "r-": "right "}.get(target[:2], "")
-    text = side + (target[2:] if side else target).replace("-", " ")
-    return f"{text.capitalize()} ({low} - {high})"
+def _words(target: str, low: str) -> tuple[str, str]:
+    """(label, description) of a face target (`l-`/`r-` prefixed for a side) from `_WORDS`."""
+    side = {"l-": "Left ", "r-": "Right "}.get(target[:2], "")
+    bare = target[2:] if side else target
+    name, low_end, high_end = _WORDS.get(f"{bare}-{low}") or _WORDS[bare]
+    return (side + name if side else name), f"◀ {low_end} · {high_end} ▶"
 
 
 def _pair_params(group: str, region: Region, rows: list[tuple[str, str, str]], sides: tuple[str, ...] = ("",)
@@ -213,19 +326,25 @@ def _pair_params(group: str, region: Region, rows: list[tuple[str, str, str]], s
             if side:
                 other = "l-" if side == "r-" else "r-"
                 mirror = f"{group}/{other}{target}-{low}|{high}"
+            label, description = _words(side + target, low)
             params.append(ContinuousParam(name=name, region=region, minimum=-1.0, maximum=1.0, default=0.0,
-                                          label=_label(side + target, low, high), mirror=mirror))
+                                          label=label, description=description, mirror=mirror,
+                                          keywords=REGION_KEYWORDS[region]))
     return params
 
 
 def _build_continuous() -> tuple[ContinuousParam, ...]:
     macro = [ContinuousParam(name=n, region="macro", minimum=0.0, maximum=1.0,
-                             default=1.0 / 3 if n in ETHNIC_MODIFIERS else 0.5, label=_MACRO_LABELS[n])
-             for n in MACRO_MODIFIERS if n in _MACRO_LABELS]
+                             default=1.0 / 3 if n in ETHNIC_MODIFIERS else 0.5, label=_MACRO_WORDS[n][0],
+                             description=_MACRO_WORDS[n][1], keywords=REGION_KEYWORDS["macro"])
+             for n in MACRO_MODIFIERS if n in _MACRO_WORDS]
     head = _pair_params("head", "head", _HEAD)
-    head += [ContinuousParam(name=head_shape_modifier(shape), region="head", minimum=0.0, maximum=1.0, default=0.0,
-                             label=f"Head shape {shape.replace('invertedtriangular', 'inverted triangular')}")
-             for shape in HEAD_SHAPES]
+    for shape in HEAD_SHAPES:
+        words = shape.replace("invertedtriangular", "inverted triangle").replace("angular", "angle")
+        head.append(ContinuousParam(
+            name=head_shape_modifier(shape), region="head", minimum=0.0, maximum=1.0, default=0.0,
+            label=f"{words.capitalize()} head", keywords=REGION_KEYWORDS["head"],
+            description=f"◀ none · the head blended toward a {words} outline ▶ (shapes add up)"))
     return tuple(
         macro + head
         + _pair_params("forehead", "forehead", _FOREHEAD)

@@ -18,7 +18,7 @@ import numpy as np
 
 from f2p_engine.errors import InputError
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.pipeline import Prediction
+from f2p_engine.infer.pipeline import Prediction, without_folds
 from f2p_engine.recipe import Recipe, recipe_from_parameters
 
 
@@ -76,9 +76,9 @@ def fuse_predictions(predictions: Sequence[Prediction], base: Recipe | None = No
     choices = {g: groups[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
 
     confidence = {r: float(np.mean([p.confidence[r] for p in predictions])) for r in predictions[0].confidence}
-    prediction = Prediction(recipe=recipe_from_parameters(continuous, choices, base=base), continuous=continuous,
-                            probabilities=probabilities, confidence=confidence,
-                            timings=sum_timings(p.timings for p in predictions))
+    recipe, unfolded = without_folds(recipe_from_parameters(continuous, choices, base=base))
+    prediction = Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
+                            timings=sum_timings(p.timings for p in predictions), unfolded=unfolded)
     return Fusion(prediction=prediction, weights=weights, disagreement=disagreement)
 
 

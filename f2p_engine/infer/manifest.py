@@ -9,7 +9,8 @@
      "ensemble": {"members": ["aggregate", "local", "identity"],
                   "continuous": {PARAM: [w per member]},   # fitted on held-out renders
                   "discrete": {GROUP: [w per member]},
-                  "photo_shift": {REGION: a}},             # toward the identity member, chosen on photos
+                  "photo_shift": {REGION: a},              # toward the identity member, chosen on photos
+                  "photo_spread": {PARAM: [centre, scale, target]}},  # photos' de-shrinking, chosen on photos
      "calibration": {"baseline_l1": {REGION: x}, "ensemble_l1": {REGION: x}, "train_mean": {PARAM: x}},
      "metrics": {...}}                                   # held-out results (see f2p evaluate)
 
@@ -37,7 +38,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from f2p_engine.ensemble import AGGREGATE, IDENTITY, LOCAL, MEMBERS, EnsembleMetrics, model_member
+from f2p_engine.ensemble import (
+    AGGREGATE,
+    IDENTITY,
+    LOCAL,
+    MAX_PHOTO_SPREAD,
+    MEMBERS,
+    EnsembleMetrics,
+    model_member,
+)
 from f2p_engine.errors import AssetError
 from f2p_engine.files import atomic_output, resources_dir, sha256_file
 from f2p_engine.headmodel import schema
@@ -222,7 +231,8 @@ def _preprocessing(data: object, where: str) -> Preprocessing:
 class ModelManifest:
     """A verified model set. `continuous_weights`: param -> one weight per member (`ensemble.MEMBERS`
     order), fitted on renders; `group_weights` likewise per discrete group; `photo_shift`: region ->
-    how far its parameters' weights move toward the identity member for photos (0..1);
+    how far its parameters' weights move toward the identity member for photos (0..1); `photo_spread`:
+    param -> (centre, scale, target) of `ensemble.widen` for photos (parameters not named are not widened);
     `calibration`: held-out statistics; `data` (the training data) and `metrics` (held-out results
     and training records) as stored, for people and reports."""
 
@@ -232,6 +242,7 @@ class ModelManifest:
     group_weights: Mapping[str, Sequence[float]]
     photo_shift: Mapping[str, float]
     calibration: Calibration
+    photo_spread: Mapping[str, Sequence[float]] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
@@ -250,7 +261,8 @@ class ModelManifest:
 def write_manifest(directory: str | os.PathLike[str], models: Sequence[ModelEntry], *,
                    continuous_weights: Mapping[str, Sequence[float]], group_weights: Mapping[str, Sequence[float]],
                    calibration: Calibration, data: Mapping[str, Any],
-                   metrics: Mapping[str, Any], photo_shift: Mapping[str, float] | None = None) -> Path:
+                   metrics: Mapping[str, Any], photo_shift: Mapping[str, float] | None = None,
+                   photo_spread: Mapping[str, Sequence[float]] | None = None) -> Path:
     """Write `directory/manifest.json` for model files already in `directory`, hashing each file now,
     and its checksum `manifest.sha256`."""
     directory = Path(directory)
@@ -261,7 +273,8 @@ def write_manifest(directory: str | os.PathLike[str], models: Sequence[ModelEntr
                 "ensemble": {"members": list(MEMBERS),
                              "continuous": {k: [float(w) for w in v] for k, v in continuous_weights.items()},
                              "discrete": {k: [float(w) for w in v] for k, v in group_weights.items()},
-                             "photo_shift": {k: float(v) for k, v in (photo_shift or {}).items()}},
+                             "photo_shift": {k: float(v) for k, v in (photo_shift or {}).items()},
+                             "photo_spread": {k: [float(x) for x in v] for k, v in (photo_spread or {}).items()}},
                 "calibration": calibration.to_json(), "metrics": dict(metrics)}
     path = directory / MANIFEST
     with atomic_output(path) as tmp:
@@ -341,8 +354,19 @@ def _manifest(document: dict[str, Any], directory: Path) -> ModelManifest:
                                        length=len(MEMBERS)),
         photo_shift=_numbers_by_name(ensemble.get("photo_shift", {}), "ensemble.photo_shift", schema.REGIONS,
                                      low=0.0, high=1.0),
+        photo_spread=_photo_spread(ensemble.get("photo_spread", {}), params),
         calibration=Calibration.from_json(_get(document, "calibration", "")),
         data=_object(document.get("data", {}), "data"), metrics=_object(document.get("metrics", {}), "metrics"))
+
+
+def _photo_spread(value: object, params: Sequence[str]) -> dict[str, tuple[float, ...]]:
+    """param -> (centre in [0, 1], scale in [1, MAX_PHOTO_SPREAD], target in [0, 1])."""
+    spread = _numbers_by_name(value, "ensemble.photo_spread", params, length=3, low=0.0, high=MAX_PHOTO_SPREAD)
+    for name, (centre, scale, target) in spread.items():
+        if not (centre <= 1.0 and scale >= 1.0 and target <= 1.0):
+            raise _Malformed(f"ensemble.photo_spread[{name!r}] must be [centre 0..1, scale 1..{MAX_PHOTO_SPREAD}, "
+                             "target 0..1]")
+    return spread
 
 
 def _check_models(manifest: ModelManifest, path: Path) -> None:

@@ -32,12 +32,14 @@ from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.ensemble import (
     IDENTITY,
     MEMBERS,
+    PhotoSpread,
     combine_members,
     member_predictions,
     photo_weights,
     softmax,
     stack_members,
     weight_matrix,
+    widen,
 )
 from f2p_engine.errors import AssetError
 from f2p_engine.face.attributes import FaceAttributes, load_attribute_models, read_attributes
@@ -67,7 +69,8 @@ class Prediction:
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
     `timings`: stage -> seconds; `attributes`: the macro member's reading (photos only), whose
     confidences go with the Gender and Age it gave; `colours`: skin tone and eye colour measured in
-    the photo, when they were (`with_measured_colours`).
+    the photo, when they were (`with_measured_colours`). `unfolded`: the sliders moved away from the
+    ensemble's values (`continuous`) to remove a visible fold of the surface (`without_folds`), usually none.
     """
 
     recipe: Recipe
@@ -77,6 +80,7 @@ class Prediction:
     timings: dict[str, float]
     attributes: FaceAttributes | None = None
     colours: ColourReading | None = None
+    unfolded: tuple[str, ...] = ()
 
 
 class Predictor:
@@ -106,6 +110,12 @@ class Predictor:
         load_attribute_models()
         self.identity_params = np.isin(np.arange(len(names)), identity[0].layout.param_indices if identity else [])
         self.weights = photo_weights(self.fitted_weights, manifest.photo_shift, self.identity_params)
+        #: How photos' predictions are de-shrunk (`ensemble.widen`; parameters without an entry stay as they are).
+        rows = np.asarray([manifest.photo_spread.get(n, (0.0, 1.0, 0.0)) for n in names], dtype=np.float64)
+        self.spread = PhotoSpread(centre=rows[:, 0], scale=rows[:, 1], target=rows[:, 2])
+        from f2p_engine.render.folds import warm_up
+
+        warm_up()  # the fold check's GL context and neutral views, built while the first photo is aligned
 
     def _check_sizes(self, entry: ModelEntry) -> None:
         """Run `entry`'s session once on zeros: its input must take the manifest's size and its
@@ -155,7 +165,7 @@ class Predictor:
         described = time.perf_counter()
         outputs = self.run_all(image[None], np.asarray(landmarks)[None], descriptors)
         models_done = time.perf_counter()
-        continuous, probabilities, confidence = self.combine(outputs)
+        continuous, probabilities, confidence = self.combine(outputs, widened=True)
         timings = {"descriptor": described - began, "models": models_done - described,
                    "ensemble": time.perf_counter() - models_done}
         return self.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
@@ -175,8 +185,12 @@ class Predictor:
         recipe = recipe_from_parameters(continuous, choices, base=base)
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
+        timings = dict(timings or {})
+        began = time.perf_counter()
+        recipe, unfolded = without_folds(recipe)
+        timings["unfold"] = time.perf_counter() - began
         return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
-                          timings=dict(timings or {}), attributes=attributes)
+                          timings=timings, attributes=attributes, unfolded=unfolded)
 
     def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
         """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
@@ -184,13 +198,15 @@ class Predictor:
         layouts = {m.name: m.layout for m in self.manifest.models}
         return member_predictions({n: o[0] for n, o in outputs.items()}, layouts)
 
-    def combine(self, outputs: dict[str, list[np.ndarray]], weights: np.ndarray | None = None
-                ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def combine(self, outputs: dict[str, list[np.ndarray]], weights: np.ndarray | None = None, *,
+                widened: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Ensemble of batched model outputs: (continuous (N, P) in [0, 1], group -> (N, K)
-        probabilities, region -> (N,) confidence). `weights` (K, P): default the photo weights."""
+        probabilities, region -> (N,) confidence). `weights` (K, P): default the photo weights;
+        `widened`: de-shrunk as photos are (`self.spread`; confidence still reads the members' agreement)."""
         members = self.members(outputs)
         combined = combine_members(members, self.weights if weights is None else weights)
-        continuous = _normalise_ethnic(np.clip(combined, 0.0, 1.0))
+        spread = widen(combined, self.spread) if widened else combined
+        continuous = _normalise_ethnic(np.clip(spread, 0.0, 1.0))
         return continuous, self.group_probabilities(outputs), self._confidence(members, combined)
 
     def group_probabilities(self, outputs: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
@@ -244,6 +260,15 @@ def _unpredicted_hair(continuous: np.ndarray) -> str:
     return UNPREDICTED_HAIR["male" if value >= 0.5 else "female"]
 
 
+def without_folds(recipe: Recipe) -> tuple[Recipe, tuple[str, ...]]:
+    """The nearest recipe whose surface shows no visible fold (`render.folds.FoldFinder.fold_free`, toward
+    the schema defaults), and the sliders moved to get there (none when `recipe` had no fold)."""
+    from f2p_engine.render.folds import on_fold_thread
+
+    unfolded = on_fold_thread(lambda finder: finder.fold_free(recipe)).result()
+    return unfolded.recipe, unfolded.moved
+
+
 def _all_options(group: str, probabilities: np.ndarray) -> np.ndarray:
     """(N, k) probabilities of a model trained when the group had k options -> (N, K) over all of the
     schema's options (options are only appended, so the first k are the same; the rest get 0)."""
@@ -266,12 +291,20 @@ def with_measured_colours(prediction: Prediction, image: RGBImage, detection: De
     the eye material, and the system skin of the measured tone for the prediction's final Gender and
     Age. Probabilities of the skin and eye-colour groups become certain for the measured option, so
     combining frames or photos keeps it."""
-    import dataclasses
-
-    from f2p_engine.face.colour import measure_colours, with_african
+    from f2p_engine.face.colour import measure_colours
 
     began = time.perf_counter()
-    reading = measure_colours(image, detection)
+    prediction = with_colour_reading(prediction, measure_colours(image, detection))
+    prediction.timings["colours"] = time.perf_counter() - began
+    return prediction
+
+
+def with_colour_reading(prediction: Prediction, reading: ColourReading) -> Prediction:
+    """`prediction` with the colours of a measurement already made (see `with_measured_colours`)."""
+    import dataclasses
+
+    from f2p_engine.face.colour import with_african
+
     recipe = prediction.recipe
     skin = schema.skin_option(schema.SKIN_ETHNIC_BY_TONE[reading.tone], recipe.value("macrodetails/Gender"),
                               recipe.value("macrodetails/Age"))
@@ -285,9 +318,10 @@ def with_measured_colours(prediction: Prediction, image: RGBImage, detection: De
     for group, option in (("skin", skin), ("eye_colour", reading.eye_colour)):
         options = schema.discrete_by_name()[group].options
         probabilities[group] = np.eye(len(options))[options.index(option)]
-    timings = {**prediction.timings, "colours": time.perf_counter() - began}
+    recipe, unfolded = without_folds(recipe)  # the measured ancestry reshapes the face a little: check again
+    unfolded = prediction.unfolded + tuple(n for n in unfolded if n not in prediction.unfolded)
     return dataclasses.replace(prediction, recipe=recipe, continuous=continuous, probabilities=probabilities,
-                               timings=timings, colours=reading)
+                               timings=dict(prediction.timings), colours=reading, unfolded=unfolded)
 
 
 def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_ADAPTER, base: Recipe | None = None

@@ -456,6 +456,13 @@ def frame_matrix(frame: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def standalone_context():  # -> moderngl.Context (imported here only: the one module that loads moderngl)
+    """A new offscreen GL context on EGL for this thread (Mesa llvmpipe on CPUs)."""
+    import moderngl
+
+    return moderngl.create_standalone_context(backend="egl")
+
+
 class Renderer:
     """Offscreen renderer of the hm08 head at `size` x `size` pixels. Create one per process.
 
@@ -475,7 +482,7 @@ class Renderer:
         extra = np.setdiff1d(self.proxies.reference_vertices(), self.mesh.vertex_ids)
         self.vertex_ids = np.concatenate([self.mesh.vertex_ids, extra])
         regions = region_map(self.asset)
-        self._ctx = ctx = moderngl.create_standalone_context(backend="egl")
+        self._ctx = ctx = standalone_context()
         self._programs = {
             "skin": ctx.program(vertex_shader=_source(_VERTEX_SHADER), fragment_shader=_source(_SKIN_SHADER)),
             "brow": ctx.program(vertex_shader=_source(_VERTEX_SHADER),

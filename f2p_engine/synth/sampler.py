@@ -128,3 +128,10 @@ def recipe_at(seed: int, index: int) -> Recipe:
 def sample_recipes(count: int, seed: int, start: int = 0) -> Iterator[Recipe]:
     for index in range(start, start + count):
         yield recipe_at(seed, index)
+
+
+def prior_spread(count: int = 4000, seed: int = 0) -> np.ndarray:
+    """(P,) standard deviation of every continuous parameter (schema order, normalised [0, 1] units)
+    over `count` recipes of the training distribution: the spread across people the models learn."""
+    units = np.array([[p.normalise(r.value(p.name)) for p in schema.CONTINUOUS] for r in sample_recipes(count, seed)])
+    return units.std(axis=0)

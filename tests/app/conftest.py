@@ -20,6 +20,15 @@ from app.window import StudioWindow  # noqa: E402
 from f2p_engine.headmodel.mesh import HeadModel  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _no_background_icons(monkeypatch):
+    """Windows in tests do not render the slider icons behind the test's back (seconds of CPU that would
+    slow timing-sensitive tests, and files in the user's cache); test_slider_icon_cache.py asks for them."""
+    import app.slider_icons
+
+    monkeypatch.setattr(app.slider_icons, "START_AFTER_MS", 10**9)
+
+
 @pytest.fixture(scope="session")
 def head_model() -> HeadModel:
     return HeadModel()

@@ -52,11 +52,11 @@ def test_spec_bundles_the_app_and_the_data_the_engine_reads(spec_calls):
     # `files.resources_dir()` looks exactly here inside the bundle.
     assert ("head", "resources/head") in pairs
     assert ("face", "resources/face") in pairs
+    assert ("attributes", "resources/attributes") in pairs
     # dlib's identity ResNet ships as ONNX in resources/face; dlib and its model files (the 68-point
     # model's training data excludes commercial use) are not shipped in any form.
     assert not any("face_recognition_models" in src or src.endswith(".dat") for src, _ in analysis["datas"])
     assert {"dlib", "face_recognition_models"} <= set(analysis["excludes"])
-    assert ("attributes", "resources/attributes") in pairs
     assert (("models", "resources/models") in pairs) == (ROOT / "resources" / "models" / "manifest.json").is_file()
     assert "torch" in analysis["excludes"]
     assert "moderngl" not in analysis["excludes"]  # the fit check renders with the engine's renderer

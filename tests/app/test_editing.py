@@ -112,7 +112,8 @@ def test_search_shows_only_matching_sliders(make_window):
     window = make_window()
     window.panel.search.setText("nostril")
     visible = {name for name, row in window.panel.rows.items() if row.isVisibleTo(window.panel)}
-    assert visible == {"nose/nose-nostrils-width-decr|incr", "nose/nose-nostrils-angle-down|up"}
+    assert visible == {"nose/nose-nostrils-width-decr|incr", "nose/nose-nostrils-angle-down|up",
+                       "nose/nose-flaring-decr|incr"}
     assert window.panel.sections["nose"].isVisibleTo(window.panel)
     assert not window.panel.sections["mouth"].isVisibleTo(window.panel)
     window.panel.search.clear()

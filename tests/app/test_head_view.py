@@ -60,8 +60,10 @@ def test_wireframe_toggle_draws_edges(make_window):
 
 
 def test_bust_cut_fades_into_the_background(make_window):
-    """The bust ends in a jagged cut through the shoulders; its lowest rows are drawn near background."""
+    """The bust ends in a jagged cut through the shoulders; its lowest rows are drawn near background
+    (seen zoomed out: the views frame the head and neck)."""
     window = make_window()
+    window.head_view.canvas.setCameraPosition(distance=3 * window.head_view.framing_distance())
     diff = np.abs(qimage_to_rgb(window.head_view.snapshot()).astype(int) - BACKGROUND).sum(axis=2)
     lowest = np.nonzero((diff > 30).any(axis=1))[0].max()
     bottom = diff[lowest - 3: lowest + 1]
@@ -180,3 +182,48 @@ def test_the_preview_wears_the_recipes_hair_fitted_to_the_head(make_window):
     combo = window.panel.combos["hair"]
     combo.activated.emit(combo.findData("none"))
     assert not window.head_view._proxy_items["hair"][0].visible()
+
+
+def _head_mask(window) -> np.ndarray:
+    return np.abs(qimage_to_rgb(window.head_view.snapshot()).astype(int) - BACKGROUND).sum(axis=2) > 30
+
+
+def test_default_view_frames_the_head_and_neck(make_window):
+    """The head fills the view from near its top (it filled a third of it, the bust dominating)."""
+    window = make_window()
+    mask = _head_mask(window)
+    height, width = mask.shape
+    rows = np.nonzero(mask.any(axis=1))[0]
+    assert rows.min() < 0.15 * height  # the crown near the top, not cut
+    assert rows.min() > 0
+    upper = mask[: int(0.4 * height)]  # skull and eyes: no shoulder this high
+    assert upper.sum(axis=1).max() > 0.45 * width
+
+
+@pytest.mark.parametrize("view", ["three-quarter", "side"])
+def test_turned_views_are_centred_on_the_head_and_framed(make_window, view):
+    window = make_window()
+    window.head_view.set_view(view)
+    mask = _head_mask(window)
+    height, width = mask.shape
+    columns = np.nonzero(mask[: int(0.4 * height)].any(axis=0))[0]  # the skull, above the shoulders
+    assert abs((columns.min() + columns.max()) / 2 - width / 2) < 0.05 * width
+    assert columns.max() - columns.min() > 0.45 * width  # the head, not the bust, fills the view
+
+
+def test_silhouette_is_anti_aliased(make_window):
+    """Where a row enters the head, the first head pixel is a blend of background and skin (multisampled
+    or smoothed after a drag on software GL), not a hard step."""
+    window = make_window()
+    pixels = qimage_to_rgb(window.head_view.snapshot()).astype(int)
+    distance = np.abs(pixels - pixels[0, 0]).sum(axis=2)  # Xvfb's visual may round the background colour
+    blended = rows = 0
+    for row in distance[: distance.shape[0] // 3]:  # the crown and the skull's sides
+        inside = np.nonzero(row > 30)[0]
+        if len(inside) < 20:
+            continue
+        first = np.nonzero(row > 8)[0][0]  # the first pixel that is not background at all
+        rows += 1
+        blended += row[first] < 0.6 * row[first + 2: first + 6].mean()
+    assert rows > 20
+    assert blended > 0.5 * rows

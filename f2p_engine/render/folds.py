@@ -1,0 +1,263 @@
+"""Visible folds: hm08 vertices -> the skin triangles whose back a viewer sees (holes in the surface).
+
+A fold is where sliders push one sheet of skin through another, so the inside of the head shows
+(drawn dark, or culled to a hole) from a viewpoint an artist uses. Counting triangles whose normal
+turned against the neutral head's is not it: a dozen to fifty of those lie harmlessly inside the
+nostrils and eyelids of ordinary recipes, while the holes beside Grace Hopper's nostrils with a
+narrow nose come from back faces that were always there, hidden, and become uncovered. So folds
+are found by looking: the face is rasterised (offscreen GL, no culling, depth test) from the front
+and both three-quarter views with each pixel holding its triangle id, signed by the side it shows.
+Back faces that the neutral head shows too (the nostril openings seen from the front) are the
+head's own and do not count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+
+from f2p_engine.headmodel import schema
+from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
+from f2p_engine.headmodel.mesh import HeadModel, face_target_weights, head_mesh
+from f2p_engine.recipe import Recipe
+from f2p_engine.render.renderer import standalone_context
+from f2p_engine.render.scene import EYE_MIDPOINT, Pose, face_camera
+
+#: Yaws (degrees) an artist looks from: the front and both three-quarter views.
+FOLD_VIEWS: tuple[float, ...] = (0.0, 35.0, -35.0)
+T = TypeVar("T")
+#: Pixels of a fold image (square, 1.6 dm of face: 160 px per dm, finer than the studio's 3D view shows it).
+FOLD_IMAGE_SIZE = 256
+#: A fold must show at least this many pixels in one view (a single pixel is rasterisation noise).
+MIN_FOLD_PIXELS = 2
+#: A culprit moves the folded skin at least this share as far as the slider that moves it most.
+CULPRIT_SHARE = 0.25
+#: Halvings of the step toward the reference in `FoldFinder.fold_free` (precision 1/32 of the way).
+BISECTIONS = 5
+#: Rings of neighbouring triangles around a fold whose turning blames a slider.
+NEIGHBOURHOOD_RINGS = 2
+#: Rounds of culprits moved all the way before `FoldFinder.fold_free` moves every face slider.
+MAX_ROUNDS = 3
+
+_VERTEX = """
+#version 330
+uniform mat4 clip_from_model;
+in vec3 in_position;
+void main() { gl_Position = clip_from_model * vec4(in_position, 1.0); }
+"""
+_FRAGMENT = """
+#version 330
+out int triangle;  // 1 + triangle index, negative where the triangle shows its back
+void main() { triangle = gl_FrontFacing ? gl_PrimitiveID + 1 : -(gl_PrimitiveID + 1); }
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Folds:
+    """The visible folds of one head: `triangles` (sorted skin triangle indices into `head_mesh().triangles`)
+    whose back shows in at least `MIN_FOLD_PIXELS` pixels of one of `FOLD_VIEWS`; `pixels` the largest
+    such count in one view."""
+
+    triangles: np.ndarray = field(repr=False)  # (K,) int64
+    pixels: int
+
+    def __bool__(self) -> bool:
+        return len(self.triangles) > 0
+
+
+class FoldFinder:
+    """Finds visible folds of hm08 heads. Build once per thread (a GL context, ~0.1 s); each call
+    rasterises the face three times at `FOLD_IMAGE_SIZE` pixels (a few milliseconds on llvmpipe)."""
+
+    def __init__(self, asset: HeadAsset | None = None) -> None:
+        self.asset = asset or default_asset()
+        mesh = head_mesh(self.asset)
+        self.mesh = mesh
+        self.vertex_ids = mesh.vertex_ids
+        self.head = HeadModel(self.asset, vertex_ids=mesh.vertex_ids)
+        self._ctx = ctx = standalone_context()
+        self._program = ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT)
+        self._positions = ctx.buffer(reserve=len(mesh.vertex_ids) * 12)
+        self._index = ctx.buffer(mesh.triangles.astype(np.int32).tobytes())
+        self._vao = ctx.vertex_array(self._program, [(self._positions, "3f", "in_position")],
+                                     index_buffer=self._index, index_element_size=4)
+        size = FOLD_IMAGE_SIZE
+        self._ids = ctx.renderbuffer((size, size), 1, dtype="i4")
+        self._fbo = ctx.framebuffer([self._ids], ctx.depth_renderbuffer((size, size)))
+        camera = face_camera(fov=20.0, width=1.6, eye_height=0.3).view_projection()
+        self._clip = [camera @ Pose(yaw=yaw).matrix() for yaw in FOLD_VIEWS]
+        self._skin = mesh.part == 0
+        self._own: dict[tuple[float, ...], list[np.ndarray]] = {}
+        local = np.full(len(self.asset.base_coords), -1)
+        local[mesh.vertex_ids] = np.arange(len(mesh.vertex_ids))
+        self._eyes = [local[lo:hi] for lo, hi in (L_EYE, R_EYE)]
+
+    def _own_back_faces(self, recipe: Recipe) -> list[np.ndarray]:
+        """Per view, (T,) bool: triangles whose back the head of `recipe`'s macro sliders alone (no face
+        slider) shows there: the body's own openings, not a fold any face slider made."""
+        key = tuple(round(recipe.modifiers.get(n, 0.0), 6) for n in schema.MACRO_MODIFIERS)
+        if key not in self._own:
+            face = set(schema.face_modifiers())
+            macro_only = {n: v for n, v in recipe.modifiers.items() if n not in face}
+            shown = self._shown(self.head.vertices(macro_only))
+            if len(self._own) >= 8:  # the app's macro sliders move rarely; batch recipes each have their own
+                self._own.pop(next(iter(self._own)))
+            self._own[key] = [np.isin(np.arange(len(self._skin)), -ids[ids < 0] - 1) for ids in shown]
+        return self._own[key]
+
+    def _shown(self, vertices: np.ndarray) -> list[np.ndarray]:
+        """Per view, the (S, S) int32 id image of the rendered `vertices` ((len(vertex_ids), 3) dm)."""
+        # Eyes to where the cameras expect them (bodies carry the head at different heights).
+        eyes = np.mean([vertices[ids].mean(axis=0) for ids in self._eyes], axis=0)
+        self._positions.write(np.ascontiguousarray(vertices + (EYE_MIDPOINT - eyes), dtype=np.float32).tobytes())
+        self._fbo.use()
+        self._ctx.enable(self._ctx.DEPTH_TEST)
+        self._ctx.disable(self._ctx.CULL_FACE)
+        out = []
+        for clip in self._clip:
+            self._fbo.clear(depth=1.0)
+            self._program["clip_from_model"].write(clip.T.astype(np.float32).tobytes())
+            self._vao.render(self._ctx.TRIANGLES)
+            out.append(np.frombuffer(self._fbo.read(components=1, dtype="i4"), dtype=np.int32))
+        return out
+
+    def folds(self, recipe: Recipe) -> Folds:
+        """Visible folds of a recipe's head."""
+        own = self._own_back_faces(recipe)
+        vertices = self.head.vertices(recipe.modifiers)
+        found: list[np.ndarray] = []
+        most = 0
+        for ids, neutral in zip(self._shown(vertices), own, strict=True):
+            back = -ids[ids < 0] - 1
+            back = back[self._skin[back] & ~neutral[back]]
+            if len(back) >= MIN_FOLD_PIXELS:
+                found.append(back)
+                most = max(most, len(back))
+        triangles = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+        return Folds(triangles=triangles.astype(np.int64), pixels=most)
+
+    def culprits(self, recipe: Recipe, folds: Folds, reference: Recipe | None = None) -> tuple[str, ...]:
+        """The face sliders whose move away from `reference` (default: the schema defaults) turns the
+        folded triangles and the skin around them most, largest first; only those turning them at least
+        `CULPRIT_SHARE` as much as the first (a slider that carries the fold along without bending it is
+        not to blame)."""
+        if not folds:
+            return ()
+        # The fold and the skin around it: what uncovers a back face is the skin that hid it turning.
+        near = folds.triangles
+        for _ in range(NEIGHBOURHOOD_RINGS):
+            near = np.flatnonzero(np.isin(self.mesh.triangles, self.mesh.triangles[near]).any(axis=1) & self._skin)
+        corners = self.mesh.triangles[near]  # (K, 3) local vertex indices
+        hm08 = self.vertex_ids[corners.ravel()]
+        positions = self.head.vertices(recipe.modifiers)[corners.ravel()].astype(np.float64)
+        normals = _unit_normals(positions.reshape(-1, 3, 3))
+        targets = self.asset.targets
+        turned: dict[str, float] = {}
+        for name in schema.face_modifiers():
+            value, old = recipe.value(name), _reference_value(name, reference)
+            if value == old:
+                continue
+            now, then = face_target_weights([(name, value)]), face_target_weights([(name, old)])
+            back = positions.copy()  # the folded corners with this one slider at its reference value
+            for target in now.keys() | then.keys():
+                index, offsets = targets.rows(target)
+                order = np.argsort(index)
+                found = np.clip(np.searchsorted(index[order], hm08), 0, len(index) - 1)
+                hit = index[order][found] == hm08
+                back[hit] -= offsets[order][found[hit]] * (now.get(target, 0.0) - then.get(target, 0.0))
+            turned[name] = float(np.linalg.norm(_unit_normals(back.reshape(-1, 3, 3)) - normals, axis=1).sum())
+        most = max(turned.values(), default=0.0)
+        return tuple(sorted((n for n, t in turned.items() if t > 0 and t >= CULPRIT_SHARE * most),
+                            key=lambda n: -turned[n]))
+
+    def fold_free(self, recipe: Recipe, reference: Recipe | None = None, keep: Iterable[str] = ()) -> Unfolded:
+        """A nearby recipe without visible folds: the culprit sliders move together in a straight line
+        toward `reference` (default: the schema defaults), by the smallest fraction (to 1/2**`BISECTIONS`)
+        that leaves no visible fold. When the culprits at the reference still fold, they stay there and
+        the culprits of what is left move next (`MAX_ROUNDS` rounds); then every face slider. When even
+        that folds (the macro sliders fold the skin alone) the recipe comes back unchanged. Sliders in
+        `keep` (the one an artist just set) never move."""
+        kept = frozenset(keep)
+        folds = self.folds(recipe)
+        folds_pixels = folds.pixels
+        if not folds:
+            return Unfolded(recipe=recipe, moved=(), folds_before=0)
+        current, moved = recipe, ()
+        for round_ in range(MAX_ROUNDS + 1):
+            group = self.culprits(current, folds, reference) if round_ < MAX_ROUNDS else ()
+            group = tuple(n for n in group if n not in kept) or tuple(
+                n for n in schema.face_modifiers()
+                if n not in kept and current.value(n) != _reference_value(n, reference))
+            if not group:
+                break
+            moved = moved + tuple(n for n in group if n not in moved)
+            end = _toward(current, group, reference, 1.0)
+            folds = self.folds(end)
+            if folds:
+                current = end
+                continue
+            low, high = 0.0, 1.0  # folds at low, fold-free at high
+            for _ in range(BISECTIONS):
+                middle = (low + high) / 2
+                folded = self.folds(_toward(current, group, reference, middle))
+                low, high = (middle, high) if folded else (low, middle)
+            return Unfolded(recipe=_toward(current, group, reference, high), moved=moved, folds_before=folds_pixels)
+        return Unfolded(recipe=recipe, moved=(), folds_before=folds_pixels)
+
+    def release(self) -> None:
+        self._ctx.release()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unfolded:
+    """`FoldFinder.fold_free`'s answer: the fold-free `recipe`, the sliders `moved` to get there (none
+    when the input had no visible fold) and the largest fold in pixels of one view before."""
+
+    recipe: Recipe
+    moved: tuple[str, ...]
+    folds_before: int
+
+
+def _unit_normals(corners: np.ndarray) -> np.ndarray:
+    """(K, 3) unit normals of (K, 3, 3) triangle corners (counter-clockwise seen from outside)."""
+    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    return normal / np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+
+
+def _toward(recipe: Recipe, sliders: tuple[str, ...], reference: Recipe | None, fraction: float) -> Recipe:
+    """`recipe` with `sliders` moved `fraction` of the way to their reference values (six decimals, as
+    MakeHuman writes them)."""
+    values = {n: recipe.value(n) for n in sliders}
+    return recipe.with_values({n: round(v + fraction * (_reference_value(n, reference) - v), 6)
+                               for n, v in values.items()})
+
+
+def _reference_value(name: str, reference: Recipe | None) -> float:
+    return schema.continuous_by_name()[name].default if reference is None else reference.value(name)
+
+
+# The process's one FoldFinder lives on one thread: its GL context belongs to the thread that made it,
+# and building it (~0.2 s) once per process, not per worker thread, keeps predictions fast.
+_fold_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="f2p-folds")
+_finder: FoldFinder | None = None
+
+
+def _owned_finder() -> FoldFinder:
+    global _finder
+    if _finder is None:
+        _finder = FoldFinder()
+    return _finder
+
+
+def on_fold_thread(work: Callable[[FoldFinder], T]) -> Future[T]:
+    """Run `work(finder)` with the process's FoldFinder on the thread that owns it (built on first use)."""
+    return _fold_thread.submit(lambda: work(_owned_finder()))
+
+
+def warm_up() -> None:
+    """Build the process's FoldFinder in the background now (the first prediction then need not)."""
+    on_fold_thread(lambda finder: finder.folds(Recipe()))

@@ -1,0 +1,112 @@
+"""Visible folds: found by looking at the head from the artist's views, removed from predictions.
+
+tests/data/grace_hopper_predicted.mhm is what `f2p predict` made of the Grace Hopper dev photo (the
+recipe only). With "Nose scale horiz" at -0.3 or lower her head shows holes beside the nostrils in
+the 3D view, the overlay and `f2p render`; the default head at -1 is clean.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from f2p_engine.headmodel import schema
+from f2p_engine.headmodel.mesh import head_mesh
+from f2p_engine.recipe import Recipe, continuous_vector, read_mhm
+from f2p_engine.render.folds import FoldFinder
+from f2p_engine.synth.sampler import sample_recipes
+
+NOSE_WIDTH = "nose/nose-scale-horiz-decr|incr"
+GRACE = Path(__file__).parent / "data" / "grace_hopper_predicted.mhm"
+
+
+@pytest.fixture(scope="module")
+def finder():
+    finder = FoldFinder()
+    yield finder
+    finder.release()
+
+
+@pytest.fixture(scope="module")
+def grace() -> Recipe:
+    return read_mhm(GRACE).recipe
+
+
+def test_grace_hopper_narrow_nose_folds_and_her_prediction_does_not(finder, grace):
+    assert not finder.folds(grace)
+    folds = finder.folds(grace.with_values({NOSE_WIDTH: -0.3}))
+    assert folds.pixels >= 5
+    assert finder.folds(grace.with_values({NOSE_WIDTH: -1.0})).pixels > folds.pixels
+
+
+def test_the_default_head_with_the_narrowest_nose_is_clean(finder):
+    assert not finder.folds(Recipe().with_values({NOSE_WIDTH: -1.0}))
+
+
+def _flipped_against_default(finder, recipe: Recipe) -> int:
+    """Skin triangles whose normal points against the same triangle's on the default head."""
+    mesh = head_mesh()
+    skin = mesh.triangles[mesh.part == 0]
+
+    def normals(modifiers):
+        v = finder.head.vertices(modifiers).astype(np.float64)
+        return np.cross(v[skin[:, 1]] - v[skin[:, 0]], v[skin[:, 2]] - v[skin[:, 0]])
+
+    return int(((normals(recipe.modifiers) * normals(Recipe().modifiers)).sum(axis=1) < 0).sum())
+
+
+def test_normals_turned_inside_nostrils_and_eyelids_are_no_visible_fold(finder):
+    """Prior recipes turn a dozen or more triangles against the default head without a hole to see."""
+    for recipe in sample_recipes(40, seed=3):
+        if _flipped_against_default(finder, recipe) >= 12 and not finder.folds(recipe):
+            return
+    pytest.fail("no fold-free prior recipe with 12 or more turned triangles among 40")
+
+
+def test_fold_free_moves_the_prediction_the_least_way_out_of_the_fold(finder, grace):
+    folded = grace.with_values({NOSE_WIDTH: -0.3})
+    unfolded = finder.fold_free(folded)
+    assert unfolded.folds_before >= 5
+    assert unfolded.moved
+    assert not finder.folds(unfolded.recipe)
+    before, after = continuous_vector(folded), continuous_vector(unfolded.recipe)
+    reference = continuous_vector(Recipe())
+    names = [p.name for p in schema.CONTINUOUS]
+    moved = [names.index(n) for n in unfolded.moved]
+    untouched = np.setdiff1d(np.arange(len(names)), moved)
+    np.testing.assert_array_equal(after[untouched], before[untouched])
+    # Each moved slider went part of the way toward its default, not past it and not all the way.
+    share = (after[moved] - before[moved]) / (reference[moved] - before[moved])
+    assert np.all((share > 0) & (share <= 1 + 1e-5))
+    assert share.min() < 1
+
+
+def test_a_clean_recipe_is_left_alone(finder, grace):
+    unfolded = finder.fold_free(grace)
+    assert unfolded.recipe == grace
+    assert unfolded.moved == ()
+
+
+def test_predictions_come_out_without_visible_folds(finder, grace):
+    """The ensemble's answer for Grace with a narrow nose folds; what predict returns does not."""
+    from f2p_engine.infer.pipeline import Predictor
+
+    predictor = Predictor.load()  # its fold check runs on the engine's fold thread, with a finder of its own
+    folded = grace.with_values({NOSE_WIDTH: -0.3})
+    unit = np.array([p.normalise(folded.value(p.name)) for p in schema.CONTINUOUS])
+    probabilities = {g.name: np.eye(len(g.options))[g.options.index(folded.choice(g.name))]
+                     for g in schema.DISCRETE_GROUPS if g.predicted}
+    prediction = predictor.prediction(unit, probabilities, {})
+    assert finder.folds(folded)
+    assert prediction.unfolded
+    assert not finder.folds(prediction.recipe)
+    assert "unfold" in prediction.timings
+
+
+def test_fold_free_keeps_the_slider_the_artist_set(finder, grace):
+    """Grace's narrow nose stays narrow: the sliders bending the skin beside the nostrils give way."""
+    folded = grace.with_values({NOSE_WIDTH: -0.3})
+    unfolded = finder.fold_free(folded, keep=[NOSE_WIDTH])
+    assert NOSE_WIDTH not in unfolded.moved
+    assert unfolded.recipe.value(NOSE_WIDTH) == -0.3
+    assert not finder.folds(unfolded.recipe)
