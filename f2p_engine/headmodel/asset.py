@@ -8,9 +8,12 @@ stores them. Built by `scripts/build_head_asset.py`; checked against its manifes
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,15 +84,23 @@ def verify_asset(path: Path, what: str, script: str) -> None:
         raise AssetError(f"{path}: sha256 does not match its manifest; rebuild with {script}")
 
 
+@contextmanager
+def verified_npz(path: Path, what: str, script: str, fmt: str) -> Iterator[Any]:
+    """The arrays of a compiled asset `path` (an .npz whose `format` is `fmt`), opened after its sha256
+    check (`verify_asset`); AssetError naming the build `script` when it is missing, altered or of another format."""
+    if not path.exists():
+        raise AssetError(f"{path}: {what} not found; build it with {script}")
+    verify_asset(path, what, script)
+    with np.load(path) as data:
+        if str(data["format"]) != fmt:
+            raise AssetError(f"{path}: {what} format {data['format']} is not {fmt}")
+        yield data
+
+
 def load_asset(path: Path | None = None) -> HeadAsset:
     """Load and verify the head asset (default: the shipped one)."""
     path = path or resources_dir() / "head" / ASSET_FILE
-    if not path.exists():
-        raise AssetError(f"{path}: head asset not found; build it with scripts/build_head_asset.py")
-    verify_asset(path, "head asset", "scripts/build_head_asset.py")
-    with np.load(path) as data:
-        if str(data["format"]) != ASSET_FORMAT:
-            raise AssetError(f"{path}: asset format {data['format']} is not {ASSET_FORMAT}")
+    with verified_npz(path, "head asset", "scripts/build_head_asset.py", ASSET_FORMAT) as data:
         return HeadAsset(
             base_coords=data["base_coords"], faces=data["faces"], face_uvs=data["face_uvs"], uvs=data["uvs"],
             face_groups=data["face_groups"], group_names=tuple(str(g) for g in data["group_names"]),

@@ -17,9 +17,8 @@ from typing import Literal
 
 import numpy as np
 
-from f2p_engine.errors import AssetError
 from f2p_engine.files import resources_dir
-from f2p_engine.headmodel.asset import verify_asset
+from f2p_engine.headmodel.asset import verified_npz
 
 PROXY_FILE = "proxies.npz"
 PROXY_FORMAT = "f2p-proxies-1"
@@ -98,12 +97,7 @@ class ProxySet:
 def load_proxies(path: Path | None = None) -> ProxySet:
     """Load and verify the proxy asset (default: the shipped one)."""
     path = path or resources_dir() / "proxies" / PROXY_FILE
-    if not path.exists():
-        raise AssetError(f"{path}: proxy asset not found; build it with scripts/build_proxy_asset.py")
-    verify_asset(path, "proxy asset", "scripts/build_proxy_asset.py")
-    with np.load(path) as data:
-        if str(data["format"]) != PROXY_FORMAT:
-            raise AssetError(f"{path}: proxy format {data['format']} is not {PROXY_FORMAT}")
+    with verified_npz(path, "proxy asset", "scripts/build_proxy_asset.py", PROXY_FORMAT) as data:
         proxies = []
         for i, (kind, name, uid, depth) in enumerate(zip(data["kinds"], data["names"], data["uuids"], data["z_depths"],
                                                          strict=True)):
