@@ -85,3 +85,17 @@ def test_steadiest_frame_is_the_one_with_the_highest_mean_confidence():
     assert steadiest_frame(frames[2:]) == 0
     with pytest.raises(InputError):
         steadiest_frame([])
+
+
+def test_choices_made_without_probabilities_survive_the_burst():
+    """Models trained before hair existed predict no hair probabilities; the prediction still chose a hair
+    (by Gender), and combining frames must keep it (the studio showed every photo's head bald)."""
+    rng = np.random.default_rng(3)
+    eyes = np.eye(len(schema.discrete_by_name()["eye_colour"].options))[0]
+    frames = []
+    for hair in ("long01", "long01", "short02"):
+        frame = _prediction(_unit(rng), {r: 0.5 for r in schema.REGIONS}, eyes)
+        frames.append(Prediction(recipe=frame.recipe.with_choice("hair", hair), continuous=frame.continuous,
+                                 probabilities=frame.probabilities, confidence=frame.confidence, timings={}))
+    assert combine_burst(frames).recipe.choice("hair") == "long01"
+    assert combine_burst(frames[2:]).recipe.choice("hair") == "short02"

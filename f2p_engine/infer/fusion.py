@@ -11,6 +11,7 @@ with the confidence of the group's region, then take the most probable option. T
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -74,6 +75,11 @@ def fuse_predictions(predictions: Sequence[Prediction], base: Recipe | None = No
         stacked = np.stack([p.probabilities[group] for p in predictions])  # (F, K)
         probabilities[group] = weights[groups[group].region] @ stacked
     choices = {g: groups[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
+    # Choices made without probabilities (hair of models trained before hair existed): the most common.
+    for group in groups:
+        made = [p.recipe.choice(group) for p in predictions if group not in probabilities and p.recipe.sets(group)]
+        if made:
+            choices[group] = Counter(made).most_common(1)[0][0]
 
     confidence = {r: float(np.mean([p.confidence[r] for p in predictions])) for r in predictions[0].confidence}
     recipe, unfolded = without_folds(recipe_from_parameters(continuous, choices, base=base))
