@@ -45,9 +45,17 @@ def _interrupt(process: subprocess.Popen) -> tuple[int, list[str]]:
 
 def _workers(pid: int) -> list[int]:
     """Pool workers among the children of `pid` (not multiprocessing's resource tracker)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:  # the process ended while we looked
+        return []
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:  # the thread ended while we looked
+            continue
+        for child in children:
             with contextlib.suppress(OSError):
                 if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
                     found.append(int(child))

@@ -90,14 +90,15 @@ def test_loss_terms_are_region_l1_and_cross_entropy():
 
     aggregate = MultiPartLoss(output_layout(FACE), "l2")
     assert aggregate.term_names[:2] == ("slider_macro", "slider_head")
-    assert len(aggregate.term_names) == len(schema.REGIONS) + 2  # + skin and eye colour
+    # + one cross-entropy term per predicted group (skin, eye colour, eyebrows, hair, hair colour, beard)
+    assert len(aggregate.term_names) == len(schema.REGIONS) + len([g for g in schema.DISCRETE_GROUPS if g.predicted])
 
 
 def test_adaptive_weights_follow_the_term_magnitudes():
     """With uncertainty weighting, each learned scale converges to log(term)."""
-    loss = MultiPartLoss(output_layout("chin"), "l1")
+    loss = MultiPartLoss(output_layout("nose"), "l1")  # sliders only, no group (21 of them)
     optimiser = torch.optim.Adam(loss.parameters(), lr=0.05)
-    predicted, target = torch.full((4, 7), 0.5), torch.full((4, 7), 0.7)  # L1 = 0.2
+    predicted, target = torch.full((4, 21), 0.5), torch.full((4, 21), 0.7)  # L1 = 0.2
     for _ in range(400):
         total, _ = loss((predicted,), target, torch.zeros((4, 0), dtype=torch.int64))
         optimiser.zero_grad()
@@ -219,7 +220,7 @@ def test_train_ensemble_exports_models_and_fits_weights(tmp_path):
     np.testing.assert_allclose(weights.sum(axis=0), 1.0)
     chin = [i for i, p in enumerate(schema.CONTINUOUS) if p.region == "chin"]
     assert (weights[MEMBERS.index("local"), chin] == 0.0).all()  # no chin model in this config
-    assert set(result.group_weights) == {"skin", "eye_colour"}
+    assert set(result.group_weights) == {g.name for g in schema.DISCRETE_GROUPS if g.predicted}
     np.testing.assert_allclose(sum(result.group_weights["eye_colour"]), 1.0)
     metrics = {**result.metrics.to_json(), **result.records}  # as the model manifest stores them
     assert set(metrics["regions"]) == set(schema.REGIONS)

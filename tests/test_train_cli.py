@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("torch")
 
 from f2p_engine.cli import main
+from f2p_engine.headmodel import schema
 from f2p_engine.recipe import read_recipe
 from f2p_engine.synth.dataset import GenerateSettings, generate
 
@@ -49,7 +50,7 @@ def test_evaluate_writes_metrics_and_report(trained):
     assert set(metrics["regions"]["nose"]) == {"baseline_l1", "aggregate_l1", "local_l1", "identity_l1", "ensemble_l1",
                                                "photo_l1"}
     assert set(metrics["constant_weights"]) == {"0.0", "0.5", "1.0", "learned"}
-    assert set(metrics["discrete"]) == {"skin", "eye_colour"}
+    assert set(metrics["discrete"]) == {g.name for g in schema.DISCRETE_GROUPS if g.predicted}
     assert metrics["samples"] == 4
     assert (out / "report.md").read_text().startswith("# f2p evaluation")
 

@@ -63,8 +63,11 @@ def test_two_processes_train_like_one_within_tolerance(runs):
         assert len(ddp) == len(single) == 2  # one row per epoch: only rank 0 writes
         for key in (k for k in single[-1] if k.startswith("l1_")):
             assert abs(float(ddp[-1][key]) - float(single[-1][key])) <= L1_TOLERANCE, (model, key)
-        # The training loss is the mean over both ranks' samples, so it matches the single process's.
-        assert float(ddp[0]["train_loss"]) == pytest.approx(float(single[0]["train_loss"]), rel=0.02)
+        # The training loss is the mean over both ranks' samples, so it matches the single process's up
+        # to BatchNorm, whose batch statistics each rank takes over its half batch: how far that moves
+        # the first epoch depends on the data (2 % on f2p-synth-5 samples, 4.4 % for the nose crop of
+        # f2p-synth-6's, which wear hair and glasses); a loss summed instead of averaged over the ranks is 2x.
+        assert float(ddp[0]["train_loss"]) == pytest.approx(float(single[0]["train_loss"]), rel=0.08)
 
 
 def _train_small_net(ranks: Ranks) -> dict[str, torch.Tensor]:
