@@ -164,3 +164,15 @@ def test_inference_never_imports_torch(model_set):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_prediction_names_its_eyebrows_and_eyelashes_as_makehuman_saves_them(model_set):
+    """MakeHuman 1.1 saves a character's default brows and lashes as lines; a predicted .mhm did not name them."""
+    from f2p_engine.recipe import format_mhm
+
+    directory, _ = model_set
+    sample = drawn_faces(1, size=64, seed=3)[0]
+    prediction = Predictor.load(directory).predict_aligned(sample.image, sample.landmarks)
+    text = format_mhm(prediction.recipe)
+    assert any(line.startswith("eyebrows eyebrow") for line in text.splitlines())
+    assert any(line.startswith("eyelashes ") for line in text.splitlines())

@@ -183,6 +183,9 @@ class Predictor:
         if "hair" not in choices and (base is None or base.choice("hair") == schema.NO_HAIR):
             choices["hair"] = _unpredicted_hair(continuous)
         recipe = recipe_from_parameters(continuous, choices, base=base)
+        for group in WRITTEN_PROXIES:  # MakeHuman writes the default brows and lashes too: so does a prediction
+            if not recipe.sets(group):
+                recipe = recipe.with_choice(group, recipe.choice(group))
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
         timings = dict(timings or {})
@@ -247,6 +250,9 @@ def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.nd
             out[index] = readings[param.name]
     return out
 
+
+#: Proxies every predicted recipe names (MakeHuman 1.1 saves its default eyebrows and eyelashes as lines).
+WRITTEN_PROXIES = ("eyebrows", "eyelashes")
 
 #: Hair of a head without hair when the models do not predict hair (trained before hair existed): a short
 #: men's cut or long hair, by the predicted Gender, rather than the bald head nobody asked for.
