@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from app.qt_head_view import VIEW_AZIMUTH
-from app.refine_likeness import refine_likeness
+from app.refine_likeness import LikenessRefiner
 
 if TYPE_CHECKING:
     from app.capture import CaptureController
@@ -38,6 +38,8 @@ class MenuHost(Protocol):
     head_view: QtHeadView
 
     def guarded(self, slot: Callable[[], object]) -> None: ...
+    def say(self, message: str) -> None: ...
+    def warn(self, message: str) -> None: ...
     def open_file(self, path: Path) -> None: ...
     def set_view(self, view: str) -> None: ...
     def show_overlay(self, on: bool) -> None: ...
@@ -106,7 +108,8 @@ def build_menus(window: MenuHost) -> None:
     menu.addSeparator()
     menu.addAction(_action(window, "Reset &All to Prediction", editor.reset_all, "Ctrl+R",
                            "Every slider and predicted choice back to the prediction"))
-    window.refine_action = _action(window, "Refine &Likeness", lambda: refine_likeness(window), "Ctrl+Shift+R",
+    refiner = LikenessRefiner(editor.state, editor, window, parent=window)  # type: ignore[arg-type]
+    window.refine_action = _action(window, "Refine &Likeness", refiner.start, "Ctrl+Shift+R",
                                    "Search the face sliders for a closer likeness to the photo (seconds; undoable)")
     menu.addAction(window.refine_action)
     menu.addAction(_action(window, "&Find Slider", window.focus_search, QKeySequence.StandardKey.Find))

@@ -18,7 +18,9 @@ from f2p_engine.errors import InputError
 from f2p_engine.recipe import Recipe
 
 if TYPE_CHECKING:
-    from app.window import StudioWindow
+    from app.edits import RecipeEditor
+    from app.messages import Messages
+    from app.state import StudioState
     from f2p_engine.infer.refine import Refiner
 
 log = logging.getLogger(__name__)
@@ -32,26 +34,26 @@ class LikenessRefiner(QObject):
     done = Signal(object, object, float)
     failed = Signal(str)
 
-    def __init__(self, window: StudioWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, state: StudioState, editor: RecipeEditor, messages: Messages, parent: QObject) -> None:
+        super().__init__(parent)
+        self._state, self._editor, self._messages = state, editor, messages
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="f2p-refine")
         self._refiner: Refiner | None = None
         self.running = False
         self.done.connect(self._apply)
-        self.failed.connect(window.warn)
+        self.failed.connect(messages.warn)
 
     def start(self) -> None:
         """Refine the current recipe against the photo's aligned face (InputError without one)."""
-        analysis = self._window.state.analysis
+        analysis = self._state.analysis
         if analysis is None or analysis.aligned is None or analysis.aligned_landmarks is None:
             raise InputError("Refine likeness needs a photo with a face: open a photo first")
         if self.running:
-            self._window.say("Refining the likeness already…")
+            self._messages.say("Refining the likeness already…")
             return
         self.running = True
-        self._window.say("Refining the likeness (a few seconds)…")
-        self._thread.submit(self._run, self._window.state.recipe, analysis.aligned, analysis.aligned_landmarks)
+        self._messages.say("Refining the likeness (a few seconds)…")
+        self._thread.submit(self._run, self._state.recipe, analysis.aligned, analysis.aligned_landmarks)
 
     def _run(self, recipe: Recipe, image: np.ndarray, landmarks: np.ndarray) -> None:
         from f2p_engine.infer.refine import Refiner
@@ -69,14 +71,8 @@ class LikenessRefiner(QObject):
             self.running = False
 
     def _apply(self, start: Recipe, refined: Recipe, seconds: float) -> None:
-        if self._window.state.recipe != start:
-            self._window.say("The recipe changed while refining: refinement dropped (run it again)")
+        if self._state.recipe != start:
+            self._messages.say("The recipe changed while refining: refinement dropped (run it again)")
             return
-        self._window.editor.commit(refined, UNDO_TEXT)
-        self._window.say(f"Likeness refined in {seconds:.1f} s (undo to go back)")
-
-
-def refine_likeness(window: StudioWindow) -> None:
-    """The menu action: the window's refiner (made on first use) refines the current recipe."""
-    refiner = window.findChild(LikenessRefiner)
-    (refiner or LikenessRefiner(window)).start()
+        self._editor.commit(refined, UNDO_TEXT)
+        self._messages.say(f"Likeness refined in {seconds:.1f} s (undo to go back)")
