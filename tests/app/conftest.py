@@ -35,6 +35,19 @@ def head_model() -> HeadModel:
 
 
 @pytest.fixture
+def astronaut_file(tmp_path: Path) -> Path:
+    """skimage's astronaut (a real, public-domain face photo) as a PNG file to open."""
+    from skimage import data
+
+    from app.document import save_png
+    from app.images import rgb_to_qimage
+
+    path = tmp_path / "astronaut.png"
+    save_png(rgb_to_qimage(data.astronaut()), path)
+    return path
+
+
+@pytest.fixture
 def settings(tmp_path: Path) -> StudioSettings:
     return StudioSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 

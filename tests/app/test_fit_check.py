@@ -5,22 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from app_doubles import FixedPredictor
-from skimage import data
 
-from app.document import save_png
-from app.images import rgb_to_qimage
 from f2p_engine.recipe import Recipe
 
 PREDICTED = Recipe().with_values({"head/head-fat-decr|incr": -0.4, "macrodetails/Gender": 0.2})
 
 
 @pytest.fixture
-def fitted(make_window, tmp_path, qtbot):
+def fitted(make_window, astronaut_file, qtbot):
     """A window with the astronaut predicted and the overlay shown, first frame drawn."""
-    path = tmp_path / "astronaut.png"
-    save_png(rgb_to_qimage(data.astronaut()), path)
     window = make_window(load_predictor=lambda: FixedPredictor(PREDICTED, {"nose": 0.8}))
-    window.capture.open_photo(path)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
     window.overlay_action.trigger()
     qtbot.waitUntil(lambda: window.overlay_view.canvas.frame is not None, timeout=20000)

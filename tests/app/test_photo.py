@@ -20,16 +20,9 @@ from f2p_engine.headmodel.schema import LOCAL_REGIONS
 from f2p_engine.recipe import Recipe
 
 
-@pytest.fixture
-def photo_file(tmp_path):
-    path = tmp_path / "astronaut.png"
-    save_png(rgb_to_qimage(data.astronaut()), path)
-    return path
-
-
-def test_real_photo_goes_through_the_engine_pipeline(make_window, photo_file, qtbot):
+def test_real_photo_goes_through_the_engine_pipeline(make_window, astronaut_file, qtbot):
     window = make_window()
-    window.capture.open_photo(photo_file)
+    window.capture.open_photo(astronaut_file)
     np.testing.assert_array_equal(window.state.photo.pixels, data.astronaut())
     assert window.source_view.image is not None
     qtbot.waitUntil(lambda: window.state.analysis is not None, timeout=20000)
@@ -50,10 +43,10 @@ def test_real_photo_goes_through_the_engine_pipeline(make_window, photo_file, qt
         assert not window.undo_stack.canUndo()  # the prediction is where the photo's history starts
 
 
-def test_photo_without_a_face_clears_the_head_and_says_so_once(make_window, photo_file, tmp_path, qtbot):
+def test_photo_without_a_face_clears_the_head_and_says_so_once(make_window, astronaut_file, tmp_path, qtbot):
     predicted = Recipe().with_values({"nose/nose-hump-decr|incr": 0.6})
     window = make_window(load_predictor=lambda: FixedPredictor(predicted, {"nose": 0.8}))
-    window.capture.open_photo(photo_file)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
     blank = tmp_path / "wall.png"
     save_png(rgb_to_qimage(np.full((300, 400, 3), 128, np.uint8)), blank)
@@ -74,11 +67,11 @@ def test_photo_without_a_face_clears_the_head_and_says_so_once(make_window, phot
     assert not [box for box in window.findChildren(QMessageBox) if box.isVisible()]
 
 
-def test_undo_never_crosses_photos(make_window, photo_file, tmp_path, qtbot):
+def test_undo_never_crosses_photos(make_window, astronaut_file, tmp_path, qtbot):
     """One photo, one session: opening photo B starts a new undo history."""
     predicted = Recipe().with_values({"nose/nose-hump-decr|incr": 0.6})
     window = make_window(load_predictor=lambda: FixedPredictor(predicted, {"nose": 0.8}))
-    window.capture.open_photo(photo_file)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
     window.panel.rows["mouth/mouth-scale-horiz-decr|incr"].spin.setValue(0.5)  # an edit on photo A
     second = tmp_path / "second.png"
@@ -95,13 +88,13 @@ def test_undo_never_crosses_photos(make_window, photo_file, tmp_path, qtbot):
     assert window.document.stem() == "second"
 
 
-def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot):
+def test_prediction_reaches_sliders_and_strip(make_window, astronaut_file, qtbot):
     predicted = Recipe().with_values({"nose/nose-hump-decr|incr": 0.6, "macrodetails/Gender": 0.9}).with_choice(
         "eye_colour", "blue")
     models = FixedPredictor(predicted, {"nose": 0.75})
     window = make_window(load_predictor=lambda: models)
     window.panel.combos["eyelashes"].activated.emit(2)
-    window.capture.open_photo(photo_file)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
 
     assert models.faces == 1
@@ -120,11 +113,11 @@ def test_prediction_reaches_sliders_and_strip(make_window, photo_file, qtbot):
     assert window.state.recipe.value("nose/nose-hump-decr|incr") == pytest.approx(0.6)
 
 
-def test_undo_stops_at_the_prediction_of_the_photo(make_window, photo_file, qtbot):
+def test_undo_stops_at_the_prediction_of_the_photo(make_window, astronaut_file, qtbot):
     """One Ctrl+Z too many must not drop the prediction for the neutral head with every row edited."""
     predicted = Recipe().with_values({"nose/nose-hump-decr|incr": 0.6, "macrodetails/Age": 0.7})
     window = make_window(load_predictor=lambda: FixedPredictor(predicted, {"nose": 0.8}))
-    window.capture.open_photo(photo_file)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
     window.panel.rows["mouth/mouth-scale-horiz-decr|incr"].spin.setValue(0.5)
     assert window.undo_action.isEnabled()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from app_doubles import FixedPredictor
-from skimage import data
 
-from app.document import save_png
-from app.images import rgb_to_qimage
 from app.refine_likeness import UNDO_TEXT
 from f2p_engine.headmodel import schema
 from f2p_engine.recipe import Recipe
@@ -14,11 +11,9 @@ from f2p_engine.recipe import Recipe
 PREDICTED = Recipe().with_values({"nose/nose-scale-horiz-decr|incr": 0.3, "macrodetails/Gender": 0.8})
 
 
-def test_refine_likeness_is_one_undoable_step_on_the_face_sliders(make_window, tmp_path, qtbot):
-    path = tmp_path / "astronaut.png"
-    save_png(rgb_to_qimage(data.astronaut()), path)
+def test_refine_likeness_is_one_undoable_step_on_the_face_sliders(make_window, astronaut_file, qtbot):
     window = make_window(load_predictor=lambda: FixedPredictor(PREDICTED, {"nose": 0.8}))
-    window.capture.open_photo(path)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
     before = window.state.recipe
     steps = window.undo_stack.count()

@@ -21,13 +21,6 @@ MOUTH = "mouth/mouth-scale-horiz-decr|incr"
 
 
 @pytest.fixture
-def astronaut(tmp_path):
-    path = tmp_path / "astronaut.png"
-    save_png(rgb_to_qimage(data.astronaut()), path)
-    return path
-
-
-@pytest.fixture
 def pair(tmp_path):
     """Two faces: the astronaut and, smaller, her mirror image beside her."""
     canvas = np.full((512, 512 + 384, 3), 120, np.uint8)
@@ -38,9 +31,9 @@ def pair(tmp_path):
     return path
 
 
-def test_autosave_restores_photo_prediction_and_edits_together(make_window, astronaut, qtbot):
+def test_autosave_restores_photo_prediction_and_edits_together(make_window, astronaut_file, qtbot):
     window = make_window(load_predictor=lambda: FixedPredictor(PREDICTED, {"nose": 0.8}))
-    window.capture.open_photo(astronaut)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
     window.panel.rows[MOUTH].spin.setValue(0.4)
     window.close()  # a crash-like end: unsaved, so everything goes to the autosave files
@@ -99,11 +92,11 @@ class _SlowPredictor(FixedPredictor):
         return super().predict_aligned(image, landmarks, attributes)
 
 
-def test_progress_banner_with_the_stage_over_a_dimmed_head(make_window, astronaut, qtbot):
+def test_progress_banner_with_the_stage_over_a_dimmed_head(make_window, astronaut_file, qtbot):
     models = _SlowPredictor()
     window = make_window(load_predictor=lambda: models)
     bright = qimage_to_rgb(window.head_view.snapshot()).astype(float).mean()
-    window.capture.open_photo(astronaut)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.busy == "predicting", timeout=20000)
     banner = window.head_view.banner
     assert banner.isVisibleTo(window)
@@ -119,9 +112,9 @@ def test_progress_banner_with_the_stage_over_a_dimmed_head(make_window, astronau
     assert "on screen in" in window.statusBar().currentMessage()
 
 
-def test_saved_files_are_named_after_the_photo(make_window, astronaut, qtbot, tmp_path):
+def test_saved_files_are_named_after_the_photo(make_window, astronaut_file, qtbot, tmp_path):
     window = make_window(load_predictor=lambda: FixedPredictor(PREDICTED, {"nose": 0.8}))
-    window.capture.open_photo(astronaut)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
     assert window.document.stem() == "astronaut"
     assert window.windowTitle().startswith("astronaut")
@@ -131,11 +124,11 @@ def test_saved_files_are_named_after_the_photo(make_window, astronaut, qtbot, tm
     assert read_recipe(out).recipe.name == "astronaut"
 
 
-def test_opening_a_recipe_while_a_photo_is_analysed_drops_that_photos_result(make_window, astronaut, tmp_path,
+def test_opening_a_recipe_while_a_photo_is_analysed_drops_that_photos_result(make_window, astronaut_file, tmp_path,
                                                                              qtbot):
     models = _SlowPredictor()
     window = make_window(load_predictor=lambda: models)
-    window.capture.open_photo(astronaut)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.busy == "predicting", timeout=20000)
     recipe = tmp_path / "mine.mhm"
     recipe.write_text("version v1.1.1\nmodifier chin/chin-width-decr|incr 0.300000\n")
@@ -150,9 +143,9 @@ def test_opening_a_recipe_while_a_photo_is_analysed_drops_that_photos_result(mak
     assert window.undo_stack.count() == 0
 
 
-def test_choosing_another_adapter_keeps_the_edits_and_is_one_undo_step(make_window, astronaut, qtbot):
+def test_choosing_another_adapter_keeps_the_edits_and_is_one_undo_step(make_window, astronaut_file, qtbot):
     window = make_window(load_predictor=lambda: FixedPredictor(PREDICTED, {"nose": 0.8}))
-    window.capture.open_photo(astronaut)
+    window.capture.open_photo(astronaut_file)
     qtbot.waitUntil(lambda: window.state.predicted is not None, timeout=20000)
     window.panel.rows[MOUTH].spin.setValue(0.4)
     adapter = window.strip.adapter
