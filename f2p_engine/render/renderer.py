@@ -28,7 +28,6 @@ from f2p_engine.render.palette import (
     BROW_Y,
     BROW_Z,
     GOATEE,
-    HAIR_CROWN,
     IRIS_ALBEDO,
     IRIS_SINE,
     LASH_ALBEDO,
@@ -41,8 +40,16 @@ from f2p_engine.render.palette import (
     SKIN_ALBEDO,
     brow_coordinates,
 )
-from f2p_engine.render.regions import EYEBROWS_LABEL, EYES_LABEL, HAIR_LABEL, HEAD, region_map
+from f2p_engine.render.regions import region_map
 from f2p_engine.render.scene import EYE_MIDPOINT, MAX_LIGHTS, Appearance, Camera, Light, Lighting, Pose
+from f2p_engine.render.strands import (
+    PROXY_STYLES,
+    STRAND_EDGE,
+    STRAND_SHADE,
+    STRAND_TEXTURE_SIZE,
+    strand_coordinates,
+    strand_texture,
+)
 
 _NOISE_SIZE = 32
 #: Nostrils and mouth on the neutral (rest) hm08 head (dm): x, y and z ranges of triangle centres. Only
@@ -222,10 +229,10 @@ void main() {
 """
 
 
-# Hair, eyebrow and eyelash proxies: surfaces whose strands are a tiling streak texture (ours; MakeHuman's
-# textures are not available). Hair strands radiate from the crown: its texture coordinates are the rest
-# point's (azimuth, polar angle) about `HAIR_CROWN` (`crown_coordinates`), so strands run down the sides
-# and back from the crown; eyebrows and lashes use their UVs. Lit per vertex, like the skin: per pixel
+# Hair, eyebrow and eyelash proxies: surfaces whose strands are a tiling streak texture, mapped, shaded and
+# made transparent as `render.strands` says (the mesh export bakes the same into its textures). Hair
+# strands radiate from the crown, so they run down the sides and back; eyebrows and lashes follow their
+# UVs. Lit per vertex, like the skin: per pixel
 # only the strand look-up (software GL pays for every fragment instruction). Each proxy is drawn twice:
 # first the dense strands (alpha >= 0.7) opaque with depth writes and their label, then the thinner
 # parts alpha-blended over whatever is behind (depth writes off; the label channel keeps what is under
@@ -274,21 +281,12 @@ out vec4 out_colour;
 void main() {
     float strand = texture(strands, v_uv * strand_scale).r;
     // Between strands hair thins but never vanishes (what shows through is mostly more hair); lashes do.
-    float alpha = opacity * mix(floor_alpha, 1.0, smoothstep(0.0, 0.6, strand + coverage - 0.5));
+    float alpha = opacity * mix(floor_alpha, 1.0, smoothstep(0.0, %STRAND_EDGE%, strand + coverage - 0.5));
     if (fringe != (alpha < 0.7)) discard;
-    vec3 colour = albedo * (0.55 + 0.9 * strand) * v_light + 0.08 * v_shine * (0.3 + strand);
+    vec3 colour = albedo * (%SHADE0% + %SHADE1% * strand) * v_light + 0.08 * v_shine * (0.3 + strand);
     out_colour = vec4(sqrt(clamp(colour, 0.0, 1.0)), fringe ? alpha : float(label) / 255.0);
 }
 """
-
-
-def crown_coordinates(points: np.ndarray) -> np.ndarray:
-    """(N, 2) float32 hair texture coordinates of (N, 3) rest points (dm): azimuth about the vertical
-    through `HAIR_CROWN` in turns (0 straight ahead, +-0.5 behind the head, where the texture wraps)
-    and the polar angle from straight up in half turns."""
-    d = np.asarray(points, np.float64) - np.asarray(HAIR_CROWN)
-    polar = np.arccos(np.clip(d[:, 1] / np.linalg.norm(d, axis=1), -1.0, 1.0))
-    return np.stack([np.arctan2(d[:, 0], d[:, 2]) / (2 * np.pi), polar / np.pi], axis=1).astype(np.float32)
 
 
 def _makeup_constants() -> dict[str, float]:
@@ -305,7 +303,8 @@ def _source(text: str, *defines: str) -> str:
               "BROW_H1": BROW_HALF_HEIGHT[1], "SCLERA": SCLERA_ALBEDO, "PUPIL_ALBEDO": PUPIL_ALBEDO,
               "IRIS": IRIS_SINE, "PUPIL": PUPIL_SINE,
               "MOUSTACHE_Y0": MOUSTACHE[0], "MOUSTACHE_Y1": MOUSTACHE[1], "MOUSTACHE_X": MOUSTACHE[2],
-              "GOATEE_Y": GOATEE[0], "GOATEE_X": GOATEE[1], **_makeup_constants()}
+              "GOATEE_Y": GOATEE[0], "GOATEE_X": GOATEE[1], "STRAND_EDGE": STRAND_EDGE, "SHADE0": STRAND_SHADE[0],
+              "SHADE1": STRAND_SHADE[1], **_makeup_constants()}
     for name, value in values.items():
         text = text.replace(f"%{name}%", str(value))
     version, body = text.lstrip().split("\n", 1)
@@ -347,37 +346,6 @@ def fractal_noise(size: int, seed: int = 0) -> np.ndarray:
     return np.round(field * 255).astype(np.uint8)
 
 
-def strand_texture(size: int = 256, seed: int = 1, stretch: float = 24.0) -> np.ndarray:
-    """(size, size) uint8 tiling streaks: white noise filtered in the Fourier domain with a spectrum
-    `stretch` times narrower along y, so features are long along y (strands) and fine across them."""
-    white = np.random.default_rng(seed).standard_normal((size, size))
-    fy, fx = np.meshgrid(np.fft.fftfreq(size) * stretch, np.fft.rfftfreq(size), indexing="ij")
-    frequency = np.sqrt(fx**2 + fy**2)
-    field = np.fft.irfft2(np.fft.rfft2(white) / np.maximum(frequency, 1.0 / size), s=(size, size))
-    field = (field - field.mean()) / field.std()
-    return np.round(np.clip(0.5 + 0.22 * field, 0.0, 1.0) * 255).astype(np.uint8)
-
-
-@dataclass(frozen=True, slots=True)
-class _ProxyStyle:
-    """How one kind of proxy is drawn: its label, the texture repeats across and along the strands, the
-    strand density (`coverage`: higher, fewer gaps between strands), the alpha between strands and
-    whether strands radiate from the crown (else they follow the UVs)."""
-
-    label: int
-    strand_scale: tuple[float, float]
-    coverage: float
-    floor: float
-    crown: bool
-
-
-_PROXY_STYLES = {"hair": _ProxyStyle(HAIR_LABEL, (90.0, 3.0), 0.62, 0.35, True),
-                 "eyebrows": _ProxyStyle(EYEBROWS_LABEL, (14.0, 1.0), 0.55, 0.1, False),
-                 # The lash cards reach over the eye: only thin strokes, the iris shows between them.
-                 "eyelashes": _ProxyStyle(EYES_LABEL, (30.0, 1.0), 0.3, 0.0, False),
-                 "glasses": _ProxyStyle(HEAD, (0.0, 0.0), 2.0, 1.0, False)}  # solid: no strands
-
-
 class _ProxyDraw:
     """GL buffers of one proxy: per frame, its fitted positions and normals are uploaded."""
 
@@ -386,7 +354,7 @@ class _ProxyDraw:
         rest = proxy.rest[proxy.render_vertex].astype(np.float32)
         self.positions = ctx.buffer(reserve=rest.nbytes)
         self.normals = ctx.buffer(reserve=rest.nbytes)
-        uvs = crown_coordinates(rest) if _PROXY_STYLES[proxy.kind].crown else proxy.uvs.astype(np.float32)
+        uvs = strand_coordinates(proxy)
         # Front-most triangles first (faces are seen from the front): the depth test then rejects the
         # hidden layers of layered hair before they are shaded.
         front_first = proxy.triangles[np.argsort(-rest[proxy.triangles][:, :, 2].mean(axis=1), kind="stable")]
@@ -536,7 +504,7 @@ class Renderer:
 
         self._proxy_program = ctx.program(vertex_shader=_source(_PROXY_VERTEX_SHADER),
                                           fragment_shader=_source(_PROXY_SHADER))
-        self._strands = ctx.texture((256, 256), 1, strand_texture().tobytes())
+        self._strands = ctx.texture((STRAND_TEXTURE_SIZE,) * 2, 1, strand_texture().tobytes())
         self._strands.repeat_x = self._strands.repeat_y = True
         self._strands.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self._proxy_program["Frame"].binding = 0
@@ -667,7 +635,7 @@ class Renderer:
                 ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ZERO, moderngl.ONE
                 ctx.depth_mask = False
             for draw, albedo, opacity in draws:
-                style = _PROXY_STYLES[draw.proxy.kind]
+                style = PROXY_STYLES[draw.proxy.kind]
                 program = draw.program
                 program["label"].value = style.label
                 program["albedo"].value = albedo
