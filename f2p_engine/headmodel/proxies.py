@@ -59,6 +59,19 @@ class Proxy:
         """The option name of this proxy in the schema: its name in lower case (`braid01`, `eyelashes01`)."""
         return self.name.lower()
 
+    def quads(self) -> np.ndarray | None:
+        """(T / 2, 4) quads of render vertices, the .obj's own faces, or None for a proxy made of triangles.
+
+        MakeHuman's system proxies are all quads; the builder splits each along its 0-2 diagonal into
+        `triangles`, every quad's first half (0, 1, 2) before every second half (0, 2, 3). Procedural
+        proxies (glasses) are triangles."""
+        if self.kind not in PROXY_KINDS:
+            return None
+        first, second = np.split(self.triangles, 2)
+        if not (np.array_equal(first[:, 0], second[:, 0]) and np.array_equal(first[:, 2], second[:, 1])):
+            raise ValueError(f"{self.kind} {self.name}: triangles are not the asset's split quads")
+        return np.concatenate([first, second[:, 2:]], axis=1)
+
     def reference_vertices(self) -> np.ndarray:
         """Sorted hm08 indices the fitting reads."""
         return np.unique(np.concatenate([self.refs.ravel(), self.scale_refs.ravel()]))
