@@ -11,14 +11,16 @@ from f2p_engine.errors import InputError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     mesh = subparsers.add_parser("mesh", help="write the head mesh of a recipe",
-                                 description="Write the head of RECIPE (.mhm or f2p JSON) as OBJ, GLB or PLY.")
+                                 description="Write the character of RECIPE (.mhm or f2p JSON) as OBJ (with its .mtl "
+                                             "and the hair, eyebrow and eyelash textures), GLB or PLY.")
     mesh.add_argument("recipe", type=Path, metavar="RECIPE.mhm")
     mesh.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
                       help="output file: .obj, .glb or .ply (with --basemesh: .obj)")
     mesh.add_argument("--basemesh", action="store_true",
                       help="write all 19158 hm08 vertices in MakeHuman's order and units (dm, Y up) as OBJ")
     mesh.add_argument("--quads", action="store_true",
-                      help="OBJ with hm08's own quads (MakeHuman's topology) instead of triangles")
+                      help="OBJ with the quads of hm08 and of the hair, eyebrow and eyelash proxies (MakeHuman's "
+                           "topology) instead of triangles")
     mesh.set_defaults(run=run_mesh)
 
     sample = subparsers.add_parser("sample", help="write random recipes from the training distribution",
@@ -51,9 +53,10 @@ def run_mesh(args: argparse.Namespace) -> int:
     vertices = HeadModel().vertices(recipe.modifiers)
     if args.basemesh:
         write_basemesh_obj(vertices, args.output)
+        written = [args.output]
     else:
-        export_character(vertices, recipe, args.output, quads=args.quads)
-    wrote("mesh", args.output)
+        written = export_character(vertices, recipe, args.output, quads=args.quads)
+    wrote("mesh", *written)
     return 0
 
 

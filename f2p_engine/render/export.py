@@ -144,11 +144,11 @@ def _proxy_object(name: str, ctx: ObjectContext, proxy: Proxy, material: ExportM
         style = PROXY_STYLES[proxy.kind]
         coords = strand_coordinates(proxy)
         face_uvs = corners
-        if style.crown:  # the azimuth wraps behind the head: faces across the seam take u + 1 there
+        if style.crown:  # the azimuth wraps behind the head (+-0.5): a face across it takes u + 1 where u < 0
             u = coords[corners, 0]
-            wrapped = ((u.max(axis=1) - u.min(axis=1)) > 0.5)[:, None] & (u < 0)
+            across = np.ptp(u + (u < 0), axis=1) < np.ptp(u, axis=1)
             coords = np.concatenate([coords, coords + np.array([1.0, 0.0], np.float32)])
-            face_uvs = corners + wrapped * len(proxy.render_vertex)
+            face_uvs = corners + (across[:, None] & (u < 0)) * len(proxy.render_vertex)
         uvs = (coords * np.asarray(style.strand_scale, np.float32)).astype(np.float32)
     return MeshObject(name=name, vertices=proxy.fit(ctx.vertices), uvs=uvs,
                       faces=proxy.render_vertex[corners].astype(np.int64), materials=(material,),
