@@ -48,6 +48,17 @@ def test_mesh_formats_load_with_normals(samples, tmp_path, suffix):
     assert np.isfinite(mesh.vertex_normals).all()
 
 
+def test_mesh_says_every_file_it_wrote(tmp_path, capsys):
+    from f2p_engine.recipe import Recipe, write_mhm
+
+    recipe = tmp_path / "styled.mhm"
+    write_mhm(Recipe().with_choice("hair", "bob02").with_choice("eyebrows", "eyebrow003"), recipe)
+    assert main(["mesh", str(recipe), "-o", str(tmp_path / "head.obj")]) == 0
+    names = ["head.obj", "head.mtl", "head_eyebrow003.png", "head_bob02.png"]
+    assert capsys.readouterr().out.strip() == f"f2p mesh: wrote {', '.join(str(tmp_path / n) for n in names)}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names, "styled.mhm"])
+
+
 def test_basemesh_obj_has_every_vertex_in_order(samples, tmp_path, head_model):
     out = tmp_path / "base.obj"
     assert main(["mesh", str(samples[1]), "--basemesh", "-o", str(out)]) == 0
