@@ -101,8 +101,8 @@ def _same_points(loaded: np.ndarray, fitted: np.ndarray, atol: float = 2e-6) -> 
     """`loaded` (a file's vertices, repeated where UVs split them) are exactly the `fitted` points."""
     distinct = np.unique(loaded, axis=0)
     assert len(distinct) == len(fitted)
-    nearest = np.min(np.linalg.norm(distinct[:, None, :] - fitted[None, :, :], axis=2), axis=1)
-    assert nearest.max() < atol
+    for chunk in np.array_split(distinct, max(1, len(distinct) // 256)):  # a few MB at a time
+        assert np.min(np.linalg.norm(chunk[:, None, :] - fitted[None, :, :], axis=2), axis=1).max() < atol
 
 
 def _obj_object_lines(text: str, name: str, prefix: str) -> list[str]:
