@@ -6,7 +6,7 @@ Source: the git repository makehumancommunity/makehuman-assets at commit `SOURCE
 three base-mesh vertices, weights and an offset per proxy vertex, and the x/y/z scale references)
 says "This asset was explicitly released as CC0 in september 2020"; the repository's `LICENSE.txt`
 (CC0 1.0) is copied beside the asset. Their textures are Git LFS pointers and not used: strand
-textures are ours (procedural, in the renderer). Only data is read; no MakeHuman code is used.
+textures are ours (procedural, `f2p_engine/render/strands.py`). Only data is read; no MakeHuman code is used.
 
 The files are read with `git show` from a local clone (bare or not) given as `--mirror`; every file's
 sha256 is checked against the pinned `SOURCES` below, so the asset is the same wherever it is built.
@@ -190,7 +190,8 @@ def compile_proxy(mirror: Path, kind: str, folder_name: str, folder: str, source
     positions, uvs, faces, face_uvs = parse_obj(obj_bytes.decode("utf-8"))
     if len(clo["refs"]) != len(positions):
         raise SystemExit(f"{clo_path}: {len(clo['refs'])} fitting rows for {len(positions)} vertices")
-    # Render vertices: one per distinct (vertex, uv) pair (UV seams split vertices); quads split along 0-2.
+    # Render vertices: one per distinct (vertex, uv) pair (UV seams split vertices); quads split along 0-2,
+    # every first half before every second half (`Proxy.quads` rebuilds the quads from that order).
     pairs, corner = np.unique(np.stack([faces.ravel(), face_uvs.ravel()], axis=1), axis=0, return_inverse=True)
     corner = corner.reshape(faces.shape)
     triangles = np.concatenate([corner[:, [0, 1, 2]], corner[:, [0, 2, 3]]])
