@@ -44,6 +44,8 @@ from f2p_engine.evaluate.labels import (
     PredictedAttributes,
     attribute_agreement,
     eye_tone,
+    hair_length,
+    has_beard,
     match_labels,
     skin_tone,
 )
@@ -296,7 +298,8 @@ def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np
 def shows(recipe: Recipe) -> PredictedAttributes:
     """What a reconstruction shows, in the hand labels' terms."""
     return PredictedAttributes(gender=recipe.value(GENDER), age=recipe.value(AGE),
-                               skin=skin_tone(recipe.choice("skin")), eyes=eye_tone(recipe.choice("eye_colour")))
+                               skin=skin_tone(recipe.choice("skin")), eyes=eye_tone(recipe.choice("eye_colour")),
+                               hair=hair_length(recipe.choice("hair")), beard=has_beard(recipe.choice("beard")))
 
 
 def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,
