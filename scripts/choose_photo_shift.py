@@ -24,7 +24,6 @@ from f2p_engine.evaluate.likeness import RenderEmbedder, collect_faces, photo_fi
 from f2p_engine.evaluate.photo_shift import choose_photo_shift
 from f2p_engine.infer.manifest import load_manifest, write_manifest
 from f2p_engine.infer.pipeline import Predictor
-from f2p_engine.recipe import Recipe
 
 JUDGE = "facenet"
 
@@ -46,11 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     with tqdm(total=len(photos), desc="faces", unit="photo") as bar:
         faces, _ = collect_faces(predictor, photos, adapters, judges, min_face=args.min_face, progress=bar.update)
     embed = RenderEmbedder(judges)
-    default, _ = embed(Recipe(name="default head"))
     choices = {}
     for adapter in adapters:
         with tqdm(desc=f"search ({adapter})", unit="score") as bar:
-            choices[adapter] = choose_photo_shift(predictor, faces, adapter, embed, default, JUDGE,
+            choices[adapter] = choose_photo_shift(predictor, faces, adapter, embed, JUDGE,
                                                   rounds=args.rounds, progress=bar.update)
         print(f"{adapter}: rank percentile {choices[adapter].score[0]:.3f}, distance {choices[adapter].score[1]:.4f}, "
               f"shift {choices[adapter].shift}")

@@ -28,7 +28,6 @@ from f2p_engine.evaluate.likeness import RenderEmbedder, collect_faces, judge_re
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import load_manifest, write_manifest
 from f2p_engine.infer.pipeline import Predictor
-from f2p_engine.recipe import Recipe
 from f2p_engine.synth.sampler import prior_spread
 
 JUDGE = "facenet"
@@ -59,11 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     spread = fit_photo_spread(predictions, prior, STRETCHED, target, spread=args.spread)
     predictor.spread = spread
     embed = RenderEmbedder(judges)
-    default, _ = embed(Recipe(name="default head"))
     scores = {}
     for widened in (False, True):
-        result = judge_reconstructions(predictor, faces, DEFAULT_ADAPTER, predictor.weights, embed,
-                                       {JUDGE: default[JUDGE]}, readings=True, widened=widened)
+        result = judge_reconstructions(predictor, faces, DEFAULT_ADAPTER, predictor.weights, embed, judges=[JUDGE],
+                                       readings=True, widened=widened)
         scores["after" if widened else "before"] = result.judges[JUDGE].mean_rank_percentile
     ratio = predictions.std(axis=0) / np.maximum(prior, 1e-9)
     record = {"judge": JUDGE, "adapter": DEFAULT_ADAPTER, "faces": len(faces), "min_face": args.min_face,

@@ -73,6 +73,19 @@ def test_planted_ties_count_half_and_a_missing_render_keeps_its_photo_in_the_gal
     assert result.mean_rank_percentile == pytest.approx((0.5 / 3 + (1 + 2 * 0.5) / 3 + 0) / 3)
 
 
+def test_a_default_head_per_person():
+    photos = np.array([[1.0, 0.0], [0.0, 1.0]])
+    renders = np.array([[1.0, 0.2], [0.2, 1.0]])
+    # Person 0's default (wearing person 0's hair) is closer to photo 0 than the render; person 1's is not.
+    defaults = np.array([[1.0, 0.0], [1.0, 0.0]])
+    assert likeness_metrics(photos, renders, default=defaults).closer_than_default == 0.5
+    assert likeness_metrics(photos, renders, default=defaults[1]).closer_than_default == 0.5
+    assert likeness_metrics(photos, renders, default=np.eye(2)).closer_than_default == 0.0  # each default is the photo
+    assert likeness_metrics(photos, renders, default=np.eye(2)[::-1]).closer_than_default == 1.0
+    with pytest.raises(ValueError, match="need photos"):
+        likeness_metrics(photos, renders, default=np.ones((3, 2)))
+
+
 def test_one_person_and_no_renders():
     one = likeness_metrics(np.array([[1.0, 0.0]]), np.array([[1.0, 1.0]]), default=np.array([0.0, 1.0]))
     assert one.mean_distance == pytest.approx(1 - np.sqrt(0.5))

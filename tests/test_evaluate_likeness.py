@@ -16,6 +16,7 @@ from f2p_engine.cli import main
 from f2p_engine.errors import InputError
 from f2p_engine.evaluate.judges import create_judge
 from f2p_engine.evaluate.labels import (
+    HAIR_LENGTHS,
     DetectedFace,
     FaceLabel,
     PredictedAttributes,
@@ -23,11 +24,13 @@ from f2p_engine.evaluate.labels import (
     match_labels,
     read_face_labels,
 )
-from f2p_engine.evaluate.likeness import contact_sheet, evaluate_likeness, photo_files
+from f2p_engine.evaluate.likeness import contact_sheet, evaluate_likeness, photo_files, shows
 from f2p_engine.evaluate.report import write_report
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.image import RGBImage, load_image, write_png
+from f2p_engine.headmodel import schema
 from f2p_engine.infer.pipeline import Predictor, predict_photo
+from f2p_engine.recipe import Recipe
 from f2p_engine.render.recipe_view import render_recipe_face
 from f2p_engine.render.renderer import Renderer
 
@@ -140,8 +143,8 @@ def _label(file, gender, centre=None):
     return FaceLabel(file=file, centre=centre, values={} if gender is None else {"gender": gender})
 
 
-def _shows(gender, age=0.5, skin="light", eyes="dark"):
-    return PredictedAttributes(gender=gender, age=age, skin=skin, eyes=eyes)
+def _shows(gender, age=0.5, skin="light", eyes="dark", hair="short", beard="no"):
+    return PredictedAttributes(gender=gender, age=age, skin=skin, eyes=eyes, hair=hair, beard=beard)
 
 
 def test_attribute_agreement_per_check_and_group():
@@ -166,6 +169,24 @@ def test_attribute_agreement_per_check_and_group():
     assert groups["men"]["gender"] == {"faces": 2, "right": 0.5, "wrong": ["b.jpg#1"]}
     assert groups["dark skin"]["skin tone"]["faces"] == 2
     assert groups["light skin"]["gender"] == {"faces": 0, "right": None, "wrong": []}
+
+
+def test_hair_length_and_beard_checks():
+    predicted = {"a.jpg": shows(Recipe().with_choice("hair", "bob02").with_choice("beard", "stubble")),
+                 "b.jpg": shows(Recipe().with_choice("hair", "ponytail01")),
+                 "c.jpg": shows(Recipe())}
+    assert (predicted["a.jpg"].hair, predicted["a.jpg"].beard) == ("medium", "yes")
+    assert (predicted["c.jpg"].hair, predicted["c.jpg"].beard) == ("none", "no")
+    labels = {"a.jpg": FaceLabel(file="a.jpg", centre=None, values={"hair": "medium", "beard": "no"}),
+              "b.jpg": FaceLabel(file="b.jpg", centre=None, values={"hair": "short", "beard": "no"}),
+              "c.jpg": FaceLabel(file="c.jpg", centre=None, values={"hair": "none"})}
+    overall = attribute_agreement(predicted, labels).to_json()["overall"]
+    assert overall["hair length"] == {"faces": 3, "right": pytest.approx(2 / 3), "wrong": ["b.jpg"]}
+    assert overall["beard"] == {"faces": 2, "right": 0.5, "wrong": ["a.jpg"]}
+
+
+def test_every_hair_option_has_a_length():
+    assert set(HAIR_LENGTHS) == set(schema.discrete_by_name()["hair"].options)
 
 
 def test_labels_match_the_nearest_face_of_their_photo():

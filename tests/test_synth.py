@@ -36,6 +36,22 @@ def test_same_seed_and_index_give_the_same_bytes(factory):
     assert other.image.tobytes() != a.image.tobytes()
 
 
+def test_an_expression_changes_the_face_not_the_labels_or_the_framing(factory):
+    drawn = factory.make(11, 3)
+    smile = {"mouthSmileLeft": 0.6, "mouthSmileRight": 0.6}
+    neutral, smiling = factory.make(11, 3, expression={}), factory.make(11, 3, expression=smile)
+    assert neutral.augmentation.expression == {}
+    assert smiling.augmentation.expression == smile
+    assert neutral.augmentation.pose == drawn.augmentation.pose
+    assert neutral.continuous.tobytes() == smiling.continuous.tobytes() == drawn.continuous.tobytes()
+    changed = np.abs(smiling.image.astype(int) - neutral.image.astype(int)).max(axis=2) > 20
+    # The smile moves the mouth: pixels change around it, little elsewhere.
+    mouth = smiling.boxes[list(schema.LOCAL_REGIONS).index("mouth")]
+    inside = changed[max(mouth[1], 0):mouth[3], max(mouth[0], 0):mouth[2]].mean()
+    assert inside > 0.05
+    assert inside > 3 * changed.mean()
+
+
 def test_eyes_land_on_the_fixed_pixels(factory):
     for index in range(4):
         sample = factory.make(5, index)

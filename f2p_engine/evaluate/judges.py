@@ -239,14 +239,15 @@ def likeness_metrics(photos: np.ndarray, renders: np.ndarray, default: np.ndarra
     """Metrics of `LikenessMetrics` from embeddings (any scale: they are normalised here).
 
     `photos`: (n, d); `renders`: (n, d), row i from photo i's reconstruction, a row of NaN where
-    there is no render (no face found in it); `default`: (d,) the default head's render.
+    there is no render (no face found in it); `default`: (d,) the default head's render, or (n, d) one
+    per person (the default head wearing what person i's reconstruction wears: hair, brows, beard).
     ValueError on mismatched shapes or zero vectors.
     """
     photos = np.asarray(photos, dtype=np.float64)
     renders = np.asarray(renders, dtype=np.float64)
     default = np.asarray(default, dtype=np.float64)
-    if photos.ndim != 2 or renders.shape != photos.shape or default.shape != photos.shape[1:]:
-        raise ValueError(f"need photos (n, d), renders (n, d), default (d,); got {photos.shape}, "
+    if photos.ndim != 2 or renders.shape != photos.shape or default.shape not in (photos.shape, photos.shape[1:]):
+        raise ValueError(f"need photos (n, d), renders (n, d), default (d,) or (n, d); got {photos.shape}, "
                          f"{renders.shape}, {default.shape}")
     n = len(photos)
     present = ~np.isnan(renders).any(axis=1)
@@ -259,7 +260,8 @@ def likeness_metrics(photos: np.ndarray, renders: np.ndarray, default: np.ndarra
     # Row r: distances from the r-th present render to every photo; own[r]: to its own photo.
     distances = 1.0 - unit_renders @ unit_photos.T
     own = distances[np.arange(m), np.flatnonzero(present)]
-    to_default = 1.0 - unit_photos[present] @ _normalised_rows(default, "default")
+    defaults = np.broadcast_to(_normalised_rows(np.atleast_2d(default), "default"), photos.shape)[present]
+    to_default = 1.0 - np.sum(unit_photos[present] * defaults, axis=1)
     closer_than_default = float(np.mean((own < to_default) + 0.5 * (own == to_default)))
     top1 = top5 = percentile = None
     if n >= 2:

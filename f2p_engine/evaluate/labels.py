@@ -115,12 +115,15 @@ def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PredictedAttributes:
     """What a reconstruction shows, in the labels' terms: `gender` and `age` (MakeHuman slider
-    values), `skin` (light | medium | dark, `skin_tone`) and `eyes` (light | dark, `eye_tone`)."""
+    values), `skin` (light | medium | dark, `skin_tone`), `eyes` (light | dark, `eye_tone`), `hair`
+    (none | short | medium | long, `hair_length`) and `beard` (yes | no, `has_beard`)."""
 
     gender: float
     age: float
     skin: str
     eyes: str
+    hair: str
+    beard: str
 
 
 #: Skin material -> tone class, by the material's ethnic word (the schema's tone -> skin family, inverted).
@@ -128,6 +131,12 @@ SKIN_TONES = {ethnic: tone for tone, ethnic in schema.SKIN_ETHNIC_BY_TONE.items(
 #: Eye material -> light | dark.
 EYE_TONES = {"brown": "dark", "brownlight": "dark", "green": "light", "blue": "light", "lightblue": "light",
              "deepblue": "light"}
+#: Hair style -> the labels' length (none; short: above the ears; medium: to the chin or shoulders; long:
+#: past the shoulders), as each system hair looks on the default head (afro01 is a short crop with volume;
+#: braid01 and ponytail01 hang past the shoulders behind the head).
+HAIR_LENGTHS = {schema.NO_HAIR: "none", "afro01": "short", "bob01": "medium", "bob02": "medium", "braid01": "long",
+                "long01": "long", "ponytail01": "long", "short01": "short", "short02": "short", "short03": "short",
+                "short04": "short"}
 #: Age bracket labels -> [from, to) years.
 AGE_BRACKETS = {"child": (0.0, 15.0), "15-39": (15.0, 40.0), "40-59": (40.0, 60.0), "60+": (60.0, float("inf"))}
 #: A face looks clearly male or female when its Gender is at least this far from 0.5.
@@ -144,6 +153,16 @@ def skin_tone(material: str) -> str:
 def eye_tone(material: str) -> str:
     """light | dark of an eye material name (`EYE_TONES`)."""
     return EYE_TONES.get(material, "dark")
+
+
+def hair_length(hair: str) -> str:
+    """none | short | medium | long of a hair option (`HAIR_LENGTHS`)."""
+    return HAIR_LENGTHS[hair]
+
+
+def has_beard(beard: str) -> str:
+    """yes | no of a beard option: stubble counts, as the labels count heavy stubble."""
+    return "no" if beard == schema.BEARDS[0] else "yes"
 
 
 def age_bracket(years: float) -> str:
@@ -172,7 +191,8 @@ def _checks(predicted: Mapping[str, PredictedAttributes], labels: Mapping[str, F
             ) -> dict[str, dict[str, bool]]:
     """check name -> face key -> right?, for every face labelled for that check."""
     checks: dict[str, dict[str, bool]] = {name: {} for name in ("gender", "decisive gender", "age bracket",
-                                                                 "child age", "skin tone", "eye colour")}
+                                                                 "child age", "skin tone", "eye colour",
+                                                                 "hair length", "beard")}
     for key, face in predicted.items():
         label = labels.get(key)
         values = label.values if label is not None else {}
@@ -187,6 +207,10 @@ def _checks(predicted: Mapping[str, PredictedAttributes], labels: Mapping[str, F
             checks["skin tone"][key] = face.skin == values["skin"]
         if "eyes" in values:
             checks["eye colour"][key] = face.eyes == values["eyes"]
+        if "hair" in values:
+            checks["hair length"][key] = face.hair == values["hair"]
+        if "beard" in values:
+            checks["beard"][key] = face.beard == values["beard"]
     return checks
 
 
@@ -199,7 +223,8 @@ GROUPS = {"women": ("gender", "female"), "men": ("gender", "male"), "light skin"
 class AttributeAgreement:
     """Agreement of the reconstructions with the hand labels: `labelled` faces matched to a label;
     `overall`: check -> `Agreement` (gender right side of 0.5; decisive gender |Gender - 0.5| >= 0.3;
-    age bracket; child age < 0.19 for children; skin tone class; eye colour light/dark);
+    age bracket; child age < 0.19 for children; skin tone class; eye colour light/dark; hair length;
+    beard yes/no);
     `groups`: group (`GROUPS`) -> check -> `Agreement` over the faces of that group."""
 
     labelled: int

@@ -44,6 +44,8 @@ from f2p_engine.evaluate.labels import (
     PredictedAttributes,
     attribute_agreement,
     eye_tone,
+    hair_length,
+    has_beard,
     match_labels,
     skin_tone,
 )
@@ -218,6 +220,10 @@ class LikenessReport:
                 "results": {a: {v: r.to_json() for v, r in variants.items()} for a, variants in self.results.items()}}
 
 
+#: Discrete groups a reconstruction wears that are not the face: the default head it is compared with wears them too.
+WORN = ("hair", "hair_colour", "eyebrows", "eyelashes", "beard")
+
+
 class RenderEmbedder:
     """Recipe -> judge -> embedding of its head-on render (from the render's mesh landmarks)."""
 
@@ -225,6 +231,18 @@ class RenderEmbedder:
         self.judges = judges
         self.renderer = Renderer(size)
         self.head = HeadModel(vertex_ids=self.renderer.vertex_ids)
+        self._defaults: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
+
+    def default_wearing(self, recipe: Recipe) -> dict[str, np.ndarray]:
+        """judge -> embedding of the default head wearing `recipe`'s `WORN` choices (hair, brows, beard...):
+        "closer than the default head" then credits the face, not the hair (cached per combination)."""
+        worn = tuple(recipe.choice(group) for group in WORN)
+        if worn not in self._defaults:
+            default = Recipe(name="default head")
+            for group, option in zip(WORN, worn, strict=True):
+                default = default.with_choice(group, option)
+            self._defaults[worn] = self(default)[0]
+        return self._defaults[worn]
 
     def __call__(self, recipe: Recipe) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """(judge -> embedding, the render shrunk to SHEET_FACE pixels)."""
@@ -296,15 +314,16 @@ def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np
 def shows(recipe: Recipe) -> PredictedAttributes:
     """What a reconstruction shows, in the hand labels' terms."""
     return PredictedAttributes(gender=recipe.value(GENDER), age=recipe.value(AGE),
-                               skin=skin_tone(recipe.choice("skin")), eyes=eye_tone(recipe.choice("eye_colour")))
+                               skin=skin_tone(recipe.choice("skin")), eyes=eye_tone(recipe.choice("eye_colour")),
+                               hair=hair_length(recipe.choice("hair")), beard=has_beard(recipe.choice("beard")))
 
 
 def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,
-                          embed: RenderEmbedder, default: Mapping[str, np.ndarray], *, readings: bool,
+                          embed: RenderEmbedder, *, judges: Sequence[str] | None = None, readings: bool,
                           widened: bool = False, refiner: Refiner | None = None) -> VariantLikeness:
-    """Likeness of one adapter and weighting (K, P) by every judge in `default` (judge -> default
-    head's embedding); `readings` and `widened` as in `reconstruct`; with `refiner`, each recipe
-    refined against its photo's aligned face."""
+    """Likeness of one adapter and weighting (K, P) by each of `judges` (default: all of `embed`'s), each
+    render against the default head wearing the same hair (`RenderEmbedder.default_wearing`); `readings`
+    and `widened` as in `reconstruct`; with `refiner`, each recipe refined against its photo's aligned face."""
     recipes = [reconstruct(predictor, face, adapter, weights, readings, widened) for face in faces]
     if refiner is not None:
         recipes = [refiner.refine(recipe, face.aligned, face.landmarks).recipe
@@ -313,10 +332,11 @@ def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adap
     renders = [embeddings for embeddings, _ in embedded]
     judged: dict[str, LikenessMetrics] = {}
     distances: dict[str, dict[str, float]] = {face.key: {} for face in faces}
-    for judge in default:
+    defaults = [embed.default_wearing(recipe) for recipe in recipes]
+    for judge in judges if judges is not None else embed.judges:
         photos = np.stack([face.embeddings[judge] for face in faces])
         rendered = np.stack([render[judge] for render in renders])
-        judged[judge] = likeness_metrics(photos, rendered, default[judge])
+        judged[judge] = likeness_metrics(photos, rendered, np.stack([d[judge] for d in defaults]))
         for face, photo, render in zip(faces, photos, rendered, strict=True):
             distances[face.key][judge] = float(1.0 - photo @ render)
     per_face = {face.key: FaceLikeness(shows=shows(recipe), distance=distances[face.key])
@@ -344,13 +364,12 @@ def evaluate_likeness(predictor: Predictor, photos: Sequence[str | os.PathLike[s
     faces, skipped = collect_faces(predictor, photos, adapters, instances, min_face=min_face, progress=progress)
     matched = match_labels([face.where for face in faces], labels) if labels is not None else None
     embed = RenderEmbedder(instances, render_size)
-    default, _ = embed(Recipe(name="default head"))
     refiner = Refiner(embed.renderer, embed.head) if any(VARIANTS[v].refine for v in variants) else None
     results: dict[str, dict[str, VariantLikeness]] = {adapter: {} for adapter in adapters}
     for adapter in adapters:
         for variant in variants if faces else ():
             chosen = VARIANTS[variant]
-            result = judge_reconstructions(predictor, faces, adapter, chosen.weights(predictor), embed, default,
+            result = judge_reconstructions(predictor, faces, adapter, chosen.weights(predictor), embed,
                                            readings=chosen.readings, widened=chosen.widened,
                                            refiner=refiner if chosen.refine else None)
             if matched is not None:

@@ -12,10 +12,8 @@ come from the macro member and colours are measured throughout, as in `f2p predi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from f2p_engine.ensemble import photo_weights
 from f2p_engine.evaluate.likeness import PhotoFace, RenderEmbedder, judge_reconstructions
@@ -35,14 +33,14 @@ class ShiftChoice:
 
 
 def choose_photo_shift(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, embed: RenderEmbedder,
-                       default: Mapping[str, np.ndarray], judge: str = "facenet", *, grid: Sequence[float] = GRID,
+                       judge: str = "facenet", *, grid: Sequence[float] = GRID,
                        rounds: int = 2, progress: Callable[[int], None] | None = None) -> ShiftChoice:
     """Coordinate descent over `schema.REGIONS` (see the module doc); `progress(1)` per score."""
     tried: list[tuple[dict[str, float], tuple[float, float]]] = []
 
     def score(shift: dict[str, float]) -> tuple[float, float]:
         weights = photo_weights(predictor.fitted_weights, shift, predictor.identity_params)
-        result = judge_reconstructions(predictor, faces, adapter, weights, embed, {judge: default[judge]},
+        result = judge_reconstructions(predictor, faces, adapter, weights, embed, judges=[judge],
                                        readings=True).judges[judge]
         value = (result.mean_rank_percentile, result.mean_distance)
         tried.append((dict(shift), value))

@@ -15,7 +15,8 @@ worker, and come out byte-identical.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -85,13 +86,16 @@ class SampleFactory:
         targets = eye_targets(size)
         self._eye_distance = float(np.hypot(*(targets[1] - targets[0]))) / size
 
-    def make(self, seed: int, index: int, view: int = 0) -> Sample:
+    def make(self, seed: int, index: int, view: int = 0, expression: Mapping[str, float] | None = None) -> Sample:
         """Sample `index` of `seed`. `view` > 0 renders the same recipe under another draw of pose, light,
-        camera, background and degradation (view 0 is the dataset's own sample)."""
+        camera, background and degradation (view 0 is the dataset's own sample); `expression` (face unit ->
+        weight) replaces the drawn one, all else equal (how expression invariance is measured)."""
         recipe = recipe_at(seed, index)
         streams = [] if view == 0 else [view]  # view 0: the dataset's own seed sequences (same bytes)
         rng = np.random.default_rng([seed, index, _AUGMENT_STREAM, *streams])
         augmentation = sample_augmentation(rng, recipe, self.config, eye_distance=self._eye_distance)
+        if expression is not None:
+            augmentation = replace(augmentation, expression=dict(expression))
         vertices = self.model.vertices(recipe.modifiers)
         if augmentation.expression:
             vertices = self.model.apply_expression(vertices, augmentation.expression)
