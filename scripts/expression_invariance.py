@@ -1,4 +1,4 @@
-"""Expression invariance of a model set on held-out renders (issue 19's goal: ratio <= 0.3).
+"""Expression invariance of a model set on held-out renders (issue 19's goal: ratio <= 0.3), and on photos.
 
 Each of RECIPES held-out recipes (seed 9001, the held-out seed of scripts/train_models.sh) is rendered
 EXPRESSIONS times, all else equal (the sample's own pose, light, camera, background, degradation), each
@@ -9,7 +9,14 @@ standard deviation across a recipe's expressions, `across` = standard deviation 
 recipe's mean prediction; ratio = within / across. Prints the median ratio over sliders and the ratio of
 the pooled spreads (sqrt of summed variances), and writes them with the per-slider table as JSON.
 
+With `--people DIR` (one folder of photos per person with several expressions, e.g. from
+scripts/fetch_expression_photos.sh) and `--others DIR...` (photos of different people, the largest face of
+each), photos are predicted as `f2p predict` does (the shipped recipe: de-shrunk, unfolded) and, per person,
+ratio = the person's standard deviation across expressions / the standard deviation across the other people,
+per face slider (median and pooled, as above).
+
 Usage: python3 scripts/expression_invariance.py [--models DIR] [--recipes 50] [--expressions 10] [--out F.json]
+       python3 scripts/expression_invariance.py --people DIR --others DIR [DIR ...] [--models DIR] [--out F.json]
 """
 
 from __future__ import annotations
@@ -20,9 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from f2p_engine.errors import InputError
+from f2p_engine.evaluate.likeness import photo_files
+from f2p_engine.face.image import load_image
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.pipeline import Predictor
+from f2p_engine.infer.pipeline import Predictor, predict_photo
+from f2p_engine.recipe import continuous_vector
 from f2p_engine.synth.augment import sample_expression
 from f2p_engine.synth.factory import SampleFactory
 
@@ -52,31 +63,72 @@ def invariance(predictions: np.ndarray) -> dict[str, object]:
             "within": within.tolist(), "across": across.tolist(), "ratios": ratios.tolist()}
 
 
+def photo_invariance(person: np.ndarray, others: np.ndarray) -> dict[str, float]:
+    """(E, p) predictions of one person's E photos and (N, p) of N other people -> median and pooled ratios."""
+    within, across = person.std(axis=0), others.std(axis=0)
+    return {"median_ratio": float(np.median(within / np.maximum(across, 1e-9))),
+            "pooled_ratio": float(np.sqrt((within ** 2).sum() / (across ** 2).sum())), "photos": len(person)}
+
+
+def photo_sliders(predictor: Predictor, paths: list[Path], face: list[int]) -> np.ndarray:
+    """(n, p) [0, 1] face sliders of the recipes `f2p predict` gives for the photos that hold a face."""
+    rows = []
+    for path in paths:
+        try:
+            prediction, _ = predict_photo(predictor, load_image(path))
+        except InputError as exc:
+            print(f"skipped: {exc}")
+            continue
+        rows.append(continuous_vector(prediction.recipe)[face])
+    return np.asarray(rows, dtype=np.float64)
+
+
+def measure_photos(predictor: Predictor, people: Path, others: list[Path], face: list[int]) -> dict[str, object]:
+    reference = photo_sliders(predictor, [p for folder in others for p in photo_files(folder)], face)
+    result: dict[str, object] = {"others": len(reference), "people": {}}
+    for folder in sorted(d for d in people.iterdir() if d.is_dir()):
+        person = photo_invariance(photo_sliders(predictor, photo_files(folder), face), reference)
+        result["people"][folder.name] = person
+        print(f"{folder.name}: {person['photos']} photos, median ratio {person['median_ratio']:.3f}, pooled ratio "
+              f"{person['pooled_ratio']:.3f} against {len(reference)} other people")
+    return result
+
+
+def measure_renders(predictor: Predictor, recipes: int, expressions: int, size: int, face: list[int]
+                    ) -> dict[str, object]:
+    factory = SampleFactory(size, descriptors=False)
+    predictions = np.zeros((recipes, expressions, len(face)))
+    for r in range(recipes):
+        samples = [factory.make(HELD_OUT_SEED, r, expression=e) for e in expression_draws(expressions, r)]
+        outputs = predictor.run_all(np.stack([s.image for s in samples]), np.stack([s.landmarks for s in samples]))
+        continuous, _, _ = predictor.combine(outputs, predictor.fitted_weights)
+        predictions[r] = continuous[:, face]
+        print(f"\rrecipes {r + 1}/{recipes}", end="", flush=True)
+    print()
+    result = invariance(predictions)
+    print(f"expression invariance: median ratio {result['median_ratio']:.3f}, pooled ratio "
+          f"{result['pooled_ratio']:.3f} over {len(face)} face sliders (goal <= 0.3)")
+    return {**result, "recipes": recipes, "expressions": expressions}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=None, help="model directory (default: the shipped models)")
     parser.add_argument("--recipes", type=int, default=50)
     parser.add_argument("--expressions", type=int, default=10)
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--people", type=Path, default=None, help="one folder of photos per person (photo mode)")
+    parser.add_argument("--others", type=Path, nargs="+", default=[], help="folders of photos of other people")
     parser.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
     args = parser.parse_args()
 
     predictor = Predictor.load(args.models)
-    factory = SampleFactory(args.size, descriptors=False)
     face = [i for i, p in enumerate(schema.CONTINUOUS) if p.region != "macro"]
-    predictions = np.zeros((args.recipes, args.expressions, len(face)))
-    for r in range(args.recipes):
-        samples = [factory.make(HELD_OUT_SEED, r, expression=e) for e in expression_draws(args.expressions, r)]
-        outputs = predictor.run_all(np.stack([s.image for s in samples]), np.stack([s.landmarks for s in samples]))
-        continuous, _, _ = predictor.combine(outputs, predictor.fitted_weights)
-        predictions[r] = continuous[:, face]
-        print(f"\rrecipes {r + 1}/{args.recipes}", end="", flush=True)
-    print()
-    result = invariance(predictions)
-    result.update(models=str(predictor.manifest.directory), recipes=args.recipes, expressions=args.expressions,
-                  sliders=[schema.CONTINUOUS[i].name for i in face])
-    print(f"expression invariance: median ratio {result['median_ratio']:.3f}, pooled ratio "
-          f"{result['pooled_ratio']:.3f} over {len(face)} face sliders (goal <= 0.3)")
+    if args.people is not None:
+        result = measure_photos(predictor, args.people, args.others, face)
+    else:
+        result = measure_renders(predictor, args.recipes, args.expressions, args.size, face)
+    result.update(models=str(predictor.manifest.directory), sliders=[schema.CONTINUOUS[i].name for i in face])
     if args.out is not None:
         with atomic_output(args.out) as temporary:
             temporary.write_text(json.dumps(result, indent=1))

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 
-from expression_invariance import expression_draws, invariance
+from expression_invariance import expression_draws, invariance, photo_invariance
 
 
 def test_invariance_is_the_expression_spread_over_the_people_spread():
@@ -28,3 +28,13 @@ def test_expressions_are_never_neutral_and_repeat_per_recipe():
     assert all(1 <= len(d) <= 3 for d in draws)
     assert draws == expression_draws(20, 3)
     assert draws != expression_draws(20, 4)
+
+
+def test_photo_invariance_is_one_persons_spread_over_the_others():
+    rng = np.random.default_rng(1)
+    others = rng.normal(0.0, 0.2, size=(2000, 4))
+    person = 0.3 + rng.normal(0.0, 0.1, size=(2000, 4))
+    result = photo_invariance(person, others)
+    assert result["median_ratio"] == pytest.approx(0.5, rel=0.05)
+    assert result["pooled_ratio"] == pytest.approx(0.5, rel=0.05)
+    assert result["photos"] == 2000

@@ -180,8 +180,6 @@ class Predictor:
         if attributes is not None:
             continuous = with_attributes(continuous, attributes)
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
-        if "hair" not in choices and (base is None or base.choice("hair") == schema.NO_HAIR):
-            choices["hair"] = _unpredicted_hair(continuous)
         recipe = recipe_from_parameters(continuous, choices, base=base)
         for group in WRITTEN_PROXIES:  # MakeHuman writes the default brows and lashes too: so does a prediction
             if not recipe.sets(group):
@@ -253,18 +251,6 @@ def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.nd
 
 #: Proxies every predicted recipe names (MakeHuman 1.1 saves its default eyebrows and eyelashes as lines).
 WRITTEN_PROXIES = ("eyebrows", "eyelashes")
-
-#: Hair of a head without hair when the models do not predict hair (trained before hair existed): a short
-#: men's cut or long hair, by the predicted Gender, rather than the bald head nobody asked for.
-UNPREDICTED_HAIR = {"male": "short02", "female": "long01"}
-
-
-def _unpredicted_hair(continuous: np.ndarray) -> str:
-    """`UNPREDICTED_HAIR` of (P,) schema-ordered [0, 1] values (Gender >= 0.5 is male, as MakeHuman's 1 is)."""
-    gender = schema.continuous_by_name()["macrodetails/Gender"]
-    value = gender.denormalise(float(continuous[[p.name for p in schema.CONTINUOUS].index(gender.name)]))
-    return UNPREDICTED_HAIR["male" if value >= 0.5 else "female"]
-
 
 def without_folds(recipe: Recipe) -> tuple[Recipe, tuple[str, ...]]:
     """The nearest recipe whose surface shows no visible fold (`render.folds.FoldFinder.fold_free`, toward
