@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from f2p_engine.cli import main
+from f2p_engine.evaluate.labels import hair_length
 from f2p_engine.files import resources_dir
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import load_manifest
@@ -27,10 +28,9 @@ def test_predict_on_the_bundled_sample(tmp_path):
     result = read_recipe(out)
     assert result.warnings == ()
     assert result.recipe.unapplied() == []
-    # Models trained before hair existed: the head gets the hair of its predicted gender, not a bald scalp.
-    from f2p_engine.infer.pipeline import UNPREDICTED_HAIR
-
-    assert result.recipe.choice("hair") in UNPREDICTED_HAIR.values()
+    # The models predict hair: the sample's short afro01 comes back as a short style, written as MakeHuman does.
+    truth_recipe = read_recipe(TRUTH).recipe
+    assert hair_length(result.recipe.choice("hair")) == hair_length(truth_recipe.choice("hair")) == "short"
     assert [line for line in out.read_text().splitlines() if line.startswith("hair ")]
     data = json.loads(report.read_text())
     assert set(data["confidence"]) <= set(schema.REGIONS)
