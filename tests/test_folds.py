@@ -13,7 +13,7 @@ import pytest
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.recipe import Recipe, continuous_vector, read_mhm
-from f2p_engine.render.folds import FoldFinder
+from f2p_engine.render.folds import FOLD_VIEWS, MIN_FOLD_PIXELS, FoldFinder, Folds
 from f2p_engine.synth.sampler import sample_recipes
 
 NOSE_WIDTH = "nose/nose-scale-horiz-decr|incr"
@@ -110,3 +110,37 @@ def test_fold_free_keeps_the_slider_the_artist_set(finder, grace):
     assert NOSE_WIDTH not in unfolded.moved
     assert unfolded.recipe.value(NOSE_WIDTH) == -0.3
     assert not finder.folds(unfolded.recipe)
+
+
+def _every_view_folds(finder, recipe: Recipe) -> Folds:
+    """The fold rule evaluated in full, as the check was first written: every view of the recipe's head
+    and of its macro-only head rendered, the macro head's back faces excused, then the pixel count."""
+    face = set(schema.face_modifiers())
+    own_head = finder.head.vertices({n: v for n, v in recipe.modifiers.items() if n not in face})
+    head = finder.head.vertices(recipe.modifiers)
+    found, most = [], 0
+    for view in range(len(FOLD_VIEWS)):
+        own_ids = finder._shown(own_head, view)
+        own = np.isin(np.arange(len(head_mesh().triangles)), -own_ids[own_ids < 0] - 1)
+        ids = finder._shown(head, view)
+        back = -ids[ids < 0] - 1
+        back = back[(head_mesh().part[back] == 0) & ~own[back]]
+        if len(back) >= MIN_FOLD_PIXELS:
+            found.append(back)
+            most = max(most, len(back))
+    return Folds(triangles=np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64), pixels=most)
+
+
+def test_the_check_renders_only_what_it_needs_and_answers_as_the_full_rule(finder, grace):
+    """Views and macro heads are rendered lazily; the folds found (triangles and pixels) are those of the
+    full rule on 200 prior recipes and on Grace's folding narrow noses."""
+    recipes = [*sample_recipes(200, seed=11), *(grace.with_values({NOSE_WIDTH: w}) for w in (-0.3, -0.6, -1.0))]
+    folded = 0
+    for recipe in recipes:
+        expected = _every_view_folds(finder, recipe)
+        found = finder.folds(recipe)
+        np.testing.assert_array_equal(found.triangles, expected.triangles)
+        assert found.pixels == expected.pixels
+        assert finder.has_folds(recipe) == bool(expected)
+        folded += bool(expected)
+    assert folded >= 10  # both answers are exercised
