@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from f2p_engine.face.colour import ColourReading
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.recipe import Recipe, continuous_vector, read_mhm
@@ -17,6 +18,7 @@ from f2p_engine.render.folds import FOLD_VIEWS, MIN_FOLD_PIXELS, FoldFinder, Fol
 from f2p_engine.synth.sampler import sample_recipes
 
 NOSE_WIDTH = "nose/nose-scale-horiz-decr|incr"
+AFRICAN = "macrodetails/African"
 GRACE = Path(__file__).parent / "data" / "grace_hopper_predicted.mhm"
 
 
@@ -87,20 +89,58 @@ def test_a_clean_recipe_is_left_alone(finder, grace):
     assert unfolded.moved == ()
 
 
-def test_predictions_come_out_without_visible_folds(finder, grace):
-    """The ensemble's answer for Grace with a narrow nose folds; what predict returns does not."""
+@pytest.fixture(scope="module")
+def predictor():
     from f2p_engine.infer.pipeline import Predictor
 
-    predictor = Predictor.load()  # its fold check runs on the engine's fold thread, with a finder of its own
-    folded = grace.with_values({NOSE_WIDTH: -0.3})
-    unit = np.array([p.normalise(folded.value(p.name)) for p in schema.CONTINUOUS])
-    probabilities = {g.name: np.eye(len(g.options))[g.options.index(folded.choice(g.name))]
+    return Predictor.load()  # its fold check runs on the engine's fold thread, with a finder of its own
+
+
+def _certain(recipe: Recipe) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(P,) unit values and certain probabilities: what an ensemble answering `recipe` gives `prediction`."""
+    unit = np.array([p.normalise(recipe.value(p.name)) for p in schema.CONTINUOUS])
+    probabilities = {g.name: np.eye(len(g.options))[g.options.index(recipe.choice(g.name))]
                      for g in schema.DISCRETE_GROUPS if g.predicted}
-    prediction = predictor.prediction(unit, probabilities, {})
+    return unit, probabilities
+
+
+def test_predictions_come_out_without_visible_folds(finder, grace, predictor):
+    """The ensemble's answer for Grace with a narrow nose folds; what predict returns does not."""
+    folded = grace.with_values({NOSE_WIDTH: -0.3})
+    prediction = predictor.prediction(*_certain(folded), {})
     assert finder.folds(folded)
     assert prediction.unfolded
     assert not finder.folds(prediction.recipe)
     assert "unfold" in prediction.timings
+
+
+DARK_BROWN = ColourReading(tone="dark", typology_angle=20.0, skin=None, african=0.9, eye_colour="brown",
+                           eye_light=False, reliable=True, notes=())
+
+
+def test_measured_colours_are_on_the_recipe_before_its_one_fold_check(grace, predictor, monkeypatch):
+    """A photo's recipe is checked for folds once, with the measured skin (which reshapes the head)
+    already set; that gives what checking before and again after the colours gave when the first check
+    found nothing to move."""
+    from f2p_engine.infer import pipeline
+
+    checked = []
+    real = pipeline.without_folds
+    monkeypatch.setattr(pipeline, "without_folds", lambda recipe: real(checked.append(recipe) or recipe))
+    unit, probabilities = _certain(grace)
+    once = predictor.prediction(unit, probabilities, {}, colours=DARK_BROWN)
+    assert len(checked) == 1
+    assert checked[0].value(AFRICAN) == pytest.approx(0.9)
+    assert checked[0].choice("skin").endswith("african_female")
+    assert once.colours is DARK_BROWN
+    assert once.recipe.choice("eye_colour") == "brown"
+
+    first = predictor.prediction(unit, probabilities, {})  # the earlier order: check, colour, check again
+    assert not first.unfolded
+    coloured, continuous, _ = pipeline.with_colours(first.recipe, first.continuous, first.probabilities, DARK_BROWN)
+    twice, _ = real(coloured)
+    assert twice == once.recipe
+    np.testing.assert_array_equal(continuous, once.continuous)
 
 
 def test_fold_free_keeps_the_slider_the_artist_set(finder, grace):
