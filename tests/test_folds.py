@@ -184,3 +184,52 @@ def test_the_check_renders_only_what_it_needs_and_answers_as_the_full_rule(finde
         assert finder.has_folds(recipe) == bool(expected)
         folded += bool(expected)
     assert folded >= 10  # both answers are exercised
+
+
+def _culprits_one_slider_at_a_time(finder, recipe: Recipe, folds: Folds, reference: Recipe) -> tuple[str, ...]:
+    """`FoldFinder.culprits` as first written: each moved slider's target rows looked up one at a time."""
+    from f2p_engine.headmodel.mesh import face_target_weights
+    from f2p_engine.render.folds import CULPRIT_SHARE, NEIGHBOURHOOD_RINGS
+
+    mesh, near = head_mesh(), folds.triangles
+    for _ in range(NEIGHBOURHOOD_RINGS):
+        near = np.flatnonzero(np.isin(mesh.triangles, mesh.triangles[near]).any(axis=1) & (mesh.part == 0))
+    corners = mesh.triangles[near].ravel()
+    hm08 = mesh.vertex_ids[corners]
+    positions = finder.head.vertices(recipe.modifiers)[corners].astype(np.float64)
+
+    def normals(corners):
+        n = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+    turned = {}
+    for name in schema.face_modifiers():
+        value, old = recipe.value(name), reference.value(name)
+        if value == old:
+            continue
+        now, then = face_target_weights([(name, value)]), face_target_weights([(name, old)])
+        back = positions.copy()
+        for target in now.keys() | then.keys():
+            index, offsets = finder.asset.targets.rows(target)
+            weight = now.get(target, 0.0) - then.get(target, 0.0)
+            for row in np.flatnonzero(np.isin(hm08, index)):
+                back[row] -= offsets[np.flatnonzero(index == hm08[row])[0]] * weight
+        turned[name] = float(np.linalg.norm(normals(back.reshape(-1, 3, 3)) - normals(positions.reshape(-1, 3, 3)),
+                                            axis=1).sum())
+    most = max(turned.values(), default=0.0)
+    blamed = (n for n, t in turned.items() if t > 0 and t >= CULPRIT_SHARE * most)
+    return tuple(sorted(blamed, key=lambda n: -turned[n]))
+
+
+def test_culprits_are_the_sliders_one_at_a_time_at_their_reference_finds(finder, grace):
+    """All sliders' turning computed at once blames the sliders (and in the order) that undoing each
+    slider alone does, toward the defaults and toward another recipe."""
+    recipes = [grace.with_values({NOSE_WIDTH: w}) for w in (-0.3, -1.0)]
+    recipes += [r for r in sample_recipes(30, seed=11) if finder.folds(r)][:4]
+    assert len(recipes) == 6
+    for recipe in recipes:
+        folds = finder.folds(recipe)
+        assert finder.culprits(recipe, folds)
+        for reference in (Recipe(), grace):
+            assert finder.culprits(recipe, folds, reference) == _culprits_one_slider_at_a_time(
+                finder, recipe, folds, reference)

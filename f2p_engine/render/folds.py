@@ -96,6 +96,13 @@ class FoldFinder:
         self._loaded: np.ndarray | None = None  # the vertices in `_positions`
         local = np.full(len(self.asset.base_coords), -1)
         local[mesh.vertex_ids] = np.arange(len(mesh.vertex_ids))
+        # Every face target file's rows in one table, for `culprits`: hm08 vertex, offset (dm), file.
+        files = schema.target_files(schema.face_modifiers())
+        self._target_position = {name: i for i, name in enumerate(files)}
+        rows = [self.asset.targets.rows(name) for name in files]
+        self._target_vertex = np.concatenate([index for index, _ in rows])
+        self._target_offset = np.concatenate([offsets for _, offsets in rows])
+        self._target_of = np.repeat(np.arange(len(files)), [len(index) for index, _ in rows])
         self._eyes = [local[lo:hi] for lo, hi in (L_EYE, R_EYE)]
 
     def _own_back_faces(self, recipe: Recipe, view: int) -> np.ndarray:
@@ -168,28 +175,39 @@ class FoldFinder:
         near = folds.triangles
         for _ in range(NEIGHBOURHOOD_RINGS):
             near = np.flatnonzero(np.isin(self.mesh.triangles, self.mesh.triangles[near]).any(axis=1) & self._skin)
-        corners = self.mesh.triangles[near]  # (K, 3) local vertex indices
-        hm08 = self.vertex_ids[corners.ravel()]
-        positions = self.head.vertices(recipe.modifiers)[corners.ravel()].astype(np.float64)
+        corners = self.mesh.triangles[near].ravel()  # (3K,) local vertex indices
+        positions = self.head.vertices(recipe.modifiers)[corners].astype(np.float64)
         normals = _unit_normals(positions.reshape(-1, 3, 3))
-        targets = self.asset.targets
-        turned: dict[str, float] = {}
+        # Each target file's offsets at the corners it moves: (targets touched, corner vertices, 3) dm.
+        vertices, corner_vertex = np.unique(self.vertex_ids[corners], return_inverse=True)
+        where = np.full(len(self.asset.base_coords), -1)
+        where[vertices] = np.arange(len(vertices))
+        entry = np.flatnonzero(where[self._target_vertex] >= 0)
+        touched, target = np.unique(self._target_of[entry], return_inverse=True)
+        offsets = np.zeros((len(touched), len(vertices), 3))
+        offsets[target, where[self._target_vertex[entry]]] = self._target_offset[entry]
+        # Each moved slider's change of those files' weights, (sliders, targets touched).
+        names, change = [], []
+        column = {int(t): i for i, t in enumerate(touched)}
         for name in schema.face_modifiers():
             value, old = recipe.value(name), _reference_value(name, reference)
             if value == old:
                 continue
             now, then = face_target_weights([(name, value)]), face_target_weights([(name, old)])
-            back = positions.copy()  # the folded corners with this one slider at its reference value
-            for target in now.keys() | then.keys():
-                index, offsets = targets.rows(target)
-                order = np.argsort(index)
-                found = np.clip(np.searchsorted(index[order], hm08), 0, len(index) - 1)
-                hit = index[order][found] == hm08
-                back[hit] -= offsets[order][found[hit]] * (now.get(target, 0.0) - then.get(target, 0.0))
-            turned[name] = float(np.linalg.norm(_unit_normals(back.reshape(-1, 3, 3)) - normals, axis=1).sum())
-        most = max(turned.values(), default=0.0)
-        return tuple(sorted((n for n, t in turned.items() if t > 0 and t >= CULPRIT_SHARE * most),
-                            key=lambda n: -turned[n]))
+            row = np.zeros(len(touched))
+            for file in now.keys() | then.keys():
+                if self._target_position[file] in column:
+                    row[column[self._target_position[file]]] = now.get(file, 0.0) - then.get(file, 0.0)
+            if row.any():  # a slider that moves no folded corner turns nothing
+                names.append(name)
+                change.append(row)
+        if not names:
+            return ()
+        # The folded corners with each slider in turn at its reference value.
+        back = positions - np.einsum("st,tvc->svc", np.asarray(change), offsets)[:, corner_vertex]
+        turned = np.linalg.norm(_unit_normals(back.reshape(len(names), -1, 3, 3)) - normals, axis=-1).sum(axis=1)
+        most = turned.max()
+        return tuple(names[i] for i in np.argsort(-turned, kind="stable") if 0 < turned[i] >= CULPRIT_SHARE * most)
 
     def fold_free(self, recipe: Recipe, reference: Recipe | None = None, keep: Iterable[str] = ()) -> Unfolded:
         """A nearby recipe without visible folds: the culprit sliders move together in a straight line
@@ -249,9 +267,9 @@ class Unfolded:
 
 
 def _unit_normals(corners: np.ndarray) -> np.ndarray:
-    """(K, 3) unit normals of (K, 3, 3) triangle corners (counter-clockwise seen from outside)."""
-    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    return normal / np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+    """(..., K, 3) unit normals of (..., K, 3, 3) triangle corners (counter-clockwise seen from outside)."""
+    normal = np.cross(corners[..., 1, :] - corners[..., 0, :], corners[..., 2, :] - corners[..., 0, :])
+    return normal / np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-12)
 
 
 def _toward(recipe: Recipe, sliders: tuple[str, ...], reference: Recipe | None, fraction: float) -> Recipe:
