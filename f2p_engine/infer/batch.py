@@ -448,7 +448,6 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
     from f2p_engine.face.attributes import read_attributes
     from f2p_engine.face.colour import measure_colours
     from f2p_engine.face.image import load_image
-    from f2p_engine.infer.refine import refined_prediction
     from f2p_engine.recipe import Recipe
 
     began = time.perf_counter()
@@ -476,6 +475,8 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
         prediction.timings.update({**shared, "align": aligned - start, "attributes": measured - aligned,
                                    "adapt": adapted - measured, "colours": coloured - adapted})
         if refine:  # after the colours: the renders wear the skin the recipe ends with
+            from f2p_engine.infer.refine import refined_prediction  # the renderer: only when asked to refine
+
             prediction = refined_prediction(prediction, face.image, face.landmarks)
         predictions.append(prediction)
     return predictions, len(faces)

@@ -86,6 +86,11 @@ class Predictor:
     """ONNX sessions of a verified model set, ready to predict (load once, predict many)."""
 
     def __init__(self, manifest: ModelManifest, threads: int = 1) -> None:
+        from f2p_engine.render.folds import warm_up
+
+        # The fold check's GL context and head model (~0.4 s), built on its own thread from the start: the
+        # models load and the first photo is aligned meanwhile.
+        warm_up()
         onnxruntime = quiet_onnxruntime()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
@@ -112,9 +117,6 @@ class Predictor:
         #: How photos' predictions are de-shrunk (`ensemble.widen`; parameters without an entry stay as they are).
         rows = np.asarray([manifest.photo_spread.get(n, (0.0, 1.0, 0.0)) for n in names], dtype=np.float64)
         self.spread = PhotoSpread(centre=rows[:, 0], scale=rows[:, 1], target=rows[:, 2])
-        from f2p_engine.render.folds import warm_up
-
-        warm_up()  # the fold check's GL context and neutral views, built while the first photo is aligned
 
     def _check_sizes(self, entry: ModelEntry) -> None:
         """Run `entry`'s session once on zeros: its input must take the manifest's size and its
