@@ -70,9 +70,10 @@ class Folds:
 
 
 class FoldFinder:
-    """Finds visible folds of hm08 heads. Build once per thread (a GL context, ~0.1 s); each call
-    rasterises the face three times at `FOLD_IMAGE_SIZE` pixels (~2 ms per 1000 triangles and view on
-    llvmpipe, so views are rendered only as far as the answer needs them)."""
+    """Finds visible folds of hm08 heads. Build once per thread (a GL context and the head model, ~0.35 s);
+    each check rasterises the face in up to three views at `FOLD_IMAGE_SIZE` pixels. A view costs about
+    as much as its 9644 triangles (~7 ms on a busy llvmpipe, whatever their pixels), so views, and the
+    macro-only head's views, are rendered only as far as the answer needs them."""
 
     def __init__(self, asset: HeadAsset | None = None) -> None:
         self.asset = asset or default_asset()
