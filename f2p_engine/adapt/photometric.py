@@ -105,7 +105,7 @@ def _lab_tables() -> threading.Thread:
 def _to_lab(image: np.ndarray) -> np.ndarray:
     import cv2
 
-    _lab_tables().join()  # never two first conversions at once: OpenCV builds the tables unguarded
+    _lab_tables().join()  # wait for the tables rather than build them a second time beside that thread
     return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 
