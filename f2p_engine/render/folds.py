@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -97,14 +98,17 @@ class FoldFinder:
         self._loaded: np.ndarray | None = None  # the vertices in `_positions`
         local = np.full(len(self.asset.base_coords), -1)
         local[mesh.vertex_ids] = np.arange(len(mesh.vertex_ids))
-        # Every face target file's rows in one table, for `culprits`: hm08 vertex, offset (dm), file.
-        files = schema.target_files(schema.face_modifiers())
-        self._target_position = {name: i for i, name in enumerate(files)}
-        rows = [self.asset.targets.rows(name) for name in files]
-        self._target_vertex = np.concatenate([index for index, _ in rows])
-        self._target_offset = np.concatenate([offsets for _, offsets in rows])
-        self._target_of = np.repeat(np.arange(len(files)), [len(index) for index, _ in rows])
         self._eyes = [local[lo:hi] for lo, hi in (L_EYE, R_EYE)]
+
+    @cached_property
+    def _face_targets(self) -> _TargetTable:
+        """Every face target file's rows in one table, for `culprits` (built when first blaming a fold)."""
+        files = schema.target_files(schema.face_modifiers())
+        rows = [self.asset.targets.rows(name) for name in files]
+        return _TargetTable(position={name: i for i, name in enumerate(files)},
+                            vertex=np.concatenate([index for index, _ in rows]),
+                            offset=np.concatenate([offsets for _, offsets in rows]),
+                            file=np.repeat(np.arange(len(files)), [len(index) for index, _ in rows]))
 
     def _own_back_faces(self, recipe: Recipe, view: int) -> np.ndarray:
         """(T,) bool: triangles whose back the head of `recipe`'s macro sliders alone (no face slider)
@@ -180,13 +184,14 @@ class FoldFinder:
         positions = self.head.vertices(recipe.modifiers)[corners].astype(np.float64)
         normals = _unit_normals(positions.reshape(-1, 3, 3))
         # Each target file's offsets at the corners it moves: (targets touched, corner vertices, 3) dm.
+        table = self._face_targets
         vertices, corner_vertex = np.unique(self.vertex_ids[corners], return_inverse=True)
         where = np.full(len(self.asset.base_coords), -1)
         where[vertices] = np.arange(len(vertices))
-        entry = np.flatnonzero(where[self._target_vertex] >= 0)
-        touched, target = np.unique(self._target_of[entry], return_inverse=True)
+        entry = np.flatnonzero(where[table.vertex] >= 0)
+        touched, target = np.unique(table.file[entry], return_inverse=True)
         offsets = np.zeros((len(touched), len(vertices), 3))
-        offsets[target, where[self._target_vertex[entry]]] = self._target_offset[entry]
+        offsets[target, where[table.vertex[entry]]] = table.offset[entry]
         # Each moved slider's change of those files' weights, (sliders, targets touched).
         names, change = [], []
         column = {int(t): i for i, t in enumerate(touched)}
@@ -197,8 +202,8 @@ class FoldFinder:
             now, then = face_target_weights([(name, value)]), face_target_weights([(name, old)])
             row = np.zeros(len(touched))
             for file in now.keys() | then.keys():
-                if self._target_position[file] in column:
-                    row[column[self._target_position[file]]] = now.get(file, 0.0) - then.get(file, 0.0)
+                if table.position[file] in column:
+                    row[column[table.position[file]]] = now.get(file, 0.0) - then.get(file, 0.0)
             if row.any():  # a slider that moves no folded corner turns nothing
                 names.append(name)
                 change.append(row)
@@ -246,6 +251,17 @@ class FoldFinder:
 
     def release(self) -> None:
         self._ctx.release()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _TargetTable:
+    """The rows of several target files in one table: entry i moves hm08 vertex `vertex[i]` by `offset[i]`
+    (dm, float64) at full weight and belongs to file `file[i]`; `position`: file name -> file index."""
+
+    position: dict[str, int]
+    vertex: np.ndarray = field(repr=False)  # (E,) int64
+    offset: np.ndarray = field(repr=False)  # (E, 3) float64
+    file: np.ndarray = field(repr=False)  # (E,) int64
 
 
 @dataclass(frozen=True, slots=True)
