@@ -233,3 +233,26 @@ def test_culprits_are_the_sliders_one_at_a_time_at_their_reference_finds(finder,
         for reference in (Recipe(), grace):
             assert finder.culprits(recipe, folds, reference) == _culprits_one_slider_at_a_time(
                 finder, recipe, folds, reference)
+
+
+def test_the_astronaut_gets_the_recipe_of_checking_before_and_after_her_colours(finder, predictor):
+    """The earlier order (predict and check, set the measured colours, check again) on a real photo: when
+    its first check moved nothing, the one check gives the same recipe; when it did, the slider moves
+    it made for the models' skin are not the ones the measured skin needs, and both are fold-free."""
+    from skimage.data import astronaut
+
+    from f2p_engine.face.image import RGBImage
+    from f2p_engine.infer import pipeline
+
+    prediction, face = pipeline.predict_photo(predictor, RGBImage(pixels=astronaut(), source="astronaut"))
+    first = predictor.predict_aligned(face.image, face.landmarks, attributes=prediction.attributes)
+    coloured, continuous, _ = pipeline.with_colours(first.recipe, first.continuous, first.probabilities,
+                                                    prediction.colours)
+    twice, _ = pipeline.without_folds(coloured)
+    assert not finder.folds(prediction.recipe)
+    if not first.unfolded:
+        assert twice.modifiers.keys() == prediction.recipe.modifiers.keys()
+        np.testing.assert_allclose([twice.modifiers[n] for n in twice.modifiers],
+                                   [prediction.recipe.modifiers[n] for n in twice.modifiers], atol=1e-6)
+        assert twice == prediction.recipe
+        np.testing.assert_array_equal(continuous, prediction.continuous)
