@@ -106,9 +106,9 @@ def analyse_photo(photo: Photo, adapter: str, face: int = 0) -> tuple[PhotoAnaly
 def process_photos(request: PhotoRequest) -> PhotoResult:
     """Run the whole pipeline for one request; user-facing failures end up in `problem`, not raised."""
     from f2p_engine.face.attributes import read_attributes
+    from f2p_engine.face.colour import measure_colours
     from f2p_engine.face.image import RGBImage
     from f2p_engine.infer.burst import combine_burst, steadiest_frame, sum_timings
-    from f2p_engine.infer.pipeline import with_measured_colours
 
     start = time.perf_counter()
     progress = request.progress or (lambda _stage: None)
@@ -137,10 +137,9 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
         predictor = request.models.get()
         progress("predicting")
         # The macro member reads the aligned face before the adapter (it knows real photos).
-        predictions = [with_measured_colours(
-            predictor.predict_aligned(adapted.image, adapted.landmarks,
-                                      attributes=read_attributes(analysis.aligned, analysis.aligned_landmarks)),
-            RGBImage(pixels=photo.pixels, source=photo.name), adapted.detection)
+        predictions = [predictor.predict_aligned(
+            adapted.image, adapted.landmarks, attributes=read_attributes(analysis.aligned, analysis.aligned_landmarks),
+            colours=measure_colours(RGBImage(pixels=photo.pixels, source=photo.name), adapted.detection))
             for photo, analysis, adapted in faces]
         prediction = combine_burst(predictions)
         steadiest = steadiest_frame(predictions)

@@ -1,12 +1,14 @@
 """Photo (640x480) -> Recipe after loading the models, median over many runs. Goal: <= 60 ms (issue 22).
 
 Times the whole chain (detect, align, adapt, identity descriptor, every ONNX model, ensemble,
-recipe) and the model part alone. Input: skimage's astronaut placed on a 640x480 canvas. onnxruntime runs on one thread
-(the app keeps the other core for the GUI and the mesh).
+recipe, fold check) with the median of each stage, and the model part alone. Input: skimage's
+astronaut placed on a 640x480 canvas. onnxruntime runs on one thread (the app keeps the other core
+for the GUI and the mesh).
 Usage: python3 benchmarks/bench_predict.py [--models DIR] [--runs 50] [--threads 1]
 """
 
 import argparse
+import statistics
 import time
 from pathlib import Path
 
@@ -35,9 +37,20 @@ def main() -> None:
 
     photo = astronaut_640x480()
     face = align_photo(photo)
-    total, total_p90 = median_ms(lambda: predict_photo(predictor, photo, adapter=args.adapter), args.runs)
+    stages: dict[str, list[float]] = {}
+    unfolded: set[str] = set()
+
+    def photo_to_recipe() -> None:
+        prediction, _ = predict_photo(predictor, photo, adapter=args.adapter)
+        for stage, seconds in prediction.timings.items():
+            stages.setdefault(stage, []).append(seconds)
+        unfolded.update(prediction.unfolded)
+
+    total, total_p90 = median_ms(photo_to_recipe, args.runs)
     models, models_p90 = median_ms(lambda: predictor.predict_aligned(face.image, face.landmarks), args.runs)
     print(f"photo -> recipe: median {total:.1f} ms, p90 {total_p90:.1f} ms (goal <= 60 ms)")
+    print("  stages, median ms: " + ", ".join(f"{s} {statistics.median(v) * 1000:.1f}" for s, v in stages.items()))
+    print(f"  sliders moved out of a visible fold: {', '.join(sorted(unfolded)) or 'none'}")
     print(f"  aligned face -> recipe (models + ensemble): median {models:.1f} ms, p90 {models_p90:.1f} ms")
     for entry in predictor.manifest.models:
         ms, _ = median_ms(lambda e=entry: predictor.run_model(e, face.image[None], face.landmarks[None]), args.runs)

@@ -13,7 +13,7 @@ from f2p_engine.face.attributes import FaceAttributes, attribute_models_dir, rea
 from f2p_engine.face.image import RGBImage
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import age_from_years, years_from_age
-from f2p_engine.infer.pipeline import Predictor, predict_photo, with_colour_reading
+from f2p_engine.infer.pipeline import Predictor, predict_photo
 
 GENDER, AGE = "macrodetails/Gender", "macrodetails/Age"
 
@@ -90,7 +90,7 @@ def test_photos_take_gender_and_age_from_the_macro_member(predictor, photo):
     assert "attributes" in prediction.timings
     # Without a reading (renders, the synthetic evaluation), the CNN members' values stay; the
     # photo's measured colours, applied alike to both, change nothing else.
-    cnn = with_colour_reading(predictor.predict_aligned(face.image, face.landmarks), prediction.colours)
+    cnn = predictor.predict_aligned(face.image, face.landmarks, colours=prediction.colours)
     assert cnn.attributes is None
     assert cnn.recipe.value(GENDER) != pytest.approx(prediction.recipe.value(GENDER), abs=1e-3)
     # The ensemble's values (before a fold, which depends on the whole head, is removed) agree elsewhere.

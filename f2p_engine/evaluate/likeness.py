@@ -56,7 +56,7 @@ from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.image import RGBImage, load_image
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.infer.batch import PHOTO_SUFFIXES, photos_in
-from f2p_engine.infer.pipeline import Predictor, with_colour_reading
+from f2p_engine.infer.pipeline import Predictor
 from f2p_engine.infer.refine import Refiner
 from f2p_engine.recipe import Recipe
 from f2p_engine.render.recipe_view import render_recipe_face
@@ -307,8 +307,9 @@ def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np
     continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights, widened=widened)
     prediction = predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
                                       {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key),
-                                      attributes=face.attributes if readings else None)
-    return (with_colour_reading(prediction, face.colours) if readings else prediction).recipe
+                                      attributes=face.attributes if readings else None,
+                                      colours=face.colours if readings else None)
+    return prediction.recipe
 
 
 def shows(recipe: Recipe) -> PredictedAttributes:

@@ -38,7 +38,7 @@ from typing import Any
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.errors import F2PError, InputError
 from f2p_engine.files import MAX_INPUT_BYTES, check_input_file, input_problem, resolved, sha256_file, text_of
-from f2p_engine.infer.pipeline import Prediction, Predictor, with_measured_colours
+from f2p_engine.infer.pipeline import Prediction, Predictor
 
 log = logging.getLogger(__name__)
 
@@ -446,8 +446,8 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
     from f2p_engine.adapt import create_adapter, stylise
     from f2p_engine.face.aligned import align_face, faces_in_photo
     from f2p_engine.face.attributes import read_attributes
+    from f2p_engine.face.colour import measure_colours
     from f2p_engine.face.image import load_image
-    from f2p_engine.infer.refine import refined_prediction
     from f2p_engine.recipe import Recipe
 
     began = time.perf_counter()
@@ -466,13 +466,17 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
         measured = time.perf_counter()
         adapted_face = stylise(face, style)
         adapted = time.perf_counter()
+        colours = measure_colours(image, detection)
+        coloured = time.perf_counter()
         prediction = predictor.predict_aligned(adapted_face.image, adapted_face.landmarks,
-                                               base=Recipe(name=face_stem(name, k)), attributes=attributes)
+                                               base=Recipe(name=face_stem(name, k)), attributes=attributes,
+                                               colours=colours)
         shared = {"read_image": read - began, "detect": detected - read} if k == 0 else {}
         prediction.timings.update({**shared, "align": aligned - start, "attributes": measured - aligned,
-                                   "adapt": adapted - measured})
-        prediction = with_measured_colours(prediction, image, detection)
+                                   "adapt": adapted - measured, "colours": coloured - adapted})
         if refine:  # after the colours: the renders wear the skin the recipe ends with
+            from f2p_engine.infer.refine import refined_prediction  # the renderer: only when asked to refine
+
             prediction = refined_prediction(prediction, face.image, face.landmarks)
         predictions.append(prediction)
     return predictions, len(faces)

@@ -53,7 +53,6 @@ from f2p_engine.recipe import Recipe, recipe_from_parameters
 if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
     from f2p_engine.face.colour import ColourReading
-    from f2p_engine.face.detect import Detection
     from f2p_engine.face.image import RGBImage
 
 #: Parameters the macro member's reading replaces on photos: where it measures better on the
@@ -69,7 +68,7 @@ class Prediction:
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
     `timings`: stage -> seconds; `attributes`: the macro member's reading (photos only), whose
     confidences go with the Gender and Age it gave; `colours`: skin tone and eye colour measured in
-    the photo, when they were (`with_measured_colours`). `unfolded`: the sliders moved away from the
+    the photo, when they were (`with_colours`). `unfolded`: the sliders moved away from the
     ensemble's values (`continuous`) to remove a visible fold of the surface (`without_folds`), usually none.
     """
 
@@ -87,6 +86,11 @@ class Predictor:
     """ONNX sessions of a verified model set, ready to predict (load once, predict many)."""
 
     def __init__(self, manifest: ModelManifest, threads: int = 1) -> None:
+        from f2p_engine.render.folds import warm_up
+
+        # The fold check's GL context and head model (~0.4 s), built on its own thread from the start: the
+        # models load and the first photo is aligned meanwhile.
+        warm_up()
         onnxruntime = quiet_onnxruntime()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
@@ -113,9 +117,6 @@ class Predictor:
         #: How photos' predictions are de-shrunk (`ensemble.widen`; parameters without an entry stay as they are).
         rows = np.asarray([manifest.photo_spread.get(n, (0.0, 1.0, 0.0)) for n in names], dtype=np.float64)
         self.spread = PhotoSpread(centre=rows[:, 0], scale=rows[:, 1], target=rows[:, 2])
-        from f2p_engine.render.folds import warm_up
-
-        warm_up()  # the fold check's GL context and neutral views, built while the first photo is aligned
 
     def _check_sizes(self, entry: ModelEntry) -> None:
         """Run `entry`'s session once on zeros: its input must take the manifest's size and its
@@ -156,9 +157,11 @@ class Predictor:
         return {m.name: self.run_model(m, images, landmarks, descriptors) for m in self.manifest.models}
 
     def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base: Recipe | None = None, *,
-                        attributes: FaceAttributes | None = None) -> Prediction:
+                        attributes: FaceAttributes | None = None, colours: ColourReading | None = None
+                        ) -> Prediction:
         """Predict from one aligned face: (S, S, 3) uint8 RGB and its (68, 2) aligned-pixel landmarks.
-        A photo's `attributes` (`read_attributes` of the face before the adapter) set Gender and Age."""
+        A photo's `attributes` (`read_attributes` of the face before the adapter) set Gender and Age, its
+        `colours` (`face.colour.measure_colours`) the skin and eye colour (see `prediction`)."""
         began = time.perf_counter()
         # The identity member's dlib descriptor is timed apart: it is most of a photo's model time.
         descriptors = face_descriptor(image, landmarks)[None] if self.identity_params.any() else None
@@ -170,13 +173,15 @@ class Predictor:
                    "ensemble": time.perf_counter() - models_done}
         return self.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
                                {r: float(c[0]) for r, c in confidence.items()}, base=base, timings=timings,
-                               attributes=attributes)
+                               attributes=attributes, colours=colours)
 
     def prediction(self, continuous: np.ndarray, probabilities: dict[str, np.ndarray], confidence: dict[str, float],
                    *, base: Recipe | None = None, timings: dict[str, float] | None = None,
-                   attributes: FaceAttributes | None = None) -> Prediction:
+                   attributes: FaceAttributes | None = None, colours: ColourReading | None = None) -> Prediction:
         """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities;
-        with the macro member's `attributes`, Gender and Age are theirs (`MACRO_MEMBER_PARAMS`)."""
+        with the macro member's `attributes`, Gender and Age are theirs (`MACRO_MEMBER_PARAMS`); with the
+        photo's measured `colours`, the skin tone and eye colour are (`with_colours`). The recipe is then
+        moved out of any visible fold, once, with everything that shapes the head set."""
         if attributes is not None:
             continuous = with_attributes(continuous, attributes)
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
@@ -186,12 +191,14 @@ class Predictor:
                 recipe = recipe.with_choice(group, recipe.choice(group))
         # Six decimals, as MakeHuman writes modifier values.
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
+        if colours is not None:
+            recipe, continuous, probabilities = with_colours(recipe, continuous, probabilities, colours)
         timings = dict(timings or {})
         began = time.perf_counter()
         recipe, unfolded = without_folds(recipe)
         timings["unfold"] = time.perf_counter() - began
         return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
-                          timings=timings, attributes=attributes, unfolded=unfolded)
+                          timings=timings, attributes=attributes, colours=colours, unfolded=unfolded)
 
     def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
         """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
@@ -277,55 +284,41 @@ def _normalise_ethnic(continuous: np.ndarray) -> np.ndarray:
     return out
 
 
-def with_measured_colours(prediction: Prediction, image: RGBImage, detection: Detection) -> Prediction:
-    """`prediction` with the skin tone and eye colour measured in the photo's pixels (`face.colour`) in
-    place of the models' guesses: the African slider (Asian and Caucasian keep the models' proportion),
-    the eye material, and the system skin of the measured tone for the prediction's final Gender and
-    Age. Probabilities of the skin and eye-colour groups become certain for the measured option, so
-    combining frames or photos keeps it."""
-    from f2p_engine.face.colour import measure_colours
-
-    began = time.perf_counter()
-    prediction = with_colour_reading(prediction, measure_colours(image, detection))
-    prediction.timings["colours"] = time.perf_counter() - began
-    return prediction
-
-
-def with_colour_reading(prediction: Prediction, reading: ColourReading) -> Prediction:
-    """`prediction` with the colours of a measurement already made (see `with_measured_colours`)."""
-    import dataclasses
-
+def with_colours(recipe: Recipe, continuous: np.ndarray, probabilities: dict[str, np.ndarray],
+                 reading: ColourReading) -> tuple[Recipe, np.ndarray, dict[str, np.ndarray]]:
+    """(recipe, (P,) values, probabilities) with the skin tone and eye colour measured in the photo's
+    pixels (`face.colour`) in place of the models' guesses: the African slider (Asian and Caucasian keep
+    the models' proportion), the eye material, and the system skin of the measured tone for the recipe's
+    Gender and Age (final: removing a fold moves face sliders only). Probabilities of the skin and
+    eye-colour groups become certain for the measured option, so combining frames or photos keeps it."""
     from f2p_engine.face.colour import with_african
 
-    recipe = prediction.recipe
     skin = schema.skin_option(schema.SKIN_ETHNIC_BY_TONE[reading.tone], recipe.value("macrodetails/Gender"),
                               recipe.value("macrodetails/Age"))
     predicted = tuple(recipe.value(name) for name in schema.ETHNIC_MODIFIERS)
     ethnic = dict(zip(schema.ETHNIC_MODIFIERS, with_african(predicted, reading.african), strict=True))
     recipe = recipe.with_values(ethnic).with_choice("skin", skin).with_choice("eye_colour", reading.eye_colour)
-    continuous = prediction.continuous.copy()
+    continuous = continuous.copy()
     for name, value in ethnic.items():
         continuous[[p.name for p in schema.CONTINUOUS].index(name)] = value
-    probabilities = dict(prediction.probabilities)
+    probabilities = dict(probabilities)
     for group, option in (("skin", skin), ("eye_colour", reading.eye_colour)):
         options = schema.discrete_by_name()[group].options
         probabilities[group] = np.eye(len(options))[options.index(option)]
-    recipe, unfolded = without_folds(recipe)  # the measured ancestry reshapes the face a little: check again
-    unfolded = prediction.unfolded + tuple(n for n in unfolded if n not in prediction.unfolded)
-    return dataclasses.replace(prediction, recipe=recipe, continuous=continuous, probabilities=probabilities,
-                               timings=dict(prediction.timings), colours=reading, unfolded=unfolded)
+    return recipe, continuous, probabilities
 
 
 def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_ADAPTER, base: Recipe | None = None
                   ) -> tuple[Prediction, AlignedFace]:
     """Photo -> (Prediction, the aligned and adapted face): detect, align, adapt, predict.
 
-    Skin and eye colour are measured in the photo (`with_measured_colours`). `timings` gains `align`,
-    `adapt` and `colours`. InputError when the photo holds no face; the adapter
+    Skin and eye colour are measured in the photo (`with_colours`). `timings` gains `align`,
+    `attributes`, `adapt` and `colours`. InputError when the photo holds no face; the adapter
     name is one of `f2p_engine.adapt.available_adapters()`; `base` supplies name and kept lines.
     """
     from f2p_engine.adapt import create_adapter, stylise
     from f2p_engine.face.aligned import align_photo
+    from f2p_engine.face.colour import measure_colours
 
     began = time.perf_counter()
     face = align_photo(image)
@@ -334,6 +327,10 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_
     read = time.perf_counter()
     face = stylise(face, create_adapter(adapter))
     adapted = time.perf_counter()
-    prediction = predictor.predict_aligned(face.image, face.landmarks, base=base, attributes=attributes)
-    prediction.timings.update({"align": aligned - began, "attributes": read - aligned, "adapt": adapted - read})
-    return with_measured_colours(prediction, image, face.detection), face
+    colours = measure_colours(image, face.detection)
+    measured = time.perf_counter()
+    prediction = predictor.predict_aligned(face.image, face.landmarks, base=base, attributes=attributes,
+                                           colours=colours)
+    prediction.timings.update({"align": aligned - began, "attributes": read - aligned, "adapt": adapted - read,
+                               "colours": measured - adapted})
+    return prediction, face

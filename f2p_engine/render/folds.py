@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -70,8 +71,10 @@ class Folds:
 
 
 class FoldFinder:
-    """Finds visible folds of hm08 heads. Build once per thread (a GL context, ~0.1 s); each call
-    rasterises the face three times at `FOLD_IMAGE_SIZE` pixels (a few milliseconds on llvmpipe)."""
+    """Finds visible folds of hm08 heads. Build once per thread (a GL context and the head model, ~0.35 s);
+    each check rasterises the face in up to three views at `FOLD_IMAGE_SIZE` pixels. A view costs about
+    as much as its 9644 triangles (~7 ms on a busy llvmpipe, whatever their pixels), so views, and the
+    macro-only head's views, are rendered only as far as the answer needs them."""
 
     def __init__(self, asset: HeadAsset | None = None) -> None:
         self.asset = asset or default_asset()
@@ -91,54 +94,80 @@ class FoldFinder:
         camera = face_camera(fov=20.0, width=1.6, eye_height=0.3).view_projection()
         self._clip = [camera @ Pose(yaw=yaw).matrix() for yaw in FOLD_VIEWS]
         self._skin = mesh.part == 0
-        self._own: dict[tuple[float, ...], list[np.ndarray]] = {}
+        self._own: dict[tuple[float, ...], _OwnBackFaces] = {}
+        self._loaded: np.ndarray | None = None  # the vertices in `_positions`
         local = np.full(len(self.asset.base_coords), -1)
         local[mesh.vertex_ids] = np.arange(len(mesh.vertex_ids))
         self._eyes = [local[lo:hi] for lo, hi in (L_EYE, R_EYE)]
 
-    def _own_back_faces(self, recipe: Recipe) -> list[np.ndarray]:
-        """Per view, (T,) bool: triangles whose back the head of `recipe`'s macro sliders alone (no face
-        slider) shows there: the body's own openings, not a fold any face slider made."""
+    @cached_property
+    def _face_targets(self) -> _TargetTable:
+        """Every face target file's rows in one table, for `culprits` (built when first blaming a fold)."""
+        files = schema.target_files(schema.face_modifiers())
+        rows = [self.asset.targets.rows(name) for name in files]
+        return _TargetTable(position={name: i for i, name in enumerate(files)},
+                            vertex=np.concatenate([index for index, _ in rows]),
+                            offset=np.concatenate([offsets for _, offsets in rows]),
+                            file=np.repeat(np.arange(len(files)), [len(index) for index, _ in rows]))
+
+    def _own_back_faces(self, recipe: Recipe, view: int) -> np.ndarray:
+        """(T,) bool: triangles whose back the head of `recipe`'s macro sliders alone (no face slider)
+        shows in view `view`: the body's own openings, not a fold any face slider made."""
         key = tuple(round(recipe.modifiers.get(n, 0.0), 6) for n in schema.MACRO_MODIFIERS)
-        if key not in self._own:
+        own = self._own.get(key)
+        if own is None:
             face = set(schema.face_modifiers())
             macro_only = {n: v for n, v in recipe.modifiers.items() if n not in face}
-            shown = self._shown(self.head.vertices(macro_only))
             if len(self._own) >= 8:  # the app's macro sliders move rarely; batch recipes each have their own
                 self._own.pop(next(iter(self._own)))
-            self._own[key] = [np.isin(np.arange(len(self._skin)), -ids[ids < 0] - 1) for ids in shown]
-        return self._own[key]
+            own = self._own[key] = _OwnBackFaces(vertices=self.head.vertices(macro_only))
+        if view not in own.views:
+            ids = self._shown(own.vertices, view)
+            own.views[view] = np.isin(np.arange(len(self._skin)), -ids[ids < 0] - 1)
+        return own.views[view]
 
-    def _shown(self, vertices: np.ndarray) -> list[np.ndarray]:
-        """Per view, the (S, S) int32 id image of the rendered `vertices` ((len(vertex_ids), 3) dm)."""
-        # Eyes to where the cameras expect them (bodies carry the head at different heights).
-        eyes = np.mean([vertices[ids].mean(axis=0) for ids in self._eyes], axis=0)
-        self._positions.write(np.ascontiguousarray(vertices + (EYE_MIDPOINT - eyes), dtype=np.float32).tobytes())
+    def _shown(self, vertices: np.ndarray, view: int) -> np.ndarray:
+        """The (S * S,) int32 id image of the rendered `vertices` ((len(vertex_ids), 3) dm) in `FOLD_VIEWS[view]`."""
+        if vertices is not self._loaded:
+            # Eyes to where the cameras expect them (bodies carry the head at different heights).
+            eyes = np.mean([vertices[ids].mean(axis=0) for ids in self._eyes], axis=0)
+            self._positions.write(np.ascontiguousarray(vertices + (EYE_MIDPOINT - eyes), dtype=np.float32).tobytes())
+            self._loaded = vertices
         self._fbo.use()
         self._ctx.enable(self._ctx.DEPTH_TEST)
         self._ctx.disable(self._ctx.CULL_FACE)
-        out = []
-        for clip in self._clip:
-            self._fbo.clear(depth=1.0)
-            self._program["clip_from_model"].write(clip.T.astype(np.float32).tobytes())
-            self._vao.render(self._ctx.TRIANGLES)
-            out.append(np.frombuffer(self._fbo.read(components=1, dtype="i4"), dtype=np.int32))
-        return out
+        self._fbo.clear(depth=1.0)
+        self._program["clip_from_model"].write(self._clip[view].T.astype(np.float32).tobytes())
+        self._vao.render(self._ctx.TRIANGLES)
+        return np.frombuffer(self._fbo.read(components=1, dtype="i4"), dtype=np.int32)
+
+    def _fold_pixels(self, recipe: Recipe, vertices: np.ndarray, view: int) -> np.ndarray:
+        """Triangle index per pixel where view `view` of `vertices` (`recipe`'s head) shows the back of
+        skin that the macro sliders alone keep covered: the fold's pixels, unless fewer than `MIN_FOLD_PIXELS`."""
+        ids = self._shown(vertices, view)
+        back = -ids[ids < 0] - 1
+        back = back[self._skin[back]]
+        if len(back) < MIN_FOLD_PIXELS:  # too few to be a fold even before the head's own openings go
+            return back
+        return back[~self._own_back_faces(recipe, view)[back]]
 
     def folds(self, recipe: Recipe) -> Folds:
         """Visible folds of a recipe's head."""
-        own = self._own_back_faces(recipe)
         vertices = self.head.vertices(recipe.modifiers)
         found: list[np.ndarray] = []
         most = 0
-        for ids, neutral in zip(self._shown(vertices), own, strict=True):
-            back = -ids[ids < 0] - 1
-            back = back[self._skin[back] & ~neutral[back]]
+        for view in range(len(FOLD_VIEWS)):
+            back = self._fold_pixels(recipe, vertices, view)
             if len(back) >= MIN_FOLD_PIXELS:
                 found.append(back)
                 most = max(most, len(back))
         triangles = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
         return Folds(triangles=triangles.astype(np.int64), pixels=most)
+
+    def has_folds(self, recipe: Recipe) -> bool:
+        """`bool(self.folds(recipe))`, looking no further than the first view that shows a fold."""
+        vertices = self.head.vertices(recipe.modifiers)
+        return any(len(self._fold_pixels(recipe, vertices, view)) >= MIN_FOLD_PIXELS for view in range(len(FOLD_VIEWS)))
 
     def culprits(self, recipe: Recipe, folds: Folds, reference: Recipe | None = None) -> tuple[str, ...]:
         """The face sliders whose move away from `reference` (default: the schema defaults) turns the
@@ -151,28 +180,40 @@ class FoldFinder:
         near = folds.triangles
         for _ in range(NEIGHBOURHOOD_RINGS):
             near = np.flatnonzero(np.isin(self.mesh.triangles, self.mesh.triangles[near]).any(axis=1) & self._skin)
-        corners = self.mesh.triangles[near]  # (K, 3) local vertex indices
-        hm08 = self.vertex_ids[corners.ravel()]
-        positions = self.head.vertices(recipe.modifiers)[corners.ravel()].astype(np.float64)
+        corners = self.mesh.triangles[near].ravel()  # (3K,) local vertex indices
+        positions = self.head.vertices(recipe.modifiers)[corners].astype(np.float64)
         normals = _unit_normals(positions.reshape(-1, 3, 3))
-        targets = self.asset.targets
-        turned: dict[str, float] = {}
+        # Each target file's offsets at the corners it moves: (targets touched, corner vertices, 3) dm.
+        table = self._face_targets
+        vertices, corner_vertex = np.unique(self.vertex_ids[corners], return_inverse=True)
+        where = np.full(len(self.asset.base_coords), -1)
+        where[vertices] = np.arange(len(vertices))
+        entry = np.flatnonzero(where[table.vertex] >= 0)
+        touched, target = np.unique(table.file[entry], return_inverse=True)
+        offsets = np.zeros((len(touched), len(vertices), 3))
+        offsets[target, where[table.vertex[entry]]] = table.offset[entry]
+        # Each moved slider's change of those files' weights, (sliders, targets touched).
+        names, change = [], []
+        column = {int(t): i for i, t in enumerate(touched)}
         for name in schema.face_modifiers():
             value, old = recipe.value(name), _reference_value(name, reference)
             if value == old:
                 continue
             now, then = face_target_weights([(name, value)]), face_target_weights([(name, old)])
-            back = positions.copy()  # the folded corners with this one slider at its reference value
-            for target in now.keys() | then.keys():
-                index, offsets = targets.rows(target)
-                order = np.argsort(index)
-                found = np.clip(np.searchsorted(index[order], hm08), 0, len(index) - 1)
-                hit = index[order][found] == hm08
-                back[hit] -= offsets[order][found[hit]] * (now.get(target, 0.0) - then.get(target, 0.0))
-            turned[name] = float(np.linalg.norm(_unit_normals(back.reshape(-1, 3, 3)) - normals, axis=1).sum())
-        most = max(turned.values(), default=0.0)
-        return tuple(sorted((n for n, t in turned.items() if t > 0 and t >= CULPRIT_SHARE * most),
-                            key=lambda n: -turned[n]))
+            row = np.zeros(len(touched))
+            for file in now.keys() | then.keys():
+                if table.position[file] in column:
+                    row[column[table.position[file]]] = now.get(file, 0.0) - then.get(file, 0.0)
+            if row.any():  # a slider that moves no folded corner turns nothing
+                names.append(name)
+                change.append(row)
+        if not names:
+            return ()
+        # The folded corners with each slider in turn at its reference value.
+        back = positions - np.einsum("st,tvc->svc", np.asarray(change), offsets)[:, corner_vertex]
+        turned = np.linalg.norm(_unit_normals(back.reshape(len(names), -1, 3, 3)) - normals, axis=-1).sum(axis=1)
+        most = turned.max()
+        return tuple(names[i] for i in np.argsort(-turned, kind="stable") if 0 < turned[i] >= CULPRIT_SHARE * most)
 
     def fold_free(self, recipe: Recipe, reference: Recipe | None = None, keep: Iterable[str] = ()) -> Unfolded:
         """A nearby recipe without visible folds: the culprit sliders move together in a straight line
@@ -203,13 +244,33 @@ class FoldFinder:
             low, high = 0.0, 1.0  # folds at low, fold-free at high
             for _ in range(BISECTIONS):
                 middle = (low + high) / 2
-                folded = self.folds(_toward(current, group, reference, middle))
+                folded = self.has_folds(_toward(current, group, reference, middle))
                 low, high = (middle, high) if folded else (low, middle)
             return Unfolded(recipe=_toward(current, group, reference, high), moved=moved, folds_before=folds_pixels)
         return Unfolded(recipe=recipe, moved=(), folds_before=folds_pixels)
 
     def release(self) -> None:
         self._ctx.release()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _TargetTable:
+    """The rows of several target files in one table: entry i moves hm08 vertex `vertex[i]` by `offset[i]`
+    (dm, float64) at full weight and belongs to file `file[i]`; `position`: file name -> file index."""
+
+    position: dict[str, int]
+    vertex: np.ndarray = field(repr=False)  # (E,) int64
+    offset: np.ndarray = field(repr=False)  # (E, 3) float64
+    file: np.ndarray = field(repr=False)  # (E,) int64
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnBackFaces:
+    """One macro head's own back faces, per view index, rendered when first asked for (most checks
+    find no back face to excuse): `vertices` the head's (len(vertex_ids), 3) vertices."""
+
+    vertices: np.ndarray
+    views: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -223,9 +284,9 @@ class Unfolded:
 
 
 def _unit_normals(corners: np.ndarray) -> np.ndarray:
-    """(K, 3) unit normals of (K, 3, 3) triangle corners (counter-clockwise seen from outside)."""
-    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    return normal / np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+    """(..., K, 3) unit normals of (..., K, 3, 3) triangle corners (counter-clockwise seen from outside)."""
+    normal = np.cross(corners[..., 1, :] - corners[..., 0, :], corners[..., 2, :] - corners[..., 0, :])
+    return normal / np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-12)
 
 
 def _toward(recipe: Recipe, sliders: tuple[str, ...], reference: Recipe | None, fraction: float) -> Recipe:

@@ -4,18 +4,23 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from f2p_engine.face.colour import ColourReading
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.pipeline import Prediction
+from f2p_engine.infer.pipeline import Prediction, with_colours
 from f2p_engine.recipe import Recipe
 
 
-def prediction_of(recipe: Recipe, confidence: Mapping[str, float]) -> Prediction:
-    """An engine `Prediction` that answers `recipe` (stands in for the ONNX ensemble's output)."""
+def prediction_of(recipe: Recipe, confidence: Mapping[str, float], colours: ColourReading | None = None
+                  ) -> Prediction:
+    """An engine `Prediction` that answers `recipe` (stands in for the ONNX ensemble's output), with the
+    photo's measured `colours` set as the engine sets them."""
     continuous = np.array([p.normalise(recipe.value(p.name)) for p in schema.CONTINUOUS])
     probabilities = {g.name: np.eye(len(g.options))[g.options.index(recipe.choice(g.name))]
                      for g in schema.DISCRETE_GROUPS if g.predicted}
+    if colours is not None:
+        recipe, continuous, probabilities = with_colours(recipe, continuous, probabilities, colours)
     return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities,
-                      confidence=dict(confidence), timings={"models": 0.001})
+                      confidence=dict(confidence), timings={"models": 0.001}, colours=colours)
 
 
 class FixedPredictor:
@@ -25,6 +30,6 @@ class FixedPredictor:
         self.recipe, self.confidence = recipe, dict(confidence)
         self.faces = 0
 
-    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None) -> Prediction:
+    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None, colours=None) -> Prediction:
         self.faces += 1
-        return prediction_of(self.recipe, self.confidence)
+        return prediction_of(self.recipe, self.confidence, colours)

@@ -45,12 +45,12 @@ class _BurstDouble:
     def __init__(self) -> None:
         self.calls = 0
 
-    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None):
+    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None, colours=None):
         k = self.calls
         self.calls += 1
         recipe = Recipe().with_values({NOSE: k / 10})
         confidence = dict.fromkeys(schema.REGIONS, 0.5) | {"nose": 1.0 - abs(k - 3) / BURST}
-        return prediction_of(recipe, confidence)
+        return prediction_of(recipe, confidence, colours)
 
 
 def _play(window, video: Path, qtbot) -> None:
