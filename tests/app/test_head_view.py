@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.images import qimage_to_rgb
-from app.qt_head_view import VIEW_AZIMUTH
+from app.qt_head_view import VIEW_AZIMUTH, software_gl
 
 BACKGROUND = np.array([46, 48, 54])
 
@@ -227,3 +227,42 @@ def test_silhouette_is_anti_aliased(make_window):
         blended += row[first] < 0.6 * row[first + 2: first + 6].mean()
     assert rows > 20
     assert blended > 0.5 * rows
+
+
+def test_a_slider_drag_ends_on_the_full_frame(make_window, qtbot):
+    """While a slider is dragged, software GL puts drafts on screen (reduced resolution, not the full frame);
+    once it is released, the pixels on screen (read back from the X server) equal a full render of the
+    recipe, without waiting for the idle smoothing of other changes."""
+    window = make_window()
+    canvas = window.head_view.canvas
+    row = window.panel.rows["nose/nose-trans-down|up"]
+    window.panel.sections[row.param.region].expand(animate=False)
+    drawn: list[float] = []
+    canvas.frame_drawn.connect(drawn.append)
+
+    # The part of the view inside Xvfb's screen (the window may reach past it; off-screen pixels read black).
+    visible = canvas.screen().geometry().intersected(QRect(canvas.mapToGlobal(QPoint(0, 0)), canvas.size()))
+    visible.translate(-canvas.mapToGlobal(QPoint(0, 0)))
+    rows, columns = slice(visible.top(), visible.bottom() + 1), slice(visible.left(), visible.right() + 1)
+    assert min(visible.width(), visible.height()) > 200
+
+    def on_screen() -> np.ndarray:
+        return qimage_to_rgb(canvas.screen().grabWindow(canvas.winId()).toImage()).astype(int)[rows, columns]
+
+    def full_render() -> np.ndarray:
+        return qimage_to_rgb(window.head_view.snapshot()).astype(int)[rows, columns]
+
+    row.slider.setSliderDown(True)
+    for value in (300, 340, 380):
+        count = len(drawn)
+        row.slider.setValue(value)
+        qtbot.waitUntil(lambda n=count: len(drawn) > n)
+    if software_gl():
+        assert canvas.shown == "draft"
+        assert np.count_nonzero(np.abs(on_screen() - full_render()).sum(axis=2) > 30) > 200  # not the full frame
+    row.slider.setSliderDown(False)
+    qtbot.waitUntil(lambda: canvas.shown == "full" or not software_gl(), timeout=900)  # < _SMOOTH_AFTER_MS
+    qtbot.wait(50)  # the X server has the swapped frame
+    np.testing.assert_array_equal(on_screen(), full_render())
+    np.testing.assert_allclose(window.head_view.item.opts["meshdata"].vertexes(),
+                               window.state.vertices[window.head_view._topology.vertex_ids])
