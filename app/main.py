@@ -28,6 +28,7 @@ import logging  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
@@ -148,6 +149,16 @@ def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     configure_logging()
     started = time.perf_counter()
+    # The Qt-free modules come before Qt: once PySide6 is imported it reads the source of every module
+    # imported after it (its `__feature__` check), ~0.1 s for numpy, PyOpenGL and the engine. The head
+    # model then loads on a thread (its decompression runs beside the GIL) while Qt starts.
+    import OpenGL.GL  # noqa: F401 (imported for the order; the 3D view uses it)
+
+    from app.state import StudioState, load_head_model
+
+    loader = ThreadPoolExecutor(1, thread_name_prefix="f2p-head-model")
+    head_model = loader.submit(load_head_model)
+    loader.shutdown(wait=False)  # its thread ends with its one job
     app = create_application()
 
     from PySide6.QtCore import QSettings, Qt
@@ -159,7 +170,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.screenshot is not None:
         with tempfile.TemporaryDirectory() as scratch:
             settings = StudioSettings(QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
-            window = StudioWindow(settings=settings, autosave_path=None)
+            window = StudioWindow(StudioState(head_model.result()), settings=settings, autosave_path=None)
             window.show_overlay(args.overlay)
             problems: list[str] = []  # connected before the pipeline starts, so no report is missed
             runner = window.capture.runner
@@ -180,7 +191,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
 
     slot: AutosaveSlot | None = claim_autosave(autosave_folder())  # held (locked) while the window lives
-    window = StudioWindow(autosave_path=slot.path if slot else None)
+    window = StudioWindow(StudioState(head_model.result()), autosave_path=slot.path if slot else None)
     sys.excepthook = lambda kind, exc, tb: window.report(exc)
     window.show()
     # The models load in the background once the window has drawn (the first photo should not wait for

@@ -48,7 +48,7 @@ def main() -> None:
     startup_s = time.perf_counter() - STARTED
 
     row = window.panel.rows[args.param]
-    window.panel.sections[row.param.region].expand(animate=False)
+    window.panel.sections[row.param.region].expand()
     wait_until(app, lambda: False, 0.3)
     mesh_ms, normals_ms, chain_ms, steps_ms = [], [], [], []
     row.slider.setSliderDown(True)

@@ -236,7 +236,7 @@ def test_a_slider_drag_ends_on_the_full_frame(make_window, qtbot):
     window = make_window()
     canvas = window.head_view.canvas
     row = window.panel.rows["nose/nose-trans-down|up"]
-    window.panel.sections[row.param.region].expand(animate=False)
+    window.panel.sections[row.param.region].expand()
     drawn: list[float] = []
     canvas.frame_drawn.connect(drawn.append)
 
