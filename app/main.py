@@ -28,7 +28,6 @@ import logging  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
@@ -51,11 +50,24 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
     existing = QApplication.instance()
     if existing is not None:
         return existing  # type: ignore[return-value]
+    _skip_pyside_feature_scan()
     # Must precede the QApplication: every GLViewWidget shares one context family.
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     QCoreApplication.setOrganizationName("f2p")
     QCoreApplication.setApplicationName("f2p-studio")
     return QApplication(["f2p-studio", *argv])
+
+
+def _skip_pyside_feature_scan() -> None:
+    """Once imported, PySide6 reads the whole source of every module imported after it, to see whether it
+    names PySide6 (for its opt-in `from __feature__ import snake_case, ...`): ~0.25 s of the studio's
+    start-up went to reading pyqtgraph, PyOpenGL and our own files. Nothing in the studio opts in, so
+    every module is taken as one that uses PySide without features (PySide's default behaviour for all
+    of them); a `from __feature__ import` would still be honoured. PySide6 versions without this check
+    are left alone."""
+    feature = sys.modules.get("shibokensupport.feature")
+    if feature is not None and callable(getattr(feature, "_mod_uses_pyside", None)):
+        feature._mod_uses_pyside = lambda _module: True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -149,16 +161,6 @@ def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     configure_logging()
     started = time.perf_counter()
-    # The Qt-free modules come before Qt: once PySide6 is imported it reads the source of every module
-    # imported after it (its `__feature__` check), ~0.1 s for numpy, PyOpenGL and the engine. The head
-    # model then loads on a thread (its decompression runs beside the GIL) while Qt starts.
-    import OpenGL.GL  # noqa: F401 (imported for the order; the 3D view uses it)
-
-    from app.state import StudioState, load_head_model
-
-    loader = ThreadPoolExecutor(1, thread_name_prefix="f2p-head-model")
-    head_model = loader.submit(load_head_model)
-    loader.shutdown(wait=False)  # its thread ends with its one job
     app = create_application()
 
     from PySide6.QtCore import QSettings, Qt
@@ -170,7 +172,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.screenshot is not None:
         with tempfile.TemporaryDirectory() as scratch:
             settings = StudioSettings(QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
-            window = StudioWindow(StudioState(head_model.result()), settings=settings, autosave_path=None)
+            window = StudioWindow(settings=settings, autosave_path=None)
             window.show_overlay(args.overlay)
             problems: list[str] = []  # connected before the pipeline starts, so no report is missed
             runner = window.capture.runner
@@ -191,7 +193,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
 
     slot: AutosaveSlot | None = claim_autosave(autosave_folder())  # held (locked) while the window lives
-    window = StudioWindow(StudioState(head_model.result()), autosave_path=slot.path if slot else None)
+    window = StudioWindow(autosave_path=slot.path if slot else None)
     sys.excepthook = lambda kind, exc, tb: window.report(exc)
     window.show()
     # The models load in the background once the window has drawn (the first photo should not wait for

@@ -102,21 +102,6 @@ class Models:
             self.get()
 
 
-def load_head_model() -> HeadModel:
-    """The head model, with the engine data the 3D view reads from it when it is built (topology, region
-    map, the hair, eyebrow and eyelash proxies) loaded too: `f2p-studio` calls this on a thread while Qt
-    starts (the engine caches each of them)."""
-    from f2p_engine.headmodel.mesh import head_mesh
-    from f2p_engine.headmodel.proxies import default_proxies
-    from f2p_engine.render.regions import region_map
-
-    model = HeadModel()
-    head_mesh(model.asset)
-    region_map(model.asset)
-    default_proxies()
-    return model
-
-
 def _load_shipped() -> Predictor:
     from f2p_engine.infer.pipeline import Predictor
 
