@@ -34,6 +34,7 @@ import pyqtgraph.opengl as gl
 from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QImage,
@@ -254,6 +255,40 @@ class _HeadMeshData(gl.MeshData):
         return self._normals if indexed is None else self._normals[self.faces()]
 
 
+class _MeshItem(gl.GLMeshItem):
+    """GLMeshItem that, when only its vertices move (`positions_changed`), re-uploads positions and normals
+    (and the wireframe's vertices) but not the faces and per-vertex paint, which a recipe never changes."""
+
+    def __init__(self, **kwds) -> None:
+        super().__init__(**kwds)
+        self._moved = False
+
+    def positions_changed(self) -> None:
+        """The meshdata's positions and normals were replaced (same vertex count)."""
+        if self.vertexes is not None:  # else nothing is parsed yet: the next paint parses everything
+            meshdata = self.opts["meshdata"]
+            self.vertexes, self.normals = meshdata.vertexes(), meshdata.vertexNormals()
+            if self.opts["drawEdges"]:
+                self.edgeVerts = self.vertexes
+            self._moved = True
+        self.update()
+
+    def parseMeshData(self) -> DirtyFlag:
+        dirty = super().parseMeshData()
+        if self._moved:
+            self._moved = False
+            dirty |= DirtyFlag.POSITION | DirtyFlag.NORMAL
+            if self.opts["drawEdges"]:
+                dirty |= DirtyFlag.EDGE_VERTS
+        return dirty
+
+
+@functools.cache
+def _proxy_normals(proxy: Proxy) -> VertexNormals:
+    """Normals on a proxy's own vertices (UV seams split render vertices, not the surface), set up once."""
+    return VertexNormals(proxy.render_vertex[proxy.triangles], len(proxy.refs))
+
+
 def surface_format() -> QSurfaceFormat:
     """The 3D view's GL surface: a 24-bit depth buffer, and 4x multisampling on hardware GL (software GL,
     Mesa's llvmpipe, shades every sample: a drag step took 224 ms instead of 111 ms with it; it smooths
@@ -445,19 +480,19 @@ class QtHeadView(QWidget):
         paint[:, 3] = _bottom_fade(state.vertices[self._topology.vertex_ids])
         self._meshdata.setVertexColors(paint)
         self.shader, self.eye_shader = _skin_shader(), _eye_shader()
-        self.item = gl.GLMeshItem(meshdata=self._meshdata, smooth=True, shader=self.shader,
+        self.item = _MeshItem(meshdata=self._meshdata, smooth=True, shader=self.shader,
                                   glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
-        self.eye_item = gl.GLMeshItem(meshdata=self._eye_meshdata, smooth=True, shader=self.eye_shader,
+        self.eye_item = _MeshItem(meshdata=self._eye_meshdata, smooth=True, shader=self.eye_shader,
                                       glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
         for item in (self.item, self.eye_item):
             # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
             item.rotate(90, 1, 0, 0)
             self.canvas.addItem(item)
         # Hair, eyebrows and eyelashes: one item per kind, its faces replaced when the recipe's option changes.
-        self._proxy_items: dict[str, tuple[gl.GLMeshItem, shaders.ShaderProgram, Proxy | None]] = {}
+        self._proxy_items: dict[str, tuple[_MeshItem, shaders.ShaderProgram, Proxy | None]] = {}
         for kind in PROXY_KINDS:
             shader = _proxy_shader()
-            item = gl.GLMeshItem(meshdata=_HeadMeshData(np.zeros((0, 3), np.int32)), smooth=True, shader=shader,
+            item = _MeshItem(meshdata=_HeadMeshData(np.zeros((0, 3), np.int32)), smooth=True, shader=shader,
                                  glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
             item.rotate(90, 1, 0, 0)
             self.canvas.addItem(item)
@@ -515,8 +550,8 @@ class QtHeadView(QWidget):
         self._eye_meshdata.set_positions(positions, normals)
         centres = [float(c) for ids in self._eyeballs for c in positions[ids].mean(axis=0)]
         self.eye_shader.setUniformData("u_eyes", centres)
-        self.item.meshDataChanged()
-        self.eye_item.meshDataChanged()
+        self.item.positions_changed()
+        self.eye_item.positions_changed()
         self._show_proxies(vertices)
         self._follow_face(positions)
         self.update_ms = (time.perf_counter() - start) * 1000
@@ -526,10 +561,10 @@ class QtHeadView(QWidget):
         for item, _, proxy in self._proxy_items.values():
             if proxy is not None:
                 fitted = proxy.fit(vertices)
-                normals = VertexNormals(proxy.render_vertex[proxy.triangles], len(fitted))(fitted)
+                normals = _proxy_normals(proxy)(fitted)
                 item.opts["meshdata"].set_positions(fitted[proxy.render_vertex],
                                                     normals[proxy.render_vertex].astype(np.float32))
-                item.meshDataChanged()
+                item.positions_changed()
 
     def _update_proxies(self, look: Appearance) -> None:
         """Show the hair, eyebrows and eyelashes of `look` (faces, colour), fitted to the current mesh."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag, GLMeshItem
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
@@ -266,3 +267,20 @@ def test_a_slider_drag_ends_on_the_full_frame(make_window, qtbot):
     np.testing.assert_array_equal(on_screen(), full_render())
     np.testing.assert_allclose(window.head_view.item.opts["meshdata"].vertexes(),
                                window.state.vertices[window.head_view._topology.vertex_ids])
+
+
+def test_a_slider_step_uploads_only_positions_and_normals(make_window, qtbot, monkeypatch):
+    """Faces and per-vertex paint never change with the recipe: a step uploads the moved vertices only."""
+    window = make_window()
+    uploads = []
+    upload = GLMeshItem.upload_vertex_buffers
+    monkeypatch.setattr(GLMeshItem, "upload_vertex_buffers",
+                        lambda item, dirty: (uploads.append((item, dirty)), upload(item, dirty))[1])
+    drawn: list[float] = []
+    window.head_view.canvas.frame_drawn.connect(drawn.append)
+    window.panel.rows["head/head-fat-decr|incr"].spin.setValue(0.6)
+    qtbot.waitUntil(lambda: bool(drawn))
+    skin = [dirty for item, dirty in uploads if item is window.head_view.item]
+    assert skin == [DirtyFlag.POSITION | DirtyFlag.NORMAL]
+    brows = [dirty for item, dirty in uploads if item is window.head_view._proxy_items["eyebrows"][0]]
+    assert brows == [DirtyFlag.POSITION | DirtyFlag.NORMAL]
