@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -341,6 +342,10 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         #: Drags in progress ("slider", "camera"): frames are drafts meanwhile.
         self._drags: set[str] = set()
         self._offscreen: dict[FrameQuality, tuple[int, int, int, int, int]] = {}  # fbo, colour, depth, w, h
+        #: Brings the scene up to date just before a frame is drawn (the head view applies the newest mesh
+        #: here: one mesh per frame, however many recipes a fast drag sent since the last one).
+        self.prepare: Callable[[], None] = lambda: None
+        self._preparing = False
         self._settle = QTimer(self, singleShot=True)
         self._settle.timeout.connect(self._draw_full)
 
@@ -348,7 +353,10 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         return self.devicePixelRatio()
 
     def update(self) -> None:
-        """Every redraw request (mesh, camera, colours) starts a quick frame; the full one follows."""
+        """Every redraw request (mesh, camera, colours) starts a quick frame; the full one follows. What
+        `prepare` changes shows in the frame being drawn: it asks for none."""
+        if self.__dict__.get("_preparing"):
+            return
         settle = self.__dict__.get("_settle")  # absent while GLViewMixin's constructor asks for a frame
         if settle is not None and software_gl():
             self.quality = "draft" if self._drags else "plain"
@@ -430,6 +438,7 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         """The current scene drawn now into the window's own back buffer (smoothed as a settled frame) and
         read back, at the window's device size. The back buffer is read before any swap, so its content is
         defined."""
+        self._prepare()
         self.makeCurrent()
         try:
             width, height = self.deviceWidth(), self.deviceHeight()
@@ -443,7 +452,15 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         image.setDevicePixelRatio(self.devicePixelRatio())
         return image
 
+    def _prepare(self) -> None:
+        self._preparing = True
+        try:
+            self.prepare()
+        finally:
+            self._preparing = False
+
     def paintGL(self) -> None:
+        self._prepare()
         start = time.perf_counter()
         self._draw(self.defaultFramebufferObject(), self.deviceWidth(), self.deviceHeight(), self.quality)
         self.shown = self.quality
@@ -538,11 +555,22 @@ class QtHeadView(QWidget):
         state.predicted_changed.connect(self._show_banner)
         state.dragging_changed.connect(lambda on: self.canvas.set_dragging("slider", on))
         self._colour_key: tuple[str, ...] | None = None
+        self._pending: np.ndarray | None = None  # the newest mesh, until the next frame shows it
+        self.canvas.prepare = self._apply_vertices
         self._update_colours(state.recipe)
         self._show_vertices(state.vertices)
         self.set_view("front")
 
     def _show_vertices(self, vertices: np.ndarray) -> None:
+        """A new mesh: shown with the next frame (see `_apply_vertices`)."""
+        self._pending = vertices
+        self.canvas.update()
+
+    def _apply_vertices(self) -> None:
+        """Turn the newest mesh, if any came since the last frame, into GL data (normals, proxies, camera)."""
+        vertices, self._pending = self._pending, None
+        if vertices is None:
+            return
         start = time.perf_counter()
         positions = vertices[self._topology.vertex_ids]
         normals = self._normals(positions).astype(np.float32, copy=False)
@@ -642,7 +670,7 @@ class QtHeadView(QWidget):
         y = positions[self._eye_vertices, 1].mean() - _AIM_BELOW_EYES
         target = QVector3D(float(x), float(-z), float(y))  # the item's rotation maps (x, y, z) to (x, -z, y)
         if (target - self.canvas.opts["center"]).length() > _REAIM_DISTANCE:
-            self.canvas.setCameraPosition(pos=target)
+            self.canvas.opts["center"] = target  # for the frame being drawn: no other frame asked for
 
     def set_view(self, view: View) -> None:
         """Turn the camera to `view`, framing the head and neck."""

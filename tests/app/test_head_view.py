@@ -37,9 +37,9 @@ def test_mesh_item_follows_slider(make_window):
     topology = window.head_view._topology
     before = qimage_to_rgb(window.head_view.snapshot()).astype(int)
     window.panel.rows["head/head-fat-decr|incr"].spin.setValue(1.0)
-    shown = window.head_view.item.opts["meshdata"].vertexes()
-    np.testing.assert_allclose(shown, window.state.vertices[topology.vertex_ids])
     after = qimage_to_rgb(window.head_view.snapshot()).astype(int)
+    shown = window.head_view.item.opts["meshdata"].vertexes()  # the mesh goes to GL with the next frame
+    np.testing.assert_allclose(shown, window.state.vertices[topology.vertex_ids])
     changed = np.count_nonzero(np.abs(after - before).sum(axis=2) > 30)
     assert changed > 0.01 * before.shape[0] * before.shape[1]  # the fatter face is visibly redrawn
 
@@ -172,9 +172,9 @@ def test_the_preview_wears_the_recipes_hair_fitted_to_the_head(make_window):
     assert proxy is default_proxies().get("hair", "short02")
     assert item.visible()
     window.panel.rows["head/head-fat-decr|incr"].spin.setValue(1.0)
+    haired = qimage_to_rgb(window.head_view.snapshot()).astype(int)
     np.testing.assert_allclose(item.opts["meshdata"].vertexes(),
                                proxy.fit(window.state.vertices)[proxy.render_vertex], atol=1e-5)
-    haired = qimage_to_rgb(window.head_view.snapshot()).astype(int)
     changed = np.abs(haired - bald).sum(axis=2) > 60
     assert changed.sum() > 0.01 * changed.size
     rows = np.nonzero(changed.any(axis=1))[0]
@@ -284,3 +284,23 @@ def test_a_slider_step_uploads_only_positions_and_normals(make_window, qtbot, mo
     assert skin == [DirtyFlag.POSITION | DirtyFlag.NORMAL]
     brows = [dirty for item, dirty in uploads if item is window.head_view._proxy_items["eyebrows"][0]]
     assert brows == [DirtyFlag.POSITION | DirtyFlag.NORMAL]
+
+
+def test_recipes_that_come_faster_than_frames_become_gl_data_once_per_frame(make_window, qtbot, monkeypatch):
+    """A real mouse drag under Xvfb sent two recipes per drawn frame; only the newest is turned into GL data
+    (normals, proxies), with the frame that shows it."""
+    window = make_window()
+    view = window.head_view
+    computed = []
+    normals = view._normals
+    monkeypatch.setattr(view, "_normals", lambda positions: (computed.append(1), normals(positions))[1])
+    drawn: list[float] = []
+    view.canvas.frame_drawn.connect(drawn.append)
+    row = window.panel.rows["nose/nose-trans-down|up"]
+    row.slider.setSliderDown(True)
+    for value in (300, 340, 380, 420):
+        row.slider.setValue(value)
+    qtbot.waitUntil(lambda: bool(drawn))
+    row.slider.setSliderDown(False)
+    assert computed == [1]
+    np.testing.assert_allclose(view.item.opts["meshdata"].vertexes(), window.state.vertices[view._topology.vertex_ids])
