@@ -258,11 +258,23 @@ class _HeadMeshData(gl.MeshData):
 
 class _MeshItem(gl.GLMeshItem):
     """GLMeshItem that, when only its vertices move (`positions_changed`), re-uploads positions and normals
-    (and the wireframe's vertices) but not the faces and per-vertex paint, which a recipe never changes."""
+    (and the wireframe's vertices) but not the faces and per-vertex paint, which a recipe never changes.
+
+    With `cull_in_drafts` (a closed surface seen from outside: the skin) drafts skip its back faces: a
+    third of a draft's time on llvmpipe, and the front, three-quarter and side views differ in at most
+    2 pixels (full frames draw every face: a fold's flipped triangles show as they are)."""
+
+    cull_in_drafts = False
 
     def __init__(self, **kwds) -> None:
         super().__init__(**kwds)
         self._moved = False
+
+    def setupGLState(self) -> None:
+        super().setupGLState()  # "opaque" turns culling off
+        view = self.view()
+        if self.cull_in_drafts and view is not None and view.drawing == "draft":
+            GL.glEnable(GL.GL_CULL_FACE)
 
     def positions_changed(self) -> None:
         """The meshdata's positions and normals were replaced (same vertex count)."""
@@ -336,8 +348,9 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         self.setFormat(surface_format())
         # Keyboard focus stays with the widgets, so the window's shortcuts keep working over the view.
         self.setFlag(Qt.WindowType.WindowDoesNotAcceptFocus)
-        #: How the next frame is drawn, and how the frame on screen was.
+        #: How the next frame is drawn, how the frame being drawn is (items read it), and how the one on screen was.
         self.quality: FrameQuality = "plain"
+        self.drawing: FrameQuality = "plain"
         self.shown: FrameQuality | None = None
         #: Drags in progress ("slider", "camera"): frames are drafts meanwhile.
         self._drags: set[str] = set()
@@ -427,7 +440,8 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
 
     def _draw(self, target: int, width: int, height: int, quality: FrameQuality) -> None:
-        if quality != "plain" and software_gl():
+        self.drawing = quality if software_gl() else "plain"
+        if self.drawing != "plain":
             self._paint_offscreen(quality, target, width, height)
         else:
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
@@ -501,6 +515,7 @@ class QtHeadView(QWidget):
                                   glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
         self.eye_item = _MeshItem(meshdata=self._eye_meshdata, smooth=True, shader=self.eye_shader,
                                       glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
+        self.item.cull_in_drafts = True
         for item in (self.item, self.eye_item):
             # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
             item.rotate(90, 1, 0, 0)
