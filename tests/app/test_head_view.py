@@ -304,3 +304,21 @@ def test_recipes_that_come_faster_than_frames_become_gl_data_once_per_frame(make
     row.slider.setSliderDown(False)
     assert computed == [1]
     np.testing.assert_allclose(view.item.opts["meshdata"].vertexes(), window.state.vertices[view._topology.vertex_ids])
+
+
+def test_an_orbit_drag_draws_drafts_and_ends_on_the_full_frame(make_window, qtbot):
+    """Dragging the camera is a drag like a slider's: drafts on software GL while the button is held, the
+    full frame once it is released."""
+    window = make_window()
+    canvas = window.head_view.canvas
+    drawn: list[str] = []
+    canvas.frame_drawn.connect(lambda _ms: drawn.append(canvas.shown))
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+    for step in range(1, 4):
+        QTest.mouseMove(canvas, centre + QPoint(15 * step, 0))
+        qtbot.waitUntil(lambda n=step: len(drawn) >= n)
+    assert "draft" in drawn if software_gl() else set(drawn) == {"plain"}  # (a pause may draw a full one)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre + QPoint(45, 0))
+    if software_gl():
+        qtbot.waitUntil(lambda: drawn[-1] == "full", timeout=900)
