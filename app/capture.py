@@ -30,7 +30,6 @@ from app.state import Photo, StudioState
 from app.workers import LatestOnly
 from f2p_engine.adapt import DEFAULT_ADAPTER
 from f2p_engine.errors import InputError
-from f2p_engine.face.frames import CameraSource, VideoFileSource
 
 _PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 _VIDEO_FILTER = "Videos (*.avi *.mp4 *.mkv *.mov *.webm);;All files (*)"
@@ -171,6 +170,8 @@ class CaptureController(QObject):
         """Live preview from the chosen camera; a missing camera is reported when the reader finds out."""
         index = self.camera_index
         self.settings.set_text("webcam/index", str(index))
+        from f2p_engine.face.frames import CameraSource  # OpenCV: not at start-up
+
         self.live.start(lambda: CameraSource(index))
         self.messages.say(f"opening camera {index}…")
 
@@ -184,6 +185,8 @@ class CaptureController(QObject):
 
     def play_video(self, path: Path) -> None:
         """A video file as the live source, at its own frame rate."""
+        from f2p_engine.face.frames import VideoFileSource
+
         source = VideoFileSource(path)
         self.live.start(lambda: source, fps=source.fps or _DEFAULT_VIDEO_FPS)
         self.messages.say(f"playing {path.name} as the live source")

@@ -73,11 +73,13 @@ class RecipeEditor:
 
     def begin_drag(self) -> None:
         self._drag_start = self.state.recipe
+        self.state.set_dragging(True)
 
     def end_drag(self, text: str) -> None:
         start, self._drag_start = self._drag_start, None
         if start is not None and start != self.state.recipe:
             self.stack.push(RecipeCommand(self.state, text, start, self.state.recipe))
+        self.state.set_dragging(False)
 
     def set_choice(self, group: str, option: str) -> None:
         if self.state.recipe.choice(group) != option:

@@ -16,13 +16,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
 from app.state import Photo, StudioState
 from f2p_engine.errors import F2PError
-from f2p_engine.face.frames import FrameSource
+
+if TYPE_CHECKING:  # the frame sources import OpenCV: not at start-up
+    from f2p_engine.face.frames import FrameSource
 
 log = logging.getLogger(__name__)
 

@@ -25,16 +25,21 @@ the outward normals of hm08's counter-clockwise triangles.
 from __future__ import annotations
 
 import functools
+import math
 import time
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import pyqtgraph.opengl as gl
 from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QImage,
+    QMouseEvent,
     QOffscreenSurface,
     QOpenGLContext,
     QPainter,
@@ -73,9 +78,13 @@ _FOV = 30.0
 _AIM_BELOW_EYES = 0.35
 _SKULL_BELOW_EYES = 1.3
 _REAIM_DISTANCE = 0.15
-#: Software GL draws while the artist drags (slider or camera) without anti-aliasing (multisampling
-#: doubles llvmpipe's frame time); a second after the last change (a pause, not a slow drag step under load,
-#: and not behind a live preview) the frame is drawn again, smoothed.
+#: Software GL (Mesa's llvmpipe) pays for every pixel: while the artist drags (a slider or the camera) it
+#: draws drafts at `_DRAFT_SCALE` of the view's resolution, upscaled, without anti-aliasing; the full frame
+#: (full resolution, multisampled) follows when the drag ends or pauses for `_PAUSE_MS`. Other changes (a
+#: click, a choice, undo) draw at full resolution at once and are smoothed `_SMOOTH_AFTER_MS` after the last
+#: one (multisampling doubles llvmpipe's frame time; not behind a live preview's stream of recipes).
+_DRAFT_SCALE = 0.5
+_PAUSE_MS = 150
 _SMOOTH_AFTER_MS = 1000
 _SAMPLES = 4
 #: How far the old head fades towards the background while a photo is analysed.
@@ -247,6 +256,52 @@ class _HeadMeshData(gl.MeshData):
         return self._normals if indexed is None else self._normals[self.faces()]
 
 
+class _MeshItem(gl.GLMeshItem):
+    """GLMeshItem that, when only its vertices move (`positions_changed`), re-uploads positions and normals
+    (and the wireframe's vertices) but not the faces and per-vertex paint, which a recipe never changes.
+
+    With `cull_in_drafts` (a closed surface seen from outside: the skin) drafts skip its back faces: a
+    third of a draft's time on llvmpipe, and the front, three-quarter and side views differ in at most
+    2 pixels (full frames draw every face: a fold's flipped triangles show as they are)."""
+
+    cull_in_drafts = False
+
+    def __init__(self, **kwds) -> None:
+        super().__init__(**kwds)
+        self._moved = False
+
+    def setupGLState(self) -> None:
+        super().setupGLState()  # "opaque" turns culling off
+        view = self.view()
+        if self.cull_in_drafts and view is not None and view.drawing == "draft":
+            GL.glEnable(GL.GL_CULL_FACE)
+
+    def positions_changed(self) -> None:
+        """The meshdata's positions and normals were replaced (same vertex count)."""
+        if self.vertexes is not None:  # else nothing is parsed yet: the next paint parses everything
+            meshdata = self.opts["meshdata"]
+            self.vertexes, self.normals = meshdata.vertexes(), meshdata.vertexNormals()
+            if self.opts["drawEdges"]:
+                self.edgeVerts = self.vertexes
+            self._moved = True
+        self.update()
+
+    def parseMeshData(self) -> DirtyFlag:
+        dirty = super().parseMeshData()
+        if self._moved:
+            self._moved = False
+            dirty |= DirtyFlag.POSITION | DirtyFlag.NORMAL
+            if self.opts["drawEdges"]:
+                dirty |= DirtyFlag.EDGE_VERTS
+        return dirty
+
+
+@functools.cache
+def _proxy_normals(proxy: Proxy) -> VertexNormals:
+    """Normals on a proxy's own vertices (UV seams split render vertices, not the surface), set up once."""
+    return VertexNormals(proxy.render_vertex[proxy.triangles], len(proxy.refs))
+
+
 def surface_format() -> QSurfaceFormat:
     """The 3D view's GL surface: a 24-bit depth buffer, and 4x multisampling on hardware GL (software GL,
     Mesa's llvmpipe, shades every sample: a drag step took 224 ms instead of 111 ms with it; it smooths
@@ -271,12 +326,18 @@ def software_gl() -> bool:
     return any(name in renderer for name in (b"llvmpipe", b"softpipe", b"swrast", b"software"))
 
 
+#: How a frame is drawn on software GL: "draft" during a drag (reduced resolution), "plain" (full resolution),
+#: "full" (full resolution, multisampled: what a settled view shows). Hardware GL draws every frame
+#: multisampled at full resolution.
+FrameQuality = Literal["draft", "plain", "full"]
+
+
 class _Canvas(GLViewMixin, QOpenGLWindow):
     """pyqtgraph's GL view (orbit, zoom, items) as a QOpenGLWindow; reports each frame's draw time (ms).
 
     Anti-aliased on every GL stack: hardware GL multisamples the window itself (`surface_format`);
-    software GL draws frames during a drag plain and, `_SMOOTH_AFTER_MS` after the last change, once
-    more into a multisampled framebuffer resolved into the window (and so do snapshots)."""
+    software GL draws into offscreen framebuffers, drafts and full frames (see `FrameQuality` and
+    `_DRAFT_SCALE`), and so do snapshots (always full)."""
 
     frame_drawn = Signal(float)
 
@@ -287,59 +348,101 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         self.setFormat(surface_format())
         # Keyboard focus stays with the widgets, so the window's shortcuts keep working over the view.
         self.setFlag(Qt.WindowType.WindowDoesNotAcceptFocus)
-        #: Whether the next frame is drawn multisampled into `_multisampled` (software GL, settled).
-        self.smooth = False
-        self._multisampled: tuple[int, int, int, int, int] | None = None  # fbo, colour, depth, width, height
-        self._settle = QTimer(self, singleShot=True, interval=_SMOOTH_AFTER_MS)
-        self._settle.timeout.connect(self._draw_smooth)
+        #: How the next frame is drawn, how the frame being drawn is (items read it), and how the one on screen was.
+        self.quality: FrameQuality = "plain"
+        self.drawing: FrameQuality = "plain"
+        self.shown: FrameQuality | None = None
+        #: Drags in progress ("slider", "camera"): frames are drafts meanwhile.
+        self._drags: set[str] = set()
+        self._offscreen: dict[FrameQuality, tuple[int, int, int, int, int]] = {}  # fbo, colour, depth, w, h
+        #: Brings the scene up to date just before a frame is drawn (the head view applies the newest mesh
+        #: here: one mesh per frame, however many recipes a fast drag sent since the last one).
+        self.prepare: Callable[[], None] = lambda: None
+        self._preparing = False
+        self._settle = QTimer(self, singleShot=True)
+        self._settle.timeout.connect(self._draw_full)
 
     def devicePixelRatioF(self) -> float:  # the QWidget spelling GLViewMixin uses
         return self.devicePixelRatio()
 
     def update(self) -> None:
-        """Every redraw request (mesh, camera, colours) starts a plain frame; the smooth one follows."""
-        self.smooth = False
+        """Every redraw request (mesh, camera, colours) starts a quick frame; the full one follows. What
+        `prepare` changes shows in the frame being drawn: it asks for none."""
+        if self.__dict__.get("_preparing"):
+            return
         settle = self.__dict__.get("_settle")  # absent while GLViewMixin's constructor asks for a frame
         if settle is not None and software_gl():
-            settle.start()
+            self.quality = "draft" if self._drags else "plain"
+            settle.start(_PAUSE_MS if self._drags else _SMOOTH_AFTER_MS)
         super().update()
 
-    def _draw_smooth(self) -> None:
-        self.smooth = True
+    def set_dragging(self, what: str, on: bool) -> None:
+        """A drag of `what` ("slider", "camera") starts or ends; when the last one ends the full frame is
+        drawn at once."""
+        if on:
+            self._drags.add(what)
+        elif what in self._drags:
+            self._drags.discard(what)
+            if not self._drags and software_gl() and self.shown != "full":
+                self._settle.stop()
+                self._draw_full()
+
+    def mousePressEvent(self, ev: QMouseEvent) -> None:
+        super().mousePressEvent(ev)
+        self.set_dragging("camera", True)
+
+    def mouseReleaseEvent(self, ev: QMouseEvent) -> None:
+        super().mouseReleaseEvent(ev)
+        if ev.buttons() == Qt.MouseButton.NoButton:
+            self.set_dragging("camera", False)
+
+    def _draw_full(self) -> None:
+        self.quality = "full"
         QOpenGLWindow.update(self)
 
-    def _paint_multisampled(self, target: int, width: int, height: int) -> None:
-        """Draw the scene into a `_SAMPLES`x multisampled framebuffer and resolve it into `target`."""
-        if self._multisampled is None or self._multisampled[3:] != (width, height):
-            self._release_multisampled()
-            fbo, colour, depth = GL.glGenFramebuffers(1), *GL.glGenRenderbuffers(2)
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, colour)
-            GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, _SAMPLES, GL.GL_RGBA8, width, height)
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, depth)
-            GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, _SAMPLES, GL.GL_DEPTH_COMPONENT24, width, height)
-            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
-            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, colour)
-            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, depth)
-            self._multisampled = (int(fbo), int(colour), int(depth), width, height)
-        fbo = self._multisampled[0]
+    def _framebuffer(self, quality: FrameQuality, width: int, height: int) -> int:
+        """The offscreen framebuffer of `quality` frames, `width` x `height` (made or remade as needed)."""
+        made = self._offscreen.get(quality)
+        if made is not None and made[3:] == (width, height):
+            return made[0]
+        self._release(quality)
+        samples = _SAMPLES if quality == "full" else 0
+        fbo, colour, depth = GL.glGenFramebuffers(1), *GL.glGenRenderbuffers(2)
+        GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, colour)
+        GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, samples, GL.GL_RGBA8, width, height)
+        GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, depth)
+        GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, samples, GL.GL_DEPTH_COMPONENT24, width, height)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
-        GL.glViewport(0, 0, width, height)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_RENDERBUFFER, colour)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, GL.GL_RENDERBUFFER, depth)
+        self._offscreen[quality] = (int(fbo), int(colour), int(depth), width, height)
+        return int(fbo)
+
+    def _release(self, quality: FrameQuality) -> None:
+        if (made := self._offscreen.pop(quality, None)) is not None:
+            GL.glDeleteFramebuffers(1, [made[0]])
+            GL.glDeleteRenderbuffers(2, list(made[1:3]))
+
+    def _paint_offscreen(self, quality: FrameQuality, target: int, width: int, height: int) -> None:
+        """Draw the scene into the offscreen framebuffer of `quality` (a draft at `_DRAFT_SCALE` of the
+        size, or multisampled at full size) and resolve or upscale it into `target`, `width` x `height`."""
+        scale = _DRAFT_SCALE if quality == "draft" else 1.0
+        drawn_w, drawn_h = max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+        fbo = self._framebuffer(quality, drawn_w, drawn_h)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+        GL.glViewport(0, 0, drawn_w, drawn_h)
+        # The projection of the whole view (its aspect), rasterised into the smaller viewport.
         self.paint(region=(0, 0, width, height), viewport=(0, 0, width, height))
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target)
-        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBlitFramebuffer(0, 0, drawn_w, drawn_h, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT,
+                             GL.GL_NEAREST if scale == 1.0 else GL.GL_LINEAR)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
 
-    def _release_multisampled(self) -> None:
-        if self._multisampled is not None:
-            fbo, colour, depth, _, _ = self._multisampled
-            GL.glDeleteFramebuffers(1, [fbo])
-            GL.glDeleteRenderbuffers(2, [colour, depth])
-            self._multisampled = None
-
-    def _draw(self, target: int, width: int, height: int, smooth: bool) -> None:
-        if smooth and software_gl():
-            self._paint_multisampled(target, width, height)
+    def _draw(self, target: int, width: int, height: int, quality: FrameQuality) -> None:
+        self.drawing = quality if software_gl() else "plain"
+        if self.drawing != "plain":
+            self._paint_offscreen(quality, target, width, height)
         else:
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
             GL.glViewport(0, 0, width, height)
@@ -349,10 +452,11 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         """The current scene drawn now into the window's own back buffer (smoothed as a settled frame) and
         read back, at the window's device size. The back buffer is read before any swap, so its content is
         defined."""
+        self._prepare()
         self.makeCurrent()
         try:
             width, height = self.deviceWidth(), self.deviceHeight()
-            self._draw(self.defaultFramebufferObject(), width, height, smooth=True)
+            self._draw(self.defaultFramebufferObject(), width, height, "full")
             GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
             pixels = GL.glReadPixels(0, 0, width, height, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
         finally:
@@ -362,9 +466,18 @@ class _Canvas(GLViewMixin, QOpenGLWindow):
         image.setDevicePixelRatio(self.devicePixelRatio())
         return image
 
+    def _prepare(self) -> None:
+        self._preparing = True
+        try:
+            self.prepare()
+        finally:
+            self._preparing = False
+
     def paintGL(self) -> None:
+        self._prepare()
         start = time.perf_counter()
-        self._draw(self.defaultFramebufferObject(), self.deviceWidth(), self.deviceHeight(), self.smooth)
+        self._draw(self.defaultFramebufferObject(), self.deviceWidth(), self.deviceHeight(), self.quality)
+        self.shown = self.quality
         self.frame_drawn.emit((time.perf_counter() - start) * 1000)
 
 
@@ -398,19 +511,20 @@ class QtHeadView(QWidget):
         paint[:, 3] = _bottom_fade(state.vertices[self._topology.vertex_ids])
         self._meshdata.setVertexColors(paint)
         self.shader, self.eye_shader = _skin_shader(), _eye_shader()
-        self.item = gl.GLMeshItem(meshdata=self._meshdata, smooth=True, shader=self.shader,
+        self.item = _MeshItem(meshdata=self._meshdata, smooth=True, shader=self.shader,
                                   glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
-        self.eye_item = gl.GLMeshItem(meshdata=self._eye_meshdata, smooth=True, shader=self.eye_shader,
+        self.eye_item = _MeshItem(meshdata=self._eye_meshdata, smooth=True, shader=self.eye_shader,
                                       glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
+        self.item.cull_in_drafts = True
         for item in (self.item, self.eye_item):
             # Engine meshes are Y up; pyqtgraph's camera orbits around Z: turn +Y into +Z.
             item.rotate(90, 1, 0, 0)
             self.canvas.addItem(item)
         # Hair, eyebrows and eyelashes: one item per kind, its faces replaced when the recipe's option changes.
-        self._proxy_items: dict[str, tuple[gl.GLMeshItem, shaders.ShaderProgram, Proxy | None]] = {}
+        self._proxy_items: dict[str, tuple[_MeshItem, shaders.ShaderProgram, Proxy | None]] = {}
         for kind in PROXY_KINDS:
             shader = _proxy_shader()
-            item = gl.GLMeshItem(meshdata=_HeadMeshData(np.zeros((0, 3), np.int32)), smooth=True, shader=shader,
+            item = _MeshItem(meshdata=_HeadMeshData(np.zeros((0, 3), np.int32)), smooth=True, shader=shader,
                                  glOptions="opaque", edgeColor=(0.1, 0.1, 0.1, 1.0))
             item.rotate(90, 1, 0, 0)
             self.canvas.addItem(item)
@@ -454,12 +568,24 @@ class QtHeadView(QWidget):
         state.busy_changed.connect(self._show_banner)
         state.analysis_changed.connect(self._show_banner)
         state.predicted_changed.connect(self._show_banner)
+        state.dragging_changed.connect(lambda on: self.canvas.set_dragging("slider", on))
         self._colour_key: tuple[str, ...] | None = None
+        self._pending: np.ndarray | None = None  # the newest mesh, until the next frame shows it
+        self.canvas.prepare = self._apply_vertices
         self._update_colours(state.recipe)
         self._show_vertices(state.vertices)
         self.set_view("front")
 
     def _show_vertices(self, vertices: np.ndarray) -> None:
+        """A new mesh: shown with the next frame (see `_apply_vertices`)."""
+        self._pending = vertices
+        self.canvas.update()
+
+    def _apply_vertices(self) -> None:
+        """Turn the newest mesh, if any came since the last frame, into GL data (normals, proxies, camera)."""
+        vertices, self._pending = self._pending, None
+        if vertices is None:
+            return
         start = time.perf_counter()
         positions = vertices[self._topology.vertex_ids]
         normals = self._normals(positions).astype(np.float32, copy=False)
@@ -467,8 +593,8 @@ class QtHeadView(QWidget):
         self._eye_meshdata.set_positions(positions, normals)
         centres = [float(c) for ids in self._eyeballs for c in positions[ids].mean(axis=0)]
         self.eye_shader.setUniformData("u_eyes", centres)
-        self.item.meshDataChanged()
-        self.eye_item.meshDataChanged()
+        self.item.positions_changed()
+        self.eye_item.positions_changed()
         self._show_proxies(vertices)
         self._follow_face(positions)
         self.update_ms = (time.perf_counter() - start) * 1000
@@ -478,10 +604,10 @@ class QtHeadView(QWidget):
         for item, _, proxy in self._proxy_items.values():
             if proxy is not None:
                 fitted = proxy.fit(vertices)
-                normals = VertexNormals(proxy.render_vertex[proxy.triangles], len(fitted))(fitted)
+                normals = _proxy_normals(proxy)(fitted)
                 item.opts["meshdata"].set_positions(fitted[proxy.render_vertex],
                                                     normals[proxy.render_vertex].astype(np.float32))
-                item.meshDataChanged()
+                item.positions_changed()
 
     def _update_proxies(self, look: Appearance) -> None:
         """Show the hair, eyebrows and eyelashes of `look` (faces, colour), fitted to the current mesh."""
@@ -559,7 +685,7 @@ class QtHeadView(QWidget):
         y = positions[self._eye_vertices, 1].mean() - _AIM_BELOW_EYES
         target = QVector3D(float(x), float(-z), float(y))  # the item's rotation maps (x, y, z) to (x, -z, y)
         if (target - self.canvas.opts["center"]).length() > _REAIM_DISTANCE:
-            self.canvas.setCameraPosition(pos=target)
+            self.canvas.opts["center"] = target  # for the frame being drawn: no other frame asked for
 
     def set_view(self, view: View) -> None:
         """Turn the camera to `view`, framing the head and neck."""

@@ -15,7 +15,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
@@ -99,6 +98,8 @@ class OverlayRenderer(QObject):
                 self.failed.emit(f"the overlay could not be drawn: {type(exc).__name__}: {exc}")
 
     def _draw(self, request: OverlayRequest) -> OverlayFrame:
+        import cv2  # here, on the overlay's thread: not at start-up
+
         from f2p_engine.face.pose import render_fitted
         from f2p_engine.render.renderer import Renderer
 

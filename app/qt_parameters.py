@@ -20,8 +20,8 @@ from __future__ import annotations
 import html
 import math
 
-from PySide6.QtCore import QPoint, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPaintEvent, QPixmap, QPolygon, QShowEvent
+from PySide6.QtCore import QEasingCurve, QPoint, QPropertyAnimation, QRect, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPaintEvent, QPalette, QPixmap, QPolygon, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QCollapsible
 
 from app.edits import RecipeEditor
 from app.fold_watch import QtFoldWatch
@@ -80,6 +79,86 @@ class ElidedLabel(QLabel):
         painter.setPen(self.palette().windowText().color())
         painter.drawText(self.contentsRect(), int(self.alignment()), self.shown_text())
         painter.end()
+
+
+class Section(QWidget):
+    """A titled section of the panel whose body opens and closes under its header button (▶ closed,
+    ▼ open); a click slides it open or shut, `expand` and `collapse` switch at once. Ours rather than
+    superqt's QCollapsible: importing superqt (and qtpy under it) took ~0.2 s of the studio's start-up."""
+
+    #: Opened (True) or closed (False) by the artist or by `expand` / `collapse`.
+    toggled = Signal(bool)
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.header = QPushButton(title)
+        self.header.setCheckable(True)
+        self.header.setStyleSheet("text-align: left; border: none; outline: none;")
+        self._icons = {True: self._arrow("▼"), False: self._arrow("▶")}
+        self.header.setIcon(self._icons[False])
+        self.body = QWidget()
+        self._rows = QVBoxLayout(self.body)
+        self._rows.setContentsMargins(5, 0, 0, 0)
+        self.body.setMaximumHeight(0)  # closed: squeezed, not hidden (its rows stay visible to filters)
+        self._slide = QPropertyAnimation(self.body, b"maximumHeight", self)
+        self._slide.setDuration(200)
+        self._slide.setEasingCurve(QEasingCurve.Type.InOutCubic)
+        self._slide.finished.connect(self._slid)
+        layout = QVBoxLayout(self)
+        layout.setAlignment(Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.header)
+        layout.addWidget(self.body)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.header.toggled.connect(lambda on: self._show(on, slide=True))
+
+    def _arrow(self, symbol: str) -> QIcon:
+        size = self.header.font().pointSize()
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setPen(self.header.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawText(QRect(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, symbol)
+        painter.end()
+        return QIcon(pixmap)
+
+    def addWidget(self, widget: QWidget) -> None:
+        self._rows.addWidget(widget)
+
+    def text(self) -> str:
+        return self.header.text()
+
+    def setText(self, text: str) -> None:
+        self.header.setText(text)
+
+    def isExpanded(self) -> bool:
+        return self.header.isChecked()
+
+    def expand(self) -> None:
+        self._show(True, slide=False)
+
+    def collapse(self) -> None:
+        self._show(False, slide=False)
+
+    def _show(self, on: bool, *, slide: bool) -> None:
+        with QSignalBlocker(self.header):
+            self.header.setChecked(on)
+        self.header.setIcon(self._icons[on])
+        self._slide.stop()
+        self.toggled.emit(on)  # before it opens: the rows of a section are built when it first opens
+        if slide:
+            self._slide.setStartValue(self.body.height())
+            self._slide.setEndValue(self.body.sizeHint().height() if on else 0)
+            self._slide.start()
+        else:
+            self._slid()
+
+    def _slid(self) -> None:
+        """Open: no height limit (rows may still come and go); closed: none of its height."""
+        self.body.setMaximumHeight(_NO_LIMIT if self.isExpanded() else 0)
+
+
+#: Qt's QWIDGETSIZE_MAX: no maximum height.
+_NO_LIMIT = 16777215
 
 
 class MarkedSlider(QSlider):
@@ -304,7 +383,7 @@ class QtParameterPanel(QWidget):
         self.icons.ready.connect(self._show_icon)
         self._icons_started = False
         self._folds = folds
-        self.sections: dict[str, QCollapsible] = {}
+        self.sections: dict[str, Section] = {}
         self.region_resets: dict[str, QPushButton] = {}
         body = QWidget()
         sections = QVBoxLayout(body)
@@ -312,8 +391,7 @@ class QtParameterPanel(QWidget):
         for region in schema.REGIONS:
             params = schema.params_in_region(region)
             title = _REGION_TITLES.get(region, region.capitalize())
-            section = QCollapsible(_section_title(region, self.state.confidence), expandedIcon="▼",
-                                   collapsedIcon="▶")
+            section = Section(_section_title(region, self.state.confidence))
             reset = QPushButton(f"Reset {title.lower()}")
             reset.clicked.connect(lambda _=False, p=params, t=title: editor.reset(
                 [q.name for q in p], f"Reset {t.lower()}"))
@@ -343,7 +421,7 @@ class QtParameterPanel(QWidget):
         self._build_region("macro")
         self.show_recipe(state.recipe)
         self.show_prediction(state.predicted)
-        self.sections["macro"].expand(animate=False)
+        self.sections["macro"].expand()
 
     @property
     def rows(self) -> dict[str, SliderRow]:
@@ -381,8 +459,6 @@ class QtParameterPanel(QWidget):
                 row.show_icon(icon, str(icon_path(param.name)))
             self.sections[region].addWidget(row)
             self._rows[param.name] = row
-        if self.sections[region].isExpanded():  # opened before its rows existed: fit them in
-            self.sections[region].expand(animate=False)
     def unshowable(self, recipe: Recipe) -> str:
         """Why `recipe` cannot be shown (a schema value that is not a finite number), or ""."""
         for param in schema.CONTINUOUS:
@@ -446,7 +522,7 @@ class QtParameterPanel(QWidget):
                 hits += row.matches(text, changed_only)
             section.setVisible(hits > 0)
             if (text.strip() or changed_only) and hits:
-                section.expand(animate=False)
+                section.expand()
 
 
 #: Side of one option's thumbnail in `resources/proxies/thumbnails_<group>.png` (scripts/build_proxy_thumbnails.py).

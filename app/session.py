@@ -19,12 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from app.state import Photo
 from f2p_engine.errors import InputError
-from f2p_engine.face.image import decode_image
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
 from f2p_engine.recipe import Recipe, recipe_from_dict, recipe_to_dict
@@ -73,6 +71,8 @@ _last_embedded: tuple[np.ndarray, str] | None = None
 def _embedded_png(pixels: np.ndarray) -> str:
     global _last_embedded
     if _last_embedded is None or _last_embedded[0] is not pixels:  # photos are immutable: same array, same PNG
+        import cv2  # not at start-up (OpenCV loads its codecs)
+
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
         if not ok:
             raise InputError("the session's photo could not be encoded as PNG")
@@ -148,6 +148,8 @@ def session_from_dict(data: object, path: Path) -> Session:
 
 
 def _photo_from_dict(photo: object, path: Path, bad) -> Photo | None:
+    from f2p_engine.face.image import decode_image  # OpenCV: not at start-up
+
     if photo is None:
         return None
     if not isinstance(photo, dict):

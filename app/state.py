@@ -127,6 +127,8 @@ class StudioState:
     document_changed = Signal()
     #: The photo pipeline started a stage (its name) or finished (None).
     busy_changed = Signal(object)
+    #: A slider drag started (True) or ended (False): views may draw cheaper frames meanwhile.
+    dragging_changed = Signal(bool)
 
     def __init__(self, head_model: HeadModel | None = None, *,
                  load_predictor: Callable[[], Predictor] | None = None) -> None:
@@ -147,6 +149,8 @@ class StudioState:
         self.dirty = False
         #: What the photo pipeline is doing ("finding the face", "predicting"...), None when idle.
         self.busy: str | None = None
+        #: A slider is being dragged (from press to release).
+        self.dragging = False
         #: Milliseconds the last mesh evaluation took.
         self.mesh_ms = 0.0
         self.vertices = self._evaluate(self.recipe)
@@ -213,6 +217,11 @@ class StudioState:
         if stage != self.busy:
             self.busy = stage
             self.busy_changed.emit(stage)
+
+    def set_dragging(self, dragging: bool) -> None:
+        if dragging != self.dragging:
+            self.dragging = dragging
+            self.dragging_changed.emit(dragging)
 
     def set_live_frame(self, frame: Photo | None) -> None:
         if frame is self.live_frame:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +44,8 @@ class LatestOnly(QObject):
         return self.latest
 
     def submit(self, request: HasId) -> None:
+        from superqt.utils import create_worker  # here: superqt and qtpy take ~0.2 s to import, not at start-up
+
         request_id = request.id
         worker = create_worker(self._fn, request, _start_thread=False)
         worker.returned.connect(lambda result: self._deliver(request_id, result))

@@ -9,12 +9,14 @@ with `@register_adapter`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import numpy as np
 
 from f2p_engine.errors import InputError
-from f2p_engine.face.aligned import AlignedFace
+
+if TYPE_CHECKING:  # the face stack loads OpenCV: listing the adapters (the studio's start) does not need it
+    from f2p_engine.face.aligned import AlignedFace
 
 
 class Adapter(ABC):

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from f2p_engine.headmodel.asset import L_EYE, R_EYE, HeadAsset, default_asset
@@ -553,6 +552,7 @@ class Renderer:
         `background`: (S, S, 3) uint8 RGB drawn behind the head (semi-transparent hair blends over it);
         default black. Its pixels keep label 0.
         """
+        import cv2  # here: the studio's preview imports this module (VertexNormals) and must start without OpenCV
         import moderngl
 
         pose, lighting, appearance = pose or Pose(), lighting or Lighting(), appearance or Appearance()

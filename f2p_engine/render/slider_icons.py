@@ -9,7 +9,6 @@ disk outside the repository).
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from f2p_engine.headmodel.mesh import HeadModel, default_modifiers
@@ -53,6 +52,8 @@ def _camera(param: ContinuousParam, pose: Pose) -> Camera:
 def slider_icon(param: ContinuousParam, renderer: Renderer, head: HeadModel) -> np.ndarray:
     """(ICON_SIZE, 2 * ICON_SIZE, 3) uint8 RGB: the neutral head with `param` at its minimum (left) and
     maximum (right). `renderer` must be 2 * ICON_SIZE pixels; `head` built with its `vertex_ids`."""
+    import cv2  # here: the studio reads ICON_VERSION at start-up, before it needs OpenCV
+
     if renderer.size != 2 * ICON_SIZE:
         raise ValueError(f"slider icons need a {2 * ICON_SIZE}-pixel renderer, got {renderer.size}")
     pose = Pose(yaw=90.0) if _uses_profile(param) else Pose()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag, GLMeshItem
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.images import qimage_to_rgb
-from app.qt_head_view import VIEW_AZIMUTH
+from app.qt_head_view import VIEW_AZIMUTH, software_gl
 
 BACKGROUND = np.array([46, 48, 54])
 
@@ -36,9 +37,9 @@ def test_mesh_item_follows_slider(make_window):
     topology = window.head_view._topology
     before = qimage_to_rgb(window.head_view.snapshot()).astype(int)
     window.panel.rows["head/head-fat-decr|incr"].spin.setValue(1.0)
-    shown = window.head_view.item.opts["meshdata"].vertexes()
-    np.testing.assert_allclose(shown, window.state.vertices[topology.vertex_ids])
     after = qimage_to_rgb(window.head_view.snapshot()).astype(int)
+    shown = window.head_view.item.opts["meshdata"].vertexes()  # the mesh goes to GL with the next frame
+    np.testing.assert_allclose(shown, window.state.vertices[topology.vertex_ids])
     changed = np.count_nonzero(np.abs(after - before).sum(axis=2) > 30)
     assert changed > 0.01 * before.shape[0] * before.shape[1]  # the fatter face is visibly redrawn
 
@@ -171,9 +172,9 @@ def test_the_preview_wears_the_recipes_hair_fitted_to_the_head(make_window):
     assert proxy is default_proxies().get("hair", "short02")
     assert item.visible()
     window.panel.rows["head/head-fat-decr|incr"].spin.setValue(1.0)
+    haired = qimage_to_rgb(window.head_view.snapshot()).astype(int)
     np.testing.assert_allclose(item.opts["meshdata"].vertexes(),
                                proxy.fit(window.state.vertices)[proxy.render_vertex], atol=1e-5)
-    haired = qimage_to_rgb(window.head_view.snapshot()).astype(int)
     changed = np.abs(haired - bald).sum(axis=2) > 60
     assert changed.sum() > 0.01 * changed.size
     rows = np.nonzero(changed.any(axis=1))[0]
@@ -227,3 +228,97 @@ def test_silhouette_is_anti_aliased(make_window):
         blended += row[first] < 0.6 * row[first + 2: first + 6].mean()
     assert rows > 20
     assert blended > 0.5 * rows
+
+
+def test_a_slider_drag_ends_on_the_full_frame(make_window, qtbot):
+    """While a slider is dragged, software GL puts drafts on screen (reduced resolution, not the full frame);
+    once it is released, the pixels on screen (read back from the X server) equal a full render of the
+    recipe, without waiting for the idle smoothing of other changes."""
+    window = make_window()
+    canvas = window.head_view.canvas
+    row = window.panel.rows["nose/nose-trans-down|up"]
+    window.panel.sections[row.param.region].expand()
+    drawn: list[float] = []
+    canvas.frame_drawn.connect(drawn.append)
+
+    # The part of the view inside Xvfb's screen (the window may reach past it; off-screen pixels read black).
+    visible = canvas.screen().geometry().intersected(QRect(canvas.mapToGlobal(QPoint(0, 0)), canvas.size()))
+    visible.translate(-canvas.mapToGlobal(QPoint(0, 0)))
+    rows, columns = slice(visible.top(), visible.bottom() + 1), slice(visible.left(), visible.right() + 1)
+    assert min(visible.width(), visible.height()) > 200
+
+    def on_screen() -> np.ndarray:
+        return qimage_to_rgb(canvas.screen().grabWindow(canvas.winId()).toImage()).astype(int)[rows, columns]
+
+    def full_render() -> np.ndarray:
+        return qimage_to_rgb(window.head_view.snapshot()).astype(int)[rows, columns]
+
+    row.slider.setSliderDown(True)
+    for value in (300, 340, 380):
+        count = len(drawn)
+        row.slider.setValue(value)
+        qtbot.waitUntil(lambda n=count: len(drawn) > n)
+    if software_gl():
+        assert canvas.shown == "draft"
+        assert np.count_nonzero(np.abs(on_screen() - full_render()).sum(axis=2) > 30) > 200  # not the full frame
+    row.slider.setSliderDown(False)
+    qtbot.waitUntil(lambda: canvas.shown == "full" or not software_gl(), timeout=900)  # < _SMOOTH_AFTER_MS
+    qtbot.wait(50)  # the X server has the swapped frame
+    np.testing.assert_array_equal(on_screen(), full_render())
+    np.testing.assert_allclose(window.head_view.item.opts["meshdata"].vertexes(),
+                               window.state.vertices[window.head_view._topology.vertex_ids])
+
+
+def test_a_slider_step_uploads_only_positions_and_normals(make_window, qtbot, monkeypatch):
+    """Faces and per-vertex paint never change with the recipe: a step uploads the moved vertices only."""
+    window = make_window()
+    uploads = []
+    upload = GLMeshItem.upload_vertex_buffers
+    monkeypatch.setattr(GLMeshItem, "upload_vertex_buffers",
+                        lambda item, dirty: (uploads.append((item, dirty)), upload(item, dirty))[1])
+    drawn: list[float] = []
+    window.head_view.canvas.frame_drawn.connect(drawn.append)
+    window.panel.rows["head/head-fat-decr|incr"].spin.setValue(0.6)
+    qtbot.waitUntil(lambda: bool(drawn))
+    skin = [dirty for item, dirty in uploads if item is window.head_view.item]
+    assert skin == [DirtyFlag.POSITION | DirtyFlag.NORMAL]
+    brows = [dirty for item, dirty in uploads if item is window.head_view._proxy_items["eyebrows"][0]]
+    assert brows == [DirtyFlag.POSITION | DirtyFlag.NORMAL]
+
+
+def test_recipes_that_come_faster_than_frames_become_gl_data_once_per_frame(make_window, qtbot, monkeypatch):
+    """A real mouse drag under Xvfb sent two recipes per drawn frame; only the newest is turned into GL data
+    (normals, proxies), with the frame that shows it."""
+    window = make_window()
+    view = window.head_view
+    computed = []
+    normals = view._normals
+    monkeypatch.setattr(view, "_normals", lambda positions: (computed.append(1), normals(positions))[1])
+    drawn: list[float] = []
+    view.canvas.frame_drawn.connect(drawn.append)
+    row = window.panel.rows["nose/nose-trans-down|up"]
+    row.slider.setSliderDown(True)
+    for value in (300, 340, 380, 420):
+        row.slider.setValue(value)
+    qtbot.waitUntil(lambda: bool(drawn))
+    row.slider.setSliderDown(False)
+    assert computed == [1]
+    np.testing.assert_allclose(view.item.opts["meshdata"].vertexes(), window.state.vertices[view._topology.vertex_ids])
+
+
+def test_an_orbit_drag_draws_drafts_and_ends_on_the_full_frame(make_window, qtbot):
+    """Dragging the camera is a drag like a slider's: drafts on software GL while the button is held, the
+    full frame once it is released."""
+    window = make_window()
+    canvas = window.head_view.canvas
+    drawn: list[str] = []
+    canvas.frame_drawn.connect(lambda _ms: drawn.append(canvas.shown))
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+    for step in range(1, 4):
+        QTest.mouseMove(canvas, centre + QPoint(15 * step, 0))
+        qtbot.waitUntil(lambda n=step: len(drawn) >= n)
+    assert "draft" in drawn if software_gl() else set(drawn) == {"plain"}  # (a pause may draw a full one)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre + QPoint(45, 0))
+    if software_gl():
+        qtbot.waitUntil(lambda: drawn[-1] == "full", timeout=900)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -35,3 +36,43 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"f2p-studio: {tmp_path / 'missing.jpg'}: no such file"
     assert not out.exists()
+
+
+STARTS_AND_LOADS = """
+import os, sys
+from PySide6.QtWidgets import QApplication
+from app import main as studio
+from app.state import Models
+
+loaded_before_models = []
+preload = Models.preload
+
+
+def note_then_preload(models):
+    loaded_before_models.append(sorted(m for m in ("cv2", "onnxruntime", "torch", "superqt", "qtpy")
+                                       if m in sys.modules))
+    preload(models)
+
+
+def until_the_models_load(app):
+    studio.wait_until(app, lambda: bool(loaded_before_models), 30)
+    window = next(w for w in app.topLevelWidgets() if type(w).__name__ == "StudioWindow")
+    print(window.head_view.canvas.isValid(), loaded_before_models[0], flush=True)
+    os._exit(0)
+
+
+Models.preload = note_then_preload
+QApplication.exec = until_the_models_load
+studio.main([])
+"""
+
+
+def test_the_window_shows_before_opencv_onnxruntime_or_superqt_load(tmp_path):
+    """Start-up to a usable window: the models start loading once the 3D view has drawn, and by then
+    neither OpenCV, onnxruntime, torch nor superqt (with qtpy) has been imported; they come with the
+    first photo, overlay or export."""
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", STARTS_AND_LOADS], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(maxsplit=1) == ["True", "[]\n"]

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QKeySequence, QMouseEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from f2p_engine.headmodel import schema
 from f2p_engine.recipe import Recipe, write_json
@@ -26,7 +26,7 @@ def test_labels_are_never_cut_at_1280x720_or_in_the_narrowest_panel(make_window,
     window = make_window()
     window.resize(1280, 720)
     for section in window.panel.sections.values():
-        section.expand(animate=False)
+        section.expand()
     row = window.panel.rows[LONG]
     qtbot.waitUntil(lambda: window.width() == 1280 and row.label.width() > 0)
     qtbot.wait(100)  # rows built after the window showed get their layout
@@ -121,14 +121,30 @@ def test_sections_use_right_and_down_arrows(make_window):
     """Closed sections point right (▶), open ones down (▼): the ink of the arrow says which way."""
     window = make_window()
     section = window.panel.sections["nose"]
-    section.collapse(animate=False)
-    closed = _ink(section._toggle_btn.icon())
-    section.expand(animate=False)
-    opened = _ink(section._toggle_btn.icon())
+    section.collapse()
+    closed = _ink(section.header.icon())
+    section.expand()
+    opened = _ink(section.header.icon())
     columns = closed.sum(axis=0)[closed.any(axis=0)]  # ink per column, left to right
     rows = opened.sum(axis=1)[opened.any(axis=1)]  # ink per row, top to bottom
     assert np.argmax(columns) < len(columns) / 3  # ▶: its tallest column is its left edge
     assert np.argmax(rows) < len(rows) / 3  # ▼: its widest row is its top (▲ would be the bottom)
+
+
+def test_a_section_opened_by_a_click_shows_all_its_sliders(make_window, qtbot):
+    """A section's rows are built when it first opens; a click on a closed section used to slide it open to
+    the height it had before its rows existed (the header and an empty strip)."""
+    window = make_window()
+    section = window.panel.sections["nose"]
+    section.findChild(QPushButton).click()  # the header: the section's first button
+    rows = [window.panel.rows[param.name] for param in schema.params_in_region("nose")]
+
+    def all_rows_fit() -> bool:
+        return section.height() > sum(row.sizeHint().height() for row in rows)
+
+    qtbot.waitUntil(all_rows_fit, timeout=2000)
+    qtbot.wait(400)  # the slide has ended where it should
+    assert all_rows_fit()
 
 
 def test_ctrl_y_redoes(make_window, qtbot):
