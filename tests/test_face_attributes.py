@@ -13,7 +13,7 @@ from f2p_engine.face.attributes import FaceAttributes, attribute_models_dir, rea
 from f2p_engine.face.image import RGBImage
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import age_from_years, years_from_age
-from f2p_engine.infer.pipeline import Predictor, looks_given_attributes, predict_photo
+from f2p_engine.infer.pipeline import Predictor, predict_photo
 
 GENDER, AGE = "macrodetails/Gender", "macrodetails/Age"
 
@@ -97,27 +97,3 @@ def test_photos_take_gender_and_age_from_the_macro_member(predictor, photo):
     others = [i for i, p in enumerate(schema.CONTINUOUS) if p.name not in (GENDER, AGE)]
     np.testing.assert_allclose(prediction.continuous[others], cnn.continuous[others])
     assert np.isfinite(prediction.continuous).all()
-
-
-def test_the_macro_members_reading_tells_the_looks():
-    options = {g: schema.discrete_by_name()[g].options for g in ("hair", "hair_colour", "beard", "skin")}
-    # Members that read a full beard, grey hair and a short men's cut on a face the macro member reads as a
-    # young woman: the training distribution gives no woman a beard and few young people grey hair.
-    probabilities = {"beard": np.eye(5)[4] * 0.9 + 0.02, "hair_colour": np.full(7, 0.02), "hair": np.full(11, 0.05),
-                     "skin": np.full(18, 1 / 18)}
-    probabilities["hair_colour"][options["hair_colour"].index("grey")] = 0.5
-    probabilities["hair_colour"][options["hair_colour"].index("dark_brown")] = 0.4
-    probabilities["hair"][options["hair"].index("short04")] = 0.3
-    probabilities["hair"][options["hair"].index("long01")] = 0.2
-    woman = FaceAttributes(male=0.02, years=24.0, years_spread=2.0)
-    told = looks_given_attributes(probabilities, woman)
-    assert options["beard"][int(np.argmax(told["beard"]))] == "none"
-    assert options["hair_colour"][int(np.argmax(told["hair_colour"]))] == "dark_brown"
-    assert options["hair"][int(np.argmax(told["hair"]))] == "long01"
-    assert told["skin"] is probabilities["skin"]
-    assert all(told[g].sum() == pytest.approx(1.0) for g in ("beard", "hair_colour", "hair"))
-    # The same members on an old man: his beard and grey hair stand.
-    man = FaceAttributes(male=0.98, years=70.0, years_spread=2.0)
-    old = looks_given_attributes(probabilities, man)
-    assert options["beard"][int(np.argmax(old["beard"]))] == "full"
-    assert options["hair_colour"][int(np.argmax(old["hair_colour"]))] == "grey"

@@ -16,14 +16,7 @@ from f2p_engine.synth.augment import (
     sample_augmentation,
 )
 from f2p_engine.synth.factory import SampleFactory
-from f2p_engine.synth.sampler import (
-    LOOKS_BY_GENDER_AND_AGE,
-    _sample_looks,
-    looks_given,
-    looks_marginal,
-    recipe_rng,
-    sample_recipe,
-)
+from f2p_engine.synth.sampler import recipe_rng, sample_recipe
 
 SIZE = 96
 
@@ -160,17 +153,3 @@ def test_degrade():
     jpeg = degrade(image, Photometric(jpeg_quality=40), rng)
     assert jpeg.shape == image.shape
     assert not (jpeg == image).all()
-
-
-@pytest.mark.parametrize(("male", "old"), [(True, True), (True, False), (False, True), (False, False)])
-def test_looks_given_states_what_the_sampler_draws(male, old):
-    draws = 20000
-    rng = np.random.default_rng(3)
-    counts = {group: np.zeros(len(schema.discrete_by_name()[group].options)) for group in LOOKS_BY_GENDER_AND_AGE}
-    for _ in range(draws):
-        for group, option in _sample_looks(rng, male=male, old=old).items():
-            if group in counts:
-                counts[group][schema.discrete_by_name()[group].options.index(option)] += 1
-    for group, count in counts.items():
-        np.testing.assert_allclose(count / draws, looks_given(group, male=male, old=old), atol=0.012, err_msg=group)
-        assert looks_marginal(group).sum() == pytest.approx(1.0)

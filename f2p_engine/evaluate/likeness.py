@@ -171,7 +171,6 @@ class FaceLikeness:
 
     def to_json(self) -> dict[str, Any]:
         return {"gender": self.shows.gender, "age": self.shows.age, "skin": self.shows.skin, "eyes": self.shows.eyes,
-                "hair": self.shows.hair, "beard": self.shows.beard,
                 "distance": dict(self.distance)}
 
 

@@ -184,7 +184,6 @@ class Predictor:
         moved out of any visible fold, once, with everything that shapes the head set."""
         if attributes is not None:
             continuous = with_attributes(continuous, attributes)
-            probabilities = looks_given_attributes(probabilities, attributes)
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
         recipe = recipe_from_parameters(continuous, choices, base=base)
         for group in WRITTEN_PROXIES:  # MakeHuman writes the default brows and lashes too: so does a prediction
@@ -255,24 +254,6 @@ def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.nd
         if param.name in MACRO_MEMBER_PARAMS:
             out[index] = readings[param.name]
     return out
-
-
-def looks_given_attributes(probabilities: dict[str, np.ndarray], attributes: FaceAttributes
-                           ) -> dict[str, np.ndarray]:
-    """The members' hair, hair colour and beard probabilities told the macro member's gender and age: each
-    option's p(option | photo) x p(option | gender, age) / p(option), with the training distribution's own
-    conditionals (`synth.sampler.looks_given`). Members trained on renders read gender badly on photos
-    (and so put beards on women and short cuts on long-haired ones); the macro member reads it well, and
-    no training woman wore a beard nor anyone young grey hair. A copy; other groups as they were."""
-    from f2p_engine.synth.sampler import LOOKS_BY_GENDER_AND_AGE, OLD_AGE, looks_given, looks_marginal
-
-    male, old = attributes.gender_value >= 0.5, attributes.age_value > OLD_AGE
-    told = dict(probabilities)
-    for group in LOOKS_BY_GENDER_AND_AGE:
-        if group in told:
-            weighted = told[group] * looks_given(group, male=male, old=old) / looks_marginal(group)
-            told[group] = weighted / weighted.sum() if weighted.sum() > 0 else looks_given(group, male=male, old=old)
-    return told
 
 
 #: Proxies every predicted recipe names (MakeHuman 1.1 saves its default eyebrows and eyelashes as lines).

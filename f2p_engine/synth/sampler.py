@@ -40,15 +40,6 @@ HAIR_BY_GENDER = {
 HAIR_COLOUR_WEIGHTS = (0.3, 0.3, 0.16, 0.14, 0.06, 0.03, 0.01)
 GREY_PROBABILITY = 0.5
 BEARD_WEIGHTS = (0.5, 0.2, 0.07, 0.08, 0.15)
-#: Share of white among grey-or-white hair.
-WHITE_SHARE = 0.3
-#: Recipes past this Age (about 50 years) may be grey; the share of training recipes past it (Age ~ U(0.375, 0.875)).
-OLD_AGE = 0.7
-OLD_SHARE = (0.875 - OLD_AGE) / (0.875 - 0.375)
-#: Share of men (Gender ~ Beta(0.7, 0.7) is symmetric about 0.5).
-MALE_SHARE = 0.5
-#: Discrete groups drawn by gender and age (`_sample_looks`), whose conditionals `looks_given` states.
-LOOKS_BY_GENDER_AND_AGE = ("hair", "hair_colour", "beard")
 SLIDER_SIGMA = 0.35
 MIRROR_SIGMA = 0.05
 SKIN_MATCH_PROBABILITY = 0.8
@@ -99,7 +90,7 @@ def sample_recipe(rng: np.random.Generator, name: str = "sample") -> Recipe:
     eye_colour = schema.EYE_COLOURS[rng.integers(len(schema.EYE_COLOURS))]
     eyebrows = list(schema.EYEBROWS)[rng.integers(len(schema.EYEBROWS))]
     uid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
-    looks = _sample_looks(rng, male=values["macrodetails/Gender"] >= 0.5, old=values["macrodetails/Age"] > OLD_AGE)
+    looks = _sample_looks(rng, male=values["macrodetails/Gender"] >= 0.5, old=values["macrodetails/Age"] > 0.7)
 
     # No tags: MakeHuman 1.2/1.3 read a v1.1 file's `tags` line as the character's name.
     recipe = Recipe(name=name, uuid=uid)
@@ -116,37 +107,12 @@ def _sample_looks(rng: np.random.Generator, *, male: bool, old: bool) -> dict[st
     hair_options = schema.discrete_by_name()["hair"].options
     hair = hair_options[rng.choice(len(hair_options), p=HAIR_BY_GENDER["male" if male else "female"])]
     if old and rng.random() < GREY_PROBABILITY:
-        colour = ("grey", "white")[int(rng.random() < WHITE_SHARE)]
+        colour = ("grey", "white")[int(rng.random() < 0.3)]
     else:
         colour = schema.HAIR_COLOURS[rng.choice(len(schema.HAIR_COLOURS), p=HAIR_COLOUR_WEIGHTS)]
     beard = schema.BEARDS[rng.choice(len(schema.BEARDS), p=BEARD_WEIGHTS)] if male else schema.BEARDS[0]
     eyelashes = list(schema.EYELASHES)[rng.integers(len(schema.EYELASHES))]
     return {"hair": hair, "hair_colour": colour, "beard": beard, "eyelashes": eyelashes}
-
-
-def looks_given(group: str, *, male: bool, old: bool) -> np.ndarray:
-    """p(option | gender, age) of a `LOOKS_BY_GENDER_AND_AGE` group in the training distribution, as
-    `_sample_looks` draws it (schema option order)."""
-    options = schema.discrete_by_name()[group].options
-    if group == "hair":
-        return np.asarray(HAIR_BY_GENDER["male" if male else "female"], dtype=np.float64)
-    if group == "hair_colour":
-        weights = np.asarray(HAIR_COLOUR_WEIGHTS, dtype=np.float64)
-        if not old:
-            return weights
-        grey = np.zeros(len(options))
-        grey[options.index("grey")], grey[options.index("white")] = 1.0 - WHITE_SHARE, WHITE_SHARE
-        return GREY_PROBABILITY * grey + (1.0 - GREY_PROBABILITY) * weights
-    if group == "beard":
-        return np.asarray(BEARD_WEIGHTS, dtype=np.float64) if male else np.eye(len(options))[0]
-    raise KeyError(f"{group!r} is not drawn by gender and age: {LOOKS_BY_GENDER_AND_AGE}")
-
-
-def looks_marginal(group: str) -> np.ndarray:
-    """p(option) of a `LOOKS_BY_GENDER_AND_AGE` group over the whole training distribution."""
-    return sum(p_male * p_old * looks_given(group, male=male, old=old)
-               for male, p_male in ((True, MALE_SHARE), (False, 1.0 - MALE_SHARE))
-               for old, p_old in ((True, OLD_SHARE), (False, 1.0 - OLD_SHARE)))
 
 
 def recipe_rng(seed: int, index: int) -> np.random.Generator:
