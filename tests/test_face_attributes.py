@@ -13,7 +13,7 @@ from f2p_engine.face.attributes import FaceAttributes, attribute_models_dir, rea
 from f2p_engine.face.image import RGBImage
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import age_from_years, years_from_age
-from f2p_engine.infer.pipeline import Predictor, predict_photo
+from f2p_engine.infer.pipeline import PHOTO_LOOKS, Predictor, predict_photo
 
 GENDER, AGE = "macrodetails/Gender", "macrodetails/Age"
 
@@ -88,6 +88,8 @@ def test_photos_take_gender_and_age_from_the_macro_member(predictor, photo):
     assert prediction.recipe.value(AGE) == pytest.approx(read.age_value, abs=1e-6)
     assert prediction.recipe.value(GENDER) == 0.05  # she reads as a woman, decisively
     assert "attributes" in prediction.timings
+    # Her hair, hair colour and beard are the rule's for a woman (the members' read of them is for renders).
+    assert {g: prediction.recipe.choice(g) for g in PHOTO_LOOKS["female"]} == PHOTO_LOOKS["female"]
     # Without a reading (renders, the synthetic evaluation), the CNN members' values stay; the
     # photo's measured colours, applied alike to both, change nothing else.
     cnn = predictor.predict_aligned(face.image, face.landmarks, colours=prediction.colours)

@@ -1,12 +1,15 @@
 """Burst combination: per-region confidence weighting of several predictions of one face."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from f2p_engine.errors import InputError
+from f2p_engine.face.attributes import FaceAttributes
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.burst import combine_burst, region_weights, steadiest_frame
-from f2p_engine.infer.pipeline import Prediction
+from f2p_engine.infer.pipeline import Prediction, photo_looks
 from f2p_engine.recipe import recipe_from_parameters
 
 ETHNIC = [i for i, p in enumerate(schema.CONTINUOUS) if p.name in schema.ETHNIC_MODIFIERS]
@@ -99,3 +102,25 @@ def test_choices_made_without_probabilities_survive_the_burst():
                                  probabilities=frame.probabilities, confidence=frame.confidence, timings={}))
     assert combine_burst(frames).recipe.choice("hair") == "long01"
     assert combine_burst(frames[2:]).recipe.choice("hair") == "short02"
+
+
+def test_a_photos_looks_by_the_macro_member_survive_the_burst():
+    """Frames of a photo choose hair and beard by the macro member (`photo_looks`), not by the members'
+    probabilities, which the frames still carry: the burst keeps the frames' choice."""
+    rng = np.random.default_rng(4)
+    groups = schema.discrete_by_name()
+    members_say = {"hair": np.eye(len(groups["hair"].options))[groups["hair"].options.index("short04")],
+                   "beard": np.eye(len(groups["beard"].options))[4]}
+    woman = FaceAttributes(male=0.02, years=30.0, years_spread=3.0)
+    frames = []
+    for _ in range(3):
+        frame = _prediction(_unit(rng), {r: 0.5 for r in schema.REGIONS}, np.eye(len(groups["eye_colour"].options))[0])
+        recipe = frame.recipe
+        for group, option in photo_looks(woman).items():
+            recipe = recipe.with_choice(group, option)
+        frames.append(Prediction(recipe=recipe, continuous=frame.continuous,
+                                 probabilities={**frame.probabilities, **members_say}, confidence=frame.confidence,
+                                 timings={}, attributes=woman))
+    fused = combine_burst(frames).recipe
+    assert (fused.choice("hair"), fused.choice("beard")) == ("long01", "none")
+    assert combine_burst([replace(f, attributes=None) for f in frames]).recipe.choice("hair") == "short04"

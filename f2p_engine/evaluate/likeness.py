@@ -171,7 +171,7 @@ class FaceLikeness:
 
     def to_json(self) -> dict[str, Any]:
         return {"gender": self.shows.gender, "age": self.shows.age, "skin": self.shows.skin, "eyes": self.shows.eyes,
-                "distance": dict(self.distance)}
+                "hair": self.shows.hair, "beard": self.shows.beard, "distance": dict(self.distance)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
