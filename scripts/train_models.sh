@@ -7,8 +7,8 @@
 # (scripts/choose_photo_spread.py, the same photos), the evaluation report (held-out synthetic
 # tables and likeness on the development photos), then the copy into resources/models/ (ONNX files
 # + manifest.json with sha256, data seed/size, metrics, + manifest.sha256) and resources/models/evaluation/.
-# Measured on 2 shared cores: data 31 min (the descriptors are most of it), training about 45 min,
-# photo weights about 6 min. Usage: scripts/train_models.sh [WORK_DIR] (needs npm and pip for the photos)
+# Measured for the shipped models on 2 cores shared with other work (load 4-7): data 11 min, the aggregate
+# CNN 47 min, the local CNNs and identity member 44 min, photo weights 6 min. Usage: scripts/train_models.sh [WORK_DIR] (needs npm and pip for the photos)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-data}

@@ -124,18 +124,18 @@ def test_skin_option_follows_gender_and_age_bands():
                                 "young_african_male", "young_asian_female", "young_asian_male")
 
 
-def test_photo_prediction_takes_measured_colours_from_six_skin_models():
+def test_photo_prediction_takes_measured_colours_over_the_models_skin():
     from f2p_engine.infer.batch import prediction_extra
     from f2p_engine.infer.manifest import load_manifest
     from f2p_engine.infer.pipeline import Predictor, predict_photo
 
     predictor = Predictor.load()
     skin_counts = {k for m in load_manifest().models for g, k in m.layout.groups if g == "skin"}
-    assert skin_counts == {6}  # the shipped models predate the 18 skins
+    assert skin_counts == {18}  # the shipped models read all 18 system skins
     image = RGBImage(pixels=data.astronaut(), source="astronaut")
     plain = predictor.predict_aligned(*_aligned(image))
     assert plain.probabilities["skin"].shape == (18,)
-    assert np.all(plain.probabilities["skin"][6:] == 0)
+    assert plain.probabilities["skin"].sum() == pytest.approx(1.0)
     prediction, _ = predict_photo(predictor, image, adapter="none")  # the same pixels as `plain` saw
     recipe = prediction.recipe
     assert prediction.colours is not None

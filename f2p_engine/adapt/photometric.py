@@ -14,9 +14,7 @@ alignment makes constant, so the same settings work at every aligned size.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
@@ -90,22 +88,9 @@ def skin_mask(landmarks: np.ndarray, size: int) -> np.ndarray:
     return mask.astype(bool)
 
 
-@cache
-def _lab_tables() -> threading.Thread:
-    """The thread that has OpenCV build its CIELAB tables: the first Lab conversion of a process takes
-    ~90 ms for them. Started when the adapter is made, so they are built while the models load."""
-    import cv2
-
-    thread = threading.Thread(target=cv2.cvtColor, args=(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab),
-                              name="f2p-lab-tables", daemon=True)
-    thread.start()
-    return thread
-
-
 def _to_lab(image: np.ndarray) -> np.ndarray:
     import cv2
 
-    _lab_tables().join()  # wait for the tables rather than build them a second time beside that thread
     return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 
@@ -130,7 +115,6 @@ class PhotometricAdapter(Adapter):
 
     def __init__(self, settings: PhotometricSettings | None = None) -> None:
         self.settings = settings or PhotometricSettings()
-        _lab_tables()
 
     def apply(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         import cv2
