@@ -274,6 +274,7 @@ def photo_looks(attributes: FaceAttributes) -> dict[str, str]:
 #: Proxies every predicted recipe names (MakeHuman 1.1 saves its default eyebrows and eyelashes as lines).
 WRITTEN_PROXIES = ("eyebrows", "eyelashes")
 
+
 def without_folds(recipe: Recipe) -> tuple[Recipe, tuple[str, ...]]:
     """The nearest recipe whose surface shows no visible fold (`render.folds.FoldFinder.fold_free`, toward
     the schema defaults), and the sliders moved to get there (none when `recipe` had no fold)."""
