@@ -259,9 +259,10 @@ def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.nd
 
 
 #: What a photo's head wears, by the macro member's gender: the members read hair, hair colour and beard on
-#: renders (held-out top-1 91, 95 and 89 %) but not on photos (hair length right for 59 % of the dev faces and
-#: 57 % of the CelebA crops, beards on women, grey hair on young people), where this rule measures 95 and 75 %
-#: (`f2p evaluate --labels`). The artist picks the real ones in the studio.
+#: renders (held-out top-1 91, 95 and 89 %) but not on photos (hair length right for 32 % of the dev faces,
+#: beards on a quarter of the women, grey hair on young ones; still 59 % dev / 57 % CelebA when told the macro
+#: member's gender and age), where this rule measures 95 and 75 % (`f2p evaluate --labels`). The artist picks
+#: the real ones in the studio.
 PHOTO_LOOKS = {"female": {"hair": "long01", "hair_colour": "black", "beard": "none"},
                "male": {"hair": "short02", "hair_colour": "black", "beard": "none"}}
 
