@@ -57,17 +57,19 @@ def invariance(predictions: np.ndarray) -> dict[str, object]:
     """(R, E, p) predictions of p sliders for R recipes x E expressions -> the ratios of the module doc."""
     within = np.sqrt(predictions.var(axis=1).mean(axis=0))
     across = predictions.mean(axis=1).std(axis=0)
-    ratios = within / np.maximum(across, 1e-9)
-    return {"median_ratio": float(np.median(ratios)),
-            "pooled_ratio": float(np.sqrt((within ** 2).sum() / (across ** 2).sum())),
-            "within": within.tolist(), "across": across.tolist(), "ratios": ratios.tolist()}
+    return {**_ratios(within, across), "within": within.tolist(), "across": across.tolist(),
+            "ratios": (within / np.maximum(across, 1e-9)).tolist()}
+
+
+def _ratios(within: np.ndarray, across: np.ndarray) -> dict[str, float]:
+    """Median over sliders of within / across, and the ratio of the pooled spreads."""
+    return {"median_ratio": float(np.median(within / np.maximum(across, 1e-9))),
+            "pooled_ratio": float(np.sqrt((within ** 2).sum() / (across ** 2).sum()))}
 
 
 def photo_invariance(person: np.ndarray, others: np.ndarray) -> dict[str, float]:
     """(E, p) predictions of one person's E photos and (N, p) of N other people -> median and pooled ratios."""
-    within, across = person.std(axis=0), others.std(axis=0)
-    return {"median_ratio": float(np.median(within / np.maximum(across, 1e-9))),
-            "pooled_ratio": float(np.sqrt((within ** 2).sum() / (across ** 2).sum())), "photos": len(person)}
+    return {**_ratios(person.std(axis=0), others.std(axis=0)), "photos": len(person)}
 
 
 def photo_sliders(predictor: Predictor, paths: list[Path], face: list[int]) -> np.ndarray:

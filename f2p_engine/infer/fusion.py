@@ -19,7 +19,7 @@ import numpy as np
 
 from f2p_engine.errors import InputError
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.pipeline import PHOTO_LOOKS, Prediction, without_folds
+from f2p_engine.infer.pipeline import PHOTO_LOOK_GROUPS, Prediction, without_folds
 from f2p_engine.recipe import Recipe, recipe_from_parameters
 
 
@@ -79,7 +79,7 @@ def fuse_predictions(predictions: Sequence[Prediction], base: Recipe | None = No
     # `photo_looks`; hair of models trained before hair existed): the most common.
     for group in groups:
         made = [p.recipe.choice(group) for p in predictions if p.recipe.sets(group) and (
-            group not in probabilities or (p.attributes is not None and group in PHOTO_LOOKS["female"]))]
+            group not in probabilities or (p.attributes is not None and group in PHOTO_LOOK_GROUPS))]
         if made:
             choices[group] = Counter(made).most_common(1)[0][0]
 

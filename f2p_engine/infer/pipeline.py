@@ -182,10 +182,9 @@ class Predictor:
         with the macro member's `attributes`, Gender and Age are theirs (`MACRO_MEMBER_PARAMS`); with the
         photo's measured `colours`, the skin tone and eye colour are (`with_colours`). The recipe is then
         moved out of any visible fold, once, with everything that shapes the head set."""
-        if attributes is not None:
-            continuous = with_attributes(continuous, attributes)
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
         if attributes is not None:
+            continuous = with_attributes(continuous, attributes)
             choices.update(photo_looks(attributes))
         recipe = recipe_from_parameters(continuous, choices, base=base)
         for group in WRITTEN_PROXIES:  # MakeHuman writes the default brows and lashes too: so does a prediction
@@ -265,6 +264,8 @@ def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.nd
 #: the real ones in the studio.
 PHOTO_LOOKS = {"female": {"hair": "long01", "hair_colour": "black", "beard": "none"},
                "male": {"hair": "short02", "hair_colour": "black", "beard": "none"}}
+#: The groups `PHOTO_LOOKS` chooses.
+PHOTO_LOOK_GROUPS = tuple(PHOTO_LOOKS["female"])
 
 
 def photo_looks(attributes: FaceAttributes) -> dict[str, str]:
