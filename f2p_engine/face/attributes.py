@@ -17,7 +17,6 @@ piecewise-linear age map (`headmodel.macro.age_from_years`).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 
 from f2p_engine.errors import AssetError
 from f2p_engine.face.chips import face_chip
-from f2p_engine.face.facemodels import quiet_onnxruntime
+from f2p_engine.face.sessions import verified_session
 from f2p_engine.files import resources_dir
 from f2p_engine.headmodel.macro import age_from_years
 
@@ -86,7 +85,6 @@ class _Networks:
 
 @functools.cache
 def _networks(directory: Path) -> _Networks:
-    onnxruntime = quiet_onnxruntime()
     path = directory / "manifest.json"
     try:
         manifest = json.loads(path.read_text())
@@ -94,20 +92,9 @@ def _networks(directory: Path) -> _Networks:
         means, scale = np.asarray(manifest["input"]["channel_means"], np.float32), float(manifest["input"]["scale"])
     except (OSError, ValueError, KeyError) as exc:
         raise AssetError(f"{path}: attribute model manifest missing or unreadable ({exc}); {_REBUILD}") from None
-    options = onnxruntime.SessionOptions()
-    # Two small models on a busy machine: one thread each (more costs time, see DESIGN.md).
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    sessions = {}
-    for name in ("gender", "age"):
-        model = directory / entries[name]["file"]
-        try:
-            data = model.read_bytes()
-        except OSError:
-            raise AssetError(f"{model}: attribute model file missing; {_REBUILD}") from None
-        if hashlib.sha256(data).hexdigest() != entries[name]["sha256"]:  # the very bytes onnxruntime gets
-            raise AssetError(f"{model}: sha256 does not match {path}; {_REBUILD}")
-        sessions[name] = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    sessions = {name: verified_session(directory / entries[name]["file"], entries[name]["sha256"],
+                                       kind="attribute model", manifest=path, remedy=_REBUILD)
+                for name in ("gender", "age")}
     return _Networks(gender=sessions["gender"], age=sessions["age"], means=means, scale=scale,
                      gender_side=int(entries["gender"]["chip_side"]), age_side=int(entries["age"]["chip_side"]))
 

@@ -10,7 +10,6 @@ the identity ResNet by `scripts/build_identity_model.py` (CC0, Davis E. King).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from f2p_engine.errors import AssetError
+from f2p_engine.face.sessions import verified_session
 from f2p_engine.files import resources_dir
 
 FaceModelName = Literal["face_detection_short_range", "face_detection_full_range", "face_landmark"]
@@ -60,35 +60,14 @@ def _manifest(directory: Path) -> dict[str, Any]:
 
 
 @functools.cache
-def quiet_onnxruntime() -> Any:
-    """The `onnxruntime` module, its own log lowered to errors: its warnings (a telemetry ID it cannot
-    store when HOME is read-only or missing) are not lines a command promised."""
-    import onnxruntime
-
-    onnxruntime.set_default_logger_severity(3)
-    return onnxruntime
-
-
-@functools.cache
 def _verified_session(directory: Path, name: str) -> tuple[dict[str, Any], Any]:
-    """The model's manifest entry and an onnxruntime session of its verified bytes."""
-    onnxruntime = quiet_onnxruntime()
+    """The model's manifest entry and an onnxruntime session of its verified file."""
     try:
         entry = _manifest(directory)[name]
     except KeyError:
         raise AssetError(f"{directory / 'manifest.json'}: no face model {name!r}; {_REBUILD}") from None
-    path = directory / entry["file"]
-    if not path.is_file():
-        raise AssetError(f"{path}: face model file missing; {_REBUILD}")
-    data = path.read_bytes()
-    # Hash the very bytes handed to onnxruntime.
-    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-        raise AssetError(f"{path}: sha256 does not match resources/face/manifest.json; {_REBUILD}")
-    options = onnxruntime.SessionOptions()
-    # Small models on a busy machine: one thread each (more costs time, see DESIGN.md).
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    return entry, onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    return entry, verified_session(directory / entry["file"], entry["sha256"], kind="face model",
+                                   manifest="resources/face/manifest.json", remedy=_REBUILD)
 
 
 @functools.cache

@@ -43,8 +43,8 @@ from f2p_engine.ensemble import (
 )
 from f2p_engine.errors import AssetError
 from f2p_engine.face.attributes import FaceAttributes, load_attribute_models, read_attributes
-from f2p_engine.face.facemodels import quiet_onnxruntime
 from f2p_engine.face.identity import DESCRIPTOR_SIZE, face_descriptor, load_recogniser
+from f2p_engine.face.sessions import onnx_session
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
 from f2p_engine.nets.spec import DESCRIPTOR_INPUT, IMAGE_INPUT, preprocess
@@ -91,16 +91,12 @@ class Predictor:
         # The fold check's GL context and head model (~0.4 s), built on its own thread from the start: the
         # models load and the first photo is aligned meanwhile.
         warm_up()
-        onnxruntime = quiet_onnxruntime()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
         self.manifest = manifest
         self.sessions = {}
         for entry in manifest.models:
             try:
-                self.sessions[entry.name] = onnxruntime.InferenceSession(str(manifest.path(entry)), options,
-                                                                         providers=["CPUExecutionProvider"])
+                # `load_manifest` checked the file's sha256.
+                self.sessions[entry.name] = onnx_session(manifest.path(entry), entry.sha256, threads)
             except Exception as exc:  # onnxruntime's errors share no base class but Exception
                 raise AssetError(f"{manifest.path(entry)}: not a loadable ONNX model "
                                  f"({str(exc).splitlines()[0][:100]}); reinstall f2p or retrain") from None
