@@ -59,12 +59,11 @@ def cache_dir() -> Path | None:
 def _machine() -> str:
     """What the optimised graph depends on besides the model: onnxruntime's version and the CPU (its
     architecture and instruction set extensions, which set the memory layout onnxruntime chooses)."""
-    features = platform.processor()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            features = next((line for line in cpuinfo if line.startswith(("flags", "Features"))), features)
-    except OSError:
-        pass
+            features = next((line for line in cpuinfo if line.startswith(("flags", "Features"))), "")
+    except OSError:  # not Linux: what the platform says (which may start a process to find out)
+        features = platform.processor()
     tag = hashlib.sha256(f"{platform.machine()} {features}".encode()).hexdigest()[:12]
     return f"ort{quiet_onnxruntime().__version__}-{tag}"
 
