@@ -14,7 +14,9 @@ alignment makes constant, so the same settings work at every aligned size.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -88,9 +90,25 @@ def skin_mask(landmarks: np.ndarray, size: int) -> np.ndarray:
     return mask.astype(bool)
 
 
+@cache
+def _lab_tables() -> threading.Thread:
+    """The thread that has OpenCV build its CIELAB tables: the first Lab conversion of a process spends
+    50-110 ms on them. Started when the adapter is made, so they are built while the models load (the
+    conversion leaves Python's lock, so on the other core). Not a daemon: the interpreter waits for it at
+    exit, so OpenCV is never torn down under it (a daemon thread still inside OpenCV aborted short processes,
+    "terminate called")."""
+    import cv2
+
+    thread = threading.Thread(target=cv2.cvtColor, args=(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab),
+                              name="f2p-lab-tables")
+    thread.start()
+    return thread
+
+
 def _to_lab(image: np.ndarray) -> np.ndarray:
     import cv2
 
+    _lab_tables().join()  # never two first conversions at once: OpenCV builds the tables unguarded
     return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 
@@ -115,6 +133,7 @@ class PhotometricAdapter(Adapter):
 
     def __init__(self, settings: PhotometricSettings | None = None) -> None:
         self.settings = settings or PhotometricSettings()
+        _lab_tables()
 
     def apply(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         import cv2
