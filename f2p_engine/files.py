@@ -1,4 +1,4 @@
-"""Where shipped resources live; atomic, reproducible file writing shared by every stage."""
+"""Where shipped resources and f2p's cache live; atomic, reproducible file writing; file hashes (every stage's)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import contextlib
 import errno
 import hashlib
 import io
+import json
 import os
 import shutil
 import stat
 import sys
 import tempfile
+import threading
+import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -276,3 +279,78 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+#: Environment variable naming f2p's cache folder (optimised ONNX graphs, `checked_sha256`'s records); set
+#: but empty: no cache.
+CACHE_VARIABLE = "F2P_CACHE"
+#: A file changed this recently (ns) is hashed but not recorded: its time stamps may be coarser than the change.
+SETTLE_NS = 3 * 10**9
+_RECORDS = "sha256.json"
+_records_lock = threading.Lock()
+_records: dict[str, list[object]] | None = None
+
+
+def cache_dir() -> Path | None:
+    """f2p's cache folder: `F2P_CACHE` (None when set empty), else <cache>/f2p (<cache>: $XDG_CACHE_HOME,
+    else ~/.cache); None without a home folder."""
+    folder = os.environ.get(CACHE_VARIABLE)
+    if folder is not None:
+        return Path(folder) if folder else None
+    try:
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "f2p"
+    except (RuntimeError, KeyError):  # no home folder to be found
+        return None
+
+
+def checked_sha256(path: str | os.PathLike[str]) -> str:
+    """`sha256_file(path)`, read and hashed again only when the file may have changed since f2p last
+    hashed it: a record per file in the cache folder keeps its sha256 with its device, inode, size and
+    modification and status-change times (ns). Writing a file changes the status-change time, which no
+    program can set back, so a file whose status is unchanged still holds the bytes that were hashed (as
+    git's index trusts unchanged status data). Files changed in the last `SETTLE_NS` are not recorded.
+    OSError when the file cannot be read."""
+    status = os.stat(path)
+    key = os.path.abspath(path)
+    identity = [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns]
+    records = _read_records()
+    record = records.get(key)
+    if record is not None and record[:-1] == identity:
+        return str(record[-1])
+    digest = sha256_file(path)
+    if time.time_ns() - max(status.st_mtime_ns, status.st_ctime_ns) > SETTLE_NS:
+        _write_record(key, [*identity, digest])
+    return digest
+
+
+def _read_records() -> dict[str, list[object]]:
+    """This process's copy of the records (read once)."""
+    global _records
+    with _records_lock:
+        if _records is None:
+            folder = cache_dir()
+            try:
+                loaded = json.loads((folder / _RECORDS).read_text()) if folder is not None else {}
+            except (OSError, ValueError):
+                loaded = {}
+            _records = loaded if isinstance(loaded, dict) else {}
+        return _records
+
+
+def _write_record(key: str, record: list[object]) -> None:
+    """Add one record and write the records back (atomically; a cache that cannot be written is no error)."""
+    records, folder = _read_records(), cache_dir()
+    with _records_lock:
+        records[key] = record
+        if folder is None:
+            return
+        staged = None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, staged = tempfile.mkstemp(dir=folder, prefix=f".{_RECORDS}.", suffix=".part")
+            with os.fdopen(handle, "w") as out:
+                json.dump(records, out)
+            os.replace(staged, folder / _RECORDS)
+        except OSError:
+            if staged is not None:
+                Path(staged).unlink(missing_ok=True)

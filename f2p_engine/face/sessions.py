@@ -11,10 +11,9 @@ or the model manifest for the ensemble's members) and is the cache key. The cach
 atomically with its own sha256 beside it and checked on every load; a cached graph that fails its check
 (two processes writing the same entry may pair one's graph with the other's sha256), does not load or
 cannot be written means optimising again, never an error. The layout depends on the CPU and on
-onnxruntime's version, so both are in the key. Files are hashed as they are read, in blocks, and then
-read by onnxruntime: a model's bytes are never held twice in memory (on this machine fresh memory costs
-about 1 ms per MB). The cache lives in `F2P_ONNX_CACHE` if set (empty: no cache), else `<cache>/f2p/onnx`
-(`<cache>`: $XDG_CACHE_HOME, else ~/.cache).
+onnxruntime's version, so both are in the key. Files are hashed in blocks (`files.checked_sha256`: again
+only when they changed since), then read by onnxruntime: a model's bytes are never held twice in memory
+(on this machine fresh memory costs about 1 ms per MB). The graphs live in `files.cache_dir()`/onnx.
 """
 
 from __future__ import annotations
@@ -29,12 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from f2p_engine.errors import AssetError
-from f2p_engine.files import sha256_file
+from f2p_engine.files import cache_dir, checked_sha256, sha256_file
 
 log = logging.getLogger(__name__)
-
-#: Environment variable naming the cache folder (empty: no cache).
-CACHE_VARIABLE = "F2P_ONNX_CACHE"
 
 
 @functools.cache
@@ -45,14 +41,6 @@ def quiet_onnxruntime() -> Any:
 
     onnxruntime.set_default_logger_severity(3)
     return onnxruntime
-
-
-def cache_dir() -> Path | None:
-    """The folder of optimised graphs, or None when `F2P_ONNX_CACHE` is set empty."""
-    folder = os.environ.get(CACHE_VARIABLE)
-    if folder is not None:
-        return Path(folder) if folder else None
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "f2p" / "onnx"
 
 
 @functools.cache
@@ -73,7 +61,7 @@ def verified_session(path: Path, sha256: str, *, kind: str, manifest: str | Path
     threads cost time, see DESIGN.md), after checking its sha256 against `manifest`'s `sha256`:
     AssetError "`path`: `kind` file missing" or "... sha256 does not match `manifest`", then `remedy`."""
     try:
-        actual = sha256_file(path)
+        actual = checked_sha256(path)
     except OSError:
         raise AssetError(f"{path}: {kind} file missing; {remedy}") from None
     if actual != sha256:
@@ -87,7 +75,7 @@ def onnx_session(model: Path, sha256: str, threads: int = 1) -> Any:
     else optimises `model` and caches the result. onnxruntime's exception when `model` does not load."""
     onnxruntime = quiet_onnxruntime()
     folder = cache_dir()
-    cached = None if folder is None else folder / f"{sha256}-{_machine()}.onnx"
+    cached = None if folder is None else folder / "onnx" / f"{sha256}-{_machine()}.onnx"
     if cached is not None and _sound(cached):
         try:
             return onnxruntime.InferenceSession(str(cached), _options(threads, optimise=False),
@@ -126,7 +114,7 @@ def _digest_path(cached: Path) -> Path:
 def _sound(cached: Path) -> bool:
     """True if the cached graph matches the sha256 written beside it."""
     try:
-        return sha256_file(cached) == _digest_path(cached).read_text().strip()
+        return checked_sha256(cached) == _digest_path(cached).read_text().strip()
     except OSError:
         return False
 

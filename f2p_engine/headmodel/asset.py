@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from f2p_engine.errors import AssetError
-from f2p_engine.files import resources_dir, sha256_file
+from f2p_engine.files import checked_sha256, resources_dir
 
 ASSET_FILE = "hm08_head.npz"
 ASSET_FORMAT = "f2p-hm08-head-1"
@@ -80,7 +80,7 @@ def verify_asset(path: Path, what: str, script: str) -> None:
         expected = json.loads(manifest_path.read_text())["sha256"]
     except (OSError, ValueError, KeyError) as exc:
         raise AssetError(f"{manifest_path}: {what} manifest missing or unreadable ({exc})") from None
-    if sha256_file(path) != expected:
+    if checked_sha256(path) != expected:
         raise AssetError(f"{path}: sha256 does not match its manifest; rebuild with {script}")
 
 

@@ -48,7 +48,7 @@ from f2p_engine.ensemble import (
     model_member,
 )
 from f2p_engine.errors import AssetError
-from f2p_engine.files import atomic_output, resources_dir, sha256_file
+from f2p_engine.files import atomic_output, checked_sha256, resources_dir, sha256_file
 from f2p_engine.headmodel import schema
 from f2p_engine.nets.spec import CROPS, FACE, OutputLayout, Preprocessing
 
@@ -385,7 +385,7 @@ def _check_models(manifest: ModelManifest, path: Path) -> None:
         file = manifest.path(entry)
         if not file.is_file():
             raise AssetError(f"{file}: model file is missing; reinstall f2p or retrain with `f2p train`")
-        actual = sha256_file(file)
+        actual = checked_sha256(file)
         if actual != entry.sha256:
             raise AssetError(f"{file}: sha256 {actual[:12]}... does not match the manifest ({entry.sha256[:12]}...); "
                              "the file was modified or corrupted: reinstall f2p or retrain with `f2p train`")
