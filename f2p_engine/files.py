@@ -22,6 +22,9 @@ import numpy as np
 
 from f2p_engine.errors import InputError
 
+#: The repo's `resources/` (resolved once: a model lookup per photo asks for it, and resolving costs syscalls).
+_REPO_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
 
 def resources_dir() -> Path:
     """The `resources/` folder: F2P_RESOURCES if set, the PyInstaller bundle, else the repo's."""
@@ -31,7 +34,7 @@ def resources_dir() -> Path:
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    return _REPO_RESOURCES
 
 
 #: The largest input file read whole (a photo, a report, a config): a larger one is refused before
