@@ -8,9 +8,12 @@ Usage: python3 benchmarks/bench_predict.py [--models DIR] [--runs 50] [--threads
 """
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
+
+os.environ.setdefault("LP_NUM_THREADS", "0")  # as `f2p predict` renders its fold checks (f2p_engine/cli/models.py)
 
 from bench_common import astronaut_640x480, median_ms
 

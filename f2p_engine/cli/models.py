@@ -264,6 +264,11 @@ def _single_output(args: argparse.Namespace) -> bool:
 def run_predict(args: argparse.Namespace) -> int:
     from f2p_engine.adapt import create_adapter
 
+    # The fold check's views are small (256 px): Mesa's llvmpipe draws them fastest on the thread that asks,
+    # without rasteriser threads (check 36 -> 24 ms a recipe, benchmarks/bench_folds.py; the same pixels).
+    # Set before any thread starts (C's getenv and setenv do not mix across threads), for predict only: the
+    # studio's larger 3D view keeps its threads.
+    os.environ.setdefault("LP_NUM_THREADS", "0")
     # `-o new/` names a folder even before it exists (Path() would drop the slash and make a file "new").
     args.output_is_folder = args.output.endswith(("/", os.sep))
     args.output = Path(args.output)
