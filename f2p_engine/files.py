@@ -289,6 +289,8 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 CACHE_VARIABLE = "F2P_CACHE"
 #: A file changed this recently (ns) is hashed but not recorded: its time stamps may be coarser than the change.
 SETTLE_NS = 3 * 10**9
+#: Records kept at most (the shipped files are 20): the oldest go first.
+MAX_RECORDS = 256
 _RECORDS = "sha256.json"
 _records_lock = threading.Lock()
 _records: dict[str, list[object]] | None = None
@@ -344,7 +346,10 @@ def _write_record(key: str, record: list[object]) -> None:
     """Add one record and write the records back (atomically; a cache that cannot be written is no error)."""
     records, folder = _read_records(), cache_dir()
     with _records_lock:
-        records[key] = record
+        records.pop(key, None)
+        records[key] = record  # newest last
+        for stale in list(records)[:max(0, len(records) - MAX_RECORDS)]:
+            del records[stale]
         if folder is None:
             return
         staged = None

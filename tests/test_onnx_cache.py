@@ -10,6 +10,7 @@ import pytest
 
 from f2p_engine import files
 from f2p_engine.errors import AssetError
+from f2p_engine.face import sessions
 from f2p_engine.face.sessions import onnx_session, verified_session
 from f2p_engine.files import checked_sha256, sha256_file
 
@@ -119,3 +120,23 @@ def test_a_file_changed_just_now_is_not_recorded(cache, tmp_path):
     path.write_bytes(b"fresh")
     assert checked_sha256(path) == sha256_file(path)
     assert not (cache / "sha256.json").exists() or str(path) not in json.loads((cache / "sha256.json").read_text())
+
+
+def test_the_oldest_graphs_go_past_the_limit(cache, monkeypatch):
+    monkeypatch.setattr(sessions, "MAX_GRAPHS", 1)
+    for model in MODELS:
+        onnx_session(model, sha256_file(model))
+    kept = sorted(p.name for p in (cache / "onnx").iterdir())
+    newest = sha256_file(MODELS[-1])
+    assert len(kept) == 2  # its graph and its sha256
+    assert all(name.startswith(newest) for name in kept)
+
+
+def test_the_oldest_records_go_past_the_limit(cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "SETTLE_NS", -1)
+    monkeypatch.setattr(files, "MAX_RECORDS", 2)
+    paths = [tmp_path / f"{k}.bin" for k in range(3)]
+    for path in paths:
+        path.write_bytes(path.name.encode())
+        checked_sha256(path)
+    assert list(json.loads((cache / "sha256.json").read_text())) == [str(p) for p in paths[1:]]

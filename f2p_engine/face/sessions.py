@@ -32,6 +32,10 @@ from f2p_engine.files import cache_dir, checked_sha256, sha256_file
 
 log = logging.getLogger(__name__)
 
+#: Cached graphs kept at most (the shipped models are 15; retrained model sets add theirs): the oldest
+#: written go first.
+MAX_GRAPHS = 64
+
 
 @functools.cache
 def quiet_onnxruntime() -> Any:
@@ -144,6 +148,10 @@ def _keep(staged: Path, cached: Path) -> None:
             handle.write(digest + "\n")
         os.replace(handle.name, _digest_path(cached))
         os.replace(staged, cached)
+        graphs = sorted(cached.parent.glob("*.onnx"), key=lambda p: p.stat().st_mtime_ns)
+        for old in graphs[:max(0, len(graphs) - MAX_GRAPHS)]:
+            old.unlink(missing_ok=True)
+            _digest_path(old).unlink(missing_ok=True)
     except OSError as exc:
         log.debug("%s: not cached (%s)", cached, exc)
         staged.unlink(missing_ok=True)
