@@ -249,6 +249,11 @@ class FoldFinder:
             return Unfolded(recipe=_toward(current, group, reference, high), moved=moved, folds_before=folds_pixels)
         return Unfolded(recipe=recipe, moved=(), folds_before=folds_pixels)
 
+    def draw_once(self) -> None:
+        """Draw the default head in the front view: Mesa compiles the shaders at the first draw, so the
+        first check after this costs what any check does (a whole check here costs ~12 ms more)."""
+        self._shown(self.head.vertices(Recipe().modifiers), 0)
+
     def release(self) -> None:
         self._ctx.release()
 
@@ -320,5 +325,5 @@ def on_fold_thread(work: Callable[[FoldFinder], T]) -> Future[T]:
 
 
 def warm_up() -> None:
-    """Build the process's FoldFinder in the background now (the first prediction then need not)."""
-    on_fold_thread(lambda finder: finder.folds(Recipe()))
+    """Build the process's FoldFinder in the background now and draw once (the first prediction then need not)."""
+    on_fold_thread(lambda finder: finder.draw_once())
