@@ -140,3 +140,14 @@ def test_the_oldest_records_go_past_the_limit(cache, tmp_path, monkeypatch):
         path.write_bytes(path.name.encode())
         checked_sha256(path)
     assert list(json.loads((cache / "sha256.json").read_text())) == [str(p) for p in paths[1:]]
+
+
+def test_a_graph_that_cannot_be_written_costs_only_the_cache(cache, tmp_path, monkeypatch):
+    # onnxruntime refuses the whole session when it cannot write the optimised graph (a full disk, a
+    # folder gone): the session comes without the cache, not as "the model does not load".
+    monkeypatch.setattr(sessions, "_staging", lambda cached: tmp_path / "gone" / "graph.onnx")
+    model = MODELS[0]
+    session = onnx_session(model, sha256_file(model))
+    feed = _feed(session)
+    np.testing.assert_array_equal(session.run(None, feed)[0], _plain(model).run(None, feed)[0])
+    assert not (cache / "onnx").exists()

@@ -86,19 +86,22 @@ def onnx_session(model: Path, sha256: str, threads: int = 1) -> Any:
                                                 providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's errors share no base class but Exception
             log.debug("%s: cached graph does not load (%s); optimising again", cached, exc)
-    options = _options(threads, optimise=True)
     staged = _staging(cached)
     if staged is not None:
+        options = _options(threads, optimise=True)
         options.optimized_model_filepath = str(staged)
-    try:
-        session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-    except BaseException:
-        if staged is not None:
-            staged.unlink(missing_ok=True)
-        raise
-    if staged is not None:
-        _keep(staged, cached)
-    return session
+        try:
+            session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's errors share no base class but Exception
+            # Writing the graph may be what failed (a full disk): the model's own error comes below.
+            log.debug("%s: not cached (%s)", cached, exc)
+        else:
+            _keep(staged, cached)
+            return session
+        finally:
+            staged.unlink(missing_ok=True)  # gone already once kept (renamed into the cache)
+    return onnxruntime.InferenceSession(str(model), _options(threads, optimise=True),
+                                        providers=["CPUExecutionProvider"])
 
 
 def _options(threads: int, *, optimise: bool) -> Any:
