@@ -265,7 +265,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from f2p_engine.adapt import create_adapter
 
     # The fold check's views are small (256 px): Mesa's llvmpipe draws them fastest on the thread that asks,
-    # without rasteriser threads (check 36 -> 24 ms a recipe, benchmarks/bench_folds.py; the same pixels).
+    # without rasteriser threads (check 36 -> 24 ms a recipe at load 2.5, benchmarks/bench_folds.py; the same pixels).
     # Set before any thread starts (C's getenv and setenv do not mix across threads), for predict only: the
     # studio's larger 3D view keeps its threads.
     os.environ.setdefault("LP_NUM_THREADS", "0")
