@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QRect, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from app.images import qimage_to_rgb
 from app.gl_view import GLMesh, software_gl
+from app.images import qimage_to_rgb
 from app.qt_head_view import VIEW_AZIMUTH
 
 BACKGROUND = np.array([46, 48, 54])
@@ -87,6 +87,38 @@ def test_drag_orbits_and_wheel_zooms(make_window, qtbot):
                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(canvas, wheel)
     assert canvas.camera.distance == pytest.approx(distance * 0.999**120)
+
+
+def test_ctrl_drag_and_middle_drag_pan_and_ctrl_wheel_changes_the_field_of_view(make_window):
+    """The mouse as the studio's users had it (pyqtgraph's GL view): Ctrl + left drag pans in the view's
+    plane, middle drag over the ground, Ctrl + wheel narrows the field of view."""
+    window = make_window()
+    canvas = window.head_view.canvas
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+
+    def drag(button, modifier) -> None:  # QTest.mouseMove would drop the modifier
+        for kind, at, held in ((QEvent.Type.MouseButtonPress, centre, button),
+                               (QEvent.Type.MouseMove, centre + QPoint(40, 0), button),
+                               (QEvent.Type.MouseButtonRelease, centre + QPoint(40, 0), Qt.MouseButton.NoButton)):
+            pressed = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else button
+            QApplication.sendEvent(canvas, QMouseEvent(kind, QPointF(at), QPointF(canvas.mapToGlobal(at)), pressed,
+                                                       held, modifier))
+
+    before = canvas.camera
+    drag(Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier)
+    assert canvas.camera.azimuth == before.azimuth
+    moved = np.subtract(canvas.camera.centre, before.centre)
+    np.testing.assert_allclose(moved, -40 * before.pixel_size(canvas.width()) * before.screen_axes()[0], atol=1e-9)
+    before = canvas.camera
+    drag(Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier)
+    moved = np.subtract(canvas.camera.centre, before.centre)
+    assert np.linalg.norm(moved) > 0
+    assert moved[1] == pytest.approx(0.0)
+    wheel = QWheelEvent(QPointF(centre), QPointF(canvas.mapToGlobal(centre)), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(canvas, wheel)
+    assert canvas.camera.fov == pytest.approx(before.fov * 0.999**120)
 
 
 def test_window_has_a_depth_buffer_so_eyes_do_not_show_through_the_skull(make_window):
