@@ -207,6 +207,7 @@ def _main(argv: Sequence[str] | None) -> int:
         window.say(f"ready in {time.perf_counter() - started:.1f} s")
     _quit_on_interrupt(app)
     code = app.exec()
+    window.state.models.wait()
     if slot is not None:
         slot.lock.unlock()
     if app.property("f2p_interrupted"):

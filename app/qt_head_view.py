@@ -82,16 +82,19 @@ _OUTPUT = """
     }
 """
 _VERSION = "#version 330 core\n"
+# What every vertex shader is given (`app.gl_view.Shader`).
+_VERTEX = _VERSION + """
+    uniform mat4 u_mvp;
+    uniform mat3 u_normal;
+    in vec3 a_position;
+    in vec3 a_normal;
+"""
 
 #: Skin and lips lit per vertex (llvmpipe pays per pixel for every instruction), eyebrow hair per pixel.
 _SKIN = Shader(
-    vertex=_VERSION + """
-        uniform mat4 u_mvp;
-        uniform mat3 u_normal;
+    vertex=_VERTEX + """
         uniform vec3 u_skin;
         uniform vec3 u_lip;
-        in vec3 a_position;
-        in vec3 a_normal;
         in vec4 a_paint;  // lip weight, along-brow, across-brow, fade
         out vec3 v_albedo;
         out vec3 v_light;
@@ -120,11 +123,7 @@ _SKIN = Shader(
 #: Eyeballs per pixel: sclera, iris and pupil around the gaze axis (+z of the head), from the direction
 #: of the point from its eyeball's centre (exact per pixel, unlike interpolated normals).
 _EYES = Shader(
-    vertex=_VERSION + """
-        uniform mat4 u_mvp;
-        uniform mat3 u_normal;
-        in vec3 a_position;
-        in vec3 a_normal;
+    vertex=_VERTEX + """
         out vec3 v_normal;
         out vec3 v_model;
         void main() {
@@ -155,11 +154,7 @@ _EYES = Shader(
 #: Hair, eyebrows and eyelashes (MakeHuman's proxies): one colour, lit per vertex from the side facing
 #: the camera (the shells are seen from both sides).
 _PROXY = Shader(
-    vertex=_VERSION + """
-        uniform mat4 u_mvp;
-        uniform mat3 u_normal;
-        in vec3 a_position;
-        in vec3 a_normal;
+    vertex=_VERTEX + """
         out vec3 v_light;
     """ + _LIGHTING + """
         void main() {

@@ -81,6 +81,7 @@ class Models:
         self._load = load or _load_shipped
         self._lock = threading.Lock()
         self._predictor: Predictor | None = None
+        self._preloading: threading.Thread | None = None
 
     @property
     def loaded(self) -> bool:
@@ -95,7 +96,14 @@ class Models:
     def preload(self) -> None:
         """Load in a background thread now, so the first photo does not wait for it. A failure
         (models missing or tampered) is left for the first photo to report."""
-        threading.Thread(target=self._try_get, name="f2p-load-models", daemon=True).start()
+        self._preloading = threading.Thread(target=self._try_get, name="f2p-load-models", daemon=True)
+        self._preloading.start()
+
+    def wait(self) -> None:
+        """Until a `preload` in progress has finished: Python's shutdown under a thread inside
+        onnxruntime's session set-up aborts the process (a studio closed right after it showed)."""
+        if self._preloading is not None:
+            self._preloading.join()
 
     def _try_get(self) -> None:
         with contextlib.suppress(F2PError):  # reported with the first photo, where the artist can act on it
