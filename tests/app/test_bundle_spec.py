@@ -51,6 +51,7 @@ def test_spec_bundles_the_app_and_the_data_the_engine_reads(spec_calls):
     pairs = {(Path(src).name, dest) for src, dest in analysis["datas"]}
     # `files.resources_dir()` looks exactly here inside the bundle.
     assert ("head", "resources/head") in pairs
+    assert ("proxies", "resources/proxies") in pairs  # hair, eyebrows and eyelashes: the 3D view needs them
     assert ("face", "resources/face") in pairs
     assert ("attributes", "resources/attributes") in pairs
     # dlib's identity ResNet ships as ONNX in resources/face; dlib and its model files (the 68-point
