@@ -13,7 +13,15 @@ from f2p_engine.face.attributes import FaceAttributes, attribute_models_dir, rea
 from f2p_engine.face.image import RGBImage
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import age_from_years, years_from_age
-from f2p_engine.infer.pipeline import PHOTO_LOOKS, Predictor, predict_photo
+from f2p_engine.infer.pipeline import (
+    BY_GENDER,
+    MEASURED,
+    MEASURED_GROUPS,
+    PHOTO_LOOK_GROUPS,
+    PHOTO_LOOKS,
+    Predictor,
+    predict_photo,
+)
 
 GENDER, AGE = "macrodetails/Gender", "macrodetails/Age"
 
@@ -90,10 +98,14 @@ def test_photos_take_gender_and_age_from_the_macro_member(predictor, photo):
     assert "attributes" in prediction.timings
     # Her hair, hair colour and beard are the rule's for a woman (the members' read of them is for renders).
     assert {g: prediction.recipe.choice(g) for g in PHOTO_LOOKS["female"]} == PHOTO_LOOKS["female"]
+    # ... and the prediction says so, with the colours measured in her pixels (the studio shows both).
+    assert prediction.sources == {**dict.fromkeys(PHOTO_LOOK_GROUPS, BY_GENDER),
+                                  **dict.fromkeys(MEASURED_GROUPS, MEASURED)}
     # Without a reading (renders, the synthetic evaluation), the CNN members' values stay; the
     # photo's measured colours, applied alike to both, change nothing else.
     cnn = predictor.predict_aligned(face.image, face.landmarks, colours=prediction.colours)
     assert cnn.attributes is None
+    assert cnn.sources == dict.fromkeys(MEASURED_GROUPS, MEASURED)
     assert cnn.recipe.value(GENDER) != pytest.approx(prediction.recipe.value(GENDER), abs=1e-3)
     # The ensemble's values (before a fold, which depends on the whole head, is removed) agree elsewhere.
     others = [i for i, p in enumerate(schema.CONTINUOUS) if p.name not in (GENDER, AGE)]

@@ -420,7 +420,8 @@ def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Pr
                      ) -> dict[str, Any]:
     """The JSON beside a recipe: source photo(s), adapter, confidence per region, option probabilities,
     the macro member's reading (P(male), years and their confidences) when it gave Gender and Age,
-    the colours measured in the photo and timings in ms (`more` adds keys)."""
+    the colours measured in the photo, how the choices not taken from the members' probabilities were made
+    (`Prediction.sources`) and timings in ms (`more` adds keys)."""
     sources = str(source) if isinstance(source, Path) else [str(p) for p in source]
     read = prediction.attributes
     macro = {} if read is None else {"macro_member": {
@@ -431,6 +432,8 @@ def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Pr
                             "typology_angle": round(prediction.colours.typology_angle, 2),
                             "eye_colour": prediction.colours.eye_colour, "reliable": prediction.colours.reliable,
                             "notes": list(prediction.colours.notes)}, **more}
+    if prediction.sources:
+        more = {"choice_sources": dict(prediction.sources), **more}
     return {"source": sources, "adapter": adapter,
             "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
             "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},

@@ -70,6 +70,8 @@ class Prediction:
     confidences go with the Gender and Age it gave; `colours`: skin tone and eye colour measured in
     the photo, when they were (`with_colours`). `unfolded`: the sliders moved away from the
     ensemble's values (`continuous`) to remove a visible fold of the surface (`without_folds`), usually none.
+    `sources`: group -> how its choice was made when not by the members' probabilities (`MEASURED`,
+    `BY_GENDER`), so the studio can say so.
     """
 
     recipe: Recipe
@@ -80,6 +82,7 @@ class Prediction:
     attributes: FaceAttributes | None = None
     colours: ColourReading | None = None
     unfolded: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 class Predictor:
@@ -183,9 +186,11 @@ class Predictor:
         photo's measured `colours`, the skin tone and eye colour are (`with_colours`). The recipe is then
         moved out of any visible fold, once, with everything that shapes the head set."""
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
+        sources = {}
         if attributes is not None:
             continuous = with_attributes(continuous, attributes)
             choices.update(photo_looks(attributes))
+            sources.update(dict.fromkeys(PHOTO_LOOK_GROUPS, BY_GENDER))
         recipe = recipe_from_parameters(continuous, choices, base=base)
         for group in WRITTEN_PROXIES:  # MakeHuman writes the default brows and lashes too: so does a prediction
             if not recipe.sets(group):
@@ -194,12 +199,14 @@ class Predictor:
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
         if colours is not None:
             recipe, continuous, probabilities = with_colours(recipe, continuous, probabilities, colours)
+            sources.update(dict.fromkeys(MEASURED_GROUPS, MEASURED))
         timings = dict(timings or {})
         began = time.perf_counter()
         recipe, unfolded = without_folds(recipe)
         timings["unfold"] = time.perf_counter() - began
         return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
-                          timings=timings, attributes=attributes, colours=colours, unfolded=unfolded)
+                          timings=timings, attributes=attributes, colours=colours, unfolded=unfolded,
+                          sources=sources)
 
     def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
         """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
@@ -266,6 +273,11 @@ PHOTO_LOOKS = {"female": {"hair": "long01", "hair_colour": "black", "beard": "no
                "male": {"hair": "short02", "hair_colour": "black", "beard": "none"}}
 #: The groups `PHOTO_LOOKS` chooses.
 PHOTO_LOOK_GROUPS = tuple(PHOTO_LOOKS["female"])
+#: The groups `with_colours` sets from the photo's pixels.
+MEASURED_GROUPS = ("skin", "eye_colour")
+#: `Prediction.sources` values: measured in the photo's pixels; chosen by the macro member's gender.
+MEASURED, BY_GENDER = "measured", "by gender"
+CHOICE_SOURCES = (MEASURED, BY_GENDER)
 
 
 def photo_looks(attributes: FaceAttributes) -> dict[str, str]:
@@ -320,7 +332,7 @@ def with_colours(recipe: Recipe, continuous: np.ndarray, probabilities: dict[str
     for name, value in ethnic.items():
         continuous[[p.name for p in schema.CONTINUOUS].index(name)] = value
     probabilities = dict(probabilities)
-    for group, option in (("skin", skin), ("eye_colour", reading.eye_colour)):
+    for group, option in zip(MEASURED_GROUPS, (skin, reading.eye_colour), strict=True):
         options = schema.discrete_by_name()[group].options
         probabilities[group] = np.eye(len(options))[options.index(option)]
     return recipe, continuous, probabilities
