@@ -19,7 +19,7 @@ import numpy as np
 
 from f2p_engine.errors import InputError
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.pipeline import BY_GENDER, Prediction, without_folds
+from f2p_engine.infer.pipeline import BY_GENDER, MEASURED, Prediction, without_folds
 from f2p_engine.recipe import Recipe, recipe_from_parameters
 
 
@@ -75,11 +75,11 @@ def fuse_predictions(predictions: Sequence[Prediction], base: Recipe | None = No
         stacked = np.stack([p.probabilities[group] for p in predictions])  # (F, K)
         probabilities[group] = weights[groups[group].region] @ stacked
     choices = {g: groups[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
-    # Choices the frames made not from the members' probabilities (a photo's looks by the macro member,
-    # `photo_looks`; hair of models trained before hair existed): the most common.
+    # Choices the frames made not from the members' probabilities (a photo's looks by the macro member and its
+    # measured hair, `photo_looks`; hair of models trained before hair existed): the most common.
     for group in groups:
         made = [p.recipe.choice(group) for p in predictions if p.recipe.sets(group) and (
-            group not in probabilities or p.sources.get(group) == BY_GENDER)]
+            group not in probabilities or p.sources.get(group) in (BY_GENDER, MEASURED))]
         if made:
             choices[group] = Counter(made).most_common(1)[0][0]
 
