@@ -11,8 +11,7 @@ from f2p_engine.face.attributes import FaceAttributes
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.hair import SIDE_HAIR_REACH, HairReading, person_mask, read_hair, view_transform
 from f2p_engine.face.image import RGBImage
-from f2p_engine.infer.pipeline import HAIR_AGAINST_LOOKS, PHOTO_LOOKS, photo_looks
-from f2p_engine.recipe import Recipe
+from f2p_engine.infer.pipeline import BY_GENDER, MEASURED, PHOTO_LOOKS, SHORT_HAIR, photo_looks
 from f2p_engine.render.recipe_view import render_recipe
 from f2p_engine.render.renderer import Renderer
 from f2p_engine.synth.sampler import recipe_at
@@ -39,7 +38,7 @@ def _reading(image: RGBImage) -> HairReading:
 
 def test_long_hair_frames_the_face_and_short_hair_does_not(renders):
     long, short, bald = (_reading(renders[h]) for h in ("long01", "short02", "none"))
-    assert long.on_both_sides, long
+    assert min(long.reach) >= SIDE_HAIR_REACH, long  # it frames the face on both sides
     assert not short.on_either_side, short
     assert not bald.on_either_side, bald
     # Short hair and a bald head end the silhouette at the cheek.
@@ -63,19 +62,20 @@ def test_the_astronaut_reads_without_hair_hanging_beside_her_face():
     reading = _reading(image)
     assert not reading.on_either_side, reading
     woman = FaceAttributes(male=0.05, years=40.0, years_spread=3.0)
-    assert photo_looks(woman, reading)["hair"] == HAIR_AGAINST_LOOKS["female"]
+    looks, sources = photo_looks(woman, reading)
+    assert (looks["hair"], sources["hair"]) == (SHORT_HAIR, MEASURED)
 
 
-def test_the_look_rule_changes_the_style_only_against_the_gender():
+def test_the_look_rule_measures_only_a_womans_hair():
     woman = FaceAttributes(male=0.05, years=30.0, years_spread=3.0)
     man = FaceAttributes(male=0.95, years=30.0, years_spread=3.0)
     framed, one_side, bare = (HairReading(reach=r) for r in ((1.8, 1.6), (1.05, 2.0), (1.0, 1.02)))
-    assert photo_looks(woman) == photo_looks(woman, framed) == photo_looks(woman, one_side) == PHOTO_LOOKS["female"]
-    assert photo_looks(woman, bare)["hair"] == HAIR_AGAINST_LOOKS["female"]
-    assert photo_looks(man) == photo_looks(man, bare) == photo_looks(man, one_side) == PHOTO_LOOKS["male"]
-    assert photo_looks(man, framed)["hair"] == HAIR_AGAINST_LOOKS["male"]
-    assert min(framed.reach) >= SIDE_HAIR_REACH > max(bare.reach)
-    # Only the hair: colour and beard stay the gender's.
-    assert {k: v for k, v in photo_looks(man, framed).items() if k != "hair"} == {
-        k: v for k, v in PHOTO_LOOKS["male"].items() if k != "hair"}
-    assert Recipe().choice("hair")  # the schema's default hair exists (predictions name one)
+    assert max(bare.reach) < SIDE_HAIR_REACH <= max(one_side.reach)
+    by_gender = dict.fromkeys(PHOTO_LOOKS["female"], BY_GENDER)
+    assert photo_looks(woman) == (PHOTO_LOOKS["female"], by_gender)
+    for reading in (framed, one_side):  # hair beside her face on either side: long, as the default
+        assert photo_looks(woman, reading) == (PHOTO_LOOKS["female"], {**by_gender, "hair": MEASURED})
+    assert photo_looks(woman, bare) == ({**PHOTO_LOOKS["female"], "hair": SHORT_HAIR}, {**by_gender, "hair": MEASURED})
+    # A man's hair is the gender's whatever the photo shows (see `SHORT_HAIR`), and says so.
+    for reading in (None, framed, bare):
+        assert photo_looks(man, reading) == (PHOTO_LOOKS["male"], by_gender)

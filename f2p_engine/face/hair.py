@@ -13,11 +13,10 @@ hangs beside the face widens the person's silhouette there, short hair does not.
    mesh's outline) on the same row. Short hair ends the silhouette at the cheek: the man of the
    expression photos reads 0.95-1.04 on both sides, Grace Hopper (cap, short hair) 1.18; long hair
    reads 1.4-4.6 on its wider side on the dev faces. The mouth row stays above collars and shoulders.
-3. A head turned away shows the back of the head on one side, and long hair is often pushed behind
-   one shoulder, so `HairReading` keeps both sides: `on_both_sides` (hair framing the face, strong
-   evidence for a man's long hair) and `on_either_side` (its absence is evidence for a woman's short
-   hair). `SIDE_HAIR_REACH` lies between the short-haired and long-haired faces above (dev photos and
-   the expression photos; the CelebA crops only evaluate it).
+3. Long hair is often pushed behind one shoulder, so hair on either side counts (`on_either_side`); its
+   absence on both sides is the evidence for a woman's short or tied-back hair. `SIDE_HAIR_REACH` lies
+   between the short-haired and long-haired faces above (dev photos and the expression photos; the
+   CelebA crops only evaluate it).
 """
 
 from __future__ import annotations
@@ -51,10 +50,6 @@ class HairReading:
     height, as a multiple of the face contour's reach on that row (1.0: it ends at the cheek)."""
 
     reach: tuple[float, float]
-
-    @property
-    def on_both_sides(self) -> bool:
-        return min(self.reach) >= SIDE_HAIR_REACH
 
     @property
     def on_either_side(self) -> bool:
