@@ -2,10 +2,11 @@
 """Build the shipped face models `resources/face/` from MediaPipe's Apache-2.0 models.
 
 Source: the `mediapipe==0.10.21` wheel for cp311 manylinux_2_28 x86_64 (downloaded with
-`pip download --no-deps`, never installed; checked against its pinned sha256). Four .tflite files
+`pip download --no-deps`, never installed; checked against its pinned sha256). Five .tflite files
 are taken from it: the short-range face detector (128 px), the full-range sparse face detector
-(192 px), the 468-point face landmark model (192 px) and the selfie segmentation model (256 px,
-person / background, read by `face.hair`). Each is converted to ONNX so the product runs every
+(192 px), the 468-point face landmark model (192 px), the selfie segmentation model (256 px,
+person / background, read by `face.hair`) and the iris landmark model (64 px eye crops, read by
+`face.colour`). Each is converted to ONNX so the product runs every
 model on the onnxruntime it already ships:
 1. the full-range model's sparse weights are densified (its DENSIFY ops replaced by their constant
    outputs, read from LiteRT's reference kernels): tf2onnx cannot read sparse tensors;
@@ -56,7 +57,8 @@ PARITY = 1e-4
 #: per-image maxima 5e-5; 1 mask pixel of 5.2 million flips at 0.5, on the astronaut and the 7 dev photos).
 PARITY_BY_MODEL = {"selfie_segmentation": 1e-3}
 #: name -> (member of the wheel, input side, output names, pixel range of the input). Detectors and the
-#: landmark model give (coordinates, logits); the segmentation model gives one person probability per pixel.
+#: landmark model give (coordinates, logits); the segmentation model gives one person probability per pixel;
+#: the iris model the eye's contour and the iris (centre and four points on its edge) on a 64 px eye crop.
 MODELS = {
     "face_detection_short_range": ("mediapipe/modules/face_detection/face_detection_short_range.tflite", 128,
                                    ("boxes", "scores"), (-1.0, 1.0)),
@@ -65,7 +67,13 @@ MODELS = {
     "face_landmark": ("mediapipe/modules/face_landmark/face_landmark.tflite", 192, ("mesh", "presence"), (0.0, 1.0)),
     "selfie_segmentation": ("mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite", 256, ("person",),
                             (0.0, 1.0)),
+    "iris_landmark": ("mediapipe/modules/iris_landmark/iris_landmark.tflite", 64, ("eye_contour", "iris"),
+                      (-1.0, 1.0)),
 }
+#: What each output holds, for the parity check: pixel coordinates (compared / the input side), logits
+#: (compared as probabilities) or probabilities.
+OUTPUT_UNITS = {"boxes": "pixels", "scores": "logits", "mesh": "pixels", "presence": "logits",
+                "person": "probability", "eye_contour": "pixels", "iris": "pixels"}
 _DENSIFY = 124  # TFLite builtin operator code
 #: MediaPipe's custom TFLite operator in the segmentation model (see `_transpose_conv_bias`).
 _TRANSPOSE_CONV_BIAS = "Convolution2DTransposeBias"
@@ -246,12 +254,18 @@ def parity_inputs(side: int, value_range: tuple[float, float], photos: list[Path
 
 
 def parity(tflite: bytes, onnx_bytes: bytes, side: int, value_range: tuple[float, float],
-           photos: list[Path]) -> float:
-    """Largest |ONNX - LiteRT| over real photo crops: coordinates / input side, scores as probabilities,
-    a person mask (already probabilities) as it is."""
+           output_names: tuple[str, ...], photos: list[Path]) -> float:
+    """Largest |ONNX - LiteRT| over real photo crops, each output in its normalised units (`OUTPUT_UNITS`)."""
     import numpy as np
     import onnxruntime as ort
     from ai_edge_litert.interpreter import Interpreter
+
+    def normalised(name: str, values: np.ndarray) -> np.ndarray:
+        values = values.ravel().astype(np.float64)
+        unit = OUTPUT_UNITS[name]
+        if unit == "logits":
+            return 1 / (1 + np.exp(-np.clip(values, -100, 100)))
+        return values / side if unit == "pixels" else values
 
     interpreter = Interpreter(model_content=tflite)
     interpreter.allocate_tensors()
@@ -262,14 +276,8 @@ def parity(tflite: bytes, onnx_bytes: bytes, side: int, value_range: tuple[float
         interpreter.invoke()
         reference = [interpreter.get_tensor(o["index"]) for o in interpreter.get_output_details()]
         ours = session.run(None, {"image": x})
-        if len(ours) == 1:
-            worst = max(worst, float(np.abs(ours[0].ravel() - reference[0].ravel()).max()))
-            continue
-        (coords, logits), (ref_coords, ref_logits) = ours, reference
-        probability, ref_probability = (1 / (1 + np.exp(-np.clip(v.ravel().astype(np.float64), -100, 100)))
-                                        for v in (logits, ref_logits))
-        worst = max(worst, float(np.abs(coords.ravel() - ref_coords.ravel()).max()) / side,
-                    float(np.abs(probability - ref_probability).max()))
+        for name, value, expected in zip(output_names, ours, reference, strict=True):
+            worst = max(worst, float(np.abs(normalised(name, value) - normalised(name, expected)).max()))
     return worst
 
 
@@ -282,7 +290,7 @@ def build(work: Path, out: Path, photos: list[Path]) -> None:
         for name, (member, side, output_names, value_range) in MODELS.items():
             tflite = archive.read(member)
             onnx_bytes = tidied(converted(densified(tflite), Path(scratch)), "image", output_names)
-            worst = parity(tflite, onnx_bytes, side, value_range, photos)
+            worst = parity(tflite, onnx_bytes, side, value_range, output_names, photos)
             print(f"{name}: ONNX vs LiteRT max difference {worst:.2e} (normalised units)")
             bound = PARITY_BY_MODEL.get(name, PARITY)
             if worst > bound:

@@ -1,5 +1,5 @@
-"""Shipped face models: `resources/face/` (MediaPipe's detectors, 468-point mesh and selfie segmentation,
-dlib's identity ResNet, all as ONNX) -> sessions.
+"""Shipped face models: `resources/face/` (MediaPipe's detectors, 468-point mesh, selfie segmentation and
+iris model, dlib's identity ResNet, all as ONNX) -> sessions.
 
 Every file is checked against the sha256 in `resources/face/manifest.json` before onnxruntime sees it
 (missing or tampered file: AssetError naming it). Sessions are made once per process and folder.
@@ -22,7 +22,7 @@ from f2p_engine.errors import AssetError
 from f2p_engine.files import resources_dir
 
 FaceModelName = Literal["face_detection_short_range", "face_detection_full_range", "face_landmark",
-                        "selfie_segmentation"]
+                        "selfie_segmentation", "iris_landmark"]
 IDENTITY_MODEL = "dlib_face_recognition_resnet"
 _REBUILD = "rebuild with scripts/build_face_models.py and scripts/build_identity_model.py"
 
