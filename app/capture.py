@@ -147,7 +147,7 @@ class CaptureController(QObject):
         self.state.set_analysis(result.analysis)
         timings = dict(result.analysis.timings)
         if result.prediction is not None and result.apply_prediction:
-            self.state.set_predicted(result.prediction.recipe, result.prediction.confidence)
+            self.state.set_predicted(result.prediction.recipe, result.prediction.confidence, result.prediction.sources)
             self.editor.apply_prediction(result.prediction.recipe)
         if result.prediction is not None:
             timings.update(result.prediction.timings)

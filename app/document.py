@@ -212,7 +212,7 @@ class DocumentController(QObject):
         photo = self.state.photo
         view, overlay = self._view()
         return Session(recipe=self.state.recipe, predicted=self.state.predicted, confidence=self.state.confidence,
-                       photo=photo,
+                       sources=self.state.choice_sources, photo=photo,
                        face=self.state.analysis.face if self.state.analysis else 0, view=view, overlay=overlay)
 
     def save_session_dialog(self) -> None:
@@ -249,7 +249,7 @@ class DocumentController(QObject):
             self.capture.analyse((session.photo,), face=session.face, apply_prediction=False)
         else:
             self.editor.new_session(session.recipe.name)
-        self.state.set_predicted(session.predicted, dict(session.confidence))
+        self.state.set_predicted(session.predicted, dict(session.confidence), session.sources)
         self.editor.start_from(start)
         self.editor.commit(session.recipe, "Restore the session's edits")
         if source is not None and source.suffix.lower() in RECIPE_SUFFIXES:

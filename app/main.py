@@ -43,16 +43,14 @@ SCREENSHOT_TIMEOUT_S = 20.0
 
 
 def create_application(argv: Sequence[str] = ()) -> QApplication:
-    """The QApplication, created with the attributes pyqtgraph's GL views need (or the existing one)."""
-    from PySide6.QtCore import QCoreApplication, Qt
+    """The QApplication (or the existing one)."""
+    from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
     existing = QApplication.instance()
     if existing is not None:
         return existing  # type: ignore[return-value]
     _skip_pyside_feature_scan()
-    # Must precede the QApplication: every GLViewWidget shares one context family.
-    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     QCoreApplication.setOrganizationName("f2p")
     QCoreApplication.setApplicationName("f2p-studio")
     return QApplication(["f2p-studio", *argv])
@@ -61,10 +59,10 @@ def create_application(argv: Sequence[str] = ()) -> QApplication:
 def _skip_pyside_feature_scan() -> None:
     """Once imported, PySide6 reads the whole source of every module imported after it, to see whether it
     names PySide6 (for its opt-in `from __feature__ import snake_case, ...`): ~0.25 s of the studio's
-    start-up went to reading pyqtgraph, PyOpenGL and our own files. Nothing in the studio opts in, so
-    every module is taken as one that uses PySide without features (PySide's default behaviour for all
-    of them); a `from __feature__ import` would still be honoured. PySide6 versions without this check
-    are left alone."""
+    start-up went to reading the libraries it then imported (pyqtgraph, PyOpenGL) and our own files.
+    Nothing in the studio opts in, so every module is taken as one that uses PySide without features
+    (PySide's default behaviour for all of them); a `from __feature__ import` would still be honoured.
+    PySide6 versions without this check are left alone."""
     feature = sys.modules.get("shibokensupport.feature")
     if feature is not None and callable(getattr(feature, "_mod_uses_pyside", None)):
         feature._mod_uses_pyside = lambda _module: True
@@ -127,8 +125,8 @@ def take_screenshot(app: QApplication, window, out: Path, problems: Sequence[str
 
 
 def configure_logging() -> None:
-    """Our own notes at INFO; third-party libraries only when something is wrong (PyOpenGL announces
-    its accelerator at INFO on every start)."""
+    """Our own notes at INFO; third-party libraries only when something is wrong (some announce
+    themselves at INFO on every start)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for ours in ("app", "f2p_engine"):
         logging.getLogger(ours).setLevel(logging.INFO)
@@ -209,6 +207,7 @@ def _main(argv: Sequence[str] | None) -> int:
         window.say(f"ready in {time.perf_counter() - started:.1f} s")
     _quit_on_interrupt(app)
     code = app.exec()
+    window.state.models.wait()
     if slot is not None:
         slot.lock.unlock()
     if app.property("f2p_interrupted"):

@@ -107,6 +107,7 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
     """Run the whole pipeline for one request; user-facing failures end up in `problem`, not raised."""
     from f2p_engine.face.attributes import read_attributes
     from f2p_engine.face.colour import measure_colours
+    from f2p_engine.face.hair import read_hair
     from f2p_engine.face.image import RGBImage
     from f2p_engine.infer.burst import combine_burst, steadiest_frame, sum_timings
 
@@ -137,10 +138,13 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
         predictor = request.models.get()
         progress("predicting")
         # The macro member reads the aligned face before the adapter (it knows real photos).
-        predictions = [predictor.predict_aligned(
-            adapted.image, adapted.landmarks, attributes=read_attributes(analysis.aligned, analysis.aligned_landmarks),
-            colours=measure_colours(RGBImage(pixels=photo.pixels, source=photo.name), adapted.detection))
-            for photo, analysis, adapted in faces]
+        predictions = []
+        for photo, analysis, adapted in faces:
+            image = RGBImage(pixels=photo.pixels, source=photo.name)
+            predictions.append(predictor.predict_aligned(
+                adapted.image, adapted.landmarks,
+                attributes=read_attributes(analysis.aligned, analysis.aligned_landmarks),
+                colours=measure_colours(image, adapted.detection), hair=read_hair(image, adapted.detection)))
         prediction = combine_burst(predictions)
         steadiest = steadiest_frame(predictions)
     except F2PError as exc:

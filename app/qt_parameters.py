@@ -489,7 +489,8 @@ class QtParameterPanel(QWidget):
             combo = self.combos[group.name]
             for index, option in enumerate(group.options):
                 mark = predicted is not None and group.predicted and predicted.choice(group.name) == option
-                combo.setItemText(index, option.replace("_", " ") + (" (predicted)" if mark else ""))
+                how = self.state.choice_sources.get(group.name, "predicted")
+                combo.setItemText(index, option.replace("_", " ") + (f" ({how})" if mark else ""))
 
     def show_folds(self, names: frozenset[str]) -> None:
         """Warning marks on the sliders that make a visible fold (see `app.fold_watch`)."""

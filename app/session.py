@@ -25,6 +25,7 @@ from app.state import Photo
 from f2p_engine.errors import InputError
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
+from f2p_engine.infer.pipeline import CHOICE_SOURCES
 from f2p_engine.recipe import Recipe, recipe_from_dict, recipe_to_dict
 
 SESSION_FORMAT = "f2p-session-1"
@@ -42,6 +43,8 @@ class Session:
     predicted: Recipe | None = None
     #: Region -> confidence in [0, 1] of the prediction.
     confidence: Mapping[str, float] = field(default_factory=dict)
+    #: Group -> how a predicted choice was made when the models did not read it (`Prediction.sources`).
+    sources: Mapping[str, str] = field(default_factory=dict)
     photo: Photo | None = None
     #: Which face of a group photo (largest first).
     face: int = 0
@@ -92,8 +95,8 @@ def session_to_dict(session: Session, *, embed_photo: bool) -> dict:
             photo["sha256"] = digest
     return {"format": SESSION_FORMAT, "recipe": recipe_to_dict(session.recipe),
             "predicted": recipe_to_dict(session.predicted) if session.predicted is not None else None,
-            "confidence": dict(session.confidence), "photo": photo, "face": session.face,
-            "view": session.view, "overlay": session.overlay}
+            "confidence": dict(session.confidence), "sources": dict(session.sources), "photo": photo,
+            "face": session.face, "view": session.view, "overlay": session.overlay}
 
 
 def write_session(session: Session, path: str | os.PathLike[str], *, embed_photo: bool = False) -> None:
@@ -134,6 +137,10 @@ def session_from_dict(data: object, path: Path) -> Session:
             isinstance(k, str) and k in regions and isinstance(v, int | float) and not isinstance(v, bool)
             and math.isfinite(v) and 0 <= v <= 1 for k, v in confidence.items()):
         raise bad("confidence must map region names to numbers in [0, 1]")
+    sources = data.get("sources", {})  # absent in sessions written before it was kept
+    groups = schema.discrete_by_name()
+    if not isinstance(sources, dict) or not all(k in groups and v in CHOICE_SOURCES for k, v in sources.items()):
+        raise bad(f"sources must map choice groups to one of {', '.join(CHOICE_SOURCES)}")
     face = data.get("face", 0)
     if isinstance(face, bool) or not isinstance(face, int) or not 0 <= face < 1000:
         raise bad("face must be a small whole number")
@@ -144,6 +151,7 @@ def session_from_dict(data: object, path: Path) -> Session:
     if not isinstance(overlay, bool):
         raise bad("overlay must be true or false")
     return Session(recipe=recipe, predicted=predicted, confidence={k: float(v) for k, v in confidence.items()},
+                   sources=dict(sources),
                    photo=_photo_from_dict(data.get("photo"), path, bad), face=face, view=view, overlay=overlay)
 
 

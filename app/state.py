@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,6 +81,7 @@ class Models:
         self._load = load or _load_shipped
         self._lock = threading.Lock()
         self._predictor: Predictor | None = None
+        self._preloading: threading.Thread | None = None
 
     @property
     def loaded(self) -> bool:
@@ -95,7 +96,14 @@ class Models:
     def preload(self) -> None:
         """Load in a background thread now, so the first photo does not wait for it. A failure
         (models missing or tampered) is left for the first photo to report."""
-        threading.Thread(target=self._try_get, name="f2p-load-models", daemon=True).start()
+        self._preloading = threading.Thread(target=self._try_get, name="f2p-load-models", daemon=True)
+        self._preloading.start()
+
+    def wait(self) -> None:
+        """Until a `preload` in progress has finished: Python's shutdown under a thread inside
+        onnxruntime's session set-up aborts the process (a studio closed right after it showed)."""
+        if self._preloading is not None:
+            self._preloading.join()
 
     def _try_get(self) -> None:
         with contextlib.suppress(F2PError):  # reported with the first photo, where the artist can act on it
@@ -139,6 +147,8 @@ class StudioState:
         self.predicted: Recipe | None = None
         #: Region -> confidence in [0, 1] of the prediction.
         self.confidence: dict[str, float] = {}
+        #: Group -> how its predicted choice was made when the models did not read it ("measured", "by gender").
+        self.choice_sources: dict[str, str] = {}
         #: What rows are compared with and reset to when nothing was predicted: an opened recipe file.
         self.baseline: Recipe | None = None
         self.photo: Photo | None = None
@@ -188,11 +198,15 @@ class StudioState:
         self.dirty = False
         self.document_changed.emit()
 
-    def set_predicted(self, recipe: Recipe | None, confidence: dict[str, float] | None = None) -> None:
+    def set_predicted(self, recipe: Recipe | None, confidence: dict[str, float] | None = None,
+                      sources: Mapping[str, str] | None = None) -> None:
+        """The prediction (None: none), its confidence per region, and how the choices not read by the models
+        were made (`Prediction.sources`: measured in the photo, chosen by gender)."""
         if recipe is self.predicted:
             return
         self.predicted = recipe
         self.confidence = dict(confidence or {})
+        self.choice_sources = dict(sources or {})
         self.predicted_changed.emit(recipe)
 
     def set_baseline(self, recipe: Recipe | None) -> None:

@@ -5,7 +5,7 @@ window, in process; and the wall time of a whole `f2p-studio --screenshot` proce
 Drag: a slider is pressed and moved through --steps values; each step waits until the GL view
 has actually drawn the new mesh (recipe -> mesh -> normals -> panel -> paint), so steps per
 second is the redraw rate a drag gets (on software GL the drag's frames are drafts, see
-`app.qt_head_view`). --hair STYLE drags with a hair style on (the default head has none).
+`app.gl_view`). --hair STYLE drags with a hair style on (the default head has none).
 Needs a display: run under Xvfb.
 Usage: xvfb-run -a -s "-screen 0 1920x1080x24" python3 benchmarks/bench_app_slider.py [--steps 300] [--hair long01]
 """

@@ -13,7 +13,15 @@ from f2p_engine.face.attributes import FaceAttributes, attribute_models_dir, rea
 from f2p_engine.face.image import RGBImage
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import age_from_years, years_from_age
-from f2p_engine.infer.pipeline import PHOTO_LOOKS, Predictor, predict_photo
+from f2p_engine.infer.pipeline import (
+    BY_GENDER,
+    MEASURED,
+    MEASURED_GROUPS,
+    PHOTO_LOOKS,
+    SHORT_HAIR,
+    Predictor,
+    predict_photo,
+)
 
 GENDER, AGE = "macrodetails/Gender", "macrodetails/Age"
 
@@ -88,12 +96,20 @@ def test_photos_take_gender_and_age_from_the_macro_member(predictor, photo):
     assert prediction.recipe.value(AGE) == pytest.approx(read.age_value, abs=1e-6)
     assert prediction.recipe.value(GENDER) == 0.05  # she reads as a woman, decisively
     assert "attributes" in prediction.timings
-    # Her hair, hair colour and beard are the rule's for a woman (the members' read of them is for renders).
-    assert {g: prediction.recipe.choice(g) for g in PHOTO_LOOKS["female"]} == PHOTO_LOOKS["female"]
+    # Her hair colour and beard are the rule's for a woman (the members' read of them is for renders); her
+    # hair is short, measured in the photo: no hair hangs beside her face (`face.hair`).
+    assert prediction.hair is not None
+    assert not prediction.hair.on_either_side
+    looks = {g: prediction.recipe.choice(g) for g in PHOTO_LOOKS["female"]}
+    assert looks == {**PHOTO_LOOKS["female"], "hair": SHORT_HAIR}
+    # ... and the prediction says so, with the colours measured in her pixels (the studio shows both).
+    assert prediction.sources == {**dict.fromkeys(PHOTO_LOOKS["female"], BY_GENDER), "hair": MEASURED,
+                                  **dict.fromkeys(MEASURED_GROUPS, MEASURED)}
     # Without a reading (renders, the synthetic evaluation), the CNN members' values stay; the
     # photo's measured colours, applied alike to both, change nothing else.
     cnn = predictor.predict_aligned(face.image, face.landmarks, colours=prediction.colours)
     assert cnn.attributes is None
+    assert cnn.sources == dict.fromkeys(MEASURED_GROUPS, MEASURED)
     assert cnn.recipe.value(GENDER) != pytest.approx(prediction.recipe.value(GENDER), abs=1e-3)
     # The ensemble's values (before a fold, which depends on the whole head, is removed) agree elsewhere.
     others = [i for i, p in enumerate(schema.CONTINUOUS) if p.name not in (GENDER, AGE)]

@@ -151,6 +151,7 @@ def test_photo_prediction_takes_measured_colours_over_the_models_skin():
     assert prediction.probabilities["skin"][schema.SKINS.index(recipe.choice("skin"))] == 1.0
     extra = prediction_extra(Path("astronaut.png"), "none", prediction)
     assert extra["colours"]["skin_tone"] == "light"
+    assert extra["choice_sources"]["skin"] == extra["choice_sources"]["eye_colour"] == "measured"
 
 
 def _aligned(image: RGBImage) -> tuple[np.ndarray, np.ndarray]:

@@ -116,11 +116,13 @@ def test_a_photos_looks_by_the_macro_member_survive_the_burst():
     for _ in range(3):
         frame = _prediction(_unit(rng), {r: 0.5 for r in schema.REGIONS}, np.eye(len(groups["eye_colour"].options))[0])
         recipe = frame.recipe
-        for group, option in photo_looks(woman).items():
+        looks, sources = photo_looks(woman)
+        for group, option in looks.items():
             recipe = recipe.with_choice(group, option)
         frames.append(Prediction(recipe=recipe, continuous=frame.continuous,
                                  probabilities={**frame.probabilities, **members_say}, confidence=frame.confidence,
-                                 timings={}, attributes=woman))
-    fused = combine_burst(frames).recipe
-    assert (fused.choice("hair"), fused.choice("beard")) == ("long01", "none")
-    assert combine_burst([replace(f, attributes=None) for f in frames]).recipe.choice("hair") == "short04"
+                                 timings={}, attributes=woman, sources=sources))
+    fused = combine_burst(frames)
+    assert (fused.recipe.choice("hair"), fused.recipe.choice("beard")) == ("long01", "none")
+    assert fused.sources == sources  # the studio still says "by gender"
+    assert combine_burst([replace(f, sources={}) for f in frames]).recipe.choice("hair") == "short04"

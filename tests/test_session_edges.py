@@ -25,12 +25,14 @@ FIELDS = sorted(GOOD)
 
 def test_a_session_round_trips(tmp_path):
     session = Session(recipe=recipe_at(3, 0), predicted=recipe_at(3, 1), confidence={"nose": 0.5},
+                      sources={"hair": "by gender", "skin": "measured"},
                       photo=Photo(name="p.png", pixels=PIXELS), face=1, view="side", overlay=True)
     write_session(session, tmp_path / "s.f2psession", embed_photo=True)
     again = read_session(tmp_path / "s.f2psession")
     np.testing.assert_array_equal(again.photo.pixels, PIXELS)
     assert (again.face, again.view, again.overlay, dict(again.confidence)) == (1, "side", True, {"nose": 0.5})
     assert again.predicted.modifiers.keys() == recipe_at(3, 1).modifiers.keys()
+    assert dict(again.sources) == {"hair": "by gender", "skin": "measured"}
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None,

@@ -53,6 +53,7 @@ from f2p_engine.face.aligned import align_face
 from f2p_engine.face.attributes import FaceAttributes, read_attributes
 from f2p_engine.face.colour import ColourReading, measure_colours
 from f2p_engine.face.detect import detect_faces
+from f2p_engine.face.hair import HairReading, read_hair
 from f2p_engine.face.image import RGBImage, load_image
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.infer.batch import PHOTO_SUFFIXES, photos_in
@@ -137,9 +138,9 @@ class PhotoFace:
     `where`: its place in the photo; `embeddings`: judge -> (d,) unit vector of the photo's face;
     `outputs`: adapter -> model name -> [continuous (1, P), *logits (1, K)] as `Predictor.run_all`
     returns them; `attributes`: the macro member's reading; `colours`: the colours measured in the
-    photo; `aligned`: the aligned face before any adapter ((S, S, 3) uint8 RGB) and `landmarks` its
-    (68, 2) points (what refinement compares with); `thumbnail`: `aligned` shrunk to
-    (SHEET_FACE, SHEET_FACE, 3).
+    photo; `hair`: the hair beside the face measured in the photo (None: not measurable); `aligned`: the
+    aligned face before any adapter ((S, S, 3) uint8 RGB) and `landmarks` its (68, 2) points (what
+    refinement compares with); `thumbnail`: `aligned` shrunk to (SHEET_FACE, SHEET_FACE, 3).
     """
 
     key: str
@@ -148,6 +149,7 @@ class PhotoFace:
     outputs: dict[str, dict[str, list[np.ndarray]]] = field(repr=False)
     attributes: FaceAttributes
     colours: ColourReading
+    hair: HairReading | None
     aligned: np.ndarray = field(repr=False)
     landmarks: np.ndarray = field(repr=False)
     thumbnail: np.ndarray = field(repr=False)
@@ -292,6 +294,7 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
                 faces.append(PhotoFace(key=key, where=where, embeddings={j: judge.embed(image, detection.landmarks)
                                                    for j, judge in judges.items()}, outputs=outputs,
                                        attributes=attributes, colours=measure_colours(image, detection),
+                                       hair=read_hair(image, detection),
                                        aligned=aligned.image, landmarks=aligned.landmarks,
                                        thumbnail=_thumbnail(aligned.image)))
         if progress:
@@ -302,13 +305,14 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
 def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np.ndarray, readings: bool,
                 widened: bool = False) -> Recipe:
     """The recipe of `face` predicted with `adapter`'s outputs and the members combined by `weights`
-    (K, P); with `readings`, Gender and Age from the macro member and colours measured, as `f2p predict`;
+    (K, P); with `readings`, Gender and Age from the macro member, colours and hair measured, as `f2p predict`;
     `widened`: de-shrunk as photos are."""
     continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights, widened=widened)
     prediction = predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
                                       {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key),
                                       attributes=face.attributes if readings else None,
-                                      colours=face.colours if readings else None)
+                                      colours=face.colours if readings else None,
+                                      hair=face.hair if readings else None)
     return prediction.recipe
 
 

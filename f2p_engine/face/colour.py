@@ -17,10 +17,12 @@ same photo, under the same light:
    relative to a white, independent of exposure and colour cast (tested on renders of known skins).
 4. Tone: the individual typology angle (ITA = atan((L* - 50) / b*), the dermatology scale of Chardon
    et al. 1991) of the corrected skin; light above `LIGHT_ITA`, dark below `DARK_ITA`.
-5. Eyes: the iris is the ring of the eye opening between the pupil and the sclera, found from the
-   mesh's eye contour: the opening's pixels that are neither sclera-bright nor pupil/lash-dark,
-   corrected by the same light, read as a hue and lightness and mapped to MakeHuman's eye materials.
-   A small, shut or very dark iris reads "brown".
+5. Eyes: MediaPipe's iris model (shipped as ONNX by `scripts/build_face_models.py`) finds each iris in
+   a crop of the eye; the ring between the pupil and the iris's edge, inside the mesh's eye opening and
+   without catch lights and lashes, corrected by the same light, is read as a hue and lightness and
+   mapped to MakeHuman's eye materials. A small, shut or very dark iris reads "brown". (The iris found
+   by its luminance in the eye opening, before, read 17 of 38 light-eyed CelebA faces; the model's
+   iris 25 of 38, with the same thresholds.)
 
 `ColourReading.reliable` is False (with the reasons in `notes`) when the face is small in the photo,
 the light is extreme (skin clipped or nearly black), or no reference was found.
@@ -95,8 +97,18 @@ def _robust_median(rgb: np.ndarray, low: float, high: float) -> np.ndarray | Non
 
 #: Fewest pixels a patch or reference needs to be read at all.
 MIN_PIXELS = 12
-#: Luminance quantiles of the eye openings' pixels taken as iris (below: pupil and lashes; above: sclera).
-IRIS_BAND = (0.25, 0.6)
+#: Mesh points at the corners of each eye opening (image left, image right), in `EYE_OPENINGS`' order.
+EYE_CORNERS = ((33, 133), (362, 263))
+#: Side of the eye crop MediaPipe's iris model reads, and the crop's width in eye-corner distances.
+IRIS_CROP = 64
+IRIS_CROP_WIDTH = 2.0
+#: The iris is read on the ring between these shares of its radius (inside: the pupil; outside: the dark
+#: limbus and the sclera's edge) ...
+IRIS_RING = (0.3, 0.9)
+#: ... without its brightest and darkest shares (catch lights; lashes and the lid's shadow).
+IRIS_DROP_BRIGHT, IRIS_DROP_DARK = 0.1, 0.2
+#: An eye is read when at least this share of the ring lies inside its opening (lids cover the rest).
+MIN_IRIS_SHOWN = 0.3
 #: References darker than this (linear luminance) are in deep shadow: no reference.
 MIN_REFERENCE = 0.01
 #: Linear values at or above this are clipped by the camera (8-bit 252).
@@ -159,16 +171,49 @@ def sclera_colour(linear: np.ndarray, mesh: np.ndarray) -> np.ndarray | None:
     return np.median(pixels[y >= np.quantile(y, 0.8)], axis=0)
 
 
-def iris_colour(linear: np.ndarray, mesh: np.ndarray) -> np.ndarray | None:
-    """Median linear RGB of the irises, or None when the eyes show too little: the eye openings' pixels
-    between the darkest (pupil, lashes, lid shadow) and the brightest (sclera, catch lights), where the
-    iris ring lies."""
-    pixels = np.concatenate([_region(linear, mesh, eye) for eye in EYE_OPENINGS])
-    if len(pixels) < 4 * MIN_PIXELS:
-        return None
-    y = luminance(pixels)
-    low, high = np.quantile(y, IRIS_BAND)
-    return np.median(pixels[(y >= low) & (y <= high)], axis=0)
+def _eye_crop_transform(mesh: np.ndarray, corners: tuple[int, int]) -> np.ndarray:
+    """(2, 3) matrix from source pixels to a `IRIS_CROP` px crop of one eye: level, centred between its
+    corners, `IRIS_CROP_WIDTH` times their distance wide."""
+    left, right = mesh[corners[0], :2], mesh[corners[1], :2]
+    angle = float(np.arctan2(*(right - left)[::-1]))
+    scale = IRIS_CROP / (IRIS_CROP_WIDTH * max(float(np.linalg.norm(right - left)), 1e-6))
+    cos, sin = scale * np.cos(angle), scale * np.sin(angle)
+    rotation = np.array([[cos, sin], [-sin, cos]])
+    return np.hstack([rotation, (IRIS_CROP / 2 - rotation @ ((left + right) / 2))[:, None]])
+
+
+def iris_colour(image: RGBImage, mesh: np.ndarray) -> np.ndarray | None:
+    """Median linear RGB of both irises, or None when the eyes show too little: MediaPipe's iris model finds
+    each iris (centre and edge) in a crop of the eye; its ring (`IRIS_RING`) inside the eye opening, less
+    catch lights and lashes, is the iris. The model reads one eye as it was trained: the other is mirrored."""
+    from f2p_engine.face.align import transform_points
+    from f2p_engine.face.facemodels import face_model
+    from f2p_engine.face.warp import warp_face
+
+    model = face_model("iris_landmark")
+    grid = np.mgrid[0:IRIS_CROP, 0:IRIS_CROP][::-1].astype(np.float64)  # (x, y) of every crop pixel
+    rings = []
+    for k, (corners, opening) in enumerate(zip(EYE_CORNERS, EYE_OPENINGS, strict=True)):
+        matrix = _eye_crop_transform(mesh, corners)
+        crop = warp_face(image.pixels, matrix, IRIS_CROP)
+        mirrored = k == 1
+        _, iris = model.outputs(crop[:, ::-1] if mirrored else crop)
+        iris = iris.reshape(-1, 3)[:, :2].astype(np.float64)
+        if mirrored:
+            iris[:, 0] = IRIS_CROP - iris[:, 0]
+        iris -= 0.5  # the model's pixel centres sit at +0.5 (as the face mesh's do)
+        centre, radius = iris[0], float(np.linalg.norm(iris[1:] - iris[0], axis=1).mean())
+        distance = np.hypot(grid[0] - centre[0], grid[1] - centre[1])
+        ring = (distance >= IRIS_RING[0] * radius) & (distance <= IRIS_RING[1] * radius)
+        seen = ring & polygon_mask((IRIS_CROP, IRIS_CROP), transform_points(matrix, mesh[list(opening), :2]))
+        pixels = srgb_to_linear(crop[seen])
+        # A shut or downcast eye shows the lid where the model puts the iris: read only open eyes.
+        if len(pixels) >= MIN_PIXELS // 2 and seen.sum() >= MIN_IRIS_SHOWN * ring.sum():
+            y = luminance(pixels)
+            low, high = np.quantile(y, (IRIS_DROP_DARK, 1.0 - IRIS_DROP_BRIGHT))
+            rings.append(pixels[(y >= low) & (y <= high)])
+    pixels = np.concatenate(rings) if rings else np.empty((0, 3))
+    return np.median(pixels, axis=0) if len(pixels) >= MIN_PIXELS else None
 
 
 def teeth_colour(linear: np.ndarray, mesh: np.ndarray) -> np.ndarray | None:
@@ -202,7 +247,7 @@ def sample_face(image: RGBImage, detection: Detection) -> Samples:
     """Read the skin and the references of one detected face (see the module docstring)."""
     linear, mesh = _aligned(image, detection)
     skin, clipped = skin_colour(linear, mesh)
-    iris = iris_colour(linear, mesh)
+    iris = iris_colour(image, detection.mesh)
     eyes = detection.landmarks
     eye_distance = float(np.linalg.norm(eyes[42:48].mean(axis=0) - eyes[36:42].mean(axis=0)))
     return Samples(skin=skin, sclera=sclera_colour(linear, mesh), teeth=teeth_colour(linear, mesh),

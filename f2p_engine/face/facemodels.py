@@ -1,5 +1,5 @@
-"""Shipped face models: `resources/face/` (MediaPipe's detectors and 468-point mesh, dlib's identity
-ResNet, all as ONNX) -> sessions.
+"""Shipped face models: `resources/face/` (MediaPipe's detectors, 468-point mesh, selfie segmentation and
+iris model, dlib's identity ResNet, all as ONNX) -> sessions.
 
 Every file is checked against the sha256 in `resources/face/manifest.json` before onnxruntime sees it
 (missing or tampered file: AssetError naming it). Sessions are made once per process and folder.
@@ -21,14 +21,15 @@ from f2p_engine.errors import AssetError
 from f2p_engine.face.sessions import verified_session
 from f2p_engine.files import resources_dir
 
-FaceModelName = Literal["face_detection_short_range", "face_detection_full_range", "face_landmark"]
+FaceModelName = Literal["face_detection_short_range", "face_detection_full_range", "face_landmark",
+                        "selfie_segmentation", "iris_landmark"]
 IDENTITY_MODEL = "dlib_face_recognition_resnet"
 _REBUILD = "rebuild with scripts/build_face_models.py and scripts/build_identity_model.py"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaceModel:
-    """One verified model: `run` takes (side, side, 3) uint8 RGB and returns the model's two outputs.
+    """One verified model: `outputs` takes (side, side, 3) uint8 RGB and returns the model's outputs.
 
     `side`: input size in pixels; `input_range`: what pixel values 0 and 255 become.
     """
@@ -38,12 +39,16 @@ class FaceModel:
     input_range: tuple[float, float]
     session: Any
 
-    def run(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(coordinates, logits) of one (side, side, 3) uint8 image, batch axis dropped."""
+    def outputs(self, pixels: np.ndarray) -> list[np.ndarray]:
+        """Every output of one (side, side, 3) uint8 image, batch axis dropped."""
         low, high = self.input_range
         batch = (pixels.astype(np.float32) * np.float32((high - low) / 255.0) + np.float32(low))[None]
-        coordinates, logits = self.session.run(None, {"image": batch})
-        return coordinates[0], logits[0]
+        return [output[0] for output in self.session.run(None, {"image": batch})]
+
+    def run(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(coordinates, logits) of a detector or the landmark model for one (side, side, 3) uint8 image."""
+        coordinates, logits = self.outputs(pixels)
+        return coordinates, logits
 
 
 def face_models_dir() -> Path:

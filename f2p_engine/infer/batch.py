@@ -420,7 +420,9 @@ def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Pr
                      ) -> dict[str, Any]:
     """The JSON beside a recipe: source photo(s), adapter, confidence per region, option probabilities,
     the macro member's reading (P(male), years and their confidences) when it gave Gender and Age,
-    the colours measured in the photo and timings in ms (`more` adds keys)."""
+    the colours and the hair's reach beside the face measured in the photo, how the choices not taken from
+    the members' probabilities were made
+    (`Prediction.sources`) and timings in ms (`more` adds keys)."""
     sources = str(source) if isinstance(source, Path) else [str(p) for p in source]
     read = prediction.attributes
     macro = {} if read is None else {"macro_member": {
@@ -431,6 +433,10 @@ def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Pr
                             "typology_angle": round(prediction.colours.typology_angle, 2),
                             "eye_colour": prediction.colours.eye_colour, "reliable": prediction.colours.reliable,
                             "notes": list(prediction.colours.notes)}, **more}
+    if prediction.hair is not None:
+        more = {"hair_reach": list(prediction.hair.reach), **more}
+    if prediction.sources:
+        more = {"choice_sources": dict(prediction.sources), **more}
     return {"source": sources, "adapter": adapter,
             "confidence": {r: round(c, 4) for r, c in prediction.confidence.items()},
             "probabilities": {g: [round(float(p), 4) for p in ps] for g, ps in prediction.probabilities.items()},
@@ -447,6 +453,7 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
     from f2p_engine.face.aligned import align_face, faces_in_photo
     from f2p_engine.face.attributes import read_attributes
     from f2p_engine.face.colour import measure_colours
+    from f2p_engine.face.hair import read_hair
     from f2p_engine.face.image import load_image
     from f2p_engine.recipe import Recipe
 
@@ -468,12 +475,15 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
         adapted = time.perf_counter()
         colours = measure_colours(image, detection)
         coloured = time.perf_counter()
+        hair = read_hair(image, detection)
+        haired = time.perf_counter()
         prediction = predictor.predict_aligned(adapted_face.image, adapted_face.landmarks,
                                                base=Recipe(name=face_stem(name, k)), attributes=attributes,
-                                               colours=colours)
+                                               colours=colours, hair=hair)
         shared = {"read_image": read - began, "detect": detected - read} if k == 0 else {}
         prediction.timings.update({**shared, "align": aligned - start, "attributes": measured - aligned,
-                                   "adapt": adapted - measured, "colours": coloured - adapted})
+                                   "adapt": adapted - measured, "colours": coloured - adapted,
+                                   "hair": haired - coloured})
         if refine:  # after the colours: the renders wear the skin the recipe ends with
             from f2p_engine.infer.refine import refined_prediction  # the renderer: only when asked to refine
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from f2p_engine.errors import InputError
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.pipeline import PHOTO_LOOK_GROUPS, Prediction, without_folds
+from f2p_engine.infer.pipeline import BY_GENDER, MEASURED, Prediction, without_folds
 from f2p_engine.recipe import Recipe, recipe_from_parameters
 
 
@@ -75,18 +75,19 @@ def fuse_predictions(predictions: Sequence[Prediction], base: Recipe | None = No
         stacked = np.stack([p.probabilities[group] for p in predictions])  # (F, K)
         probabilities[group] = weights[groups[group].region] @ stacked
     choices = {g: groups[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
-    # Choices the frames made not from the members' probabilities (a photo's looks by the macro member,
-    # `photo_looks`; hair of models trained before hair existed): the most common.
+    # Choices the frames made not from the members' probabilities (a photo's looks by the macro member and its
+    # measured hair, `photo_looks`; hair of models trained before hair existed): the most common.
     for group in groups:
         made = [p.recipe.choice(group) for p in predictions if p.recipe.sets(group) and (
-            group not in probabilities or (p.attributes is not None and group in PHOTO_LOOK_GROUPS))]
+            group not in probabilities or p.sources.get(group) in (BY_GENDER, MEASURED))]
         if made:
             choices[group] = Counter(made).most_common(1)[0][0]
 
     confidence = {r: float(np.mean([p.confidence[r] for p in predictions])) for r in predictions[0].confidence}
     recipe, unfolded = without_folds(recipe_from_parameters(continuous, choices, base=base))
     prediction = Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
-                            timings=sum_timings(p.timings for p in predictions), unfolded=unfolded)
+                            timings=sum_timings(p.timings for p in predictions), unfolded=unfolded,
+                            sources={g: s for p in predictions for g, s in p.sources.items()})
     return Fusion(prediction=prediction, weights=weights, disagreement=disagreement)
 
 

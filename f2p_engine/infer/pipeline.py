@@ -53,6 +53,7 @@ from f2p_engine.recipe import Recipe, recipe_from_parameters
 if TYPE_CHECKING:
     from f2p_engine.face.aligned import AlignedFace
     from f2p_engine.face.colour import ColourReading
+    from f2p_engine.face.hair import HairReading
     from f2p_engine.face.image import RGBImage
 
 #: Parameters the macro member's reading replaces on photos: where it measures better on the
@@ -68,8 +69,11 @@ class Prediction:
     `probabilities`: group -> (K,) float64 option probabilities; `confidence`: region -> [0, 1];
     `timings`: stage -> seconds; `attributes`: the macro member's reading (photos only), whose
     confidences go with the Gender and Age it gave; `colours`: skin tone and eye colour measured in
-    the photo, when they were (`with_colours`). `unfolded`: the sliders moved away from the
+    the photo, when they were (`with_colours`); `hair`: the hair beside the face measured in the photo
+    (`photo_looks`). `unfolded`: the sliders moved away from the
     ensemble's values (`continuous`) to remove a visible fold of the surface (`without_folds`), usually none.
+    `sources`: group -> how its choice was made when not by the members' probabilities (`MEASURED`,
+    `BY_GENDER`), so the studio can say so.
     """
 
     recipe: Recipe
@@ -79,7 +83,9 @@ class Prediction:
     timings: dict[str, float]
     attributes: FaceAttributes | None = None
     colours: ColourReading | None = None
+    hair: HairReading | None = None
     unfolded: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 class Predictor:
@@ -153,11 +159,12 @@ class Predictor:
         return {m.name: self.run_model(m, images, landmarks, descriptors) for m in self.manifest.models}
 
     def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base: Recipe | None = None, *,
-                        attributes: FaceAttributes | None = None, colours: ColourReading | None = None
-                        ) -> Prediction:
+                        attributes: FaceAttributes | None = None, colours: ColourReading | None = None,
+                        hair: HairReading | None = None) -> Prediction:
         """Predict from one aligned face: (S, S, 3) uint8 RGB and its (68, 2) aligned-pixel landmarks.
         A photo's `attributes` (`read_attributes` of the face before the adapter) set Gender and Age, its
-        `colours` (`face.colour.measure_colours`) the skin and eye colour (see `prediction`)."""
+        `colours` (`face.colour.measure_colours`) the skin and eye colour, its `hair` (`face.hair.read_hair`)
+        the hair style with the gender (see `prediction`)."""
         began = time.perf_counter()
         # The identity member's dlib descriptor is timed apart: it is most of a photo's model time.
         descriptors = face_descriptor(image, landmarks)[None] if self.identity_params.any() else None
@@ -169,19 +176,23 @@ class Predictor:
                    "ensemble": time.perf_counter() - models_done}
         return self.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
                                {r: float(c[0]) for r, c in confidence.items()}, base=base, timings=timings,
-                               attributes=attributes, colours=colours)
+                               attributes=attributes, colours=colours, hair=hair)
 
     def prediction(self, continuous: np.ndarray, probabilities: dict[str, np.ndarray], confidence: dict[str, float],
                    *, base: Recipe | None = None, timings: dict[str, float] | None = None,
-                   attributes: FaceAttributes | None = None, colours: ColourReading | None = None) -> Prediction:
+                   attributes: FaceAttributes | None = None, colours: ColourReading | None = None,
+                   hair: HairReading | None = None) -> Prediction:
         """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities;
-        with the macro member's `attributes`, Gender and Age are theirs (`MACRO_MEMBER_PARAMS`); with the
+        with the macro member's `attributes`, Gender and Age are theirs (`MACRO_MEMBER_PARAMS`) and hair,
+        hair colour and beard the gender's (`photo_looks`, the hair style with the photo's `hair`); with the
         photo's measured `colours`, the skin tone and eye colour are (`with_colours`). The recipe is then
         moved out of any visible fold, once, with everything that shapes the head set."""
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
+        sources: dict[str, str] = {}
         if attributes is not None:
             continuous = with_attributes(continuous, attributes)
-            choices.update(photo_looks(attributes))
+            looks, sources = photo_looks(attributes, hair)
+            choices.update(looks)
         recipe = recipe_from_parameters(continuous, choices, base=base)
         for group in WRITTEN_PROXIES:  # MakeHuman writes the default brows and lashes too: so does a prediction
             if not recipe.sets(group):
@@ -190,12 +201,14 @@ class Predictor:
         recipe = recipe.with_values({p.name: round(recipe.value(p.name), 6) for p in schema.CONTINUOUS})
         if colours is not None:
             recipe, continuous, probabilities = with_colours(recipe, continuous, probabilities, colours)
+            sources.update(dict.fromkeys(MEASURED_GROUPS, MEASURED))
         timings = dict(timings or {})
         began = time.perf_counter()
         recipe, unfolded = without_folds(recipe)
         timings["unfold"] = time.perf_counter() - began
         return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities, confidence=confidence,
-                          timings=timings, attributes=attributes, colours=colours, unfolded=unfolded)
+                          timings=timings, attributes=attributes, colours=colours, hair=hair,
+                          unfolded=unfolded, sources=sources)
 
     def members(self, outputs: dict[str, list[np.ndarray]]) -> np.ndarray:
         """(K, N, P) float64 continuous predictions of every member (`ensemble.MEMBERS`), NaN where
@@ -260,13 +273,32 @@ def with_attributes(continuous: np.ndarray, attributes: FaceAttributes) -> np.nd
 #: the real ones in the studio.
 PHOTO_LOOKS = {"female": {"hair": "long01", "hair_colour": "black", "beard": "none"},
                "male": {"hair": "short02", "hair_colour": "black", "beard": "none"}}
-#: The groups `PHOTO_LOOKS` chooses.
-PHOTO_LOOK_GROUPS = tuple(PHOTO_LOOKS["female"])
+#: A woman's hair when no hair hangs beside her face in the photo (`face.hair`): short, or tied back,
+#: which from the front reads the same; short01 leaves the forehead and eyes clear. Measured with the
+#: shipped models on the first 200 CelebA crops (`f2p evaluate --labels`): 3 of 15 changed faces were
+#: labelled short, 1 long (the rest medium, none or tied back). Men keep short02: MakeHuman's only styles
+#: longer than short (bob01, bob02) cover an eye, and a man's hair measured on both sides moved 15 faces
+#: to bob01 with FaceNet's distance to the photo worse by 0.15 (median) even where the label agreed.
+SHORT_HAIR = "short01"
+#: The groups `with_colours` sets from the photo's pixels.
+MEASURED_GROUPS = ("skin", "eye_colour")
+#: `Prediction.sources` values: measured in the photo's pixels; chosen by the macro member's gender.
+MEASURED, BY_GENDER = "measured", "by gender"
+CHOICE_SOURCES = (MEASURED, BY_GENDER)
 
 
-def photo_looks(attributes: FaceAttributes) -> dict[str, str]:
-    """`PHOTO_LOOKS` of the macro member's reading (Gender >= 0.5 is male, as MakeHuman's 1 is)."""
-    return dict(PHOTO_LOOKS["male" if attributes.gender_value >= 0.5 else "female"])
+def photo_looks(attributes: FaceAttributes, hair: HairReading | None = None
+                ) -> tuple[dict[str, str], dict[str, str]]:
+    """(group -> option, group -> how it was chosen: `BY_GENDER` or `MEASURED`): `PHOTO_LOOKS` of the macro
+    member's reading (Gender >= 0.5 is male, as MakeHuman's 1 is); a woman's hair measured in the photo's
+    `hair` reading (`SHORT_HAIR` when none hangs beside her face)."""
+    gender = "male" if attributes.gender_value >= 0.5 else "female"
+    looks, sources = dict(PHOTO_LOOKS[gender]), dict.fromkeys(PHOTO_LOOKS[gender], BY_GENDER)
+    if gender == "female" and hair is not None:
+        sources["hair"] = MEASURED
+        if not hair.on_either_side:
+            looks["hair"] = SHORT_HAIR
+    return looks, sources
 
 
 #: Proxies every predicted recipe names (MakeHuman 1.1 saves its default eyebrows and eyelashes as lines).
@@ -316,7 +348,7 @@ def with_colours(recipe: Recipe, continuous: np.ndarray, probabilities: dict[str
     for name, value in ethnic.items():
         continuous[[p.name for p in schema.CONTINUOUS].index(name)] = value
     probabilities = dict(probabilities)
-    for group, option in (("skin", skin), ("eye_colour", reading.eye_colour)):
+    for group, option in zip(MEASURED_GROUPS, (skin, reading.eye_colour), strict=True):
         options = schema.discrete_by_name()[group].options
         probabilities[group] = np.eye(len(options))[options.index(option)]
     return recipe, continuous, probabilities
@@ -326,13 +358,15 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_
                   ) -> tuple[Prediction, AlignedFace]:
     """Photo -> (Prediction, the aligned and adapted face): detect, align, adapt, predict.
 
-    Skin and eye colour are measured in the photo (`with_colours`). `timings` gains `align`,
-    `attributes`, `adapt` and `colours`. InputError when the photo holds no face; the adapter
+    Skin and eye colour, and the hair beside the face, are measured in the photo (`with_colours`,
+    `photo_looks`). `timings` gains `align`, `attributes`, `adapt`, `colours` and `hair`. InputError when
+    the photo holds no face; the adapter
     name is one of `f2p_engine.adapt.available_adapters()`; `base` supplies name and kept lines.
     """
     from f2p_engine.adapt import create_adapter, stylise
     from f2p_engine.face.aligned import align_photo
     from f2p_engine.face.colour import measure_colours
+    from f2p_engine.face.hair import read_hair
 
     began = time.perf_counter()
     face = align_photo(image)
@@ -343,8 +377,10 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_
     adapted = time.perf_counter()
     colours = measure_colours(image, face.detection)
     measured = time.perf_counter()
+    hair = read_hair(image, face.detection)
+    haired = time.perf_counter()
     prediction = predictor.predict_aligned(face.image, face.landmarks, base=base, attributes=attributes,
-                                           colours=colours)
+                                           colours=colours, hair=hair)
     prediction.timings.update({"align": aligned - began, "attributes": read - aligned, "adapt": adapted - read,
-                               "colours": measured - adapted})
+                               "colours": measured - adapted, "hair": haired - measured})
     return prediction, face

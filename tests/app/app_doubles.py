@@ -6,7 +6,7 @@ import numpy as np
 
 from f2p_engine.face.colour import ColourReading
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.pipeline import Prediction, with_colours
+from f2p_engine.infer.pipeline import MEASURED, MEASURED_GROUPS, Prediction, with_colours
 from f2p_engine.recipe import Recipe
 
 
@@ -20,7 +20,8 @@ def prediction_of(recipe: Recipe, confidence: Mapping[str, float], colours: Colo
     if colours is not None:
         recipe, continuous, probabilities = with_colours(recipe, continuous, probabilities, colours)
     return Prediction(recipe=recipe, continuous=continuous, probabilities=probabilities,
-                      confidence=dict(confidence), timings={"models": 0.001}, colours=colours)
+                      confidence=dict(confidence), timings={"models": 0.001}, colours=colours,
+                      sources=dict.fromkeys(MEASURED_GROUPS, MEASURED) if colours is not None else {})
 
 
 class FixedPredictor:

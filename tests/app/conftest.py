@@ -9,15 +9,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 
-# Before pytest-qt creates the QApplication: pyqtgraph GL views share one context family.
-QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-
-from app.settings import StudioSettings  # noqa: E402
-from app.state import StudioState  # noqa: E402
-from app.window import StudioWindow  # noqa: E402
-from f2p_engine.headmodel.mesh import HeadModel  # noqa: E402
+from app.settings import StudioSettings
+from app.state import StudioState
+from app.window import StudioWindow
+from f2p_engine.headmodel.mesh import HeadModel
 
 
 @pytest.fixture(autouse=True)

@@ -51,8 +51,13 @@ def test_spec_bundles_the_app_and_the_data_the_engine_reads(spec_calls):
     pairs = {(Path(src).name, dest) for src, dest in analysis["datas"]}
     # `files.resources_dir()` looks exactly here inside the bundle.
     assert ("head", "resources/head") in pairs
+    assert ("proxies", "resources/proxies") in pairs  # hair, eyebrows and eyelashes: the 3D view needs them
     assert ("face", "resources/face") in pairs
     assert ("attributes", "resources/attributes") in pairs
+    # Every resource folder the engine or the studio reads (all but the bundled sample photo) is bundled:
+    # the proxies were once missed and the bundled studio stopped at start-up.
+    read = {p.name for p in (ROOT / "resources").iterdir() if p.is_dir()} - {"samples"}
+    assert read <= {name for name, _ in pairs}
     # dlib's identity ResNet ships as ONNX in resources/face; dlib and its model files (the 68-point
     # model's training data excludes commercial use) are not shipped in any form.
     assert not any("face_recognition_models" in src or src.endswith(".dat") for src, _ in analysis["datas"])

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
-from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag, GLMeshItem
-from PySide6.QtCore import QPoint, QPointF, QRect, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from app.gl_view import GLMesh, software_gl
 from app.images import qimage_to_rgb
-from app.qt_head_view import VIEW_AZIMUTH, software_gl
+from app.qt_head_view import VIEW_AZIMUTH
 
 BACKGROUND = np.array([46, 48, 54])
 
@@ -27,7 +29,7 @@ def test_head_is_drawn_lit_not_black(make_window):
     total = window.head_view.canvas.width() * window.head_view.canvas.height()
     head = head_pixels(window)
     assert len(head) > 0.03 * total
-    # Lit from behind (pyqtgraph's "shaded" shader with outward normals) the head is near-background dark:
+    # Lit from behind (a shader that lights normals pointing away from the camera) the head is near-background dark:
     # 3k pixels averaging 78 against 21k averaging 150 with the right lighting.
     assert head.mean() > 110
 
@@ -38,7 +40,7 @@ def test_mesh_item_follows_slider(make_window):
     before = qimage_to_rgb(window.head_view.snapshot()).astype(int)
     window.panel.rows["head/head-fat-decr|incr"].spin.setValue(1.0)
     after = qimage_to_rgb(window.head_view.snapshot()).astype(int)
-    shown = window.head_view.item.opts["meshdata"].vertexes()  # the mesh goes to GL with the next frame
+    shown = window.head_view.skin.positions  # the mesh goes to GL with the next frame
     np.testing.assert_allclose(shown, window.state.vertices[topology.vertex_ids])
     changed = np.count_nonzero(np.abs(after - before).sum(axis=2) > 30)
     assert changed > 0.01 * before.shape[0] * before.shape[1]  # the fatter face is visibly redrawn
@@ -48,14 +50,14 @@ def test_mesh_item_follows_slider(make_window):
 def test_view_buttons_turn_the_camera(make_window, view):
     window = make_window()
     window.head_view.view_buttons[view].click()
-    assert window.head_view.canvas.opts["azimuth"] == VIEW_AZIMUTH[view]
+    assert window.head_view.canvas.camera.azimuth == VIEW_AZIMUTH[view]
 
 
 def test_wireframe_toggle_draws_edges(make_window):
     window = make_window()
     plain = head_pixels(window)
     window.head_view.wireframe_button.click()
-    assert window.head_view.item.opts["drawEdges"]
+    assert window.head_view.skin.wireframe
     wired = head_pixels(window)
     assert wired.mean() < plain.mean() - 5  # dark edges over the skin
 
@@ -64,7 +66,8 @@ def test_bust_cut_fades_into_the_background(make_window):
     """The bust ends in a jagged cut through the shoulders; its lowest rows are drawn near background
     (seen zoomed out: the views frame the head and neck)."""
     window = make_window()
-    window.head_view.canvas.setCameraPosition(distance=3 * window.head_view.framing_distance())
+    canvas = window.head_view.canvas
+    canvas.set_camera(replace(canvas.camera, distance=3 * window.head_view.framing_distance()))
     diff = np.abs(qimage_to_rgb(window.head_view.snapshot()).astype(int) - BACKGROUND).sum(axis=2)
     lowest = np.nonzero((diff > 30).any(axis=1))[0].max()
     bottom = diff[lowest - 3: lowest + 1]
@@ -74,16 +77,48 @@ def test_bust_cut_fades_into_the_background(make_window):
 def test_drag_orbits_and_wheel_zooms(make_window, qtbot):
     window = make_window()
     canvas = window.head_view.canvas
-    azimuth, distance = canvas.opts["azimuth"], canvas.opts["distance"]
+    azimuth, distance = canvas.camera.azimuth, canvas.camera.distance
     centre = QPoint(canvas.width() // 2, canvas.height() // 2)
     QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
     QTest.mouseMove(canvas, centre + QPoint(40, 0))
     QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre + QPoint(40, 0))
-    assert canvas.opts["azimuth"] != azimuth  # the drag reached the GL window, not only its container
+    assert canvas.camera.azimuth < azimuth  # the drag reached the GL window, not only its container
     wheel = QWheelEvent(QPointF(centre), QPointF(canvas.mapToGlobal(centre)), QPoint(0, 0), QPoint(0, 120),
                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(canvas, wheel)
-    assert canvas.opts["distance"] < distance
+    assert canvas.camera.distance == pytest.approx(distance * 0.999**120)
+
+
+def test_ctrl_drag_and_middle_drag_pan_and_ctrl_wheel_changes_the_field_of_view(make_window):
+    """The mouse as the studio's users had it (pyqtgraph's GL view): Ctrl + left drag pans in the view's
+    plane, middle drag over the ground, Ctrl + wheel narrows the field of view."""
+    window = make_window()
+    canvas = window.head_view.canvas
+    centre = QPoint(canvas.width() // 2, canvas.height() // 2)
+
+    def drag(button, modifier) -> None:  # QTest.mouseMove would drop the modifier
+        for kind, at, held in ((QEvent.Type.MouseButtonPress, centre, button),
+                               (QEvent.Type.MouseMove, centre + QPoint(40, 0), button),
+                               (QEvent.Type.MouseButtonRelease, centre + QPoint(40, 0), Qt.MouseButton.NoButton)):
+            pressed = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else button
+            QApplication.sendEvent(canvas, QMouseEvent(kind, QPointF(at), QPointF(canvas.mapToGlobal(at)), pressed,
+                                                       held, modifier))
+
+    before = canvas.camera
+    drag(Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier)
+    assert canvas.camera.azimuth == before.azimuth
+    moved = np.subtract(canvas.camera.centre, before.centre)
+    np.testing.assert_allclose(moved, -40 * before.pixel_size(canvas.width()) * before.screen_axes()[0], atol=1e-9)
+    before = canvas.camera
+    drag(Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier)
+    moved = np.subtract(canvas.camera.centre, before.centre)
+    assert np.linalg.norm(moved) > 0
+    assert moved[1] == pytest.approx(0.0)
+    wheel = QWheelEvent(QPointF(centre), QPointF(canvas.mapToGlobal(centre)), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(canvas, wheel)
+    assert canvas.camera.fov == pytest.approx(before.fov * 0.999**120)
 
 
 def test_window_has_a_depth_buffer_so_eyes_do_not_show_through_the_skull(make_window):
@@ -94,7 +129,8 @@ def test_window_has_a_depth_buffer_so_eyes_do_not_show_through_the_skull(make_wi
     front = qimage_to_rgb(window.head_view.snapshot()).reshape(-1, 3).astype(int)
     blue = front[:, 2] - front[:, 0] > 40  # iris pixels: the skin is red over blue, the background grey
     assert np.count_nonzero(blue) > 20  # the eyes are seen from the front
-    window.head_view.canvas.setCameraPosition(azimuth=VIEW_AZIMUTH["front"] + 180)
+    canvas = window.head_view.canvas
+    canvas.set_camera(replace(canvas.camera, azimuth=VIEW_AZIMUTH["front"] + 180))
     back = qimage_to_rgb(window.head_view.snapshot()).reshape(-1, 3).astype(int)
     assert np.count_nonzero(back[:, 2] - back[:, 0] > 40) == 0
 
@@ -168,12 +204,12 @@ def test_the_preview_wears_the_recipes_hair_fitted_to_the_head(make_window):
     for group, option in (("hair", "short02"), ("hair_colour", "blonde")):
         combo = window.panel.combos[group]
         combo.activated.emit(combo.findData(option))
-    item, _, proxy = window.head_view._proxy_items["hair"]
+    mesh, proxy = window.head_view._proxies["hair"]
     assert proxy is default_proxies().get("hair", "short02")
-    assert item.visible()
+    assert mesh.visible
     window.panel.rows["head/head-fat-decr|incr"].spin.setValue(1.0)
     haired = qimage_to_rgb(window.head_view.snapshot()).astype(int)
-    np.testing.assert_allclose(item.opts["meshdata"].vertexes(),
+    np.testing.assert_allclose(mesh.positions,
                                proxy.fit(window.state.vertices)[proxy.render_vertex], atol=1e-5)
     changed = np.abs(haired - bald).sum(axis=2) > 60
     assert changed.sum() > 0.01 * changed.size
@@ -182,7 +218,7 @@ def test_the_preview_wears_the_recipes_hair_fitted_to_the_head(make_window):
     assert haired[changed].mean(axis=0)[2] < haired[changed].mean(axis=0)[0]  # blonde: warm, not grey-blue
     combo = window.panel.combos["hair"]
     combo.activated.emit(combo.findData("none"))
-    assert not window.head_view._proxy_items["hair"][0].visible()
+    assert not window.head_view._proxies["hair"][0].visible
 
 
 def _head_mask(window) -> np.ndarray:
@@ -265,7 +301,7 @@ def test_a_slider_drag_ends_on_the_full_frame(make_window, qtbot):
     qtbot.waitUntil(lambda: canvas.shown == "full" or not software_gl(), timeout=900)  # < _SMOOTH_AFTER_MS
     qtbot.wait(50)  # the X server has the swapped frame
     np.testing.assert_array_equal(on_screen(), full_render())
-    np.testing.assert_allclose(window.head_view.item.opts["meshdata"].vertexes(),
+    np.testing.assert_allclose(window.head_view.skin.positions,
                                window.state.vertices[window.head_view._topology.vertex_ids])
 
 
@@ -273,17 +309,17 @@ def test_a_slider_step_uploads_only_positions_and_normals(make_window, qtbot, mo
     """Faces and per-vertex paint never change with the recipe: a step uploads the moved vertices only."""
     window = make_window()
     uploads = []
-    upload = GLMeshItem.upload_vertex_buffers
-    monkeypatch.setattr(GLMeshItem, "upload_vertex_buffers",
-                        lambda item, dirty: (uploads.append((item, dirty)), upload(item, dirty))[1])
+    upload = GLMesh._write_buffers
+    monkeypatch.setattr(GLMesh, "_write_buffers",
+                        lambda mesh, gl, names: (uploads.append((mesh, set(names))), upload(mesh, gl, names))[1])
     drawn: list[float] = []
     window.head_view.canvas.frame_drawn.connect(drawn.append)
     window.panel.rows["head/head-fat-decr|incr"].spin.setValue(0.6)
     qtbot.waitUntil(lambda: bool(drawn))
-    skin = [dirty for item, dirty in uploads if item is window.head_view.item]
-    assert skin == [DirtyFlag.POSITION | DirtyFlag.NORMAL]
-    brows = [dirty for item, dirty in uploads if item is window.head_view._proxy_items["eyebrows"][0]]
-    assert brows == [DirtyFlag.POSITION | DirtyFlag.NORMAL]
+    skin = [names for mesh, names in uploads if mesh is window.head_view.skin]
+    assert skin == [{"positions", "normals"}]
+    brows = [names for mesh, names in uploads if mesh is window.head_view._proxies["eyebrows"][0]]
+    assert brows == [{"positions", "normals"}]
 
 
 def test_recipes_that_come_faster_than_frames_become_gl_data_once_per_frame(make_window, qtbot, monkeypatch):
@@ -303,7 +339,7 @@ def test_recipes_that_come_faster_than_frames_become_gl_data_once_per_frame(make
     qtbot.waitUntil(lambda: bool(drawn))
     row.slider.setSliderDown(False)
     assert computed == [1]
-    np.testing.assert_allclose(view.item.opts["meshdata"].vertexes(), window.state.vertices[view._topology.vertex_ids])
+    np.testing.assert_allclose(view.skin.positions, window.state.vertices[view._topology.vertex_ids])
 
 
 def test_an_orbit_drag_draws_drafts_and_ends_on_the_full_frame(make_window, qtbot):

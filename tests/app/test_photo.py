@@ -107,6 +107,8 @@ def test_prediction_reaches_sliders_and_strip(make_window, astronaut_file, qtbot
     # Skin and eye colour are measured in the photo (the astronaut: light skin, brown eyes), not the models'.
     assert window.state.recipe.choice("eye_colour") == "brown"
     assert window.state.recipe.choice("skin") == "young_caucasian_male"  # Gender 0.9, default Age
+    eyes = window.panel.combos["eye_colour"]
+    assert eyes.itemText(eyes.findData("brown")) == "brown (measured)"  # says where it came from
     assert window.panel.sections["nose"].text().endswith("confidence 75%")
     assert window.state.recipe.choice("eyelashes") == "eyelashes03"  # the artist's choice stays
     window.undo_stack.undo()  # nothing to undo: the prediction is where the photo's session starts
