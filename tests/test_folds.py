@@ -245,7 +245,8 @@ def test_the_astronaut_gets_the_recipe_of_checking_before_and_after_her_colours(
     from f2p_engine.infer import pipeline
 
     prediction, face = pipeline.predict_photo(predictor, RGBImage(pixels=astronaut(), source="astronaut"))
-    first = predictor.predict_aligned(face.image, face.landmarks, attributes=prediction.attributes)
+    first = predictor.predict_aligned(face.image, face.landmarks, attributes=prediction.attributes,
+                                      hair=prediction.hair)
     coloured, continuous, _ = pipeline.with_colours(first.recipe, first.continuous, first.probabilities,
                                                     prediction.colours)
     twice, _ = pipeline.without_folds(coloured)
