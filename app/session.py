@@ -25,7 +25,6 @@ from app.state import Photo
 from f2p_engine.errors import InputError
 from f2p_engine.files import atomic_output
 from f2p_engine.headmodel import schema
-from f2p_engine.infer.pipeline import CHOICE_SOURCES
 from f2p_engine.recipe import Recipe, recipe_from_dict, recipe_to_dict
 
 SESSION_FORMAT = "f2p-session-1"
@@ -137,6 +136,8 @@ def session_from_dict(data: object, path: Path) -> Session:
             isinstance(k, str) and k in regions and isinstance(v, int | float) and not isinstance(v, bool)
             and math.isfinite(v) and 0 <= v <= 1 for k, v in confidence.items()):
         raise bad("confidence must map region names to numbers in [0, 1]")
+    from f2p_engine.infer.pipeline import CHOICE_SOURCES  # here: the engine's pipeline loads OpenCV (start-up)
+
     sources = data.get("sources", {})  # absent in sessions written before it was kept
     groups = schema.discrete_by_name()
     if not isinstance(sources, dict) or not all(k in groups and v in CHOICE_SOURCES for k, v in sources.items()):

@@ -31,6 +31,7 @@ class FixedPredictor:
         self.recipe, self.confidence = recipe, dict(confidence)
         self.faces = 0
 
-    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None, colours=None) -> Prediction:
+    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None, colours=None,
+                        hair=None) -> Prediction:
         self.faces += 1
         return prediction_of(self.recipe, self.confidence, colours)

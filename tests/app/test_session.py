@@ -87,7 +87,7 @@ class _SlowPredictor(FixedPredictor):
         super().__init__(PREDICTED, {"nose": 0.8})
         self.release = threading.Event()
 
-    def predict_aligned(self, image, landmarks, attributes=None, colours=None):
+    def predict_aligned(self, image, landmarks, attributes=None, colours=None, hair=None):
         self.release.wait(20)
         return super().predict_aligned(image, landmarks, attributes, colours)
 

@@ -45,7 +45,7 @@ class _BurstDouble:
     def __init__(self) -> None:
         self.calls = 0
 
-    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None, colours=None):
+    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None, colours=None, hair=None):
         k = self.calls
         self.calls += 1
         recipe = Recipe().with_values({NOSE: k / 10})
