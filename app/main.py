@@ -144,10 +144,15 @@ def _quit_on_interrupt(app: QApplication) -> None:
     signal handlers only between bytecodes, so a timer lets it look while Qt waits for events."""
     from PySide6.QtCore import QTimer
 
-    def interrupted(_signum, _frame) -> None:
+    def close_all() -> None:
         app.setProperty("f2p_interrupted", True)
         app.closeAllWindows()
         app.quit()
+
+    def interrupted(_signum, _frame) -> None:
+        # The handler can run inside a Python override Qt is calling (the 3D view's paintGL mid-draw);
+        # closing the windows there pulls the GL context from under it (CI: a crash, exit -11).
+        QTimer.singleShot(0, close_all)
 
     signal.signal(signal.SIGINT, interrupted)
     ticker = QTimer(app)

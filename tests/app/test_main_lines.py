@@ -69,3 +69,21 @@ def test_ctrl_c_ends_a_running_studio(tmp_path):
     assert code == 130, stderr
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines() == ["f2p-studio: interrupted"]
+
+
+def test_ctrl_c_closes_the_windows_from_the_event_loop_not_inside_a_draw(make_window, qapp, qtbot):
+    """Python runs the Ctrl-C handler between any two bytecodes, also inside the 3D view's paintGL;
+    closing the window right there destroyed the GL context mid-draw (a crash in CI, exit -11)."""
+    from app.main import _quit_on_interrupt
+
+    window = make_window()
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        _quit_on_interrupt(qapp)
+        signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # as if it fired mid-draw
+        assert window.isVisible()  # nothing closed under the running Python code
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+        assert qapp.property("f2p_interrupted")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        qapp.setProperty("f2p_interrupted", None)
