@@ -105,10 +105,8 @@ def analyse_photo(photo: Photo, adapter: str, face: int = 0) -> tuple[PhotoAnaly
 
 def process_photos(request: PhotoRequest) -> PhotoResult:
     """Run the whole pipeline for one request; user-facing failures end up in `problem`, not raised."""
-    from f2p_engine.face.attributes import read_attributes
-    from f2p_engine.face.colour import measure_colours
-    from f2p_engine.face.hair import read_hair
     from f2p_engine.face.image import RGBImage
+    from f2p_engine.face.reading import read_photo_soon
     from f2p_engine.infer.burst import combine_burst, steadiest_frame, sum_timings
 
     start = time.perf_counter()
@@ -137,14 +135,13 @@ def process_photos(request: PhotoRequest) -> PhotoResult:
             progress("loading the models")
         predictor = request.models.get()
         progress("predicting")
-        # The macro member reads the aligned face before the adapter (it knows real photos).
-        predictions = []
-        for photo, analysis, adapted in faces:
-            image = RGBImage(pixels=photo.pixels, source=photo.name)
-            predictions.append(predictor.predict_aligned(
-                adapted.image, adapted.landmarks,
-                attributes=read_attributes(analysis.aligned, analysis.aligned_landmarks),
-                colours=measure_colours(image, adapted.detection), hair=read_hair(image, adapted.detection)))
+        # The macro member reads the aligned face before the adapter (it knows real photos). Every frame's
+        # readings are queued first: the reading thread works through them while the members run.
+        readings = [read_photo_soon(RGBImage(pixels=photo.pixels, source=photo.name), analysis.aligned,
+                                    analysis.aligned_landmarks, adapted.detection)
+                    for photo, analysis, adapted in faces]
+        predictions = [predictor.predict_aligned(adapted.image, adapted.landmarks, reading=reading)
+                       for (_, _, adapted), reading in zip(faces, readings, strict=True)]
         prediction = combine_burst(predictions)
         steadiest = steadiest_frame(predictions)
     except F2PError as exc:

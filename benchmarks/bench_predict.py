@@ -1,9 +1,10 @@
 """Photo (640x480) -> Recipe after loading the models, median over many runs. Goal: <= 60 ms (issue 22).
 
-Times the whole chain (detect, align, adapt, identity descriptor, every ONNX model, ensemble,
-recipe, fold check) with the median of each stage, and the model part alone. Input: skimage's
-astronaut placed on a 640x480 canvas. onnxruntime runs on one thread (the app keeps the other core
-for the GUI and the mesh).
+Times the whole chain (detect, align, adapt, identity descriptor, every ONNX model, ensemble, recipe,
+fold check) with the median of each stage, and the model part alone. The photo's readings (attributes,
+colours, hair) run on the reading thread beside adapt, descriptor and models, so the stages add up to
+more than the total. Input: skimage's astronaut placed on a 640x480 canvas. Each onnxruntime session
+runs on one thread.
 Usage: python3 benchmarks/bench_predict.py [--models DIR] [--runs 50] [--threads 1]
 """
 

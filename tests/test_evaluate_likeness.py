@@ -108,8 +108,8 @@ def test_every_adapter_variant_and_judge_has_metrics(likeness):
 def test_the_shipped_variant_takes_gender_and_age_from_the_macro_member(likeness, report):
     astronaut_face = next(face for face in report.faces if face.key == "astronaut.png")
     shipped = likeness["results"]["photometric"]["shipped"]["per_face"]["astronaut.png"]
-    assert shipped["gender"] == pytest.approx(astronaut_face.attributes.gender_value, abs=1e-6)
-    assert shipped["age"] == pytest.approx(astronaut_face.attributes.age_value, abs=1e-6)
+    assert shipped["gender"] == pytest.approx(astronaut_face.reading.attributes.gender_value, abs=1e-6)
+    assert shipped["age"] == pytest.approx(astronaut_face.reading.attributes.age_value, abs=1e-6)
     # The labels say female: the macro member reads her so, decisively.
     agreement = likeness["results"]["photometric"]["shipped"]["attributes"]["overall"]
     assert agreement["gender"]["right"] == 1.0

@@ -11,6 +11,7 @@ from f2p_engine.errors import AssetError
 from f2p_engine.face.aligned import align_photo
 from f2p_engine.face.attributes import FaceAttributes, attribute_models_dir, read_attributes
 from f2p_engine.face.image import RGBImage
+from f2p_engine.face.reading import PhotoReading
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.macro import age_from_years, years_from_age
 from f2p_engine.infer.pipeline import (
@@ -107,7 +108,7 @@ def test_photos_take_gender_and_age_from_the_macro_member(predictor, photo):
                                   **dict.fromkeys(MEASURED_GROUPS, MEASURED)}
     # Without a reading (renders, the synthetic evaluation), the CNN members' values stay; the
     # photo's measured colours, applied alike to both, change nothing else.
-    cnn = predictor.predict_aligned(face.image, face.landmarks, colours=prediction.colours)
+    cnn = predictor.predict_aligned(face.image, face.landmarks, reading=PhotoReading(colours=prediction.colours))
     assert cnn.attributes is None
     assert cnn.sources == dict.fromkeys(MEASURED_GROUPS, MEASURED)
     assert cnn.recipe.value(GENDER) != pytest.approx(prediction.recipe.value(GENDER), abs=1e-3)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from f2p_engine.face.colour import ColourReading
+from f2p_engine.face.reading import PhotoReading
 from f2p_engine.headmodel import schema
 from f2p_engine.headmodel.mesh import head_mesh
 from f2p_engine.recipe import Recipe, continuous_vector, read_mhm
@@ -128,7 +129,7 @@ def test_measured_colours_are_on_the_recipe_before_its_one_fold_check(grace, pre
     real = pipeline.without_folds
     monkeypatch.setattr(pipeline, "without_folds", lambda recipe: real(checked.append(recipe) or recipe))
     unit, probabilities = _certain(grace)
-    once = predictor.prediction(unit, probabilities, {}, colours=DARK_BROWN)
+    once = predictor.prediction(unit, probabilities, {}, reading=PhotoReading(colours=DARK_BROWN))
     assert len(checked) == 1
     assert checked[0].value(AFRICAN) == pytest.approx(0.9)
     assert checked[0].choice("skin").endswith("african_female")
@@ -245,8 +246,8 @@ def test_the_astronaut_gets_the_recipe_of_checking_before_and_after_her_colours(
     from f2p_engine.infer import pipeline
 
     prediction, face = pipeline.predict_photo(predictor, RGBImage(pixels=astronaut(), source="astronaut"))
-    first = predictor.predict_aligned(face.image, face.landmarks, attributes=prediction.attributes,
-                                      hair=prediction.hair)
+    first = predictor.predict_aligned(face.image, face.landmarks,
+                                      reading=PhotoReading(attributes=prediction.attributes, hair=prediction.hair))
     coloured, continuous, _ = pipeline.with_colours(first.recipe, first.continuous, first.probabilities,
                                                     prediction.colours)
     twice, _ = pipeline.without_folds(coloured)

@@ -50,11 +50,9 @@ from f2p_engine.evaluate.labels import (
     skin_tone,
 )
 from f2p_engine.face.aligned import align_face
-from f2p_engine.face.attributes import FaceAttributes, read_attributes
-from f2p_engine.face.colour import ColourReading, measure_colours
 from f2p_engine.face.detect import detect_faces
-from f2p_engine.face.hair import HairReading, read_hair
 from f2p_engine.face.image import RGBImage, load_image
+from f2p_engine.face.reading import PhotoReading, read_photo
 from f2p_engine.headmodel.mesh import HeadModel
 from f2p_engine.infer.batch import PHOTO_SUFFIXES, photos_in
 from f2p_engine.infer.pipeline import Predictor
@@ -137,8 +135,8 @@ class PhotoFace:
 
     `where`: its place in the photo; `embeddings`: judge -> (d,) unit vector of the photo's face;
     `outputs`: adapter -> model name -> [continuous (1, P), *logits (1, K)] as `Predictor.run_all`
-    returns them; `attributes`: the macro member's reading; `colours`: the colours measured in the
-    photo; `hair`: the hair beside the face measured in the photo (None: not measurable); `aligned`: the
+    returns them; `reading`: what the photo's pixels say (`face.reading`: the macro member's gender and
+    age, the colours and the hair beside the face measured in the photo); `aligned`: the
     aligned face before any adapter ((S, S, 3) uint8 RGB) and `landmarks` its (68, 2) points (what
     refinement compares with); `thumbnail`: `aligned` shrunk to (SHEET_FACE, SHEET_FACE, 3).
     """
@@ -147,9 +145,7 @@ class PhotoFace:
     where: DetectedFace
     embeddings: dict[str, np.ndarray] = field(repr=False)
     outputs: dict[str, dict[str, list[np.ndarray]]] = field(repr=False)
-    attributes: FaceAttributes
-    colours: ColourReading
-    hair: HairReading | None
+    reading: PhotoReading
     aligned: np.ndarray = field(repr=False)
     landmarks: np.ndarray = field(repr=False)
     thumbnail: np.ndarray = field(repr=False)
@@ -283,7 +279,6 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
                 no_face.append(path.name)
             for k, detection in enumerate(found):
                 aligned = align_face(image, detection, faces_found=len(found))
-                attributes = read_attributes(aligned.image, aligned.landmarks)
                 outputs = {}
                 for name, adapter in instances.items():
                     adapted = stylise(aligned, adapter)
@@ -293,8 +288,7 @@ def collect_faces(predictor: Predictor, photos: Sequence[str | os.PathLike[str]]
                 where = DetectedFace(key=key, file=path.name, centre=((x0 + x1) / 2, (y0 + y1) / 2), width=x1 - x0)
                 faces.append(PhotoFace(key=key, where=where, embeddings={j: judge.embed(image, detection.landmarks)
                                                    for j, judge in judges.items()}, outputs=outputs,
-                                       attributes=attributes, colours=measure_colours(image, detection),
-                                       hair=read_hair(image, detection),
+                                       reading=read_photo(image, aligned.image, aligned.landmarks, detection),
                                        aligned=aligned.image, landmarks=aligned.landmarks,
                                        thumbnail=_thumbnail(aligned.image)))
         if progress:
@@ -310,9 +304,7 @@ def reconstruct(predictor: Predictor, face: PhotoFace, adapter: str, weights: np
     continuous, probabilities, confidence = predictor.combine(face.outputs[adapter], weights, widened=widened)
     prediction = predictor.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
                                       {r: float(c[0]) for r, c in confidence.items()}, base=Recipe(name=face.key),
-                                      attributes=face.attributes if readings else None,
-                                      colours=face.colours if readings else None,
-                                      hair=face.hair if readings else None)
+                                      reading=face.reading if readings else None)
     return prediction.recipe
 
 

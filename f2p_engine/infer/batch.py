@@ -451,10 +451,8 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
     no face."""
     from f2p_engine.adapt import create_adapter, stylise
     from f2p_engine.face.aligned import align_face, faces_in_photo
-    from f2p_engine.face.attributes import read_attributes
-    from f2p_engine.face.colour import measure_colours
-    from f2p_engine.face.hair import read_hair
     from f2p_engine.face.image import load_image
+    from f2p_engine.face.reading import read_photo_soon
     from f2p_engine.recipe import Recipe
 
     began = time.perf_counter()
@@ -469,21 +467,13 @@ def predict_faces(predictor: Predictor, photo: Path, adapter: str, all_faces: bo
         start = time.perf_counter()
         face = align_face(image, detection, faces_found=len(faces))
         aligned = time.perf_counter()
-        attributes = read_attributes(face.image, face.landmarks)
-        measured = time.perf_counter()
+        reading = read_photo_soon(image, face.image, face.landmarks, detection)  # beside the adapter and members
         adapted_face = stylise(face, style)
         adapted = time.perf_counter()
-        colours = measure_colours(image, detection)
-        coloured = time.perf_counter()
-        hair = read_hair(image, detection)
-        haired = time.perf_counter()
         prediction = predictor.predict_aligned(adapted_face.image, adapted_face.landmarks,
-                                               base=Recipe(name=face_stem(name, k)), attributes=attributes,
-                                               colours=colours, hair=hair)
+                                               base=Recipe(name=face_stem(name, k)), reading=reading)
         shared = {"read_image": read - began, "detect": detected - read} if k == 0 else {}
-        prediction.timings.update({**shared, "align": aligned - start, "attributes": measured - aligned,
-                                   "adapt": adapted - measured, "colours": coloured - adapted,
-                                   "hair": haired - coloured})
+        prediction.timings.update({**shared, "align": aligned - start, "adapt": adapted - aligned})
         if refine:  # after the colours: the renders wear the skin the recipe ends with
             from f2p_engine.infer.refine import refined_prediction  # the renderer: only when asked to refine
 

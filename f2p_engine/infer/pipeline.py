@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,8 +43,9 @@ from f2p_engine.ensemble import (
     widen,
 )
 from f2p_engine.errors import AssetError
-from f2p_engine.face.attributes import FaceAttributes, load_attribute_models, read_attributes
+from f2p_engine.face.attributes import FaceAttributes, load_attribute_models
 from f2p_engine.face.identity import DESCRIPTOR_SIZE, face_descriptor, load_recogniser
+from f2p_engine.face.reading import PhotoReading
 from f2p_engine.face.sessions import onnx_session
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
@@ -159,12 +161,10 @@ class Predictor:
         return {m.name: self.run_model(m, images, landmarks, descriptors) for m in self.manifest.models}
 
     def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base: Recipe | None = None, *,
-                        attributes: FaceAttributes | None = None, colours: ColourReading | None = None,
-                        hair: HairReading | None = None) -> Prediction:
+                        reading: PhotoReading | Future[PhotoReading] | None = None) -> Prediction:
         """Predict from one aligned face: (S, S, 3) uint8 RGB and its (68, 2) aligned-pixel landmarks.
-        A photo's `attributes` (`read_attributes` of the face before the adapter) set Gender and Age, its
-        `colours` (`face.colour.measure_colours`) the skin and eye colour, its `hair` (`face.hair.read_hair`)
-        the hair style with the gender (see `prediction`)."""
+        A photo's `reading` (`face.reading`) sets Gender, Age, colours and hair (see `prediction`); a
+        future of it (`read_photo_soon`) is awaited only after the members ran."""
         began = time.perf_counter()
         # The identity member's dlib descriptor is timed apart: it is most of a photo's model time.
         descriptors = face_descriptor(image, landmarks)[None] if self.identity_params.any() else None
@@ -174,19 +174,23 @@ class Predictor:
         continuous, probabilities, confidence = self.combine(outputs, widened=True)
         timings = {"descriptor": described - began, "models": models_done - described,
                    "ensemble": time.perf_counter() - models_done}
+        if isinstance(reading, Future):
+            reading = reading.result()
         return self.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
                                {r: float(c[0]) for r, c in confidence.items()}, base=base, timings=timings,
-                               attributes=attributes, colours=colours, hair=hair)
+                               reading=reading)
 
     def prediction(self, continuous: np.ndarray, probabilities: dict[str, np.ndarray], confidence: dict[str, float],
                    *, base: Recipe | None = None, timings: dict[str, float] | None = None,
-                   attributes: FaceAttributes | None = None, colours: ColourReading | None = None,
-                   hair: HairReading | None = None) -> Prediction:
+                   reading: PhotoReading | None = None) -> Prediction:
         """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities;
-        with the macro member's `attributes`, Gender and Age are theirs (`MACRO_MEMBER_PARAMS`) and hair,
-        hair colour and beard the gender's (`photo_looks`, the hair style with the photo's `hair`); with the
-        photo's measured `colours`, the skin tone and eye colour are (`with_colours`). The recipe is then
-        moved out of any visible fold, once, with everything that shapes the head set."""
+        with a photo's `reading`: with the macro member's attributes, Gender and Age are theirs
+        (`MACRO_MEMBER_PARAMS`) and hair, hair colour and beard the gender's (`photo_looks`, the hair style
+        with the photo's hair); with its measured colours, the skin tone and eye colour are
+        (`with_colours`); its timings join `timings`. The recipe is then moved out of any visible fold,
+        once, with everything that shapes the head set."""
+        reading = reading or PhotoReading()
+        attributes, colours, hair = reading.attributes, reading.colours, reading.hair
         choices = {g: schema.discrete_by_name()[g].options[int(np.argmax(p))] for g, p in probabilities.items()}
         sources: dict[str, str] = {}
         if attributes is not None:
@@ -202,7 +206,7 @@ class Predictor:
         if colours is not None:
             recipe, continuous, probabilities = with_colours(recipe, continuous, probabilities, colours)
             sources.update(dict.fromkeys(MEASURED_GROUPS, MEASURED))
-        timings = dict(timings or {})
+        timings = {**(timings or {}), **reading.timings}
         began = time.perf_counter()
         recipe, unfolded = without_folds(recipe)
         timings["unfold"] = time.perf_counter() - began
@@ -358,29 +362,21 @@ def predict_photo(predictor: Predictor, image: RGBImage, adapter: str = DEFAULT_
                   ) -> tuple[Prediction, AlignedFace]:
     """Photo -> (Prediction, the aligned and adapted face): detect, align, adapt, predict.
 
-    Skin and eye colour, and the hair beside the face, are measured in the photo (`with_colours`,
-    `photo_looks`). `timings` gains `align`, `attributes`, `adapt`, `colours` and `hair`. InputError when
-    the photo holds no face; the adapter
+    Gender, age, skin and eye colour, and the hair beside the face, are read in the photo (`face.reading`,
+    on the reading thread while the adapter and the members run). `timings` gains `align`, `adapt` and
+    the readings'. InputError when the photo holds no face; the adapter
     name is one of `f2p_engine.adapt.available_adapters()`; `base` supplies name and kept lines.
     """
     from f2p_engine.adapt import create_adapter, stylise
     from f2p_engine.face.aligned import align_photo
-    from f2p_engine.face.colour import measure_colours
-    from f2p_engine.face.hair import read_hair
+    from f2p_engine.face.reading import read_photo_soon
 
     began = time.perf_counter()
     face = align_photo(image)
     aligned = time.perf_counter()
-    attributes = read_attributes(face.image, face.landmarks)
-    read = time.perf_counter()
+    reading = read_photo_soon(image, face.image, face.landmarks, face.detection)
     face = stylise(face, create_adapter(adapter))
     adapted = time.perf_counter()
-    colours = measure_colours(image, face.detection)
-    measured = time.perf_counter()
-    hair = read_hair(image, face.detection)
-    haired = time.perf_counter()
-    prediction = predictor.predict_aligned(face.image, face.landmarks, base=base, attributes=attributes,
-                                           colours=colours, hair=hair)
-    prediction.timings.update({"align": aligned - began, "attributes": read - aligned, "adapt": adapted - read,
-                               "colours": measured - adapted, "hair": haired - measured})
+    prediction = predictor.predict_aligned(face.image, face.landmarks, base=base, reading=reading)
+    prediction.timings.update({"align": aligned - began, "adapt": adapted - aligned})
     return prediction, face

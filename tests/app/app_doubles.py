@@ -1,10 +1,12 @@
 """Test doubles for app tests: engine predictions without trained models."""
 
 from collections.abc import Mapping
+from concurrent.futures import Future
 
 import numpy as np
 
 from f2p_engine.face.colour import ColourReading
+from f2p_engine.face.reading import PhotoReading
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.pipeline import MEASURED, MEASURED_GROUPS, Prediction, with_colours
 from f2p_engine.recipe import Recipe
@@ -24,6 +26,13 @@ def prediction_of(recipe: Recipe, confidence: Mapping[str, float], colours: Colo
                       sources=dict.fromkeys(MEASURED_GROUPS, MEASURED) if colours is not None else {})
 
 
+def colours_read(reading: PhotoReading | Future[PhotoReading] | None) -> ColourReading | None:
+    """The colours of the reading a `predict_aligned` call was given (waited for, as the engine does)."""
+    if isinstance(reading, Future):
+        reading = reading.result()
+    return reading.colours if reading is not None else None
+
+
 class FixedPredictor:
     """Stands in for the engine's `Predictor`: answers `recipe` with `confidence` for every face."""
 
@@ -31,7 +40,6 @@ class FixedPredictor:
         self.recipe, self.confidence = recipe, dict(confidence)
         self.faces = 0
 
-    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None, colours=None,
-                        hair=None) -> Prediction:
+    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base=None, *, reading=None) -> Prediction:
         self.faces += 1
-        return prediction_of(self.recipe, self.confidence, colours)
+        return prediction_of(self.recipe, self.confidence, colours_read(reading))

@@ -87,9 +87,9 @@ class _SlowPredictor(FixedPredictor):
         super().__init__(PREDICTED, {"nose": 0.8})
         self.release = threading.Event()
 
-    def predict_aligned(self, image, landmarks, attributes=None, colours=None, hair=None):
+    def predict_aligned(self, image, landmarks, base=None, *, reading=None):
         self.release.wait(20)
-        return super().predict_aligned(image, landmarks, attributes, colours)
+        return super().predict_aligned(image, landmarks, base, reading=reading)
 
 
 def test_progress_banner_with_the_stage_over_a_dimmed_head(make_window, astronaut_file, qtbot):

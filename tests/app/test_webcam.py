@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from app_doubles import prediction_of
+from app_doubles import colours_read, prediction_of
 from skimage import data
 
 from app.live import BURST
@@ -45,12 +45,12 @@ class _BurstDouble:
     def __init__(self) -> None:
         self.calls = 0
 
-    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, attributes=None, colours=None, hair=None):
+    def predict_aligned(self, image: np.ndarray, landmarks: np.ndarray, base=None, *, reading=None):
         k = self.calls
         self.calls += 1
         recipe = Recipe().with_values({NOSE: k / 10})
         confidence = dict.fromkeys(schema.REGIONS, 0.5) | {"nose": 1.0 - abs(k - 3) / BURST}
-        return prediction_of(recipe, confidence, colours)
+        return prediction_of(recipe, confidence, colours_read(reading))
 
 
 def _play(window, video: Path, qtbot) -> None:
