@@ -634,9 +634,14 @@ def _stop(executor: Any) -> None:
     """Stop an executor's worker processes now, whatever they are doing."""
     # The executor has no public way to kill its processes: shutdown() waits for the photos they hold.
     processes = list((executor._processes or {}).values())
+    # Its own thread joins them too, and whichever thread's waitpid loses that race sees no child: wait
+    # for that thread before joining, or a reaped process can still be listed alive (CI, once).
+    manager = executor._executor_manager_thread
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
+    if manager is not None:
+        manager.join(5)
     for process in processes:
         process.join(5)
 
