@@ -95,11 +95,13 @@ class GLMesh:
 
     With `cull_in_drafts` (a closed surface seen from outside: the skin) drafts skip its back faces: a
     third of a draft's time on llvmpipe, and the front, three-quarter and side views differ in at most
-    2 pixels (full frames draw every face: a fold's flipped triangles show as they are)."""
+    2 pixels (full frames draw every face: a fold's flipped triangles show as they are). `depth_bias`:
+    glPolygonOffset (factor, units) of its triangles, for a surface lying on another one."""
 
     def __init__(self, shader: Shader, faces: np.ndarray, *, paint: np.ndarray | None = None,
-                 cull_in_drafts: bool = False) -> None:
+                 cull_in_drafts: bool = False, depth_bias: tuple[float, float] = (0.0, 0.0)) -> None:
         self.shader = shader
+        self.depth_bias = depth_bias
         self.uniforms: dict[str, object] = {}
         self.visible = True
         self.wireframe = False
@@ -170,6 +172,7 @@ class GLMesh:
             passes.append((_EDGES, "edges", moderngl.LINES, self._buffers["edges"].size // 4))
         if self.cull_in_drafts and draft:
             gl.enable(moderngl.CULL_FACE)
+        gl.polygon_offset = self.depth_bias
         for shader, indices, mode, count in passes:
             compiled = program(shader)
             compiled["u_mvp"].write(mvp.T.astype(np.float32).tobytes())  # GLSL matrices are column-major
@@ -179,6 +182,7 @@ class GLMesh:
                     uniform.value = value
             self._vertex_array(gl, shader, compiled, indices).render(mode, vertices=count)
         gl.disable(moderngl.CULL_FACE)
+        gl.polygon_offset = (0.0, 0.0)
 
 
 class _QtFunctions:

@@ -35,7 +35,7 @@ from f2p_engine.headmodel.schema import NO_HAIR
 from f2p_engine.recipe import Recipe
 from f2p_engine.render import palette
 from f2p_engine.render.regions import region_map
-from f2p_engine.render.renderer import VertexNormals
+from f2p_engine.render.renderer import PROXY_DEPTH_BIAS, VertexNormals
 from f2p_engine.render.scene import VIEW_YAW, Appearance, View, appearance_of
 
 #: Camera azimuth of the front view, degrees (`app.orbit_camera`: the camera on +z, facing the face).
@@ -217,7 +217,7 @@ class QtHeadView(QWidget):
         # Hair, eyebrows and eyelashes: one mesh per kind, its faces replaced when the recipe's option changes.
         self._proxies: dict[str, tuple[GLMesh, Proxy | None]] = {}
         for kind in PROXY_KINDS:
-            mesh = GLMesh(_PROXY, np.zeros((0, 3), np.uint32))
+            mesh = GLMesh(_PROXY, np.zeros((0, 3), np.uint32), depth_bias=PROXY_DEPTH_BIAS)
             mesh.uniforms.update(u_background=background, u_shape=(0.0, 0.0, 1.0, 1.0),
                                  u_colour=_rgb(palette.LASH_ALBEDO))
             self.canvas.meshes.append(mesh)

@@ -56,6 +56,9 @@ _NOISE_SIZE = 32
 #: llvmpipe rasterises and depth-tests hidden triangles at nearly full cost.
 _OPENINGS = ((-0.45, 0.45), (6.3, 7.0), (1.0, 2.0))
 _MAX_BROW_THICKNESS = 1.3
+#: glPolygonOffset (factor, units) of hair, brows and lashes: they lie on the skin, so where the two
+#: surfaces meet they must win the depth ties (else the hairline and brows break up into z-fighting patches).
+PROXY_DEPTH_BIAS = (-1.0, -2.0)
 #: How much of the skin each facial hair style (schema BEARDS order) covers with hair colour.
 BEARD_STRENGTH = (0.0, 0.4, 0.9, 0.9, 0.9)
 
@@ -628,7 +631,7 @@ class Renderer:
 
         ctx = self._ctx
         ctx.disable(moderngl.CULL_FACE)  # hair shells are seen from both sides
-        ctx.polygon_offset = (-1.0, -2.0)  # brows and lashes lie on the skin: win the depth ties
+        ctx.polygon_offset = PROXY_DEPTH_BIAS
         for fringe in (False, True):
             if fringe:
                 ctx.enable(moderngl.BLEND)

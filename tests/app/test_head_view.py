@@ -358,3 +358,42 @@ def test_an_orbit_drag_draws_drafts_and_ends_on_the_full_frame(make_window, qtbo
     QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre + QPoint(45, 0))
     if software_gl():
         qtbot.waitUntil(lambda: drawn[-1] == "full", timeout=900)
+
+
+
+#: Grace Hopper's predicted head shape and forehead (rounded): her short hair lies on a receding forehead.
+GRACE_FOREHEAD = {"head/head-age-decr|incr": 0.21, "head/head-angle-in|out": 0.23, "head/head-fat-decr|incr": -0.55,
+                  "head/head-oval": 0.08, "head/head-round": 0.1, "head/head-square": 0.09,
+                  "head/head-triangular": 0.07, "head/head-diamond": 0.09,
+                  "forehead/forehead-trans-backward|forward": -0.3, "forehead/forehead-scale-vert-decr|incr": -0.96,
+                  "forehead/forehead-nubian-decr|incr": -0.97, "forehead/forehead-temple-decr|incr": 0.27}
+
+
+def _skin_holes_in_the_hair(window) -> int:
+    """Small patches of skin (3 to 2000 px) cut off from the face on the head's upper half: where hair and
+    forehead fight for the same depth, the hairline breaks up into them."""
+    import cv2
+
+    pixels = qimage_to_rgb(window.head_view.snapshot()).astype(int)
+    skin = (pixels[: pixels.shape[0] // 2].sum(axis=2) >= 200).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(skin, connectivity=4)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return int(np.count_nonzero((areas >= 3) & (areas < 2000)))
+
+
+def test_the_hairline_does_not_break_up_on_the_forehead(make_window):
+    """Hair lies on the skin where it meets the forehead; drawn without the renderer's depth bias the two
+    fought for the same depth and Grace Hopper's predicted hairline broke into black patches."""
+    from f2p_engine.recipe import Recipe
+    from f2p_engine.render.renderer import PROXY_DEPTH_BIAS
+
+    window = make_window()
+    window.state.set_recipe(Recipe().with_values(GRACE_FOREHEAD).with_choice("hair", "short02"))
+    mesh = window.head_view._proxies["hair"][0]
+    clean = _skin_holes_in_the_hair(window)
+    mesh.depth_bias = (0.0, 0.0)
+    window.head_view.canvas.update()
+    fighting = _skin_holes_in_the_hair(window)
+    mesh.depth_bias = PROXY_DEPTH_BIAS
+    assert clean <= 2
+    assert fighting >= clean + 3  # the head above does show the fight: the check can see it
