@@ -62,6 +62,12 @@ _BACKGROUND = (46, 48, 54)
 #: `_FADE_HEIGHT` (decimetres), so the cut does not draw the eye (view only: the mesh is unchanged).
 _FADE_START = 0.25
 _FADE_HEIGHT = 0.8
+#: Hair is drawn this much (dm) nearer the camera than MakeHuman's fit puts it (view only: the mesh and the
+#: exports are unchanged). A fringe lies on the forehead and forehead sliders push the skin through it
+#: (Grace Hopper's prediction: 23 of short02's 1755 vertices over 1 mm under the skin), which broke the
+#: hairline into patches that the renderer's strand texture hides and the preview's flat colour did not.
+#: 1 mm cleans the hairlines looked at; 2-3 mm start to draw the hair behind an ear over the ear (side view).
+HAIR_LIFT = 0.01
 
 # The lighting of the preview (eye space: the camera looks down -z): key, fill and rim, in GLSL.
 _LIGHTING = """
@@ -152,15 +158,18 @@ _EYES = Shader(
     """,
 )
 #: Hair, eyebrows and eyelashes (MakeHuman's proxies): one colour, lit per vertex from the side facing
-#: the camera (the shells are seen from both sides).
+#: the camera (the shells are seen from both sides). `u_lift` (dm) draws them that much nearer the camera
+#: than they are (`HAIR_LIFT`).
 _PROXY = Shader(
     vertex=_VERTEX + """
+        uniform float u_lift;
         out vec3 v_light;
     """ + _LIGHTING + """
         void main() {
             vec3 n = normalize(u_normal * a_normal);
             v_light = lighting(n.z < 0.0 ? -n : n);
-            gl_Position = u_mvp * vec4(a_position, 1.0);
+            vec3 toward_camera = vec3(u_normal[0][2], u_normal[1][2], u_normal[2][2]);  // eye +z in the model frame
+            gl_Position = u_mvp * vec4(a_position + u_lift * toward_camera, 1.0);
         }
     """,
     fragment=_VERSION + """
@@ -219,7 +228,7 @@ class QtHeadView(QWidget):
         for kind in PROXY_KINDS:
             mesh = GLMesh(_PROXY, np.zeros((0, 3), np.uint32), depth_bias=PROXY_DEPTH_BIAS)
             mesh.uniforms.update(u_background=background, u_shape=(0.0, 0.0, 1.0, 1.0),
-                                 u_colour=_rgb(palette.LASH_ALBEDO))
+                                 u_colour=_rgb(palette.LASH_ALBEDO), u_lift=HAIR_LIFT if kind == "hair" else 0.0)
             self.canvas.meshes.append(mesh)
             self._proxies[kind] = (mesh, None)
         #: Milliseconds spent turning the last mesh into GL data (normals + upload preparation).
