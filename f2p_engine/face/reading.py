@@ -57,6 +57,11 @@ def read_photo(image: RGBImage, aligned: np.ndarray, aligned_landmarks: np.ndarr
                                  "hair": time.perf_counter() - measured})
 
 
+def resolved(reading: PhotoReading | Future[PhotoReading] | None) -> PhotoReading | None:
+    """`reading` itself, or what a `read_photo_soon` future gives (waiting for it; its exception if it failed)."""
+    return reading.result() if isinstance(reading, Future) else reading
+
+
 _reader: ThreadPoolExecutor | None = None
 _reader_lock = threading.Lock()
 

@@ -45,7 +45,7 @@ from f2p_engine.ensemble import (
 from f2p_engine.errors import AssetError
 from f2p_engine.face.attributes import FaceAttributes, load_attribute_models
 from f2p_engine.face.identity import DESCRIPTOR_SIZE, face_descriptor, load_recogniser
-from f2p_engine.face.reading import PhotoReading
+from f2p_engine.face.reading import PhotoReading, resolved
 from f2p_engine.face.sessions import onnx_session
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.manifest import ModelEntry, ModelManifest, load_manifest
@@ -174,11 +174,9 @@ class Predictor:
         continuous, probabilities, confidence = self.combine(outputs, widened=True)
         timings = {"descriptor": described - began, "models": models_done - described,
                    "ensemble": time.perf_counter() - models_done}
-        if isinstance(reading, Future):
-            reading = reading.result()
         return self.prediction(continuous[0], {g: p[0] for g, p in probabilities.items()},
                                {r: float(c[0]) for r, c in confidence.items()}, base=base, timings=timings,
-                               reading=reading)
+                               reading=resolved(reading))
 
     def prediction(self, continuous: np.ndarray, probabilities: dict[str, np.ndarray], confidence: dict[str, float],
                    *, base: Recipe | None = None, timings: dict[str, float] | None = None,

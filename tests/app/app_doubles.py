@@ -6,7 +6,7 @@ from concurrent.futures import Future
 import numpy as np
 
 from f2p_engine.face.colour import ColourReading
-from f2p_engine.face.reading import PhotoReading
+from f2p_engine.face.reading import PhotoReading, resolved
 from f2p_engine.headmodel import schema
 from f2p_engine.infer.pipeline import MEASURED, MEASURED_GROUPS, Prediction, with_colours
 from f2p_engine.recipe import Recipe
@@ -28,8 +28,7 @@ def prediction_of(recipe: Recipe, confidence: Mapping[str, float], colours: Colo
 
 def colours_read(reading: PhotoReading | Future[PhotoReading] | None) -> ColourReading | None:
     """The colours of the reading a `predict_aligned` call was given (waited for, as the engine does)."""
-    if isinstance(reading, Future):
-        reading = reading.result()
+    reading = resolved(reading)
     return reading.colours if reading is not None else None
 
 

@@ -360,7 +360,6 @@ def test_an_orbit_drag_draws_drafts_and_ends_on_the_full_frame(make_window, qtbo
         qtbot.waitUntil(lambda: drawn[-1] == "full", timeout=900)
 
 
-
 #: Grace Hopper's predicted head shape and forehead (rounded): her short hair lies on a receding forehead.
 GRACE_FOREHEAD = {"head/head-age-decr|incr": 0.21, "head/head-angle-in|out": 0.23, "head/head-fat-decr|incr": -0.55,
                   "head/head-oval": 0.08, "head/head-round": 0.1, "head/head-square": 0.09,
