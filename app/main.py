@@ -37,6 +37,8 @@ from f2p_engine.errors import F2PError  # noqa: E402
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
+    from app.window import StudioWindow
+
 log = logging.getLogger(__name__)
 #: Longest wait for the first frame and the pipeline before a screenshot is taken anyway.
 SCREENSHOT_TIMEOUT_S = 20.0
@@ -160,6 +162,16 @@ def _quit_on_interrupt(app: QApplication) -> None:
     ticker.start(200)
 
 
+def _dispose(window: StudioWindow) -> None:
+    """Close `window` and delete it now, while the application and its X connection exist: a GL window
+    left to the interpreter's exit is destroyed after them (CI: a paintGL without a context, exit -11)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     configure_logging()
@@ -192,7 +204,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 print(f"f2p-studio: {exc.filename}: {exc.strerror}", file=sys.stderr)  # noqa: T201
                 return 2
             finally:
-                window.close()
+                _dispose(window)
         return 0
 
     slot: AutosaveSlot | None = claim_autosave(autosave_folder())  # held (locked) while the window lives
@@ -213,6 +225,8 @@ def _main(argv: Sequence[str] | None) -> int:
     _quit_on_interrupt(app)
     code = app.exec()
     window.state.models.wait()
+    sys.excepthook = sys.__excepthook__  # it reported to the window
+    _dispose(window)
     if slot is not None:
         slot.lock.unlock()
     if app.property("f2p_interrupted"):
