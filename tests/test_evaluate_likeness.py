@@ -17,6 +17,7 @@ from f2p_engine.errors import InputError
 from f2p_engine.evaluate.judges import create_judge
 from f2p_engine.evaluate.labels import (
     HAIR_LENGTHS,
+    HAIR_TONES,
     DetectedFace,
     FaceLabel,
     PredictedAttributes,
@@ -144,7 +145,7 @@ def _label(file, gender, centre=None):
 
 
 def _shows(gender, age=0.5, skin="light", eyes="dark", hair="short", beard="no"):
-    return PredictedAttributes(gender=gender, age=age, skin=skin, eyes=eyes, hair=hair, beard=beard)
+    return PredictedAttributes(gender=gender, age=age, skin=skin, eyes=eyes, hair=hair, beard=beard, hair_colour="dark")
 
 
 def test_attribute_agreement_per_check_and_group():
@@ -187,6 +188,19 @@ def test_hair_length_and_beard_checks():
 
 def test_every_hair_option_has_a_length():
     assert set(HAIR_LENGTHS) == set(schema.discrete_by_name()["hair"].options)
+
+
+def test_hair_colour_check_by_class():
+    predicted = {"a.jpg": shows(Recipe().with_choice("hair_colour", "blonde")),
+                 "b.jpg": shows(Recipe().with_choice("hair_colour", "dark_brown")),
+                 "c.jpg": shows(Recipe().with_choice("hair_colour", "white"))}
+    assert [p.hair_colour for p in predicted.values()] == ["light", "dark", "grey"]
+    labels = {"a.jpg": FaceLabel(file="a.jpg", centre=None, values={"hair_colour": "light"}),
+              "b.jpg": FaceLabel(file="b.jpg", centre=None, values={"hair_colour": "light"}),
+              "c.jpg": FaceLabel(file="c.jpg", centre=None, values={"gender": "female"})}
+    overall = attribute_agreement(predicted, labels).to_json()["overall"]
+    assert overall["hair colour"] == {"faces": 2, "right": 0.5, "wrong": ["b.jpg"]}
+    assert set(HAIR_TONES) == set(schema.HAIR_COLOURS)
 
 
 def test_labels_match_the_nearest_face_of_their_photo():

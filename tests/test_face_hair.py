@@ -1,5 +1,6 @@
 """Hair beside the face measured in pixels (`face.hair`): the shipped selfie segmentation on real renders of
-one head with long and with short hair, on the astronaut photo, and the hair style it sets in predictions."""
+one head with long and with short hair and in four hair colours, on the astronaut photo, and the hair style
+and colour it sets in predictions."""
 
 from __future__ import annotations
 
@@ -9,22 +10,36 @@ from skimage import data
 
 from f2p_engine.face.attributes import FaceAttributes
 from f2p_engine.face.detect import detect_faces
-from f2p_engine.face.hair import SIDE_HAIR_REACH, HairReading, person_mask, read_hair, view_transform
+from f2p_engine.face.hair import (
+    LIGHT_HAIR,
+    SIDE_HAIR_REACH,
+    HairReading,
+    head_view,
+    person_mask,
+    read_hair,
+    view_transform,
+)
 from f2p_engine.face.image import RGBImage
-from f2p_engine.infer.pipeline import BY_GENDER, MEASURED, PHOTO_LOOKS, SHORT_HAIR, photo_looks
+from f2p_engine.infer.pipeline import BY_GENDER, LIGHT_HAIR_COLOUR, MEASURED, PHOTO_LOOKS, SHORT_HAIR, photo_looks
 from f2p_engine.render.recipe_view import render_recipe
 from f2p_engine.render.renderer import Renderer
 from f2p_engine.synth.sampler import recipe_at
 
+#: Hair colours of the renders, darkest first.
+COLOURS = ("black", "dark_brown", "light_brown", "blonde")
+
 
 @pytest.fixture(scope="module")
 def renders() -> dict[str, RGBImage]:
-    """hair style -> 384 px front render of one sampled head wearing it (the real renderer)."""
+    """hair style (light brown) or long01's colour -> 384 px front render of one sampled head wearing it
+    (the real renderer)."""
     renderer = Renderer(size=384)
     try:
-        head = recipe_at(2026, 2)  # the bundled sample's head
-        return {hair: RGBImage(pixels=render_recipe(head.with_choice("hair", hair), renderer), source=hair)
-                for hair in ("long01", "short02", "none")}
+        head = recipe_at(2026, 2)  # the bundled sample's head (young caucasian female skin, light brown hair)
+        wearing = {**{hair: head.with_choice("hair", hair) for hair in ("long01", "short02", "none")},
+                   **{colour: head.with_choice("hair", "long01").with_choice("hair_colour", colour)
+                      for colour in COLOURS}}
+        return {name: RGBImage(pixels=render_recipe(recipe, renderer), source=name) for name, recipe in wearing.items()}
     finally:
         renderer.release()
 
@@ -45,11 +60,17 @@ def test_long_hair_frames_the_face_and_short_hair_does_not(renders):
     assert max(short.reach + bald.reach) < 1.15
 
 
+def test_hair_reads_lighter_against_the_skin_as_its_colour_lightens(renders):
+    lightness = [_reading(renders[colour]).lightness for colour in COLOURS]
+    assert lightness == sorted(lightness), lightness
+    assert lightness[COLOURS.index("dark_brown")] < LIGHT_HAIR <= lightness[COLOURS.index("blonde")], lightness
+
+
 def test_the_segmentation_finds_the_person_not_the_background(renders):
     image = renders["short02"]
     (face,) = detect_faces(image)
     matrix = view_transform(face.landmarks)
-    mask = person_mask(image, matrix)
+    mask = person_mask(image, matrix, head_view(image, matrix))
     centre = np.round(matrix @ np.array([*face.mesh[1, :2], 1.0])).astype(int)  # the nose tip
     assert mask[centre[1], centre[0]]
     assert not mask[:8].any(), "the view's top rows are background or outside the render"
@@ -64,6 +85,7 @@ def test_the_astronaut_reads_without_hair_hanging_beside_her_face():
     woman = FaceAttributes(male=0.05, years=40.0, years_spread=3.0)
     looks, sources = photo_looks(woman, reading)
     assert (looks["hair"], sources["hair"]) == (SHORT_HAIR, MEASURED)
+    assert (looks["hair_colour"], sources["hair_colour"]) == ("black", MEASURED)  # her hair is dark brown
 
 
 def test_the_look_rule_measures_only_a_womans_hair():
@@ -79,3 +101,14 @@ def test_the_look_rule_measures_only_a_womans_hair():
     # A man's hair is the gender's whatever the photo shows (see `SHORT_HAIR`), and says so.
     for reading in (None, framed, bare):
         assert photo_looks(man, reading) == (PHOTO_LOOKS["male"], by_gender)
+
+
+def test_a_womans_light_hair_is_blonde_and_a_mans_stays_the_genders():
+    woman = FaceAttributes(male=0.05, years=30.0, years_spread=3.0)
+    man = FaceAttributes(male=0.95, years=30.0, years_spread=3.0)
+    light, dark = HairReading(reach=(1.8, 1.6), lightness=LIGHT_HAIR), HairReading(reach=(1.8, 1.6), lightness=0.1)
+    measured = {**dict.fromkeys(PHOTO_LOOKS["female"], BY_GENDER), "hair": MEASURED, "hair_colour": MEASURED}
+    assert photo_looks(woman, light) == ({**PHOTO_LOOKS["female"], "hair_colour": LIGHT_HAIR_COLOUR}, measured)
+    assert photo_looks(woman, dark) == (PHOTO_LOOKS["female"], measured)
+    # A bald crown reads as light as skin (a render without hair: ~0.96), so a man's colour is never read.
+    assert photo_looks(man, light) == (PHOTO_LOOKS["male"], dict.fromkeys(PHOTO_LOOKS["male"], BY_GENDER))

@@ -27,6 +27,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "eyes": ("light", "dark"),
     "beard": ("yes", "no"),
     "hair": ("none", "short", "medium", "long"),
+    "hair_colour": ("dark", "light", "red", "grey"),
 }
 UNSURE = "unsure"
 
@@ -116,7 +117,8 @@ def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
 class PredictedAttributes:
     """What a reconstruction shows, in the labels' terms: `gender` and `age` (MakeHuman slider
     values), `skin` (light | medium | dark, `skin_tone`), `eyes` (light | dark, `eye_tone`), `hair`
-    (none | short | medium | long, `hair_length`) and `beard` (yes | no, `has_beard`)."""
+    (none | short | medium | long, `hair_length`), `beard` (yes | no, `has_beard`) and `hair_colour`
+    (dark | light | red | grey, `hair_tone`)."""
 
     gender: float
     age: float
@@ -124,6 +126,7 @@ class PredictedAttributes:
     eyes: str
     hair: str
     beard: str
+    hair_colour: str
 
 
 #: Skin material -> tone class, by the material's ethnic word (the schema's tone -> skin family, inverted).
@@ -137,6 +140,9 @@ EYE_TONES = {"brown": "dark", "brownlight": "dark", "green": "light", "blue": "l
 HAIR_LENGTHS = {schema.NO_HAIR: "none", "afro01": "short", "bob01": "medium", "bob02": "medium", "braid01": "long",
                 "long01": "long", "ponytail01": "long", "short01": "short", "short02": "short", "short03": "short",
                 "short04": "short"}
+#: Hair colour -> the labels' class.
+HAIR_TONES = {"black": "dark", "dark_brown": "dark", "light_brown": "light", "blonde": "light", "red": "red",
+              "grey": "grey", "white": "grey"}
 #: Age bracket labels -> [from, to) years.
 AGE_BRACKETS = {"child": (0.0, 15.0), "15-39": (15.0, 40.0), "40-59": (40.0, 60.0), "60+": (60.0, float("inf"))}
 #: A face looks clearly male or female when its Gender is at least this far from 0.5.
@@ -158,6 +164,11 @@ def eye_tone(material: str) -> str:
 def hair_length(hair: str) -> str:
     """none | short | medium | long of a hair option (`HAIR_LENGTHS`)."""
     return HAIR_LENGTHS[hair]
+
+
+def hair_tone(colour: str) -> str:
+    """dark | light | red | grey of a hair colour option (`HAIR_TONES`)."""
+    return HAIR_TONES[colour]
 
 
 def has_beard(beard: str) -> str:
@@ -192,7 +203,7 @@ def _checks(predicted: Mapping[str, PredictedAttributes], labels: Mapping[str, F
     """check name -> face key -> right?, for every face labelled for that check."""
     checks: dict[str, dict[str, bool]] = {name: {} for name in ("gender", "decisive gender", "age bracket",
                                                                  "child age", "skin tone", "eye colour",
-                                                                 "hair length", "beard")}
+                                                                 "hair length", "beard", "hair colour")}
     for key, face in predicted.items():
         label = labels.get(key)
         values = label.values if label is not None else {}
@@ -211,6 +222,8 @@ def _checks(predicted: Mapping[str, PredictedAttributes], labels: Mapping[str, F
             checks["hair length"][key] = face.hair == values["hair"]
         if "beard" in values:
             checks["beard"][key] = face.beard == values["beard"]
+        if "hair_colour" in values:
+            checks["hair colour"][key] = face.hair_colour == values["hair_colour"]
     return checks
 
 
@@ -224,7 +237,7 @@ class AttributeAgreement:
     """Agreement of the reconstructions with the hand labels: `labelled` faces matched to a label;
     `overall`: check -> `Agreement` (gender right side of 0.5; decisive gender |Gender - 0.5| >= 0.3;
     age bracket; child age < 0.19 for children; skin tone class; eye colour light/dark; hair length;
-    beard yes/no);
+    beard yes/no; hair colour class);
     `groups`: group (`GROUPS`) -> check -> `Agreement` over the faces of that group."""
 
     labelled: int

@@ -45,6 +45,7 @@ from f2p_engine.evaluate.labels import (
     attribute_agreement,
     eye_tone,
     hair_length,
+    hair_tone,
     has_beard,
     match_labels,
     skin_tone,
@@ -312,7 +313,8 @@ def shows(recipe: Recipe) -> PredictedAttributes:
     """What a reconstruction shows, in the hand labels' terms."""
     return PredictedAttributes(gender=recipe.value(GENDER), age=recipe.value(AGE),
                                skin=skin_tone(recipe.choice("skin")), eyes=eye_tone(recipe.choice("eye_colour")),
-                               hair=hair_length(recipe.choice("hair")), beard=has_beard(recipe.choice("beard")))
+                               hair=hair_length(recipe.choice("hair")), beard=has_beard(recipe.choice("beard")),
+                               hair_colour=hair_tone(recipe.choice("hair_colour")))
 
 
 def judge_reconstructions(predictor: Predictor, faces: Sequence[PhotoFace], adapter: str, weights: np.ndarray,

@@ -206,7 +206,8 @@ def _attribute_lines(agreements: list[tuple[str, str, dict[str, Any]]]) -> list[
              "|Gender - 0.5| >= 0.3; age bracket (child < 15, 15-39, 40-59, 60+ years through MakeHuman's age "
              "map); child age: children get Age < 0.19; skin tone class of the skin material (caucasian light, "
              "asian medium, african dark); eye colour light/dark of the eye material; hair length (none, short, "
-             "medium, long) of the hair style; beard yes/no (stubble counts).", "",
+             "medium, long) of the hair style; beard yes/no (stubble counts); hair colour class (dark: black, "
+             "dark brown; light: light brown, blonde; red; grey: grey, white).", "",
              "| adapter | variant " + header, rule]
     lines += [f"| {a} | {v} | " + " | ".join(_agreement_cell(g["overall"][c]) for c in checks) + " |"
               for a, v, g in agreements]

@@ -17,6 +17,12 @@ hangs beside the face widens the person's silhouette there, short hair does not.
    absence on both sides is the evidence for a woman's short or tied-back hair. `SIDE_HAIR_REACH` lies
    between the short-haired and long-haired faces above (dev photos and the expression photos; the
    CelebA crops only evaluate it).
+4. Light hair: the person's pixels beside and above the face (outside its contour, above the mouth, near
+   the head: `HAIR_BESIDE`, `HAIR_ABOVE`) against the face's skin patches in the same view. Both are under
+   the same light, so their luminance ratio (`lightness`) is the hair's contrast with the skin, whatever
+   the exposure and colour cast. On the dev faces dark hair reads 0.04-0.41, four of the seven light-haired
+   faces (light brown or blonde) 0.49-1.27 and the other three 0.09-0.35 (in shadow, or light brown under
+   club light); `LIGHT_HAIR` lies between. The CelebA crops only evaluate it.
 """
 
 from __future__ import annotations
@@ -42,18 +48,33 @@ MOUTH = 13
 SIDE_HAIR_REACH = 1.3
 #: Person probability above which a pixel is the person.
 PERSON = 0.5
+#: The hair whose colour is read reaches this many face widths beside the face contour and face heights
+#: above it: a neighbour's face in a group photo or a raised hand further out stays out.
+HAIR_BESIDE = 0.35
+HAIR_ABOVE = 0.5
+#: Hair at least this bright against the skin (median luminance ratio, same light) is light: blonde. Set
+#: between the dev faces' dark hair (up to 0.41) and their light hair (0.49 and up).
+LIGHT_HAIR = 0.45
+#: Fewer hair pixels than this in the view (hair hidden, a cropped photo): the colour is not read.
+MIN_HAIR_PIXELS = 30
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HairReading:
     """`reach`: (image left, image right) reach of the person's silhouette beside the face at the mouth's
-    height, as a multiple of the face contour's reach on that row (1.0: it ends at the cheek)."""
+    height, as a multiple of the face contour's reach on that row (1.0: it ends at the cheek);
+    `lightness`: the hair's median luminance over the skin's (None when either was not seen)."""
 
     reach: tuple[float, float]
+    lightness: float | None = None
 
     @property
     def on_either_side(self) -> bool:
         return max(self.reach) >= SIDE_HAIR_REACH
+
+    @property
+    def light(self) -> bool:
+        return self.lightness is not None and self.lightness >= LIGHT_HAIR
 
 
 def view_transform(landmarks: np.ndarray) -> np.ndarray:
@@ -68,15 +89,21 @@ def view_transform(landmarks: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def person_mask(image: RGBImage, matrix: np.ndarray) -> np.ndarray:
-    """(VIEW_SIDE, VIEW_SIDE) bool: pixels of the view that are the person and inside the photo."""
+def head_view(image: RGBImage, matrix: np.ndarray) -> np.ndarray:
+    """(VIEW_SIDE, VIEW_SIDE, 3) uint8: the head-and-shoulders view of `image` through `matrix`."""
+    from f2p_engine.face.warp import warp_face
+
+    return warp_face(image.pixels, matrix, VIEW_SIDE)
+
+
+def person_mask(image: RGBImage, matrix: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """(VIEW_SIDE, VIEW_SIDE) bool: pixels of `view` (`head_view(image, matrix)`) that are the person and
+    inside the photo."""
     import cv2
 
     from f2p_engine.face.align import transform_points
     from f2p_engine.face.facemodels import face_model
-    from f2p_engine.face.warp import warp_face
 
-    view = warp_face(image.pixels, matrix, VIEW_SIDE)
     (probability,) = face_model("selfie_segmentation").outputs(view)
     # Outside the photo the view repeats its edge pixels: never the person. The photo's outline in the view
     # is the quadrilateral of its corners.
@@ -117,10 +144,39 @@ def silhouette_reach(person: np.ndarray, mesh: np.ndarray) -> tuple[float, float
     return left / (centre - crossings.min()), right / (crossings.max() - centre)
 
 
+def hair_lightness(view: np.ndarray, person: np.ndarray, mesh: np.ndarray) -> float | None:
+    """Median luminance of the hair beside and above the face over the skin patches' (step 4 of the module
+    docstring), in `view` with its `person` mask and the (468, 2) `mesh` in view pixels; None when too little
+    hair or no skin is seen."""
+    import cv2
+
+    from f2p_engine.face.colour import luminance, polygon_mask, skin_colour, srgb_to_linear
+
+    linear = srgb_to_linear(view)
+    skin, _ = skin_colour(linear, mesh)
+    outline = mesh[list(FACE_OVAL)]
+    # The contour's own edge pixels are skin: the face is grown by a few pixels before it is left out.
+    face = cv2.dilate(polygon_mask(person.shape, outline).astype(np.uint8), np.ones((7, 7), np.uint8))
+    (x0, y0), (x1, y1) = outline.min(axis=0), outline.max(axis=0)
+    rows, columns = np.ogrid[:person.shape[0], :person.shape[1]]
+    hair = person & ~face.astype(bool) & (rows < mesh[MOUTH, 1]) & (rows > y0 - HAIR_ABOVE * (y1 - y0))
+    hair &= (columns > x0 - HAIR_BESIDE * (x1 - x0)) & (columns < x1 + HAIR_BESIDE * (x1 - x0))
+    if skin is None or hair.sum() < MIN_HAIR_PIXELS:
+        return None
+    return float(np.median(luminance(linear[hair])) / luminance(skin))
+
+
 def read_hair(image: RGBImage, detection: Detection) -> HairReading | None:
     """Hair beside one detected face of `image` (see the module docstring), or None when unmeasurable."""
     from f2p_engine.face.align import transform_points
 
     matrix = view_transform(detection.landmarks)
-    reach = silhouette_reach(person_mask(image, matrix), transform_points(matrix, detection.mesh[:, :2]))
-    return None if reach is None else HairReading(reach=(round(float(reach[0]), 3), round(float(reach[1]), 3)))
+    view = head_view(image, matrix)
+    person = person_mask(image, matrix, view)
+    mesh = transform_points(matrix, detection.mesh[:, :2])
+    reach = silhouette_reach(person, mesh)
+    if reach is None:
+        return None
+    lightness = hair_lightness(view, person, mesh)
+    return HairReading(reach=(round(float(reach[0]), 3), round(float(reach[1]), 3)),
+                       lightness=None if lightness is None else round(lightness, 3))
