@@ -97,15 +97,17 @@ def test_photos_take_gender_and_age_from_the_macro_member(predictor, photo):
     assert prediction.recipe.value(AGE) == pytest.approx(read.age_value, abs=1e-6)
     assert prediction.recipe.value(GENDER) == 0.05  # she reads as a woman, decisively
     assert "attributes" in prediction.timings
-    # Her hair colour and beard are the rule's for a woman (the members' read of them is for renders); her
-    # hair is short, measured in the photo: no hair hangs beside her face (`face.hair`).
+    # Her beard is the rule's for a woman (the members' read of it is for renders); her hair is short and
+    # dark, measured in the photo: no hair hangs beside her face, and it reads dark against her skin
+    # (`face.hair`).
     assert prediction.hair is not None
     assert not prediction.hair.on_either_side
+    assert not prediction.hair.light
     looks = {g: prediction.recipe.choice(g) for g in PHOTO_LOOKS["female"]}
     assert looks == {**PHOTO_LOOKS["female"], "hair": SHORT_HAIR}
     # ... and the prediction says so, with the colours measured in her pixels (the studio shows both).
     assert prediction.sources == {**dict.fromkeys(PHOTO_LOOKS["female"], BY_GENDER), "hair": MEASURED,
-                                  **dict.fromkeys(MEASURED_GROUPS, MEASURED)}
+                                  "hair_colour": MEASURED, **dict.fromkeys(MEASURED_GROUPS, MEASURED)}
     # Without a reading (renders, the synthetic evaluation), the CNN members' values stay; the
     # photo's measured colours, applied alike to both, change nothing else.
     cnn = predictor.predict_aligned(face.image, face.landmarks, reading=PhotoReading(colours=prediction.colours))
