@@ -1,4 +1,4 @@
-"""Hair beside the face, measured in a photo: `RGBImage` + `Detection` -> `HairReading`.
+"""Hair beside and above the face, measured in a photo: `RGBImage` + `Detection` -> `HairReading`.
 
 The ensemble's members read hair on renders but not on photos (their hair length agreed with the hand
 labels for a third of the dev faces), so a photo's hair style comes from the macro member's gender
