@@ -12,6 +12,7 @@ from f2p_engine.face.attributes import FaceAttributes
 from f2p_engine.face.detect import detect_faces
 from f2p_engine.face.hair import (
     LIGHT_HAIR,
+    RED_HAIR,
     SIDE_HAIR_REACH,
     HairReading,
     head_view,
@@ -20,13 +21,22 @@ from f2p_engine.face.hair import (
     view_transform,
 )
 from f2p_engine.face.image import RGBImage
-from f2p_engine.infer.pipeline import BY_GENDER, LIGHT_HAIR_COLOUR, MEASURED, PHOTO_LOOKS, SHORT_HAIR, photo_looks
+from f2p_engine.infer.pipeline import (
+    BY_GENDER,
+    LIGHT_HAIR_COLOUR,
+    MEASURED,
+    PHOTO_LOOKS,
+    RED_HAIR_COLOUR,
+    SHORT_HAIR,
+    photo_looks,
+)
 from f2p_engine.render.recipe_view import render_recipe
 from f2p_engine.render.renderer import Renderer
 from f2p_engine.synth.sampler import recipe_at
 
-#: Hair colours of the renders, darkest first.
+#: Hair colours of the renders, darkest first, and red.
 COLOURS = ("black", "dark_brown", "light_brown", "blonde")
+RED = "red"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +48,7 @@ def renders() -> dict[str, RGBImage]:
         head = recipe_at(2026, 2)  # the bundled sample's head (young caucasian female skin, light brown hair)
         wearing = {**{hair: head.with_choice("hair", hair) for hair in ("long01", "short02", "none")},
                    **{colour: head.with_choice("hair", "long01").with_choice("hair_colour", colour)
-                      for colour in COLOURS}}
+                      for colour in (*COLOURS, RED)}}
         return {name: RGBImage(pixels=render_recipe(recipe, renderer), source=name) for name, recipe in wearing.items()}
     finally:
         renderer.release()
@@ -64,6 +74,12 @@ def test_hair_reads_lighter_against_the_skin_as_its_colour_lightens(renders):
     lightness = [_reading(renders[colour]).lightness for colour in COLOURS]
     assert lightness == sorted(lightness), lightness
     assert lightness[COLOURS.index("dark_brown")] < LIGHT_HAIR <= lightness[COLOURS.index("blonde")], lightness
+
+
+def test_only_red_hair_reads_red(renders):
+    readings = {colour: _reading(renders[colour]) for colour in (*COLOURS, RED)}
+    assert [c for c, r in readings.items() if r.red] == [RED], {c: r.redness for c, r in readings.items()}
+    assert not readings[RED].light  # red hair is no lighter than light brown against the skin
 
 
 def test_the_segmentation_finds_the_person_not_the_background(renders):
@@ -110,5 +126,8 @@ def test_a_womans_light_hair_is_blonde_and_a_mans_stays_the_genders():
     measured = {**dict.fromkeys(PHOTO_LOOKS["female"], BY_GENDER), "hair": MEASURED, "hair_colour": MEASURED}
     assert photo_looks(woman, light) == ({**PHOTO_LOOKS["female"], "hair_colour": LIGHT_HAIR_COLOUR}, measured)
     assert photo_looks(woman, dark) == (PHOTO_LOOKS["female"], measured)
+    red = HairReading(reach=(1.8, 1.6), lightness=LIGHT_HAIR, redness=RED_HAIR)  # red wins over light
+    assert photo_looks(woman, red) == ({**PHOTO_LOOKS["female"], "hair_colour": RED_HAIR_COLOUR}, measured)
     # A bald crown reads as light as skin (a render without hair: ~0.96), so a man's colour is never read.
-    assert photo_looks(man, light) == (PHOTO_LOOKS["male"], dict.fromkeys(PHOTO_LOOKS["male"], BY_GENDER))
+    for reading in (light, red):
+        assert photo_looks(man, reading) == (PHOTO_LOOKS["male"], dict.fromkeys(PHOTO_LOOKS["male"], BY_GENDER))

@@ -170,7 +170,8 @@ class FaceLikeness:
 
     def to_json(self) -> dict[str, Any]:
         return {"gender": self.shows.gender, "age": self.shows.age, "skin": self.shows.skin, "eyes": self.shows.eyes,
-                "hair": self.shows.hair, "beard": self.shows.beard, "distance": dict(self.distance)}
+                "hair": self.shows.hair, "beard": self.shows.beard, "hair_colour": self.shows.hair_colour,
+                "distance": dict(self.distance)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

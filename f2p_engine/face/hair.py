@@ -23,6 +23,10 @@ hangs beside the face widens the person's silhouette there, short hair does not.
    the exposure and colour cast. On the dev faces dark hair reads 0.04-0.41, four of the seven light-haired
    faces (light brown or blonde) 0.49-1.27 and the other three 0.09-0.35 (in shadow, or light brown under
    club light); `LIGHT_HAIR` lies between. The CelebA crops only evaluate it.
+5. Red hair: the same pixels' ln(R / G) less the skin's (`redness`; red hair is redder than skin, brown and
+   blonde hair about as red). Renders of one head in every hair colour on three skins read red 0.70-1.02,
+   every other colour -0.44-0.33; `RED_HAIR` lies between, above every dev face (up to 0.29; the dev photos
+   hold no redhead).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ HAIR_ABOVE = 0.5
 #: Hair at least this bright against the skin (median luminance ratio, same light) is light: blonde. Set
 #: between the dev faces' dark hair (up to 0.41) and their light hair (0.49 and up).
 LIGHT_HAIR = 0.45
+#: Hair at least this much redder than the skin (ln(R / G) difference) is red: set between renders' red hair
+#: and every other hair colour, on light, medium and dark skin.
+RED_HAIR = 0.5
 #: Fewer hair pixels than this in the view (hair hidden, a cropped photo): the colour is not read.
 MIN_HAIR_PIXELS = 30
 
@@ -63,10 +70,12 @@ MIN_HAIR_PIXELS = 30
 class HairReading:
     """`reach`: (image left, image right) reach of the person's silhouette beside the face at the mouth's
     height, as a multiple of the face contour's reach on that row (1.0: it ends at the cheek);
-    `lightness`: the hair's median luminance over the skin's (None when either was not seen)."""
+    `lightness`: the hair's median luminance over the skin's, `redness`: its ln(R / G) less the skin's (both
+    None when hair or skin was not seen)."""
 
     reach: tuple[float, float]
     lightness: float | None = None
+    redness: float | None = None
 
     @property
     def on_either_side(self) -> bool:
@@ -75,6 +84,10 @@ class HairReading:
     @property
     def light(self) -> bool:
         return self.lightness is not None and self.lightness >= LIGHT_HAIR
+
+    @property
+    def red(self) -> bool:
+        return self.redness is not None and self.redness >= RED_HAIR
 
 
 def view_transform(landmarks: np.ndarray) -> np.ndarray:
@@ -144,10 +157,10 @@ def silhouette_reach(person: np.ndarray, mesh: np.ndarray) -> tuple[float, float
     return left / (centre - crossings.min()), right / (crossings.max() - centre)
 
 
-def hair_lightness(view: np.ndarray, person: np.ndarray, mesh: np.ndarray) -> float | None:
-    """Median luminance of the hair beside and above the face over the skin patches' (step 4 of the module
-    docstring), in `view` with its `person` mask and the (468, 2) `mesh` in view pixels; None when too little
-    hair or no skin is seen."""
+def hair_against_skin(view: np.ndarray, person: np.ndarray, mesh: np.ndarray) -> tuple[float, float] | None:
+    """(lightness, redness) of the hair beside and above the face against the skin patches (steps 4 and 5
+    of the module docstring), in `view` with its `person` mask and the (468, 2) `mesh` in view pixels; None
+    when too little hair or no skin is seen."""
     import cv2
 
     from f2p_engine.face.colour import luminance, polygon_mask, skin_colour, srgb_to_linear
@@ -163,7 +176,10 @@ def hair_lightness(view: np.ndarray, person: np.ndarray, mesh: np.ndarray) -> fl
     hair &= (columns > x0 - HAIR_BESIDE * (x1 - x0)) & (columns < x1 + HAIR_BESIDE * (x1 - x0))
     if skin is None or hair.sum() < MIN_HAIR_PIXELS:
         return None
-    return float(np.median(luminance(linear[hair])) / luminance(skin))
+    pixels = linear[hair]
+    lightness = np.median(luminance(pixels)) / luminance(skin)
+    red, green = np.maximum(np.median(pixels[:, :2], axis=0), 1e-4)
+    return float(lightness), float(np.log(red / green) - np.log(max(skin[0], 1e-4) / max(skin[1], 1e-4)))
 
 
 def read_hair(image: RGBImage, detection: Detection) -> HairReading | None:
@@ -177,6 +193,7 @@ def read_hair(image: RGBImage, detection: Detection) -> HairReading | None:
     reach = silhouette_reach(person, mesh)
     if reach is None:
         return None
-    lightness = hair_lightness(view, person, mesh)
-    return HairReading(reach=(round(float(reach[0]), 3), round(float(reach[1]), 3)),
-                       lightness=None if lightness is None else round(lightness, 3))
+    colour = hair_against_skin(view, person, mesh)
+    lightness, redness = (None, None) if colour is None else (round(colour[0], 3), round(colour[1], 3))
+    return HairReading(reach=(round(float(reach[0]), 3), round(float(reach[1]), 3)), lightness=lightness,
+                       redness=redness)

@@ -420,9 +420,9 @@ def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Pr
                      ) -> dict[str, Any]:
     """The JSON beside a recipe: source photo(s), adapter, confidence per region, option probabilities,
     the macro member's reading (P(male), years and their confidences) when it gave Gender and Age,
-    the colours and the hair's reach beside the face and lightness against the skin measured in the photo,
-    how the choices not taken from the members' probabilities were made (`Prediction.sources`) and timings
-    in ms (`more` adds keys)."""
+    the colours and the hair's reach beside the face, lightness and redness against the skin measured in
+    the photo, how the choices not taken from the members' probabilities were made (`Prediction.sources`)
+    and timings in ms (`more` adds keys)."""
     sources = str(source) if isinstance(source, Path) else [str(p) for p in source]
     read = prediction.attributes
     macro = {} if read is None else {"macro_member": {
@@ -434,7 +434,8 @@ def prediction_extra(source: Path | Sequence[Path], adapter: str, prediction: Pr
                             "eye_colour": prediction.colours.eye_colour, "reliable": prediction.colours.reliable,
                             "notes": list(prediction.colours.notes)}, **more}
     if prediction.hair is not None:
-        more = {"hair_reach": list(prediction.hair.reach), "hair_lightness": prediction.hair.lightness, **more}
+        more = {"hair_reach": list(prediction.hair.reach), "hair_lightness": prediction.hair.lightness,
+                "hair_redness": prediction.hair.redness, **more}
     if prediction.sources:
         more = {"choice_sources": dict(prediction.sources), **more}
     return {"source": sources, "adapter": adapter,

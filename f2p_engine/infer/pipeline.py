@@ -282,10 +282,10 @@ PHOTO_LOOKS = {"female": {"hair": "long01", "hair_colour": "black", "beard": "no
 #: longer than short (bob01, bob02) cover an eye, and a man's hair measured on both sides moved 15 faces
 #: to bob01 with FaceNet's distance to the photo worse by 0.15 (median) even where the label agreed.
 SHORT_HAIR = "short01"
-#: A woman's hair colour when her hair reads light against her skin (`face.hair.HairReading.light`). Dark
-#: hair keeps the gender's black (the dev faces' dark hair spans black to dark brown, which the reading does
-#: not tell apart); a man's stays black too, since a bald crown reads as light as skin.
-LIGHT_HAIR_COLOUR = "blonde"
+#: A woman's hair colour when her hair reads light or red against her skin (`face.hair.HairReading.light`,
+#: `.red`). Dark hair keeps the gender's black (the dev faces' dark hair spans black to dark brown, which the
+#: reading does not tell apart); a man's stays black too, since a bald crown reads as light as skin.
+LIGHT_HAIR_COLOUR, RED_HAIR_COLOUR = "blonde", "red"
 #: The groups `with_colours` sets from the photo's pixels.
 MEASURED_GROUPS = ("skin", "eye_colour")
 #: `Prediction.sources` values: measured in the photo's pixels; chosen by the macro member's gender.
@@ -297,8 +297,9 @@ def photo_looks(attributes: FaceAttributes, hair: HairReading | None = None
                 ) -> tuple[dict[str, str], dict[str, str]]:
     """(group -> option, group -> how it was chosen: `BY_GENDER` or `MEASURED`): `PHOTO_LOOKS` of the macro
     member's reading (Gender >= 0.5 is male, as MakeHuman's 1 is); a woman's hair and hair colour measured
-    in the photo's `hair` reading (`SHORT_HAIR` when none hangs beside her face, `LIGHT_HAIR_COLOUR` when
-    her hair reads light; the colour stays the gender's when it could not be read)."""
+    in the photo's `hair` reading (`SHORT_HAIR` when none hangs beside her face, `RED_HAIR_COLOUR` or
+    `LIGHT_HAIR_COLOUR` when her hair reads red or light; the colour stays the gender's when it could not be
+    read)."""
     gender = "male" if attributes.gender_value >= 0.5 else "female"
     looks, sources = dict(PHOTO_LOOKS[gender]), dict.fromkeys(PHOTO_LOOKS[gender], BY_GENDER)
     if gender == "female" and hair is not None:
@@ -307,7 +308,9 @@ def photo_looks(attributes: FaceAttributes, hair: HairReading | None = None
             looks["hair"] = SHORT_HAIR
         if hair.lightness is not None:
             sources["hair_colour"] = MEASURED
-            if hair.light:
+            if hair.red:
+                looks["hair_colour"] = RED_HAIR_COLOUR
+            elif hair.light:
                 looks["hair_colour"] = LIGHT_HAIR_COLOUR
     return looks, sources
 
