@@ -183,8 +183,8 @@ class Predictor:
                    reading: PhotoReading | None = None) -> Prediction:
         """The `Prediction` of one face from its combined (P,) values and group -> (K,) probabilities;
         with a photo's `reading`: with the macro member's attributes, Gender and Age are theirs
-        (`MACRO_MEMBER_PARAMS`) and hair, hair colour and beard the gender's (`photo_looks`, the hair style
-        with the photo's hair); with its measured colours, the skin tone and eye colour are
+        (`MACRO_MEMBER_PARAMS`) and hair, hair colour and beard the gender's (`photo_looks`: a woman's hair
+        style and colour from the photo's hair reading); with its measured colours, the skin tone and eye colour are
         (`with_colours`); its timings join `timings`. The recipe is then moved out of any visible fold,
         once, with everything that shapes the head set."""
         reading = reading or PhotoReading()
