@@ -8,8 +8,8 @@ numbers by up to 0.014: a tolerance of 0.005 passes DDP and fails "some other tr
 """
 
 import csv
+import faulthandler
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +26,7 @@ from f2p_engine.cli import main
 from f2p_engine.headmodel import schema
 from f2p_engine.nets.identity import IdentityNet
 from f2p_engine.synth.dataset import GenerateSettings, generate
-from f2p_engine.train.distributed import SINGLE, RankBatches, Ranks, wrap
+from f2p_engine.train.distributed import SINGLE, RankBatches, Ranks, finish, wrap
 from f2p_engine.train.loop import LOG_CSV, train_one_epoch
 from f2p_engine.train.loss import MultiPartLoss
 
@@ -87,21 +87,22 @@ def _train_small_net(ranks: Ranks) -> dict[str, torch.Tensor]:
     return {**net.state_dict(), **{f"loss.{k}": v for k, v in loss_fn.state_dict().items()}}
 
 
-def _rank_process(rank: int, port: int, out: str) -> None:
-    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    state = _train_small_net(Ranks(rank=rank, world_size=2))
+def _rank_process(rank: int, store: str, out: str) -> None:
+    faulthandler.enable()  # a rank that aborts in native code prints where its Python stood
+    # A file store, not a probed TCP port: no port another process can take between the probe and the
+    # bind, and no store server living in rank 0 that rank 1 still needs while rank 0 exits.
+    torch.distributed.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    ranks = Ranks(rank=rank, world_size=2)
+    state = _train_small_net(ranks)
     if rank == 0:
         torch.save(state, out)
-    torch.distributed.destroy_process_group()
+    finish(ranks)  # as `f2p train` leaves: every rank at the barrier, then the group destroyed
 
 
 def test_without_batchnorm_two_processes_make_the_same_updates_as_one(tmp_path):
     """Where nothing depends on the batch split (no BatchNorm, no dropout), DDP over two ranks gives the
     single process's weights to float precision: same global batches, averaged gradients, averaged loss weights."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    torch.multiprocessing.spawn(_rank_process, args=(port, str(tmp_path / "ddp.pt")), nprocs=2)
+    torch.multiprocessing.spawn(_rank_process, args=(str(tmp_path / "store"), str(tmp_path / "ddp.pt")), nprocs=2)
     ddp = torch.load(tmp_path / "ddp.pt", weights_only=True)
     single = _train_small_net(SINGLE)
     torch.manual_seed(0)
